@@ -1,0 +1,375 @@
+"""The credibility model, version 1: how far the evidence in scope supports one claim.
+
+``assess`` is a pure function of the evidence, the sources' standing and the claim's parties
+(no store, clock or framework), so a replay at any (as_of, known_at) gives the same bytes.
+Evidence is sorted by (occurred_at, event_id); a source may retract its own statements; only
+each source's latest position counts, weighed in log-odds by its Admiralty reliability; a
+party to the claim counts x0.25 speaking in its own favour and x2 against its interest;
+voices of one affiliation are not independent, so on each side the strongest counts in full,
+the next at 1/2, then 1/4 ...; the pool is p = 0.01 + 0.98 * sigmoid(sum), and a resolution
+overrides it. Every event gets a ``Contribution``: the move it made when it arrived in date
+order, and a sentence naming every number and multiplier used.
+"""
+
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from ledger.likelihood import CONFIDENCE_LEVELS, band_for
+
+MODEL_VERSION = "credibility-v1"
+RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")
+EVIDENCE_TYPES = ("asserted", "denied", "assessed", "retracted", "resolved")
+POSITION_TYPES = ("asserted", "denied", "assessed")
+OUTCOMES = ("confirmed", "refuted")
+
+# Log-odds of a plain statement by the speaker's rating. F means "cannot be judged", not
+# "unreliable", so an unrated source is heard like a D rather than below an E.
+STATEMENT_WEIGHT = {"A": 1.6, "B": 1.2, "C": 0.8, "D": 0.5, "E": 0.25, "F": 0.5}
+# Share of an assessment's own log-odds the ledger adopts, by the assessor's rating.
+ASSESSOR_FACTOR = {"A": 1.0, "B": 0.9, "C": 0.7, "D": 0.5, "E": 0.3, "F": 0.5}
+CONFIDENCE_FACTOR = {"high": 1.0, "moderate": 0.85, "low": 0.6}
+SELF_SERVING = 0.25  # a party saying what serves it risks nothing by saying it
+AGAINST_INTEREST = 2.0  # a party admitting what harms it had every reason not to
+RESOLVED_PROBABILITY = {"confirmed": 0.995, "refuted": 0.005}
+# Short of a resolution the probability must stay strictly inside (0.01, 0.99) even after
+# rounding to 6 decimals (law 7), however lopsided the evidence.
+_LOWEST, _HIGHEST = 0.010001, 0.989999
+_MAX_LOG_ODDS = 50.0  # only keeps math.exp from overflowing; the bounds above bind first
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_Ranks = Mapping[str, tuple[int, tuple[str, ...]]]  # event_id -> (rank, stronger voices)
+
+
+class InvalidEvidence(ValueError):
+    """Evidence the model cannot weigh: a caller's bug, as the ledger validates on append."""
+
+
+@dataclass(frozen=True)
+class SourceStanding:
+    """A source as it stood at (as_of, known_at)."""
+
+    source_id: str
+    name: str
+    affiliation: str | None  # e.g. "UA", "RU", "KR"; None = unaffiliated
+    reliability: str  # Admiralty "A".."F"
+
+    def __post_init__(self) -> None:
+        if self.reliability not in RELIABILITY_GRADES:
+            raise InvalidEvidence(f"source {self.source_id!r}: reliability must be one of A-F")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One event in scope, with any correction already applied by the caller."""
+
+    event_id: str
+    type: str  # one of EVIDENCE_TYPES
+    source: str  # source_id
+    occurred_at: datetime  # timezone-aware
+    likelihood: float | None = None  # for assessed
+    confidence: str | None = None  # low / moderate / high, for assessed
+    outcome: str | None = None  # confirmed / refuted, for resolved
+    supersedes: str | None = None  # for retracted: the event_id withdrawn
+    corrected_by: str | None = None  # event_id of the correction applied, if any
+
+    def __post_init__(self) -> None:
+        problem = _problem_with(self)
+        if problem:
+            raise InvalidEvidence(f"event {self.event_id!r}: {problem}")
+
+
+def _problem_with(item: Evidence) -> str | None:
+    likelihood = item.likelihood
+    if item.type not in EVIDENCE_TYPES:
+        return f"type {item.type!r} is not one of {', '.join(EVIDENCE_TYPES)}"
+    if item.occurred_at.utcoffset() is None:
+        return "occurred_at has no time zone"
+    if item.type == "assessed" and (
+        isinstance(likelihood, bool)
+        or not isinstance(likelihood, int | float)
+        or not 0.0 < likelihood < 1.0
+    ):
+        return f"likelihood {likelihood!r} is not a number strictly between 0 and 1"
+    if item.type == "assessed" and item.confidence not in (None, *CONFIDENCE_LEVELS):
+        return f"confidence {item.confidence!r} is not one of {', '.join(CONFIDENCE_LEVELS)}"
+    if item.type == "resolved" and item.outcome not in OUTCOMES:
+        return f"outcome {item.outcome!r} is not one of {', '.join(OUTCOMES)}"
+    if item.type == "retracted" and not item.supersedes:
+        return "a retraction must name the event it withdraws in supersedes"
+    return None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How one event moved the probability, and why, in words a reader can check."""
+
+    event_id: str
+    source: str
+    type: str
+    delta: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Credibility:
+    """The model's answer for one claim at one (as_of, known_at)."""
+
+    probability: float
+    band: str  # the ICD 203 term the probability falls in
+    status: str  # unverified / contested / leaning true / leaning false / confirmed / refuted
+    grade: int  # Admiralty information credibility, 1 (confirmed) .. 6 (cannot be judged)
+    model: str
+    contributions: tuple[Contribution, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["contributions"] = list(data["contributions"])  # a JSON array, not a tuple
+        return data
+
+
+@dataclass(frozen=True)
+class _Position:
+    """A counted position, weighed but not yet discounted for non-independence."""
+
+    item: Evidence
+    group: str  # positions sharing a group are one witness, not several
+    affiliation: str | None
+    weight: float  # log-odds after the interest multiplier
+    account: str  # the reason, so far
+
+
+def assess(
+    evidence: Iterable[Evidence],
+    sources: Mapping[str, SourceStanding],
+    parties: Collection[str],
+) -> Credibility:
+    """Compute the credibility of one claim from the evidence in scope."""
+    items = _canonical(evidence)
+    standings = {item.source: _standing(sources, item.source) for item in items}
+    reasons: dict[str, str] = {}
+    withdrawn = _apply_retractions(items, standings, reasons)
+
+    latest: dict[str, Evidence] = {}
+    resolution: Evidence | None = None
+    for item in reversed(items):  # latest first, by (occurred_at, event_id)
+        if item.event_id in withdrawn or item.type == "retracted":
+            continue
+        if item.type == "resolved" and resolution is None:
+            resolution = item
+        elif item.type == "resolved":
+            reasons[item.event_id] = f"superseded by later resolution {_ref(resolution)}"
+        elif item.source not in latest:
+            latest[item.source] = item
+        else:
+            reasons[item.event_id] = (
+                f"superseded by this source's later statement {_ref(latest[item.source])}:"
+                " only a source's latest position counts"
+            )
+
+    positions = [
+        _weigh(item, standings[item.source], parties)
+        for item in items
+        if latest.get(item.source) is item
+    ]
+    ranks = _ranks(positions)
+    for position in positions:
+        reasons[position.item.event_id] = position.account + _discount_note(position, ranks)
+
+    # A position's delta is the move it made when it arrived in date order, so the deltas
+    # add up to the final probability minus the 0.5 of no evidence at all.
+    deltas: dict[str, float] = {}
+    pooled = _probability(0.0)
+    for count, position in enumerate(positions, start=1):
+        step = _pooled(positions[:count])
+        deltas[position.item.event_id], pooled = _round(step - pooled), step
+    probability, outcome = pooled, None
+    if resolution is not None:
+        outcome = str(resolution.outcome)
+        probability = RESOLVED_PROBABILITY[outcome]
+        deltas[resolution.event_id] = _round(probability - pooled)
+        reasons[resolution.event_id] = (
+            f"{_speaker(standings[resolution.source])} resolved the claim as {outcome}: ground"
+            f" truth overrides the pooled {pooled:g} and sets the probability to {probability:g}"
+        )
+
+    finals = [p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions]
+    supporting = {p.group for p, final in zip(positions, finals, strict=True) if final > 0}
+    both_sides = bool(supporting) and any(final < 0 for final in finals)
+    return Credibility(
+        probability=probability,
+        band=band_for(probability),
+        status=_status(probability, outcome, bool(positions), both_sides),
+        grade=_grade(probability, outcome, bool(positions), len(supporting)),
+        model=MODEL_VERSION,
+        contributions=tuple(
+            Contribution(
+                item.event_id,
+                item.source,
+                item.type,
+                deltas.get(item.event_id, 0.0),
+                reasons[item.event_id]
+                + (f" (as corrected by event {item.corrected_by})" if item.corrected_by else ""),
+            )
+            for item in items
+        ),
+    )
+
+
+def _canonical(evidence: Iterable[Evidence]) -> list[Evidence]:
+    items = sorted(evidence, key=lambda item: (item.occurred_at, item.event_id))
+    if len({item.event_id for item in items}) < len(items):  # the order would not be total
+        raise InvalidEvidence("an event_id appears more than once in the evidence")
+    return items
+
+
+def _standing(sources: Mapping[str, SourceStanding], source_id: str) -> SourceStanding:
+    # A source missing from the mapping is heard as any unrated source is: at F.
+    fallback = SourceStanding(source_id, f"unregistered source {source_id}", None, "F")
+    return sources.get(source_id) or fallback
+
+
+def _apply_retractions(
+    items: Sequence[Evidence], standings: Mapping[str, SourceStanding], reasons: dict[str, str]
+) -> set[str]:
+    """Explain every retraction in ``reasons``; return the event ids actually withdrawn."""
+    by_id = {item.event_id: item for item in items}
+    withdrawn: set[str] = set()
+    for item in (item for item in items if item.type == "retracted"):
+        speaker, target = _speaker(standings[item.source]), by_id.get(item.supersedes or "")
+        if target is None:
+            reason = f"withdraws event {item.supersedes}, which is not in scope: ignored"
+        elif target.source != item.source:
+            reason = (
+                f"cannot withdraw event {target.event_id}, a statement by"
+                f" {standings[target.source].name}: a source may withdraw only its own; ignored"
+            )
+        elif target.type == "retracted":  # undoing an undo needs rules v1 does not have
+            reason = f"withdraws retraction {target.event_id}, which v1 cannot undo: ignored"
+        elif target.event_id in withdrawn:
+            reason = f"withdraws event {target.event_id}, already withdrawn earlier"
+        else:
+            withdrawn.add(target.event_id)
+            reason = f"withdraws event {_ref(target)}"
+            reasons[target.event_id] = (
+                f"withdrawn by {standings[item.source].name} on {_day(item.occurred_at)}"
+                f" (event {item.event_id}), so it no longer counts"
+            )
+        reasons[item.event_id] = f"{speaker} {reason}"
+    return withdrawn
+
+
+def _weigh(item: Evidence, standing: SourceStanding, parties: Collection[str]) -> _Position:
+    speaker, grade = _speaker(standing), standing.reliability
+    if item.type == "assessed":
+        likelihood = float(item.likelihood or 0.5)  # never None: checked on construction
+        logit = math.log(likelihood / (1.0 - likelihood))
+        factor = ASSESSOR_FACTOR[grade]
+        stated = f"{item.confidence} confidence" if item.confidence else "no stated confidence"
+        confidence = CONFIDENCE_FACTOR[item.confidence or "moderate"]  # unstated reads moderate
+        weight, kind = logit * factor * confidence, "assessment"
+        account = (
+            f"{speaker} assessed the claim {band_for(likelihood)} ({likelihood:g}) with {stated}:"
+            f" logit {_num(logit)} x{factor:g} for an assessor rated {grade}"
+            f" x{confidence:g} for {stated} = {_num(weight)} log-odds"
+        )
+    else:
+        weight = STATEMENT_WEIGHT[grade] * (1.0 if item.type == "asserted" else -1.0)
+        kind = "assertion" if item.type == "asserted" else "denial"
+        account = f"{speaker} {item.type} the claim: {_num(weight)} log-odds for reliability {grade}"
+    affiliation = standing.affiliation
+    # Parties are those whose conduct the claim alleges, so "false" is what suits them.
+    if affiliation is not None and affiliation in parties and weight < 0:
+        weight *= SELF_SERVING
+        account += (
+            f"; {affiliation} is a party to the claim, so a self-serving {kind}"
+            f" counts x{SELF_SERVING:g}: {_num(weight)} log-odds"
+        )
+    elif affiliation is not None and affiliation in parties and weight > 0:
+        weight *= AGAINST_INTEREST
+        account += (
+            f"; {affiliation} is a party to the claim, so an {kind} against the speaker's"
+            f" interest counts x{AGAINST_INTEREST:g}: {_num(weight)} log-odds"
+        )
+    group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.source}"
+    return _Position(item, group, affiliation, weight, account)
+
+
+def _ranks(positions: Sequence[_Position]) -> _Ranks:
+    """Each position's rank among its group's voices on the same side, and who is ahead."""
+    sides: dict[tuple[str, bool], list[_Position]] = {}
+    for position in positions:
+        sides.setdefault((position.group, position.weight > 0), []).append(position)
+    ranks: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for voices in sides.values():
+        voices.sort(key=lambda voice: (-abs(voice.weight), voice.item.event_id))
+        ahead = tuple(voice.item.event_id for voice in voices)
+        for rank, voice in enumerate(voices):
+            ranks[voice.item.event_id] = (rank, ahead[:rank])
+    return ranks
+
+
+def _discount_note(position: _Position, ranks: _Ranks) -> str:
+    rank, ahead = ranks[position.item.event_id]
+    if rank == 0 or position.weight == 0.0:
+        return ""
+    ordinal = _ORDINALS[rank] if rank < len(_ORDINALS) else f"{rank + 1}th"
+    return (
+        f"; {ordinal} voice from {position.affiliation} on this side (after {', '.join(ahead)}),"
+        f" not an independent witness: counted at 1/{2**rank},"
+        f" {_num(position.weight * 0.5**rank)} log-odds"
+    )
+
+
+def _pooled(positions: Sequence[_Position]) -> float:
+    ranks = _ranks(positions)
+    # fsum is exactly rounded, so the total cannot depend on the order of its terms.
+    return _probability(math.fsum(p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions))
+
+
+def _probability(log_odds: float) -> float:
+    bounded = min(max(log_odds, -_MAX_LOG_ODDS), _MAX_LOG_ODDS)
+    probability = 0.01 + 0.98 / (1.0 + math.exp(-bounded))
+    return min(max(_round(probability), _LOWEST), _HIGHEST)
+
+
+def _status(probability: float, outcome: str | None, counted: bool, both_sides: bool) -> str:
+    if outcome is not None:
+        return outcome
+    if counted and probability >= 0.6:
+        return "leaning true"
+    if counted and probability <= 0.4:
+        return "leaning false"
+    return "contested" if both_sides else "unverified"
+
+
+def _grade(probability: float, outcome: str | None, counted: bool, supporting: int) -> int:
+    if outcome is not None:
+        return 1 if outcome == "confirmed" else 5
+    if not counted:
+        return 6
+    if probability >= 0.95 and supporting >= 2:  # confirmed by independent sources
+        return 1
+    thresholds = ((0.8, 2), (0.5, 3), (0.2, 4))
+    return next((grade for floor, grade in thresholds if probability >= floor), 5)
+
+
+def _speaker(standing: SourceStanding) -> str:
+    affiliation = standing.affiliation or "unaffiliated"
+    return f"{standing.name} ({affiliation}, reliability {standing.reliability})"
+
+
+def _ref(item: Evidence | None) -> str:
+    return f"{item.event_id} of {_day(item.occurred_at)}" if item else ""
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _num(log_odds: float) -> str:
+    return f"{log_odds:+.4g}"
+
+
+def _round(value: float) -> float:
+    return round(value, 6) + 0.0  # + 0.0 turns -0.0 into 0.0, which serialises the same

@@ -1,0 +1,43 @@
+"""The PostgreSQL ledger recorder: the library's recorder plus the ledger's side tables.
+
+Kept apart from ``ledger.stores`` so the SQLite and in-memory stores work without psycopg
+installed. Selected with ``APPLICATION_RECORDER_TOPIC=ledger.pgstore:PostgresLedgerRecorder``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL
+
+from ledger.stores import IndexReads, SqlIndex
+
+
+class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.index = SqlIndex(events_table_name, placeholder="%s", schema=datastore.schema)
+        self.sql_create_statements.extend(SQL(s) for s in self.index.create_statements())  # type: ignore[arg-type]
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Called by the library after its insert, inside the transaction that holds the
+        # EXCLUSIVE table lock: the tail of the log cannot move under us.
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert positions is not None
+        self.index.write(
+            curs, stored_events, positions, kwargs.get("streams", ()), kwargs.get("idempotency")
+        )
+        return positions
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs

@@ -1,0 +1,230 @@
+"""Replay: credibility, history, audit and timeline from a claim's records, as pure functions.
+
+The application loads a claim and its sources (as known at some recording time) into the
+plain structures below; everything here is a function of them, with no store behind it.
+Valid time (``occurred_at``) and recording time (``recorded_at``, microseconds) are applied
+here, by the spec's rules: a correction replaces its event for views known after it was
+recorded; a retraction withdraws its event from its own ``occurred_at`` on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.credibility import Credibility, Evidence, SourceStanding, assess
+from ledger.domain import correction_fields
+from ledger.times import format_instant, from_micros, to_micros
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One stored record with where and when the ledger recorded it."""
+
+    record: JSON
+    position: int
+    recorded_at: int  # microseconds since the epoch
+
+
+@dataclass
+class ClaimData:
+    claim_id: str
+    text: str
+    tags: list[str]
+    parties: list[str]
+    version: int
+    records: list[Recorded] = field(default_factory=list)
+
+
+@dataclass
+class SourceData:
+    source_id: str
+    name: str
+    role: str | None
+    affiliation: str | None
+    ratings: list[Recorded] = field(default_factory=list)
+
+    def standing(self, as_of: datetime, known_at: int) -> SourceStanding:
+        """The rating in force at ``as_of`` among those recorded by ``known_at``."""
+        best: tuple[datetime | None, int] | None = None
+        grade = "F"
+        for rated in self.ratings:
+            r = rated.record
+            if rated.recorded_at > known_at or (r["occurred_at"] and r["occurred_at"] > as_of):
+                continue
+            key = (r["occurred_at"], r["version"])
+            if best is None or _later(key, best):
+                best, grade = key, r["reliability"]
+        return SourceStanding(self.source_id, self.name, self.affiliation, grade)
+
+
+def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bool:
+    # A rating with no occurred_at (the one given at registration) precedes all others.
+    if a[0] is None or b[0] is None:
+        return (a[0] is not None) or (a[0] is None and b[0] is None and a[1] > b[1])
+    return a > b
+
+
+def known(claim: ClaimData, known_at: int) -> list[Recorded]:
+    return [r for r in claim.records if r.recorded_at <= known_at]
+
+
+def corrected_records(claim: ClaimData, known_at: int) -> list[JSON]:
+    """Records as known at ``known_at``, each with the corrections known by then applied."""
+    records = known(claim, known_at)
+    merged: dict[str, JSON] = {}
+    for rec in records:
+        r = rec.record
+        if r["type"] == "corrected":
+            target = merged.get(r["supersedes"])
+            if target is not None:
+                target.update(correction_fields(r))
+                target["corrected_by"] = r["event_id"]
+        else:
+            merged[r["event_id"]] = dict(r)
+    return list(merged.values())
+
+
+def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Evidence]:
+    return [
+        Evidence(
+            event_id=r["event_id"],
+            type=r["type"],
+            source=r["source"],
+            occurred_at=r["occurred_at"],
+            likelihood=r.get("likelihood"),
+            confidence=r.get("confidence"),
+            outcome=r.get("outcome"),
+            supersedes=r.get("supersedes"),
+            corrected_by=r.get("corrected_by"),
+        )
+        for r in corrected_records(claim, known_at)
+        if r["occurred_at"] <= as_of
+    ]
+
+
+def credibility(
+    claim: ClaimData, sources: dict[str, SourceData], as_of: datetime, known_at: int
+) -> Credibility:
+    items = evidence(claim, as_of, known_at)
+    standings = {
+        sid: sources[sid].standing(as_of, known_at) for sid in {e.source for e in items} if sid in sources
+    }
+    return assess(items, standings, claim.parties)
+
+
+def event_view(claim_id: str, rec: Recorded) -> JSON:
+    """An event as returned: the contract's field names, times as RFC 3339 strings."""
+    r = rec.record
+    view: JSON = {
+        "event_id": r["event_id"],
+        "claim_id": claim_id,
+        "type": r["type"],
+        "source": r["source"],
+        "occurred_at": format_instant(r["occurred_at"]),
+        "recorded_at": format_instant(from_micros(rec.recorded_at)),
+        "position": rec.position,
+        "actor": r["actor"],
+    }
+    for name in (
+        "quote", "summary", "reference", "note", "likelihood", "likelihood_phrase",
+        "confidence", "supersedes", "corrected_type", "outcome", "basis",
+    ):
+        if r.get(name) is not None:
+            view[name] = r[name]
+    return view
+
+
+def history(claim: ClaimData, as_of: datetime, known_at: int) -> list[JSON]:
+    """The raw records recorded by ``known_at`` that occurred by ``as_of``, in log order."""
+    return [
+        event_view(claim.claim_id, rec)
+        for rec in known(claim, known_at)
+        if rec.record["occurred_at"] <= as_of
+    ]
+
+
+def summary(c: Credibility) -> JSON:
+    return {"probability": c.probability, "band": c.band, "status": c.status}
+
+
+def audit(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    as_of: datetime,
+    *,
+    since: int | None = None,
+    until: int | None = None,
+    source: str | None = None,
+) -> list[JSON]:
+    """Every change of credibility (at ``as_of``) in recording order, and what caused it.
+
+    Each of the claim's events is an entry; a re-rating of one of its sources is an entry
+    when it moved the result. ``before``/``after`` are the credibility as known just before
+    and just after the event was recorded.
+    """
+    cited = {rec.record["source"] for rec in claim.records}
+    changes: list[tuple[Recorded, str, bool]] = [(rec, rec.record["type"], False) for rec in claim.records]
+    for sid in sorted(cited & sources.keys()):
+        changes += [(rec, "rerated", True) for rec in sources[sid].ratings if rec.record["occurred_at"]]
+    entries = []
+    for rec, kind, is_rating in sorted(changes, key=lambda c: c[0].position):
+        if since is not None and rec.recorded_at < since or until is not None and rec.recorded_at > until:
+            continue
+        r = rec.record
+        who = r.get("source") if not is_rating else _source_of(sources, rec)
+        if source is not None and who != source:
+            continue
+        before = summary(credibility(claim, sources, as_of, rec.recorded_at - 1))
+        after = summary(credibility(claim, sources, as_of, rec.recorded_at))
+        if is_rating and before == after:
+            continue
+        entries.append(
+            {
+                "position": rec.position,
+                "event_id": r["event_id"],
+                "recorded_at": format_instant(from_micros(rec.recorded_at)),
+                "occurred_at": format_instant(r["occurred_at"]),
+                "type": kind,
+                "source": who,
+                "actor": r["actor"],
+                "before": before,
+                "after": after,
+            }
+        )
+    return entries
+
+
+def _source_of(sources: dict[str, SourceData], rec: Recorded) -> str:
+    for sid, data in sources.items():
+        if rec in data.ratings:
+            return sid
+    raise LookupError(rec.record["event_id"])  # pragma: no cover - ratings come from sources
+
+
+def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
+    """Credibility as a step function of valid time: a point wherever the result changes."""
+    moments: dict[datetime, str] = {}
+    for r in sorted(corrected_records(claim, known_at), key=lambda r: (r["occurred_at"], r["event_id"])):
+        moments[r["occurred_at"]] = r["event_id"]
+    cited = {r.record["source"] for r in claim.records}
+    for sid in sorted(cited & sources.keys()):
+        for rated in sources[sid].ratings:
+            t = rated.record["occurred_at"]
+            if t is not None and rated.recorded_at <= known_at:
+                moments.setdefault(t, rated.record["event_id"])
+    points: list[JSON] = []
+    previous: JSON = {"probability": 0.5, "band": "roughly even chance", "status": "unverified"}
+    for moment in sorted(moments):
+        now = summary(credibility(claim, sources, moment, known_at))
+        if now != previous:
+            points.append({"valid_from": format_instant(moment), **now, "event_id": moments[moment]})
+            previous = now
+    return points
+
+
+def micros(moment: datetime) -> int:
+    return to_micros(moment)

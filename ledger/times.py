@@ -1,0 +1,80 @@
+"""The ledger's two times, parsed and printed one way everywhere.
+
+``occurred_at`` (valid time) comes from the caller; ``recorded_at`` (transaction time) from
+the store. Both are kept as timezone-aware UTC datetimes and printed as RFC 3339 with
+microseconds and ``Z``. A timestamp without a zone is refused: guessing a zone would
+silently move a statement by hours. A bare date means the start of that day for
+``occurred_at`` and the end of it for ``as_of``/``known_at``, so "as of 2024-10-13"
+includes everything said on the 13th.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from ledger.errors import InvalidTime
+
+#: How far in the future an ``occurred_at`` may be, to allow for clock skew.
+CLOCK_SKEW = timedelta(minutes=1)
+ONE_MICROSECOND = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_instant(field: str, value: object, *, bare_date: str = "start") -> datetime:
+    """Parse an RFC 3339 timestamp or a bare date into an aware UTC datetime.
+
+    ``bare_date`` is ``"start"`` (00:00 UTC) or ``"end"`` (the day's last microsecond).
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidTime(field, "timestamp has no time zone; add 'Z' or an offset like +00:00")
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return _day_bound(value, bare_date)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidTime(field, "expected an RFC 3339 timestamp or a date (YYYY-MM-DD)")
+    text = value.strip()
+    if _BARE_DATE.match(text):
+        try:
+            return _day_bound(date.fromisoformat(text), bare_date)
+        except ValueError:
+            raise InvalidTime(field, f"{text!r} is not a valid calendar date") from None
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InvalidTime(
+            field, f"{text!r} is not an RFC 3339 timestamp (e.g. 2024-10-13T18:00:00Z)"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise InvalidTime(
+            field, f"{text!r} has no time zone; add 'Z' or an offset like +00:00"
+        )
+    return parsed.astimezone(UTC)
+
+
+def _day_bound(day: date, bare_date: str) -> datetime:
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    if bare_date == "end":
+        return start + timedelta(days=1) - ONE_MICROSECOND
+    return start
+
+
+def format_instant(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds: ``2024-10-13T18:00:00.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_micros(moment: datetime) -> int:
+    delta = moment.astimezone(UTC) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
