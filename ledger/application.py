@@ -214,6 +214,73 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
         except SourceNotFound as error:
             raise SourceNotFound(f"{field_prefix}source: {error.detail}") from None
 
+    def import_batch(self, records: Sequence[Mapping[str, Any]], actor: str,
+                     *, line_offset: int = 1) -> JSON:
+        """Import records in the export format (``global_log`` events) in one transaction.
+
+        Registrations, re-ratings and statements may be mixed; event ids and the recorded
+        actors are kept, so an export loaded into an empty store gives the same answers.
+        A bad record raises ``InvalidInput`` naming its line (``line_offset`` is the first
+        record's line number) and nothing of the batch is written.
+        """
+        claims: dict[str, Claim] = {}
+        sources: dict[str, Source] = {}
+        streams: list[tuple[str, str, UUID]] = []
+        for i, item in enumerate(records):
+            where = f"line {line_offset + i}"
+            try:
+                self._import_one(item, actor, claims, sources, streams)
+            except InvalidInput as error:
+                raise type(error)(f"{where}: {error.field}", error.reason) from None
+            except (ClaimNotFound, SourceNotFound, AlreadyExists) as error:
+                raise type(error)(f"{where}: {error.detail}") from None
+        if not records:
+            return {"count": 0}
+        positions = self._save(*claims.values(), *sources.values(), streams=streams)
+        return {"count": len(positions), "first_position": positions[0], "last_position": positions[-1]}
+
+    def _import_one(self, item: Mapping[str, Any], actor: str, claims: dict[str, Claim],
+                    sources: dict[str, Source], streams: list[tuple[str, str, UUID]]) -> None:
+        if not isinstance(item, Mapping):
+            raise InvalidInput("record", "must be a JSON object")
+        body = {k: v for k, v in item.items() if k not in ("position", "recorded_at", "actor", "event_id")}
+        who = item.get("actor") or actor
+        event_id = item.get("event_id") or str(uuid4())
+        kind = body.pop("type", None)
+        if kind == "source_registered":
+            body["id"] = body.pop("source", None)
+            fields = inputs.source_fields(body)
+            sid = fields["source_id"]
+            if sid in sources or self._exists(source_uuid(sid)):
+                raise AlreadyExists(f"source {sid!r} is already registered")
+            sources[sid] = Source(actor=who, event_id=event_id, **fields)
+            streams.append(("source", sid, sources[sid].id))
+        elif kind == "source_rerated":
+            sid = inputs.slug("source", body.pop("source", None))
+            if sid not in sources:
+                sources[sid] = self._source(sid)
+            sources[sid].rerate(actor=who, event_id=event_id, **inputs.rating_fields(body))
+        elif kind == "claim_registered":
+            body["id"] = body.pop("claim_id", None)
+            fields = inputs.claim_fields(body)
+            cid = fields["claim_id"]
+            if cid is None:
+                raise InvalidInput("claim_id", "is required")
+            if cid in claims or self._exists(claim_uuid(cid)):
+                raise AlreadyExists(f"claim {cid!r} is already registered")
+            claims[cid] = Claim(actor=who, event_id=event_id, **fields)
+            streams.append(("claim", cid, claims[cid].id))
+        else:
+            cid = body.pop("claim_id", None)
+            if not isinstance(cid, str):
+                raise InvalidInput("claim_id", "is required: the claim the event is about")
+            if cid not in claims:
+                claims[cid] = self._claim(cid)
+            record = inputs.statement_record({"type": kind, **body}, event_id=event_id, actor=who)
+            if record["source"] is not None and record["source"] not in sources:
+                self._source(record["source"])
+            claims[cid].record(record)
+
     # -- results of writes (also what an idempotent retry gets back) ------------------
 
     def _entry(self, position: int) -> LogEntry:

@@ -182,7 +182,8 @@ def assess(
     pooled = _probability(0.0)
     for count, position in enumerate(positions, start=1):
         step = _pooled(positions[:count])
-        deltas[position.item.event_id], pooled = _round(step - pooled), step
+        deltas[position.item.event_id] = _round(step - pooled)
+        pooled = step
     probability, outcome = pooled, None
     if resolution is not None:
         outcome = str(resolution.outcome)
@@ -195,24 +196,16 @@ def assess(
 
     finals = [p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions]
     supporting = {p.group for p, final in zip(positions, finals, strict=True) if final > 0}
-    both_sides = bool(supporting) and any(final < 0 for final in finals)
+    status, grade = _verdict(probability, outcome, finals, len(supporting))
+    for item in items:
+        if item.corrected_by:
+            reasons[item.event_id] += f" (as corrected by event {item.corrected_by})"
+    contributions = tuple(
+        Contribution(i.event_id, i.source, i.type, deltas.get(i.event_id, 0.0), reasons[i.event_id])
+        for i in items
+    )
     return Credibility(
-        probability=probability,
-        band=band_for(probability),
-        status=_status(probability, outcome, bool(positions), both_sides),
-        grade=_grade(probability, outcome, bool(positions), len(supporting)),
-        model=MODEL_VERSION,
-        contributions=tuple(
-            Contribution(
-                item.event_id,
-                item.source,
-                item.type,
-                deltas.get(item.event_id, 0.0),
-                reasons[item.event_id]
-                + (f" (as corrected by event {item.corrected_by})" if item.corrected_by else ""),
-            )
-            for item in items
-        ),
+        probability, band_for(probability), status, grade, MODEL_VERSION, contributions
     )
 
 
@@ -252,8 +245,8 @@ def _apply_retractions(
             withdrawn.add(target.event_id)
             reason = f"withdraws event {_ref(target)}"
             reasons[target.event_id] = (
-                f"withdrawn by {standings[item.source].name} on {_day(item.occurred_at)}"
-                f" (event {item.event_id}), so it no longer counts"
+                f"withdrawn by {standings[item.source].name} in event {_ref(item)},"
+                " so it no longer counts"
             )
         reasons[item.event_id] = f"{speaker} {reason}"
     return withdrawn
@@ -265,31 +258,29 @@ def _weigh(item: Evidence, standing: SourceStanding, parties: Collection[str]) -
         likelihood = float(item.likelihood or 0.5)  # never None: checked on construction
         logit = math.log(likelihood / (1.0 - likelihood))
         factor = ASSESSOR_FACTOR[grade]
-        stated = f"{item.confidence} confidence" if item.confidence else "no stated confidence"
         confidence = CONFIDENCE_FACTOR[item.confidence or "moderate"]  # unstated reads moderate
+        stated = f"{item.confidence or 'no stated'} confidence"
         weight, kind = logit * factor * confidence, "assessment"
         account = (
             f"{speaker} assessed the claim {band_for(likelihood)} ({likelihood:g}) with {stated}:"
             f" logit {_num(logit)} x{factor:g} for an assessor rated {grade}"
-            f" x{confidence:g} for {stated} = {_num(weight)} log-odds"
+            f" x{confidence:g} for {item.confidence or 'moderate (assumed)'} confidence"
+            f" = {_num(weight)} log-odds"
         )
     else:
         weight = STATEMENT_WEIGHT[grade] * (1.0 if item.type == "asserted" else -1.0)
         kind = "assertion" if item.type == "asserted" else "denial"
-        account = f"{speaker} {item.type} the claim: {_num(weight)} log-odds for reliability {grade}"
+        account = f"{speaker} {item.type} the claim: {_num(weight)} log-odds"
+        account += f" for reliability {grade}"
     affiliation = standing.affiliation
     # Parties are those whose conduct the claim alleges, so "false" is what suits them.
-    if affiliation is not None and affiliation in parties and weight < 0:
-        weight *= SELF_SERVING
+    if affiliation is not None and affiliation in parties and weight != 0.0:
+        multiplier = SELF_SERVING if weight < 0 else AGAINST_INTEREST
+        weight *= multiplier
+        why = f"a self-serving {kind}" if weight < 0 else f"an {kind} against its interest"
         account += (
-            f"; {affiliation} is a party to the claim, so a self-serving {kind}"
-            f" counts x{SELF_SERVING:g}: {_num(weight)} log-odds"
-        )
-    elif affiliation is not None and affiliation in parties and weight > 0:
-        weight *= AGAINST_INTEREST
-        account += (
-            f"; {affiliation} is a party to the claim, so an {kind} against the speaker's"
-            f" interest counts x{AGAINST_INTEREST:g}: {_num(weight)} log-odds"
+            f"; {affiliation} is a party to the claim, so {why}"
+            f" counts x{multiplier:g}: {_num(weight)} log-odds"
         )
     group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.source}"
     return _Position(item, group, affiliation, weight, account)
@@ -333,25 +324,25 @@ def _probability(log_odds: float) -> float:
     return min(max(_round(probability), _LOWEST), _HIGHEST)
 
 
-def _status(probability: float, outcome: str | None, counted: bool, both_sides: bool) -> str:
+def _verdict(
+    probability: float, outcome: str | None, finals: Sequence[float], supporting: int
+) -> tuple[str, int]:
+    """The status and the Admiralty information-credibility grade (1-6)."""
     if outcome is not None:
-        return outcome
-    if counted and probability >= 0.6:
-        return "leaning true"
-    if counted and probability <= 0.4:
-        return "leaning false"
-    return "contested" if both_sides else "unverified"
-
-
-def _grade(probability: float, outcome: str | None, counted: bool, supporting: int) -> int:
-    if outcome is not None:
-        return 1 if outcome == "confirmed" else 5
-    if not counted:
-        return 6
-    if probability >= 0.95 and supporting >= 2:  # confirmed by independent sources
-        return 1
-    thresholds = ((0.8, 2), (0.5, 3), (0.2, 4))
-    return next((grade for floor, grade in thresholds if probability >= floor), 5)
+        return outcome, 1 if outcome == "confirmed" else 5
+    if not finals:
+        return "unverified", 6  # nothing to judge by
+    if probability >= 0.95 and supporting >= 2:  # confirmed by independent witnesses
+        grade = 1
+    else:
+        thresholds = ((0.8, 2), (0.5, 3), (0.2, 4))
+        grade = next((grade for floor, grade in thresholds if probability >= floor), 5)
+    if probability >= 0.6:
+        return "leaning true", grade
+    if probability <= 0.4:
+        return "leaning false", grade
+    both_sides = any(final > 0 for final in finals) and any(final < 0 for final in finals)
+    return ("contested" if both_sides else "unverified"), grade
 
 
 def _speaker(standing: SourceStanding) -> str:
@@ -360,11 +351,7 @@ def _speaker(standing: SourceStanding) -> str:
 
 
 def _ref(item: Evidence | None) -> str:
-    return f"{item.event_id} of {_day(item.occurred_at)}" if item else ""
-
-
-def _day(moment: datetime) -> str:
-    return moment.astimezone(UTC).date().isoformat()
+    return f"{item.event_id} of {item.occurred_at.astimezone(UTC):%Y-%m-%d}" if item else ""
 
 
 def _num(log_odds: float) -> str:
