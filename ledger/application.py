@@ -51,6 +51,7 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
     """The claims ledger: writes here, reads in ``LedgerQueries``."""
 
     name = "ClaimsLedger"
+    log_section_size = 1000
 
     def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100) -> None:
         self.snapshotting_intervals = {Claim: snapshot_interval, Source: snapshot_interval}  # type: ignore[misc]
@@ -184,6 +185,7 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
 
         def write(idem: tuple[str, str] | None) -> list[int]:
             claims: dict[str, Claim] = {}
+            events: list[Any] = []  # in item order, so positions follow the request
             for i, item in enumerate(items):
                 if not isinstance(item, Mapping):
                     raise InvalidInput(f"[{i}]", "each batch item must be a JSON object")
@@ -195,7 +197,10 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
                 if cid not in claims:
                     claims[cid] = self._claim(cid, field=f"[{i}].claim_id")
                 self._add_statement(claims[cid], body, actor, given_id, field_prefix=f"[{i}].")
-            return self._save(*claims.values(), idempotency=idem)
+                events += claims[cid].collect_events()
+            positions = self._save(*events, idempotency=idem)
+            self._snapshot_crossed(claims.values(), len(events))
+            return positions
 
         return self._idempotent(
             key, fingerprint("batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]),
@@ -226,21 +231,24 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
         claims: dict[str, Claim] = {}
         sources: dict[str, Source] = {}
         streams: list[tuple[str, str, UUID]] = []
+        events: list[Any] = []  # in record order, so the log keeps the file's order
         for i, item in enumerate(records):
             where = f"line {line_offset + i}"
             try:
-                self._import_one(item, actor, claims, sources, streams)
+                events += self._import_one(item, actor, claims, sources, streams).collect_events()
             except InvalidInput as error:
                 raise type(error)(f"{where}: {error.field}", error.reason) from None
             except (ClaimNotFound, SourceNotFound, AlreadyExists) as error:
                 raise type(error)(f"{where}: {error.detail}") from None
         if not records:
             return {"count": 0}
-        positions = self._save(*claims.values(), *sources.values(), streams=streams)
+        positions = self._save(*events, streams=streams)
+        self._snapshot_crossed([*claims.values(), *sources.values()], len(events))
         return {"count": len(positions), "first_position": positions[0], "last_position": positions[-1]}
 
     def _import_one(self, item: Mapping[str, Any], actor: str, claims: dict[str, Claim],
-                    sources: dict[str, Source], streams: list[tuple[str, str, UUID]]) -> None:
+                    sources: dict[str, Source], streams: list[tuple[str, str, UUID]]) -> Any:
+        """Apply one record to the aggregate it concerns, and return that aggregate."""
         if not isinstance(item, Mapping):
             raise InvalidInput("record", "must be a JSON object")
         body = {k: v for k, v in item.items() if k not in ("position", "recorded_at", "actor", "event_id")}
@@ -255,11 +263,13 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
                 raise AlreadyExists(f"source {sid!r} is already registered")
             sources[sid] = Source(actor=who, event_id=event_id, **fields)
             streams.append(("source", sid, sources[sid].id))
+            return sources[sid]
         elif kind == "source_rerated":
             sid = inputs.slug("source", body.pop("source", None))
             if sid not in sources:
                 sources[sid] = self._source(sid)
             sources[sid].rerate(actor=who, event_id=event_id, **inputs.rating_fields(body))
+            return sources[sid]
         elif kind == "claim_registered":
             body["id"] = body.pop("claim_id", None)
             fields = inputs.claim_fields(body)
@@ -270,6 +280,7 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
                 raise AlreadyExists(f"claim {cid!r} is already registered")
             claims[cid] = Claim(actor=who, event_id=event_id, **fields)
             streams.append(("claim", cid, claims[cid].id))
+            return claims[cid]
         else:
             cid = body.pop("claim_id", None)
             if not isinstance(cid, str):
@@ -280,6 +291,20 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             if record["source"] is not None and record["source"] not in sources:
                 self._source(record["source"])
             claims[cid].record(record)
+            return claims[cid]
+
+    def _snapshot_crossed(self, aggregates: Iterable[Any], written: int) -> None:
+        """Snapshot aggregates whose version crossed an interval in a multi-event save.
+
+        ``save()`` snapshots aggregates by itself, but a batch saves events in request
+        order rather than aggregates, so the interval is checked here instead.
+        """
+        if self.snapshots is None:
+            return
+        for aggregate in aggregates:
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval and aggregate.version // interval > max(aggregate.version - written, 0) // interval:
+                self.take_snapshot(aggregate.id, version=aggregate.version)
 
     # -- results of writes (also what an idempotent retry gets back) ------------------
 

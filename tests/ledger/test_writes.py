@@ -1,0 +1,179 @@
+"""Appending: rules, atomic batches, optimistic concurrency, idempotency, tamper evidence."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ledger.application import ClaimsLedger
+from ledger.errors import (
+    AlreadyExists,
+    ClaimNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+    InvalidStatement,
+    SourceNotFound,
+    VersionMismatch,
+)
+
+from .helpers import ACTOR, claim, log_length, say, source
+
+
+@pytest.fixture
+def seeded(ledger: ClaimsLedger) -> ClaimsLedger:
+    source(ledger, "zelensky", "UA", "C")
+    source(ledger, "peskov", "RU", "D")
+    claim(ledger, "troops", ["RU", "KP"])
+    return ledger
+
+
+ASSERTION = {"type": "asserted", "source": "zelensky", "occurred_at": "2024-10-13", "quote": "troops"}
+
+
+def test_same_idempotency_key_and_body_returns_the_original_and_writes_nothing(seeded: ClaimsLedger) -> None:
+    first = seeded.append("troops", ASSERTION, ACTOR, key="k-1")
+    size = log_length(seeded)
+    again = seeded.append("troops", dict(ASSERTION), ACTOR, key="k-1")
+    assert again == first
+    assert log_length(seeded) == size
+    with pytest.raises(IdempotencyKeyReused, match="different request"):
+        seeded.append("troops", {**ASSERTION, "quote": "other"}, ACTOR, key="k-1")
+    assert log_length(seeded) == size
+
+
+def test_idempotent_registration_and_batch(seeded: ClaimsLedger) -> None:
+    body = {"id": "arms", "text": "North Korea supplies arms to Russia", "parties": ["KP", "RU"]}
+    assert seeded.register_claim(body, ACTOR, key="c") == seeded.register_claim(body, ACTOR, key="c")
+    batch = [{**ASSERTION, "claim_id": "arms"}, {**ASSERTION, "claim_id": "troops"}]
+    first = seeded.append_batch(batch, ACTOR, key="b")
+    size = log_length(seeded)
+    assert seeded.append_batch(batch, ACTOR, key="b") == first
+    assert log_length(seeded) == size
+
+
+def test_if_match_makes_an_append_conditional(seeded: ClaimsLedger) -> None:
+    version = seeded.claim("troops")["version"]
+    done = seeded.append("troops", ASSERTION, ACTOR, expected_version=version)
+    assert done["version"] == version + 1
+    with pytest.raises(VersionMismatch) as caught:
+        seeded.append("troops", ASSERTION, ACTOR, expected_version=version)
+    assert caught.value.actual == version + 1
+    assert seeded.claim("troops")["version"] == version + 1
+
+
+def test_batch_is_all_or_nothing(seeded: ClaimsLedger) -> None:
+    size = log_length(seeded)
+    bad = [
+        {**ASSERTION, "claim_id": "troops"},
+        {**ASSERTION, "claim_id": "troops", "source": "nobody"},
+    ]
+    with pytest.raises(SourceNotFound, match=r"\[1\]\.source"):
+        seeded.append_batch(bad, ACTOR)
+    with pytest.raises(InvalidInput, match=r"\[1\]\.claim_id"):
+        seeded.append_batch([{**ASSERTION, "claim_id": "troops"}, dict(ASSERTION)], ACTOR)
+    with pytest.raises(ClaimNotFound):
+        seeded.append_batch([{**ASSERTION, "claim_id": "nope"}], ACTOR)
+    assert log_length(seeded) == size
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "rumoured"}, "type"),
+        ({**ASSERTION, "quote": None}, "quote"),
+        ({**ASSERTION, "occurred_at": "yesterday"}, "occurred_at"),
+        ({**ASSERTION, "source": "Not A Slug"}, "source"),
+        ({**ASSERTION, "colour": "red"}, "colour"),
+        ({**ASSERTION, "reference": "ftp://x"}, "reference"),
+        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13"}, "likelihood"),
+        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13", "likelihood": "perhaps"}, "likelihood"),
+        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13", "likelihood": 1.5}, "likelihood"),
+        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13", "likelihood": 0.7, "confidence": "total"}, "confidence"),
+        ({"type": "resolved", "source": "zelensky", "occurred_at": "2024-10-13", "outcome": "maybe"}, "outcome"),
+        ({"type": "resolved", "source": "zelensky", "occurred_at": "2024-10-13", "outcome": "confirmed"}, "basis"),
+        ({"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-13"}, "supersedes"),
+        ({"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-13", "supersedes": "nope"}, "supersedes"),
+    ],
+)
+def test_bad_statements_name_the_field_and_write_nothing(seeded: ClaimsLedger, body: dict[str, object], field: str) -> None:
+    size = log_length(seeded)
+    with pytest.raises(InvalidInput) as caught:
+        seeded.append("troops", body, ACTOR)
+    assert caught.value.field == field
+    assert log_length(seeded) == size
+
+
+def test_unknown_term_lists_the_accepted_ones(seeded: ClaimsLedger) -> None:
+    with pytest.raises(InvalidStatement, match="very likely"):
+        seeded.append("troops", {"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13",
+                                 "likelihood": "perhaps"}, ACTOR)
+
+
+def test_only_the_source_itself_can_retract(seeded: ClaimsLedger) -> None:
+    said = seeded.append("troops", ASSERTION, ACTOR)
+    with pytest.raises(InvalidStatement, match="only 'zelensky' can retract"):
+        seeded.append("troops", {"type": "retracted", "source": "peskov", "occurred_at": "2024-10-14",
+                                 "supersedes": said["event_id"]}, ACTOR)
+    with pytest.raises(InvalidStatement, match="before the statement"):
+        seeded.append("troops", {"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-01",
+                                 "supersedes": said["event_id"]}, ACTOR)
+    seeded.append("troops", {"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-14",
+                             "supersedes": said["event_id"]}, ACTOR)
+    assert seeded.claim("troops")["credibility"]["probability"] == 0.5
+
+
+def test_ids_are_unique_and_unknown_things_are_not_found(seeded: ClaimsLedger) -> None:
+    with pytest.raises(AlreadyExists):
+        claim(seeded, "troops")
+    with pytest.raises(AlreadyExists):
+        source(seeded, "peskov")
+    with pytest.raises(ClaimNotFound):
+        seeded.append("nope", ASSERTION, ACTOR)
+    with pytest.raises(SourceNotFound):
+        seeded.append("troops", {**ASSERTION, "source": "nobody"}, ACTOR)
+    with pytest.raises(SourceNotFound):
+        seeded.get_source("nobody")
+
+
+def test_server_made_claim_ids(ledger: ClaimsLedger) -> None:
+    made = ledger.register_claim({"text": "An id is made for me"}, ACTOR)
+    assert len(made["id"]) == 36
+    assert ledger.claim(made["id"])["text"] == "An id is made for me"
+
+
+def test_concurrent_appends_to_one_claim_all_land(seeded: ClaimsLedger) -> None:
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(5):
+                seeded.append("troops", {**ASSERTION, "quote": f"{n}-{i}"}, ACTOR)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(seeded.claim_events("troops", limit=1000)["events"]) == 20
+    assert seeded.verify()["ok"] is True
+
+
+def test_snapshots_do_not_change_answers(store: str, tmp_path: object) -> None:
+    from ledger.config import Settings
+
+    settings = Settings(store=store, snapshot_interval=3, _env_file=None)  # type: ignore[call-arg]
+    app = ClaimsLedger(settings.eventsourcing_env(), snapshot_interval=3)
+    try:
+        source(app, "zelensky", "UA", "C")
+        claim(app, "snap")
+        for day in range(1, 10):
+            say(app, "snap", "asserted", "zelensky", f"2024-10-0{day}")
+        assert app.snapshots is not None
+        assert len(app.claim_events("snap")["events"]) == 9
+        assert app.claim("snap")["version"] == 10
+    finally:
+        app.close()

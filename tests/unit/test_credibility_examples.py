@@ -1,0 +1,214 @@
+"""Worked examples of the credibility model, from the October 2024 article and around it.
+
+Claim: "North Korea is sending troops to fight for Russia in Ukraine"; parties RU and KP.
+"""
+
+import json
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from ledger.credibility import (
+    MODEL_VERSION,
+    Credibility,
+    Evidence,
+    InvalidEvidence,
+    SourceStanding,
+    assess,
+)
+from ledger.likelihood import parse_likelihood
+
+PARTIES = ("RU", "KP")
+SOURCES = {
+    source.source_id: source
+    for source in (
+        SourceStanding("zelensky", "Volodymyr Zelensky", "UA", "C"),
+        SourceStanding("peskov", "Dmitry Peskov", "RU", "D"),
+        SourceStanding("zakharova", "Maria Zakharova", "RU", "D"),
+        SourceStanding("lukashenko", "Alexander Lukashenko", "BY", "D"),
+        SourceStanding("kim-yong-hyun", "Kim Yong-hyun", "KR", "B"),
+        SourceStanding("kcna", "KCNA", "KP", "D"),
+        SourceStanding("pentagon", "Pentagon", "US", "A"),
+        SourceStanding("nato", "NATO", "NATO", "A"),
+        SourceStanding("white-house", "White House", "US", "A"),
+    )
+}
+
+
+def on(day: int) -> datetime:
+    return datetime(2024, 10, day, 12, tzinfo=UTC)
+
+
+def said(event_id: str, kind: str, source: str, day: int) -> Evidence:
+    return Evidence(event_id, kind, source, on(day))
+
+
+def pooled(log_odds: float) -> float:
+    """The model's pooling, written out independently: 0.01 + 0.98 * sigmoid(log-odds)."""
+    return round(0.01 + 0.98 / (1 + math.exp(-log_odds)), 6)
+
+
+def reasons(credibility: Credibility) -> dict[str, str]:
+    return {c.event_id: c.reason for c in credibility.contributions}
+
+
+def test_the_article_leans_true() -> None:
+    highly_likely = parse_likelihood("highly likely")  # Kim Yong-hyun's words, 0.875
+    evidence = [
+        Evidence(
+            "kim", "assessed", "kim-yong-hyun", on(8), likelihood=highly_likely.probability
+        ),
+        said("peskov", "denied", "peskov", 10),  # "another hoax"
+        said("zelensky", "asserted", "zelensky", 13),  # Sunday's video message
+    ]
+    credibility = assess(evidence, SOURCES, PARTIES)
+
+    kim = math.log(7) * 0.9 * 0.85  # logit(0.875) x assessor B x confidence unstated
+    assert credibility.probability == pooled(kim - 0.5 * 0.25 + 0.8)
+    assert credibility.band == "very likely"
+    assert credibility.status == "leaning true"
+    assert credibility.grade == 2
+    assert reasons(credibility) == {
+        "kim": "Kim Yong-hyun (KR, reliability B) assessed the claim very likely (0.875) with"
+        " no stated confidence: logit +1.946 x0.9 for an assessor rated B x0.85 for"
+        " moderate (assumed) confidence = +1.489 log-odds",
+        "peskov": "Dmitry Peskov (RU, reliability D) denied the claim: -0.5 log-odds for"
+        " reliability D; RU is a party to the claim, so a self-serving denial counts x0.25:"
+        " -0.125 log-odds",
+        "zelensky": "Volodymyr Zelensky (UA, reliability C) asserted the claim: +0.8 log-odds"
+        " for reliability C",
+    }
+    # Each delta is the move made when the event arrived, in date order.
+    deltas = [c.delta for c in credibility.contributions]
+    assert deltas[0] == pytest.approx(pooled(kim) - 0.5, abs=1e-6)
+    assert sum(deltas) == pytest.approx(credibility.probability - 0.5, abs=1e-5)
+
+
+def test_two_organs_of_one_government_count_less_than_two_independent_voices() -> None:
+    # No parties here, so only non-independence is at work.
+    one_government = assess(
+        [said("d1", "denied", "peskov", 10), said("d2", "denied", "zakharova", 11)], SOURCES, ()
+    )
+    two_governments = assess(
+        [said("d1", "denied", "peskov", 10), said("d2", "denied", "lukashenko", 11)], SOURCES, ()
+    )
+    assert one_government.probability == pooled(-0.5 - 0.25)
+    assert two_governments.probability == pooled(-0.5 - 0.5)
+    assert one_government.probability > two_governments.probability
+    assert reasons(one_government)["d2"].endswith(
+        "; second voice from RU on this side (after d1), not an independent witness:"
+        " counted at 1/2, -0.25 log-odds"
+    )
+
+
+def test_independent_confirmation_earns_grade_1_and_one_government_does_not() -> None:
+    independent = assess(
+        [said("a1", "asserted", "pentagon", 20), said("a2", "asserted", "nato", 21)],
+        SOURCES, PARTIES,
+    )
+    one_government = assess(
+        [said("a1", "asserted", "pentagon", 20), said("a2", "asserted", "white-house", 21)],
+        SOURCES, PARTIES,
+    )
+    assert independent.probability == pooled(3.2) >= 0.95
+    assert independent.grade == 1
+    assert one_government.probability == pooled(2.4)
+    assert one_government.grade == 2
+
+
+def test_an_admission_by_a_party_counts_double_and_its_denial_a_quarter() -> None:
+    admitted = assess([said("k1", "asserted", "kcna", 25)], SOURCES, PARTIES)
+    denied = assess([said("k1", "denied", "kcna", 25)], SOURCES, PARTIES)
+    assert admitted.probability == pooled(1.0)
+    assert denied.probability == pooled(-0.125)
+    assert "so an assertion against its interest counts x2: +1 log-odds" in reasons(admitted)["k1"]
+
+
+def test_a_source_changing_its_mind_counts_once() -> None:
+    credibility = assess(
+        [said("z1", "asserted", "zelensky", 13), said("z2", "denied", "zelensky", 14)],
+        SOURCES, PARTIES,
+    )
+    assert credibility.probability == pooled(-0.8)
+    assert credibility.status == "leaning false"
+    assert reasons(credibility)["z1"] == (
+        "superseded by this source's later statement z2 of 2024-10-14:"
+        " only a source's latest position counts"
+    )
+    assert credibility.contributions[0].delta == 0.0
+
+
+def test_a_retraction_withdraws_only_the_sources_own_statement() -> None:
+    claim = said("z1", "asserted", "zelensky", 13)
+    own = Evidence("z2", "retracted", "zelensky", on(20), supersedes="z1")
+    foreign = Evidence("p1", "retracted", "peskov", on(15), supersedes="z1")
+
+    withdrawn = assess([claim, own], SOURCES, PARTIES)
+    assert (withdrawn.probability, withdrawn.status, withdrawn.grade) == (0.5, "unverified", 6)
+    assert reasons(withdrawn) == {
+        "z1": "withdrawn by Volodymyr Zelensky in event z2 of 2024-10-20, so it no longer counts",
+        "z2": "Volodymyr Zelensky (UA, reliability C) withdraws event z1 of 2024-10-13",
+    }
+    ignored = assess([claim, foreign], SOURCES, PARTIES)
+    assert ignored.probability == pooled(0.8)
+    assert "a source may withdraw only its own; ignored" in reasons(ignored)["p1"]
+
+
+def test_a_resolution_overrides_everything_and_says_so() -> None:
+    evidence = [
+        said("peskov", "denied", "peskov", 10),
+        Evidence("ruling", "resolved", "pentagon", on(28), outcome="confirmed"),
+    ]
+    credibility = assess(evidence, SOURCES, PARTIES)
+    assert (credibility.probability, credibility.status, credibility.grade) == (
+        0.995, "confirmed", 1
+    )
+    assert credibility.band == "almost certain"
+    assert reasons(credibility)["ruling"] == (
+        "Pentagon (US, reliability A) resolved the claim as confirmed: ground truth overrides"
+        f" the pooled {pooled(-0.125):g} and sets the probability to 0.995"
+    )
+    assert credibility.contributions[-1].delta == pytest.approx(0.995 - pooled(-0.125))
+
+
+def test_an_unknown_source_is_heard_as_unaffiliated_and_unrated() -> None:
+    credibility = assess([said("x1", "asserted", "anonymous", 13)], SOURCES, PARTIES)
+    assert credibility.probability == pooled(0.5)
+    assert reasons(credibility)["x1"].startswith(
+        "unregistered source anonymous (unaffiliated, reliability F) asserted the claim"
+    )
+
+
+def test_a_corrected_event_says_which_correction_it_reflects() -> None:
+    corrected = Evidence("z1", "asserted", "zelensky", on(13), corrected_by="c1")
+    credibility = assess([corrected], SOURCES, PARTIES)
+    assert reasons(credibility)["z1"].endswith("(as corrected by event c1)")
+
+
+def test_the_answer_is_plain_json_with_the_contracted_keys() -> None:
+    credibility = assess([said("z1", "asserted", "zelensky", 13)], SOURCES, PARTIES)
+    document = json.loads(json.dumps(credibility.to_dict()))
+    assert list(document) == ["probability", "band", "status", "grade", "model", "contributions"]
+    assert document["model"] == MODEL_VERSION
+    assert list(document["contributions"][0]) == ["event_id", "source", "type", "delta", "reason"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Evidence("e1", "asserted", "zelensky", datetime(2024, 10, 13)),  # no zone
+        lambda: Evidence("e1", "rumoured", "zelensky", on(13)),
+        lambda: Evidence("e1", "assessed", "zelensky", on(13)),  # no likelihood
+        lambda: Evidence("e1", "assessed", "zelensky", on(13), likelihood=1.0),
+        lambda: Evidence("e1", "assessed", "zelensky", on(13), likelihood=0.5, confidence="x"),
+        lambda: Evidence("e1", "resolved", "zelensky", on(13), outcome="maybe"),
+        lambda: Evidence("e1", "retracted", "zelensky", on(13)),  # withdraws nothing
+        lambda: SourceStanding("s", "S", None, "G"),
+        lambda: assess([said("e1", "asserted", "a", 1), said("e1", "denied", "b", 2)], {}, ()),
+    ],
+)
+def test_malformed_evidence_is_refused_not_guessed_at(build: object) -> None:
+    assert callable(build)
+    with pytest.raises(InvalidEvidence):
+        build()
