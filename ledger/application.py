@@ -1,10 +1,11 @@
-"""The ledger's use cases: append, replay and audit, over the ``eventsourcing`` library.
+"""The ledger's write use cases: register, append, batch and import.
 
-``ClaimsLedger`` is a library ``Application``: aggregates go in and out through its
-repository, events are stored by its recorder (``ledger.stores``), snapshots are taken
-every ``snapshot_interval`` events. Each method is one use case and returns plain,
-JSON-ready values in the contract's field names; library errors come back as
-``ledger.errors`` exceptions.
+``ClaimsLedger`` is an ``eventsourcing`` ``Application`` (through ``LedgerStore``):
+aggregates go in and out through its repository, events are stored by its recorder
+(``ledger.stores``), snapshots are taken every ``snapshot_interval`` events. Each method
+is one use case and returns plain, JSON-ready values in the contract's field names;
+library errors come back as ``ledger.errors`` exceptions. The answer to a write is
+rebuilt from the positions it wrote, so an idempotent retry gets the same bytes.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, OperationalError, InterfaceError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from ledger import inputs
-from ledger.credibility import MODEL_VERSION
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import (
     AlreadyExists,
@@ -32,9 +30,8 @@ from ledger.errors import (
     VersionMismatch,
 )
 from ledger.queries import LedgerQueries
-from ledger.replay import ClaimData, Recorded, SourceData
 from ledger.stores import IdempotencyRecord, LogEntry
-from ledger.times import format_instant, from_micros, now, to_micros
+from ledger.times import format_instant, from_micros
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -47,23 +44,17 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class ClaimsLedger(LedgerQueries, Application[UUID]):
-    """The claims ledger: writes here, reads in ``LedgerQueries``."""
-
-    name = "ClaimsLedger"
-    log_section_size = 1000
-
-    def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100) -> None:
-        self.snapshotting_intervals = {Claim: snapshot_interval, Source: snapshot_interval}  # type: ignore[misc]
-        try:
-            super().__init__(env)
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(f"cannot open the event store: {error}") from None
+class ClaimsLedger(LedgerQueries):
+    """The claims ledger: the write use cases here, the reads in ``LedgerQueries``."""
 
     # -- writing ---------------------------------------------------------------------
 
-    def _save(self, *objs: Any, streams: Sequence[tuple[str, str, UUID]] = (),
-              idempotency: tuple[str, str] | None = None) -> list[int]:
+    def _save(
+        self,
+        *objs: Any,
+        streams: Sequence[tuple[str, str, UUID]] = (),
+        idempotency: tuple[str, str] | None = None,
+    ) -> list[int]:
         try:
             recordings = self.save(*objs, streams=list(streams), idempotency=idempotency)
         except (OperationalError, InterfaceError) as error:
@@ -79,7 +70,7 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
     ) -> T:
         """Run ``write`` once per key; a retry gets ``result`` of the original positions."""
         if key is not None:
-            found = self.recorder.find_idempotency(key)  # type: ignore[attr-defined]
+            found = self.index.find_idempotency(key)
             if found is not None:
                 return self._replayed(found, digest, result)
         attempt = 0
@@ -89,7 +80,7 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
                 return result(positions[0], positions[-1])
             except IntegrityError:
                 if key is not None:
-                    found = self.recorder.find_idempotency(key)  # type: ignore[attr-defined]
+                    found = self.index.find_idempotency(key)
                     if found is not None:
                         return self._replayed(found, digest, result)
                 attempt += 1
@@ -116,12 +107,15 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             return self._save(source, streams=[("source", sid, source.id)], idempotency=idem)
 
         return self._idempotent(
-            key, fingerprint("register_source", actor, dict(data)), write,
+            key,
+            fingerprint("register_source", actor, dict(data)),
+            write,
             lambda first, last: self.get_source(sid),
         )
 
-    def rerate_source(self, source_id: str, data: Mapping[str, Any], actor: str,
-                      key: str | None = None) -> JSON:
+    def rerate_source(
+        self, source_id: str, data: Mapping[str, Any], actor: str, key: str | None = None
+    ) -> JSON:
         fields = inputs.rating_fields(data)
 
         def write(idem: tuple[str, str] | None) -> list[int]:
@@ -130,7 +124,9 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             return self._save(source, idempotency=idem)
 
         return self._idempotent(
-            key, fingerprint("rerate_source", source_id, actor, dict(data)), write,
+            key,
+            fingerprint("rerate_source", source_id, actor, dict(data)),
+            write,
             lambda first, last: self.get_source(source_id),
         )
 
@@ -147,11 +143,13 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
 
         def result(first: int, last: int) -> JSON:
             entry = self._entry(first)
-            claim = self.repository.get(UUID(entry.originator_id), version=entry.originator_version)
+            claim = self._get(UUID(entry.originator_id), version=entry.originator_version)
             at = from_micros(entry.recorded_at)
             return self.claim(claim.claim_id, as_of=at, known_at=at)
 
-        return self._idempotent(key, fingerprint("register_claim", actor, dict(data)), write, result)
+        return self._idempotent(
+            key, fingerprint("register_claim", actor, dict(data)), write, result
+        )
 
     def append(
         self,
@@ -173,12 +171,20 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             return self._save(claim, idempotency=idem)
 
         return self._idempotent(
-            key, fingerprint("append", claim_id, actor, expected_version, dict(data)), write,
+            key,
+            fingerprint("append", claim_id, actor, expected_version, dict(data)),
+            write,
             lambda first, last: self.append_result(first),
         )
 
-    def append_batch(self, items: Sequence[Mapping[str, Any]], actor: str,
-                     key: str | None = None, *, keep_event_ids: bool = False) -> JSON:
+    def append_batch(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        actor: str,
+        key: str | None = None,
+        *,
+        keep_event_ids: bool = False,
+    ) -> JSON:
         """Append many events atomically: all are stored in one transaction, or none."""
         if not items:
             raise InvalidInput("events", "a batch needs at least one event")
@@ -192,7 +198,9 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
                 body = dict(item)
                 cid = body.pop("claim_id", None)
                 if not isinstance(cid, str):
-                    raise InvalidInput(f"[{i}].claim_id", "is required: the claim the event is about")
+                    raise InvalidInput(
+                        f"[{i}].claim_id", "is required: the claim the event is about"
+                    )
                 given_id = body.pop("event_id", None) if keep_event_ids else None
                 if cid not in claims:
                     claims[cid] = self._claim(cid, field=f"[{i}].claim_id")
@@ -203,12 +211,20 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             return positions
 
         return self._idempotent(
-            key, fingerprint("batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]),
-            write, self.batch_result,
+            key,
+            fingerprint("batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]),
+            write,
+            self.batch_result,
         )
 
-    def _add_statement(self, claim: Claim, data: Mapping[str, Any], actor: str,
-                event_id: str | None, field_prefix: str) -> None:
+    def _add_statement(
+        self,
+        claim: Claim,
+        data: Mapping[str, Any],
+        actor: str,
+        event_id: str | None,
+        field_prefix: str,
+    ) -> None:
         try:
             record = inputs.statement_record(data, event_id=event_id or str(uuid4()), actor=actor)
             if record["source"] is not None:
@@ -219,8 +235,9 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
         except SourceNotFound as error:
             raise SourceNotFound(f"{field_prefix}source: {error.detail}") from None
 
-    def import_batch(self, records: Sequence[Mapping[str, Any]], actor: str,
-                     *, line_offset: int = 1) -> JSON:
+    def import_batch(
+        self, records: Sequence[Mapping[str, Any]], actor: str, *, line_offset: int = 1
+    ) -> JSON:
         """Import records in the export format (``global_log`` events) in one transaction.
 
         Registrations, re-ratings and statements may be mixed; event ids and the recorded
@@ -244,14 +261,28 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             return {"count": 0}
         positions = self._save(*events, streams=streams)
         self._snapshot_crossed([*claims.values(), *sources.values()], len(events))
-        return {"count": len(positions), "first_position": positions[0], "last_position": positions[-1]}
+        return {
+            "count": len(positions),
+            "first_position": positions[0],
+            "last_position": positions[-1],
+        }
 
-    def _import_one(self, item: Mapping[str, Any], actor: str, claims: dict[str, Claim],
-                    sources: dict[str, Source], streams: list[tuple[str, str, UUID]]) -> Any:
+    def _import_one(
+        self,
+        item: Mapping[str, Any],
+        actor: str,
+        claims: dict[str, Claim],
+        sources: dict[str, Source],
+        streams: list[tuple[str, str, UUID]],
+    ) -> Any:
         """Apply one record to the aggregate it concerns, and return that aggregate."""
         if not isinstance(item, Mapping):
             raise InvalidInput("record", "must be a JSON object")
-        body = {k: v for k, v in item.items() if k not in ("position", "recorded_at", "actor", "event_id")}
+        body = {
+            k: v
+            for k, v in item.items()
+            if k not in ("position", "recorded_at", "actor", "event_id")
+        }
         who = item.get("actor") or actor
         event_id = item.get("event_id") or str(uuid4())
         kind = body.pop("type", None)
@@ -303,17 +334,20 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
             return
         for aggregate in aggregates:
             interval = self.snapshotting_intervals.get(type(aggregate))
-            if interval and aggregate.version // interval > max(aggregate.version - written, 0) // interval:
+            if (
+                interval
+                and aggregate.version // interval > max(aggregate.version - written, 0) // interval
+            ):
                 self.take_snapshot(aggregate.id, version=aggregate.version)
 
     # -- results of writes (also what an idempotent retry gets back) ------------------
 
     def _entry(self, position: int) -> LogEntry:
-        return self.recorder.log_entries(position - 1, 1)[0]  # type: ignore[attr-defined,no-any-return]
+        return self.index.log_entries(position - 1, 1)[0]
 
     def append_result(self, position: int) -> JSON:
         entry = self._entry(position)
-        claim = self.repository.get(UUID(entry.originator_id), version=entry.originator_version)
+        claim = self._get(UUID(entry.originator_id), version=entry.originator_version)
         record = claim.records[-1]
         known_at = from_micros(entry.recorded_at)
         as_of = max(known_at, record["occurred_at"])
@@ -330,91 +364,32 @@ class ClaimsLedger(LedgerQueries, Application[UUID]):
         }
 
     def batch_result(self, first: int, last: int) -> JSON:
-        entries = self.recorder.log_entries(first - 1, last - first + 1)  # type: ignore[attr-defined]
+        entries = self.index.log_entries(first - 1, last - first + 1)
         events, versions = [], {}
         for entry in entries:
-            claim = self.repository.get(UUID(entry.originator_id), version=entry.originator_version)
-            events.append({
-                "event_id": claim.records[-1]["event_id"],
-                "claim_id": claim.claim_id,
-                "position": entry.position,
-                "recorded_at": format_instant(from_micros(entry.recorded_at)),
-                "version": entry.originator_version,
-            })
+            claim = self._get(UUID(entry.originator_id), version=entry.originator_version)
+            events.append(
+                {
+                    "event_id": claim.records[-1]["event_id"],
+                    "claim_id": claim.claim_id,
+                    "position": entry.position,
+                    "recorded_at": format_instant(from_micros(entry.recorded_at)),
+                    "version": entry.originator_version,
+                }
+            )
             versions[claim.claim_id] = entry
         known_at = from_micros(entries[-1].recorded_at)
         claims = [
-            {"claim_id": cid, "version": e.originator_version,
-             "credibility": self.claim(cid, as_of=known_at, known_at=known_at)["credibility"]}
+            {
+                "claim_id": cid,
+                "version": e.originator_version,
+                "credibility": self.claim(cid, as_of=known_at, known_at=known_at)["credibility"],
+            }
             for cid, e in versions.items()
         ]
-        return {"count": len(events), "known_at": format_instant(known_at), "events": events, "claims": claims}
-
-    # -- loading aggregates ------------------------------------------------------------
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return self.recorder.version_at(aggregate_id, 2**62) is not None  # type: ignore[attr-defined,no-any-return]
-
-    def _get(self, aggregate_id: UUID, version: int | None = None) -> Any:
-        try:
-            return self.repository.get(aggregate_id, version=version)
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
-
-    def _claim(self, claim_id: str, field: str = "claim_id") -> Claim:
-        try:
-            claim = self._get(claim_uuid(claim_id))
-        except AggregateNotFoundError:
-            raise ClaimNotFound(f"{field}: no claim {claim_id!r}; register it with POST /claims first") from None
-        assert isinstance(claim, Claim)
-        return claim
-
-    def _source(self, source_id: str) -> Source:
-        try:
-            source = self._get(source_uuid(source_id))
-        except AggregateNotFoundError:
-            raise SourceNotFound(f"no source {source_id!r}; register it with POST /sources first") from None
-        assert isinstance(source, Source)
-        return source
-
-    def _versions(self, aggregate_id: UUID) -> dict[int, LogEntry]:
-        return {e.originator_version: e for e in self.recorder.entries_for(aggregate_id)}  # type: ignore[attr-defined]
-
-    def load_claim(self, claim_id: str, known_at: int) -> ClaimData:
-        """The claim as recorded by ``known_at``, each record with its position and time."""
-        uid = claim_uuid(claim_id)
-        version = self.recorder.version_at(uid, known_at)  # type: ignore[attr-defined]
-        if version is None:
-            if self._exists(uid):
-                raise ClaimNotFound(f"claim {claim_id!r} was not yet recorded at known_at")
-            raise ClaimNotFound(f"no claim {claim_id!r}")
-        claim = self._get(uid, version=version)
-        entries = self._versions(uid)
-        return ClaimData(
-            claim_id=claim.claim_id, text=claim.text, tags=list(claim.tags),
-            parties=list(claim.parties), version=version,
-            records=[Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
-                     for r in claim.records],
-        )
-
-    def load_source(self, source_id: str, known_at: int) -> SourceData | None:
-        uid = source_uuid(source_id)
-        version = self.recorder.version_at(uid, known_at)  # type: ignore[attr-defined]
-        if version is None:
-            return None
-        source = self._get(uid, version=version)
-        entries = self._versions(uid)
-        return SourceData(
-            source_id=source.source_id, name=source.name, role=source.role,
-            affiliation=source.affiliation,
-            ratings=[Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
-                     for r in source.ratings],
-        )
-
-    def load_sources(self, claim: ClaimData, known_at: int) -> dict[str, SourceData]:
-        found = {}
-        for sid in sorted({r.record["source"] for r in claim.records}):
-            data = self.load_source(sid, known_at)
-            if data is not None:
-                found[sid] = data
-        return found
+        return {
+            "count": len(events),
+            "known_at": format_instant(known_at),
+            "events": events,
+            "claims": claims,
+        }

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
         env_prefix="CLAIMS_LEDGER_", env_file=".env", extra="ignore", frozen=True
     )
 
-    store: str = Field(default_factory=default_store, description="memory, sqlite:///PATH or postgresql://DSN")
+    store: str = Field(
+        default_factory=default_store, description="memory, sqlite:///PATH or postgresql://DSN"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)

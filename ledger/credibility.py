@@ -11,6 +11,7 @@ overrides it. Every event gets a ``Contribution``: the move it made when it arri
 order, and a sentence naming every number and multiplier used.
 """
 
+import bisect
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -180,8 +181,7 @@ def assess(
     # add up to the final probability minus the 0.5 of no evidence at all.
     deltas: dict[str, float] = {}
     pooled = _probability(0.0)
-    for count, position in enumerate(positions, start=1):
-        step = _pooled(positions[:count])
+    for position, step in zip(positions, _pooled_steps(positions), strict=True):
         deltas[position.item.event_id] = _round(step - pooled)
         pooled = step
     probability, outcome = pooled, None
@@ -312,10 +312,19 @@ def _discount_note(position: _Position, ranks: _Ranks) -> str:
     )
 
 
-def _pooled(positions: Sequence[_Position]) -> float:
-    ranks = _ranks(positions)
-    # fsum is exactly rounded, so the total cannot depend on the order of its terms.
-    return _probability(math.fsum(p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions))
+def _pooled_steps(positions: Sequence[_Position]) -> list[float]:
+    """The pooled probability of the first k positions, for k = 1 .. n, discounts included."""
+    voices: dict[tuple[str, bool], list[float]] = {}  # magnitudes, strongest first
+    totals: dict[tuple[str, bool], float] = {}
+    steps = []
+    for position in positions:
+        side = (position.group, position.weight > 0)
+        bisect.insort(voices.setdefault(side, []), -abs(position.weight))
+        # fsum is exactly rounded, so no total depends on the order its terms arrived in.
+        magnitude = math.fsum(-voice * 0.5**rank for rank, voice in enumerate(voices[side]))
+        totals[side] = magnitude if position.weight > 0 else -magnitude
+        steps.append(_probability(math.fsum(totals.values())))
+    return steps
 
 
 def _probability(log_odds: float) -> float:

@@ -93,9 +93,7 @@ class Claim(Aggregate):
                 raise InvalidStatement(
                     "occurred_at", "a retraction cannot occur before the statement it withdraws"
                 )
-            if any(
-                r["type"] == "retracted" and r["supersedes"] == target_id for r in self.records
-            ):
+            if any(r["type"] == "retracted" and r["supersedes"] == target_id for r in self.records):
                 raise InvalidStatement("supersedes", f"event {target_id!r} is already retracted")
         if kind == "corrected" and record["source"] != target["source"]:
             raise InvalidStatement(
@@ -193,8 +191,13 @@ class Source(Aggregate):
 
     @event("Rerated")
     def _rerate(
-        self, source_id: str, reliability: str, occurred_at: datetime, actor: str,
-        note: str | None, event_id: str,
+        self,
+        source_id: str,
+        reliability: str,
+        occurred_at: datetime,
+        actor: str,
+        note: str | None,
+        event_id: str,
     ) -> None:
         self.ratings.append(
             {

@@ -22,6 +22,6 @@ def article_records() -> list[dict[str, Any]]:
 
 def load_article(ledger: ClaimsLedger, actor: str = "example-data") -> int:
     """Load the article's events; returns how many were written (0 if already there)."""
-    if ledger.recorder.stream_ids("claim", 2**62, 0, 1):  # type: ignore[attr-defined]
+    if ledger.index.stream_ids("claim", 2**62, 0, 1):
         return 0
     return int(ledger.import_batch(article_records(), actor)["count"])

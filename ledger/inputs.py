@@ -31,8 +31,7 @@ _COMMON = {"type", "source", "occurred_at", "reference", "note"}
 _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "asserted": _COMMON | {"quote", "summary"},
     "denied": _COMMON | {"quote", "summary"},
-    "assessed": _COMMON
-    | {"quote", "summary", "likelihood", "likelihood_phrase", "confidence"},
+    "assessed": _COMMON | {"quote", "summary", "likelihood", "likelihood_phrase", "confidence"},
     "retracted": _COMMON | {"supersedes", "quote", "summary"},
     "corrected": _COMMON
     | {
@@ -168,7 +167,9 @@ def statement_record(
     """Turn one event as sent into the record the claim stores, or raise ``InvalidInput``."""
     kind = data.get("type")
     if kind not in _FIELDS_BY_TYPE:
-        raise InvalidInput("type", f"{kind!r} is not an event type; use one of {', '.join(STATEMENT_TYPES)}")
+        raise InvalidInput(
+            "type", f"{kind!r} is not an event type; use one of {', '.join(STATEMENT_TYPES)}"
+        )
     _reject_unknown(data, _FIELDS_BY_TYPE[kind], f"a {kind} event")
     record: dict[str, Any] = {"event_id": event_id, "type": kind, "actor": actor}
     correcting = kind == "corrected"
@@ -210,8 +211,13 @@ def statement_record(
                     "corrected_type", "must be one of asserted, denied, assessed, resolved"
                 )
             record["corrected_type"] = changed
-        if not any(data.get(f) is not None for f in _FIELDS_BY_TYPE[kind] - {"type", "supersedes", "source"}):
-            raise InvalidStatement("supersedes", "a correction must give at least one corrected field")
+        if not any(
+            data.get(f) is not None
+            for f in _FIELDS_BY_TYPE[kind] - {"type", "supersedes", "source"}
+        ):
+            raise InvalidStatement(
+                "supersedes", "a correction must give at least one corrected field"
+            )
     return {k: v for k, v in record.items() if v is not None or k in ("source", "occurred_at")}
 
 
@@ -227,7 +233,8 @@ def _likelihood(data: Mapping[str, Any], record: dict[str, Any], *, required: bo
     if value is None:
         if required:
             raise InvalidStatement(
-                "likelihood", "an assessment needs a likelihood: a probability in (0,1) or an ICD 203 term"
+                "likelihood",
+                "an assessment needs a likelihood: a probability in (0,1) or an ICD 203 term",
             )
         return
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):

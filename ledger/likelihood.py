@@ -61,19 +61,30 @@ _BAND_BY_TERM = {band.term: band for band in ICD203_BANDS}
 # "improbable" goes to "unlikely", as ICD 203 pairs it, mirroring "probable" -> "likely".
 _SYNONYMS_BY_TERM: dict[str, tuple[str, ...]] = {
     "almost no chance": (
-        "remote", "remote chance", "almost impossible", "virtually impossible",
-        "virtually no chance", "extremely unlikely",
+        "remote",
+        "remote chance",
+        "almost impossible",
+        "virtually impossible",
+        "virtually no chance",
+        "extremely unlikely",
     ),
     "very unlikely": ("highly improbable", "highly unlikely", "very improbable"),
     "unlikely": ("improbable", "improbably", "probably not", "not likely"),
     "roughly even chance": (
-        "roughly even odds", "even chance", "even odds", "about even", "toss up",
+        "roughly even odds",
+        "even chance",
+        "even odds",
+        "about even",
+        "toss up",
         "fifty fifty",
     ),
     "likely": ("probable", "probably"),
     "very likely": ("highly probable", "highly likely", "very probable", "very probably"),
     "almost certain": (
-        "almost certainly", "nearly certain", "virtually certain", "all but certain",
+        "almost certainly",
+        "nearly certain",
+        "virtually certain",
+        "all but certain",
     ),
 }
 SYNONYMS: Mapping[str, str] = MappingProxyType(

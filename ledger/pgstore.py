@@ -20,10 +20,15 @@ from ledger.stores import IndexReads, SqlIndex
 
 
 class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.index = SqlIndex(events_table_name, placeholder="%s", schema=datastore.schema)
-        self.sql_create_statements.extend(SQL(s) for s in self.index.create_statements())  # type: ignore[arg-type]
+        self.sql_create_statements.extend(
+            SQL(s).format()
+            for s in self.index.create_statements()
+        )
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger import replay
 from ledger.credibility import MODEL_VERSION
 from ledger.domain import Claim, Source
 from ledger.errors import InvalidInput, SourceNotFound
-from ledger.stores import GENESIS, uuid_hex, chain_link
+from ledger.loading import LedgerStore
+from ledger.stores import GENESIS, chain_link, uuid_hex
 from ledger.times import format_instant, from_micros, now, to_micros
-
-if TYPE_CHECKING:
-    from ledger.application import ClaimsLedger
 
 JSON = dict[str, Any]
 MAX_LIMIT = 1000
@@ -44,17 +42,21 @@ def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime,
     return as_of or moment, known_at or moment
 
 
-class LedgerQueries:
-    """Read use cases, mixed into ``ClaimsLedger``."""
+class LedgerQueries(LedgerStore):
+    """The read use cases; ``ClaimsLedger`` adds the writes."""
 
-    def claim(self: ClaimsLedger, claim_id: str, as_of: datetime | None = None,
-              known_at: datetime | None = None) -> JSON:
+    def claim(
+        self,
+        claim_id: str,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+    ) -> JSON:
         """One claim with its credibility at (``as_of``, ``known_at``)."""
         as_of, known = _times(as_of, known_at)
         data = self.load_claim(claim_id, to_micros(known))
         return self._claim_view(data, as_of, known)
 
-    def _claim_view(self: ClaimsLedger, data: replay.ClaimData, as_of: datetime, known: datetime) -> JSON:
+    def _claim_view(self, data: replay.ClaimData, as_of: datetime, known: datetime) -> JSON:
         k = to_micros(known)
         sources = self.load_sources(data, k)
         version = 1 + len(replay.known(data, k))
@@ -69,13 +71,18 @@ class LedgerQueries:
             "credibility": replay.credibility(data, sources, as_of, k).to_dict(),
         }
 
-    def claim_version(self: ClaimsLedger, claim_id: str) -> int:
+    def claim_version(self, claim_id: str) -> int:
         """The claim's current version (its ETag)."""
         return self._claim(claim_id).version
 
-    def claim_events(self: ClaimsLedger, claim_id: str, as_of: datetime | None = None,
-                     known_at: datetime | None = None, limit: int = 100,
-                     cursor: str | None = None) -> JSON:
+    def claim_events(
+        self,
+        claim_id: str,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JSON:
         """The claim's raw, immutable history in position order."""
         as_of, known = _times(as_of, known_at)
         after = _cursor(cursor)
@@ -92,35 +99,57 @@ class LedgerQueries:
             "next_cursor": str(page[-1]["position"]) if more else None,
         }
 
-    def audit(self: ClaimsLedger, claim_id: str, as_of: datetime | None = None,
-              since: datetime | None = None, until: datetime | None = None,
-              source: str | None = None) -> JSON:
+    def audit(
+        self,
+        claim_id: str,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: str | None = None,
+    ) -> JSON:
         """Every change of the claim's credibility in recording order, and its cause."""
         as_of, known = _times(as_of, None)
         data = self.load_claim(claim_id, to_micros(known))
         sources = self.load_sources(data, to_micros(known))
         entries = replay.audit(
-            data, sources, as_of,
+            data,
+            sources,
+            as_of,
             since=None if since is None else to_micros(since),
             until=None if until is None else to_micros(until),
             source=source,
         )
-        return {"claim_id": claim_id, "as_of": format_instant(as_of),
-                "known_at": format_instant(known), "model": MODEL_VERSION, "entries": entries}
+        return {
+            "claim_id": claim_id,
+            "as_of": format_instant(as_of),
+            "known_at": format_instant(known),
+            "model": MODEL_VERSION,
+            "entries": entries,
+        }
 
-    def timeline(self: ClaimsLedger, claim_id: str, known_at: datetime | None = None) -> JSON:
+    def timeline(self, claim_id: str, known_at: datetime | None = None) -> JSON:
         """Credibility as a step function of valid time, as known at ``known_at``."""
         _, known = _times(None, known_at)
         data = self.load_claim(claim_id, to_micros(known))
         sources = self.load_sources(data, to_micros(known))
-        return {"claim_id": claim_id, "known_at": format_instant(known), "model": MODEL_VERSION,
-                "points": replay.timeline(data, sources, to_micros(known))}
+        return {
+            "claim_id": claim_id,
+            "known_at": format_instant(known),
+            "model": MODEL_VERSION,
+            "points": replay.timeline(data, sources, to_micros(known)),
+        }
 
-    def list_claims(self: ClaimsLedger, as_of: datetime | None = None,
-                    known_at: datetime | None = None, status: str | None = None,
-                    tag: str | None = None, q: str | None = None, limit: int = 100,
-                    cursor: str | None = None) -> JSON:
-        """The picture of all claims at (``as_of``, ``known_at``), filtered, in registration order."""
+    def list_claims(
+        self,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JSON:
+        """All claims at (``as_of``, ``known_at``), filtered, in registration order."""
         as_of, known = _times(as_of, known_at)
         k, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
         needle = q.lower() if q else None
@@ -140,18 +169,22 @@ class LedgerQueries:
             if status and view["credibility"]["status"] != status:
                 continue
             found.append(view)
-        return {"as_of": format_instant(as_of), "known_at": format_instant(known),
-                "data": found, "next_cursor": next_cursor}
+        return {
+            "as_of": format_instant(as_of),
+            "known_at": format_instant(known),
+            "data": found,
+            "next_cursor": next_cursor,
+        }
 
-    def _streams(self: ClaimsLedger, kind: str, known: int, after: int) -> Iterator[tuple[str, int]]:
+    def _streams(self, kind: str, known: int, after: int) -> Iterator[tuple[str, int]]:
         while True:
-            page = self.recorder.stream_ids(kind, known, after, 200)  # type: ignore[attr-defined]
+            page = self.index.stream_ids(kind, known, after, 200)
             yield from page
             if len(page) < 200:
                 return
             after = page[-1][1]
 
-    def get_source(self: ClaimsLedger, source_id: str, known_at: datetime | None = None) -> JSON:
+    def get_source(self, source_id: str, known_at: datetime | None = None) -> JSON:
         """A source with its rating history, as known at ``known_at``."""
         _, known = _times(None, known_at)
         data = self.load_source(source_id, to_micros(known))
@@ -159,7 +192,7 @@ class LedgerQueries:
             raise SourceNotFound(f"no source {source_id!r}")
         return self._source_view(data, known)
 
-    def _source_view(self: ClaimsLedger, data: replay.SourceData, known: datetime) -> JSON:
+    def _source_view(self, data: replay.SourceData, known: datetime) -> JSON:
         standing = data.standing(known, to_micros(known))
         return {
             "id": data.source_id,
@@ -173,7 +206,8 @@ class LedgerQueries:
                 {
                     "event_id": r.record["event_id"],
                     "reliability": r.record["reliability"],
-                    "occurred_at": None if r.record["occurred_at"] is None
+                    "occurred_at": None
+                    if r.record["occurred_at"] is None
                     else format_instant(r.record["occurred_at"]),
                     "recorded_at": format_instant(from_micros(r.recorded_at)),
                     "position": r.position,
@@ -184,12 +218,16 @@ class LedgerQueries:
             ],
         }
 
-    def list_sources(self: ClaimsLedger, known_at: datetime | None = None, limit: int = 100,
-                     cursor: str | None = None) -> JSON:
+    def list_sources(
+        self,
+        known_at: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JSON:
         """Every source registered by ``known_at``, in registration order."""
         _, known = _times(None, known_at)
         k = to_micros(known)
-        page = self.recorder.stream_ids("source", k, _cursor(cursor), _limit(limit) + 1)  # type: ignore[attr-defined]
+        page = self.index.stream_ids("source", k, _cursor(cursor), _limit(limit) + 1)
         more = len(page) > limit
         page = page[:limit]
         data = []
@@ -197,14 +235,17 @@ class LedgerQueries:
             source = self.load_source(sid, k)
             assert source is not None
             data.append(self._source_view(source, known))
-        return {"known_at": format_instant(known), "data": data,
-                "next_cursor": str(page[-1][1]) if more else None}
+        return {
+            "known_at": format_instant(known),
+            "data": data,
+            "next_cursor": str(page[-1][1]) if more else None,
+        }
 
-    def global_log(self: ClaimsLedger, after: int = 0, limit: int = 100) -> JSON:
+    def global_log(self, after: int = 0, limit: int = 100) -> JSON:
         """The global log in position order, for subscribers, replication and export."""
         if after < 0:
             raise InvalidInput("after", "must be 0 or a position")
-        entries = self.recorder.log_entries(after, _limit(limit))  # type: ignore[attr-defined]
+        entries = self.index.log_entries(after, _limit(limit))
         if not entries:
             return {"events": [], "next": after}
         notifications = self.notification_log.select(start=entries[0].position, limit=len(entries))
@@ -214,11 +255,11 @@ class LedgerQueries:
             events.append(_log_view(domain_event, entry.position, entry.recorded_at))
         return {"events": events, "next": entries[-1].position}
 
-    def verify(self: ClaimsLedger, page_size: int = 1000) -> JSON:
+    def verify(self, page_size: int = 1000) -> JSON:
         """Recompute the hash chain over every stored event; name the first bad position."""
         previous, checked, after = GENESIS, 0, 0
         while True:
-            entries = self.recorder.log_entries(after, page_size)  # type: ignore[attr-defined]
+            entries = self.index.log_entries(after, page_size)
             notifications = self.recorder.select_notifications(start=after + 1, limit=page_size)
             if not entries and not notifications:
                 break
@@ -231,33 +272,72 @@ class LedgerQueries:
                     return _broken(entry.position, checked, "the event was moved to another stream")
                 expected = chain_link(previous, entry.position, stored, entry.recorded_at)
                 if expected != entry.hash:
-                    return _broken(entry.position, checked, "stored bytes do not match the hash chain")
+                    return _broken(
+                        entry.position, checked, "stored bytes do not match the hash chain"
+                    )
                 previous = entry.hash
                 checked += 1
             extra = set(by_position) - {e.position for e in entries}
             if extra:
                 return _broken(min(extra), checked, "an event is not in the hash chain")
             after = max([after, *by_position, *(e.position for e in entries)])
-        return {"ok": True, "checked": checked, "head": previous, "first_bad_position": None, "reason": None}
+        return {
+            "ok": True,
+            "checked": checked,
+            "head": previous,
+            "first_bad_position": None,
+            "reason": None,
+        }
 
 
 def _broken(position: int, checked: int, reason: str) -> JSON:
-    return {"ok": False, "checked": checked, "head": None, "first_bad_position": position, "reason": reason}
+    return {
+        "ok": False,
+        "checked": checked,
+        "head": None,
+        "first_bad_position": position,
+        "reason": reason,
+    }
 
 
 def _log_view(event: Any, position: int, recorded_at: int) -> JSON:
     base = {"position": position, "recorded_at": format_instant(from_micros(recorded_at))}
     if isinstance(event, Claim.StatementRecorded):
-        return replay.event_view(event.record["claim_id"], replay.Recorded(event.record, position, recorded_at))
+        return replay.event_view(
+            event.record["claim_id"], replay.Recorded(event.record, position, recorded_at)
+        )
     if isinstance(event, Claim.Registered):  # type: ignore[attr-defined]
-        return {"type": "claim_registered", "event_id": event.event_id, "claim_id": event.claim_id,
-                "text": event.text, "tags": event.tags, "parties": event.parties, "actor": event.actor, **base}
+        return {
+            "type": "claim_registered",
+            "event_id": event.event_id,
+            "claim_id": event.claim_id,
+            "text": event.text,
+            "tags": event.tags,
+            "parties": event.parties,
+            "actor": event.actor,
+            **base,
+        }
     if isinstance(event, Source.Registered):  # type: ignore[attr-defined]
-        return {"type": "source_registered", "event_id": event.event_id, "source": event.source_id,
-                "name": event.name, "role": event.role, "affiliation": event.affiliation,
-                "reliability": event.reliability, "actor": event.actor, **base}
+        return {
+            "type": "source_registered",
+            "event_id": event.event_id,
+            "source": event.source_id,
+            "name": event.name,
+            "role": event.role,
+            "affiliation": event.affiliation,
+            "reliability": event.reliability,
+            "actor": event.actor,
+            **base,
+        }
     if isinstance(event, Source.Rerated):  # type: ignore[attr-defined]
-        return {"type": "source_rerated", "event_id": event.event_id, "source": event.source_id,
-                "reliability": event.reliability, "occurred_at": format_instant(event.occurred_at),
-                "note": event.note, "actor": event.actor, **base}
+        return {
+            "type": "source_rerated",
+            "event_id": event.event_id,
+            "source": event.source_id,
+            "reliability": event.reliability,
+            "occurred_at": format_instant(event.occurred_at),
+            "note": event.note,
+            "actor": event.actor,
+            **base,
+        }
     raise TypeError(f"unexpected event {type(event).__name__}")  # pragma: no cover

@@ -111,7 +111,9 @@ def credibility(
 ) -> Credibility:
     items = evidence(claim, as_of, known_at)
     standings = {
-        sid: sources[sid].standing(as_of, known_at) for sid in {e.source for e in items} if sid in sources
+        sid: sources[sid].standing(as_of, known_at)
+        for sid in {e.source for e in items}
+        if sid in sources
     }
     return assess(items, standings, claim.parties)
 
@@ -130,8 +132,17 @@ def event_view(claim_id: str, rec: Recorded) -> JSON:
         "actor": r["actor"],
     }
     for name in (
-        "quote", "summary", "reference", "note", "likelihood", "likelihood_phrase",
-        "confidence", "supersedes", "corrected_type", "outcome", "basis",
+        "quote",
+        "summary",
+        "reference",
+        "note",
+        "likelihood",
+        "likelihood_phrase",
+        "confidence",
+        "supersedes",
+        "corrected_type",
+        "outcome",
+        "basis",
     ):
         if r.get(name) is not None:
             view[name] = r[name]
@@ -167,12 +178,18 @@ def audit(
     and just after the event was recorded.
     """
     cited = {rec.record["source"] for rec in claim.records}
-    changes: list[tuple[Recorded, str, bool]] = [(rec, rec.record["type"], False) for rec in claim.records]
+    changes: list[tuple[Recorded, str, bool]] = [
+        (rec, rec.record["type"], False) for rec in claim.records
+    ]
     for sid in sorted(cited & sources.keys()):
-        changes += [(rec, "rerated", True) for rec in sources[sid].ratings if rec.record["occurred_at"]]
+        changes += [
+            (rec, "rerated", True) for rec in sources[sid].ratings if rec.record["occurred_at"]
+        ]
     entries = []
     for rec, kind, is_rating in sorted(changes, key=lambda c: c[0].position):
-        if since is not None and rec.recorded_at < since or until is not None and rec.recorded_at > until:
+        if (since is not None and rec.recorded_at < since) or (
+            until is not None and rec.recorded_at > until
+        ):
             continue
         r = rec.record
         who = r.get("source") if not is_rating else _source_of(sources, rec)
@@ -208,7 +225,9 @@ def _source_of(sources: dict[str, SourceData], rec: Recorded) -> str:
 def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
     """Credibility as a step function of valid time: a point wherever the result changes."""
     moments: dict[datetime, str] = {}
-    for r in sorted(corrected_records(claim, known_at), key=lambda r: (r["occurred_at"], r["event_id"])):
+    for r in sorted(
+        corrected_records(claim, known_at), key=lambda r: (r["occurred_at"], r["event_id"])
+    ):
         moments[r["occurred_at"]] = r["event_id"]
     cited = {r.record["source"] for r in claim.records}
     for sid in sorted(cited & sources.keys()):
@@ -221,7 +240,9 @@ def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) ->
     for moment in sorted(moments):
         now = summary(credibility(claim, sources, moment, known_at))
         if now != previous:
-            points.append({"valid_from": format_instant(moment), **now, "event_id": moments[moment]})
+            points.append(
+                {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}
+            )
             previous = now
     return points
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -57,7 +57,11 @@ class IdempotencyRecord:
 
 def chain_link(previous: str, position: int, event: StoredEvent, recorded_at: int) -> str:
     """The hash of one log row: its predecessor's hash, its place, its time and its bytes."""
-    oid = event.originator_id.hex if isinstance(event.originator_id, UUID) else str(event.originator_id)
+    oid = (
+        event.originator_id.hex
+        if isinstance(event.originator_id, UUID)
+        else str(event.originator_id)
+    )
     digest = hashlib.sha256()
     header = f"{previous}|{position}|{oid}|{event.originator_version}|{recorded_at}|{event.topic}|"
     digest.update(header.encode())
@@ -99,7 +103,8 @@ class SqlIndex:
             f"CREATE TABLE IF NOT EXISTS {self.streams} (kind TEXT NOT NULL, "
             "public_id TEXT NOT NULL, originator_id TEXT NOT NULL, position BIGINT NOT NULL, "
             "recorded_at BIGINT NOT NULL, PRIMARY KEY (kind, public_id))",
-            f"CREATE INDEX IF NOT EXISTS {self.prefix}_streams_position ON {self.streams} (kind, position)",
+            f"CREATE INDEX IF NOT EXISTS {self.prefix}_streams_position "
+            f"ON {self.streams} (kind, position)",
             f"CREATE TABLE IF NOT EXISTS {self.idempotency} (key TEXT PRIMARY KEY, "
             "fingerprint TEXT NOT NULL, first_position BIGINT NOT NULL, "
             "last_position BIGINT NOT NULL)",
@@ -140,7 +145,10 @@ class SqlIndex:
                     f"INSERT INTO {self.streams} (kind, public_id, originator_id, position, "
                     "recorded_at) VALUES (?, ?, ?, ?, ?)"
                 ),
-                [(kind, public, uuid_hex(oid), *by_stream[uuid_hex(oid)]) for kind, public, oid in streams],
+                [
+                    (kind, public, uuid_hex(oid), *by_stream[uuid_hex(oid)])
+                    for kind, public, oid in streams
+                ],
             )
         if idempotency is not None:
             cursor.execute(
@@ -222,6 +230,18 @@ def _entry(row: Any) -> LogEntry:
     )
 
 
+class LedgerIndex(Protocol):
+    """What the ledger reads from its side tables, on every backend."""
+
+    def version_at(self, originator_id: UUID, known_at: int) -> int | None: ...
+    def entries_for(self, originator_id: UUID) -> list[LogEntry]: ...
+    def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
+    def stream_ids(
+        self, kind: str, known_at: int, after: int, limit: int
+    ) -> list[tuple[str, int]]: ...
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+
 class IndexReads:
     """The read methods every ledger recorder offers, over ``self.index`` and a cursor."""
 
@@ -288,7 +308,9 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         self.streams: dict[tuple[str, str], tuple[int, int]] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
 
-    def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         key = kwargs.get("idempotency")
         if key is not None and key[0] in self.idempotency:
             raise IntegrityError(f"idempotency key {key[0]!r} already used")
@@ -298,7 +320,13 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         recorded_at = max(now_micros(), self.log[-1].recorded_at + 1 if self.log else 0)
         for event, position in zip(stored_events, positions, strict=True):
             previous = chain_link(previous, position, event, recorded_at)
-            entry = LogEntry(position, uuid_hex(event.originator_id), event.originator_version, recorded_at, previous)
+            entry = LogEntry(
+                position,
+                uuid_hex(event.originator_id),
+                event.originator_version,
+                recorded_at,
+                previous,
+            )
             self.log.append(entry)
             self.by_stream.setdefault(entry.originator_id, []).append(entry)
             recorded_at += 1
@@ -306,7 +334,9 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
             first = self.by_stream[uuid_hex(oid)][0]
             self.streams[(kind, public)] = (first.position, first.recorded_at)
         if key is not None:
-            self.idempotency[key[0]] = IdempotencyRecord(key[0], key[1], positions[0], positions[-1])
+            self.idempotency[key[0]] = IdempotencyRecord(
+                key[0], key[1], positions[0], positions[-1]
+            )
         return positions
 
     def version_at(self, originator_id: UUID, known_at: int) -> int | None:

@@ -53,9 +53,7 @@ def parse_instant(field: str, value: object, *, bare_date: str = "start") -> dat
             field, f"{text!r} is not an RFC 3339 timestamp (e.g. 2024-10-13T18:00:00Z)"
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise InvalidTime(
-            field, f"{text!r} has no time zone; add 'Z' or an offset like +00:00"
-        )
+        raise InvalidTime(field, f"{text!r} has no time zone; add 'Z' or an offset like +00:00")
     return parsed.astimezone(UTC)
 
 

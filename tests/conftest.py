@@ -17,7 +17,9 @@ import pytest
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 
-POSTGRES_URL = os.environ.get("CLAIMS_LEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "CLAIMS_LEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_POSTGRES = os.environ.get("CLAIMS_LEDGER_REQUIRE_POSTGRES") == "1"
 
 

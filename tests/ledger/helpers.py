@@ -9,8 +9,14 @@ from ledger.application import ClaimsLedger
 ACTOR = "tester"
 
 
-def source(ledger: ClaimsLedger, sid: str, affiliation: str | None = None, reliability: str = "C") -> None:
-    body: dict[str, Any] = {"id": sid, "name": sid.replace("-", " ").title(), "reliability": reliability}
+def source(
+    ledger: ClaimsLedger, sid: str, affiliation: str | None = None, reliability: str = "C"
+) -> None:
+    body: dict[str, Any] = {
+        "id": sid,
+        "name": sid.replace("-", " ").title(),
+        "reliability": reliability,
+    }
     if affiliation:
         body["affiliation"] = affiliation
     ledger.register_source(body, ACTOR)
@@ -20,7 +26,9 @@ def claim(ledger: ClaimsLedger, cid: str, parties: list[str] | None = None) -> N
     ledger.register_claim({"id": cid, "text": f"Claim {cid}", "parties": parties or []}, ACTOR)
 
 
-def say(ledger: ClaimsLedger, cid: str, kind: str, src: str, when: str, **fields: Any) -> dict[str, Any]:
+def say(
+    ledger: ClaimsLedger, cid: str, kind: str, src: str, when: str, **fields: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {"type": kind, "source": src, "occurred_at": when, **fields}
     if kind in ("asserted", "denied") and "quote" not in fields and "summary" not in fields:
         body["summary"] = f"{src} {kind}"

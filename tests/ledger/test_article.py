@@ -7,6 +7,8 @@ Timeline (mid-October 2024): Kim Yong-hyun's and the NIS's assessments on Tuesda
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from ledger.application import ClaimsLedger
@@ -38,7 +40,11 @@ def test_loading_twice_writes_nothing_more(article: ClaimsLedger) -> None:
 
 def test_troops_claim_over_valid_time(article: ClaimsLedger) -> None:
     before = cred(article, TROOPS, "2024-10-07")
-    assert (before["probability"], before["band"], before["status"]) == (0.5, "roughly even chance", "unverified")
+    assert (before["probability"], before["band"], before["status"]) == (
+        0.5,
+        "roughly even chance",
+        "unverified",
+    )
 
     assessed = cred(article, TROOPS, "2024-10-08")  # Kim "highly likely" + NIS "could be accurate"
     assert assessed["band"] == "very likely" and assessed["status"] == "leaning true"
@@ -58,7 +64,9 @@ def test_contributions_explain_the_numbers(article: ClaimsLedger) -> None:
     c = cred(article, TROOPS)
     reasons = {x["source"]: x["reason"] for x in c["contributions"]}
     assert "self-serving" in reasons["peskov"]
-    assert "KR" in reasons["kr-nis"] and "1/2" in reasons["kr-nis"]  # second voice of one government
+    assert (
+        "KR" in reasons["kr-nis"] and "1/2" in reasons["kr-nis"]
+    )  # second voice of one government
     assert "very likely" in reasons["kim-yong-hyun"]
     total = sum(x["delta"] for x in c["contributions"])
     assert abs(0.5 + total - c["probability"]) < 1e-5
@@ -76,7 +84,7 @@ def test_audit_trail_links_every_change(article: ClaimsLedger) -> None:
     entries = article.audit(TROOPS)["entries"]
     assert [e["source"] for e in entries] == ["kim-yong-hyun", "kr-nis", "peskov", "zelensky"]
     assert entries[0]["before"]["probability"] == 0.5
-    for previous, entry in zip(entries, entries[1:], strict=False):
+    for previous, entry in pairwise(entries):
         assert entry["before"] == previous["after"]
     assert all(e["actor"] == "example-data" for e in entries)
     assert entries[-1]["after"]["probability"] == cred(article, TROOPS)["probability"]
@@ -103,6 +111,5 @@ def test_replay_is_deterministic_across_stores(article: ClaimsLedger) -> None:
     load_article(other)
     for claim in (TROOPS, ARMS):
         for when in ("2024-10-08", "2024-10-10", "2024-10-13", None):
-            a, b = cred(article, claim, when), cred(other, claim, when)
-            strip = lambda c: {**c, "contributions": [{**x, "event_id": None} for x in c["contributions"]]}  # noqa: E731
-            assert strip(a) == strip(b)
+            # The shipped data carries its event ids, so even the contributions match.
+            assert cred(article, claim, when) == cred(other, claim, when)

@@ -30,7 +30,9 @@ def troops(ledger: ClaimsLedger) -> ClaimsLedger:
     return ledger
 
 
-def test_backfilled_event_counts_by_valid_time_and_appears_only_after_it_was_recorded(troops: ClaimsLedger) -> None:
+def test_backfilled_event_counts_by_valid_time_and_appears_only_after_it_was_recorded(
+    troops: ClaimsLedger,
+) -> None:
     before_recording = now()
     time.sleep(0.002)
     say(troops, "troops", "asserted", "zelensky", "2024-10-13")
@@ -41,7 +43,9 @@ def test_backfilled_event_counts_by_valid_time_and_appears_only_after_it_was_rec
     assert p(troops, "troops", as_of=at("2024-10-13"), known_at=before_recording) == 0.5
 
 
-def test_bare_dates_mean_end_of_day_for_as_of_and_start_of_day_for_occurred_at(troops: ClaimsLedger) -> None:
+def test_bare_dates_mean_end_of_day_for_as_of_and_start_of_day_for_occurred_at(
+    troops: ClaimsLedger,
+) -> None:
     say(troops, "troops", "asserted", "zelensky", "2024-10-13")
     events = troops.claim_events("troops")["events"]
     assert events[0]["occurred_at"] == "2024-10-13T00:00:00.000000Z"
@@ -50,7 +54,9 @@ def test_bare_dates_mean_end_of_day_for_as_of_and_start_of_day_for_occurred_at(t
     assert view["credibility"]["probability"] > 0.5
 
 
-def test_every_answer_states_concrete_times_and_asking_again_gives_the_same_bytes(troops: ClaimsLedger) -> None:
+def test_every_answer_states_concrete_times_and_asking_again_gives_the_same_bytes(
+    troops: ClaimsLedger,
+) -> None:
     say(troops, "troops", "asserted", "zelensky", "2024-10-13")
     first = troops.claim("troops")
     say(troops, "troops", "denied", "peskov", "2024-10-14")
@@ -63,8 +69,16 @@ def test_correction_acts_in_recording_time(troops: ClaimsLedger) -> None:
     wrong = say(troops, "troops", "asserted", "zelensky", "2024-10-13", quote="misquoted")
     before_fix = now()
     time.sleep(0.002)
-    troops.append("troops", {"type": "corrected", "supersedes": wrong["event_id"],
-                             "corrected_type": "denied", "quote": "what he really said"}, ACTOR)
+    troops.append(
+        "troops",
+        {
+            "type": "corrected",
+            "supersedes": wrong["event_id"],
+            "corrected_type": "denied",
+            "quote": "what he really said",
+        },
+        ACTOR,
+    )
     old = troops.claim("troops", known_at=before_fix)["credibility"]
     new = troops.claim("troops")["credibility"]
     assert old["probability"] > 0.5 and old["contributions"][0]["type"] == "asserted"
@@ -78,16 +92,27 @@ def test_correction_acts_in_recording_time(troops: ClaimsLedger) -> None:
 
 def test_correction_can_move_a_statement_in_valid_time(troops: ClaimsLedger) -> None:
     wrong = say(troops, "troops", "asserted", "zelensky", "2024-10-01")
-    troops.append("troops", {"type": "corrected", "supersedes": wrong["event_id"],
-                             "occurred_at": "2024-10-13"}, ACTOR)
+    troops.append(
+        "troops",
+        {"type": "corrected", "supersedes": wrong["event_id"], "occurred_at": "2024-10-13"},
+        ACTOR,
+    )
     assert p(troops, "troops", as_of=at("2024-10-05")) == 0.5
     assert p(troops, "troops", as_of=at("2024-10-13")) > 0.5
 
 
 def test_retraction_acts_in_valid_time(troops: ClaimsLedger) -> None:
     statement = say(troops, "troops", "denied", "peskov", "2024-10-10")
-    troops.append("troops", {"type": "retracted", "source": "peskov", "occurred_at": "2024-11-01",
-                             "supersedes": statement["event_id"]}, ACTOR)
+    troops.append(
+        "troops",
+        {
+            "type": "retracted",
+            "source": "peskov",
+            "occurred_at": "2024-11-01",
+            "supersedes": statement["event_id"],
+        },
+        ACTOR,
+    )
     assert p(troops, "troops", as_of=at("2024-10-20")) < 0.5  # still counts before the retraction
     assert p(troops, "troops", as_of=at("2024-11-01")) == 0.5  # withdrawn from then on
 
@@ -110,8 +135,19 @@ def test_source_rating_as_of_and_known_at(troops: ClaimsLedger) -> None:
 def test_recorded_at_is_server_assigned_and_strictly_increasing(troops: ClaimsLedger) -> None:
     for day in range(1, 6):
         say(troops, "troops", "asserted", "zelensky", f"2024-10-0{day}")
-    troops.append_batch([{"claim_id": "troops", "type": "denied", "source": "peskov",
-                          "occurred_at": "2024-10-10", "summary": "no"}] * 3, ACTOR)
+    troops.append_batch(
+        [
+            {
+                "claim_id": "troops",
+                "type": "denied",
+                "source": "peskov",
+                "occurred_at": "2024-10-10",
+                "summary": "no",
+            }
+        ]
+        * 3,
+        ACTOR,
+    )
     log = troops.global_log(0, 1000)["events"]
     stamps = [e["recorded_at"] for e in log]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)

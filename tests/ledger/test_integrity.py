@@ -19,7 +19,9 @@ def tamper(settings: Settings, ledger: ClaimsLedger, position: int) -> None:
         recorder = ledger.recorder
         stored = recorder._stored_events[position - 1]  # type: ignore[attr-defined]
         recorder._stored_events[position - 1] = stored.__class__(  # type: ignore[attr-defined]
-            stored.originator_id, stored.originator_version, stored.topic,
+            stored.originator_id,
+            stored.originator_version,
+            stored.topic,
             stored.state.replace(b"hoax", b"fact"),
         )
     elif settings.backend == "sqlite":
@@ -35,7 +37,8 @@ def tamper(settings: Settings, ledger: ClaimsLedger, position: int) -> None:
         with psycopg.connect(settings.store.split("?")[0], autocommit=True) as db:
             db.execute(
                 f"UPDATE {env['POSTGRES_SCHEMA']}.claimsledger_events "
-                "SET state = convert_to(replace(convert_from(state, 'UTF8'), 'hoax', 'fact'), 'UTF8') "
+                "SET state = convert_to(replace(convert_from(state, 'UTF8'), 'hoax', 'fact'), "
+                "'UTF8') "
                 "WHERE notification_id = %s",
                 (position,),
             )
@@ -44,12 +47,19 @@ def tamper(settings: Settings, ledger: ClaimsLedger, position: int) -> None:
 def test_intact_log_verifies(ledger: ClaimsLedger) -> None:
     load_article(ledger)
     report = ledger.verify()
-    assert report == {"ok": True, "checked": log_length(ledger), "head": report["head"],
-                      "first_bad_position": None, "reason": None}
+    assert report == {
+        "ok": True,
+        "checked": log_length(ledger),
+        "head": report["head"],
+        "first_bad_position": None,
+        "reason": None,
+    }
     assert len(report["head"]) == 64
 
 
-def test_changed_bytes_are_found_at_their_position(settings: Settings, ledger: ClaimsLedger) -> None:
+def test_changed_bytes_are_found_at_their_position(
+    settings: Settings, ledger: ClaimsLedger
+) -> None:
     load_article(ledger)
     hoax = next(e for e in ledger.global_log(0, 1000)["events"] if e.get("quote") == "another hoax")
     tamper(settings, ledger, hoax["position"])
@@ -69,5 +79,9 @@ def test_chain_is_verified_across_pages(ledger: ClaimsLedger) -> None:
 @pytest.mark.parametrize("page_size", [1, 1000])
 def test_empty_log_verifies(ledger: ClaimsLedger, page_size: int) -> None:
     assert ledger.verify(page_size=page_size) == {
-        "ok": True, "checked": 0, "head": "0" * 64, "first_bad_position": None, "reason": None,
+        "ok": True,
+        "checked": 0,
+        "head": "0" * 64,
+        "first_bad_position": None,
+        "reason": None,
     }

@@ -17,7 +17,7 @@ def test_version_at_follows_each_stream_through_interleaved_writes(ledger: Claim
     claim(ledger, "a")
     claim(ledger, "b")
     marks = []
-    for i in range(4):
+    for _ in range(4):
         say(ledger, "a", "asserted", "s", "2024-10-01")
         say(ledger, "b", "denied", "s", "2024-10-01")
         marks.append(now())

@@ -28,10 +28,17 @@ def seeded(ledger: ClaimsLedger) -> ClaimsLedger:
     return ledger
 
 
-ASSERTION = {"type": "asserted", "source": "zelensky", "occurred_at": "2024-10-13", "quote": "troops"}
+ASSERTION = {
+    "type": "asserted",
+    "source": "zelensky",
+    "occurred_at": "2024-10-13",
+    "quote": "troops",
+}
 
 
-def test_same_idempotency_key_and_body_returns_the_original_and_writes_nothing(seeded: ClaimsLedger) -> None:
+def test_same_idempotency_key_and_body_returns_the_original_and_writes_nothing(
+    seeded: ClaimsLedger,
+) -> None:
     first = seeded.append("troops", ASSERTION, ACTOR, key="k-1")
     size = log_length(seeded)
     again = seeded.append("troops", dict(ASSERTION), ACTOR, key="k-1")
@@ -44,7 +51,9 @@ def test_same_idempotency_key_and_body_returns_the_original_and_writes_nothing(s
 
 def test_idempotent_registration_and_batch(seeded: ClaimsLedger) -> None:
     body = {"id": "arms", "text": "North Korea supplies arms to Russia", "parties": ["KP", "RU"]}
-    assert seeded.register_claim(body, ACTOR, key="c") == seeded.register_claim(body, ACTOR, key="c")
+    assert seeded.register_claim(body, ACTOR, key="c") == seeded.register_claim(
+        body, ACTOR, key="c"
+    )
     batch = [{**ASSERTION, "claim_id": "arms"}, {**ASSERTION, "claim_id": "troops"}]
     first = seeded.append_batch(batch, ACTOR, key="b")
     size = log_length(seeded)
@@ -87,16 +96,67 @@ def test_batch_is_all_or_nothing(seeded: ClaimsLedger) -> None:
         ({**ASSERTION, "colour": "red"}, "colour"),
         ({**ASSERTION, "reference": "ftp://x"}, "reference"),
         ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13"}, "likelihood"),
-        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13", "likelihood": "perhaps"}, "likelihood"),
-        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13", "likelihood": 1.5}, "likelihood"),
-        ({"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13", "likelihood": 0.7, "confidence": "total"}, "confidence"),
-        ({"type": "resolved", "source": "zelensky", "occurred_at": "2024-10-13", "outcome": "maybe"}, "outcome"),
-        ({"type": "resolved", "source": "zelensky", "occurred_at": "2024-10-13", "outcome": "confirmed"}, "basis"),
+        (
+            {
+                "type": "assessed",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "likelihood": "perhaps",
+            },
+            "likelihood",
+        ),
+        (
+            {
+                "type": "assessed",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "likelihood": 1.5,
+            },
+            "likelihood",
+        ),
+        (
+            {
+                "type": "assessed",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "likelihood": 0.7,
+                "confidence": "total",
+            },
+            "confidence",
+        ),
+        (
+            {
+                "type": "resolved",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "outcome": "maybe",
+            },
+            "outcome",
+        ),
+        (
+            {
+                "type": "resolved",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "outcome": "confirmed",
+            },
+            "basis",
+        ),
         ({"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-13"}, "supersedes"),
-        ({"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-13", "supersedes": "nope"}, "supersedes"),
+        (
+            {
+                "type": "retracted",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "supersedes": "nope",
+            },
+            "supersedes",
+        ),
     ],
 )
-def test_bad_statements_name_the_field_and_write_nothing(seeded: ClaimsLedger, body: dict[str, object], field: str) -> None:
+def test_bad_statements_name_the_field_and_write_nothing(
+    seeded: ClaimsLedger, body: dict[str, object], field: str
+) -> None:
     size = log_length(seeded)
     with pytest.raises(InvalidInput) as caught:
         seeded.append("troops", body, ACTOR)
@@ -106,20 +166,52 @@ def test_bad_statements_name_the_field_and_write_nothing(seeded: ClaimsLedger, b
 
 def test_unknown_term_lists_the_accepted_ones(seeded: ClaimsLedger) -> None:
     with pytest.raises(InvalidStatement, match="very likely"):
-        seeded.append("troops", {"type": "assessed", "source": "zelensky", "occurred_at": "2024-10-13",
-                                 "likelihood": "perhaps"}, ACTOR)
+        seeded.append(
+            "troops",
+            {
+                "type": "assessed",
+                "source": "zelensky",
+                "occurred_at": "2024-10-13",
+                "likelihood": "perhaps",
+            },
+            ACTOR,
+        )
 
 
 def test_only_the_source_itself_can_retract(seeded: ClaimsLedger) -> None:
     said = seeded.append("troops", ASSERTION, ACTOR)
     with pytest.raises(InvalidStatement, match="only 'zelensky' can retract"):
-        seeded.append("troops", {"type": "retracted", "source": "peskov", "occurred_at": "2024-10-14",
-                                 "supersedes": said["event_id"]}, ACTOR)
+        seeded.append(
+            "troops",
+            {
+                "type": "retracted",
+                "source": "peskov",
+                "occurred_at": "2024-10-14",
+                "supersedes": said["event_id"],
+            },
+            ACTOR,
+        )
     with pytest.raises(InvalidStatement, match="before the statement"):
-        seeded.append("troops", {"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-01",
-                                 "supersedes": said["event_id"]}, ACTOR)
-    seeded.append("troops", {"type": "retracted", "source": "zelensky", "occurred_at": "2024-10-14",
-                             "supersedes": said["event_id"]}, ACTOR)
+        seeded.append(
+            "troops",
+            {
+                "type": "retracted",
+                "source": "zelensky",
+                "occurred_at": "2024-10-01",
+                "supersedes": said["event_id"],
+            },
+            ACTOR,
+        )
+    seeded.append(
+        "troops",
+        {
+            "type": "retracted",
+            "source": "zelensky",
+            "occurred_at": "2024-10-14",
+            "supersedes": said["event_id"],
+        },
+        ACTOR,
+    )
     assert seeded.claim("troops")["credibility"]["probability"] == 0.5
 
 
@@ -149,7 +241,7 @@ def test_concurrent_appends_to_one_claim_all_land(seeded: ClaimsLedger) -> None:
         try:
             for i in range(5):
                 seeded.append("troops", {**ASSERTION, "quote": f"{n}-{i}"}, ACTOR)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]

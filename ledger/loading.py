@@ -1,0 +1,122 @@
+"""Loading the ledger's aggregates as they were known at a recording time.
+
+``LedgerStore`` is the ``eventsourcing`` ``Application`` underneath the use cases: it opens
+the store, and loads a claim or a source at the version it had at ``known_at`` (found
+through the side table of ``ledger.stores``, then ``repository.get(id, version=v)``, the
+pattern of the library's ``searchabletimestamps`` example), each record carrying where
+and when it was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import InterfaceError, OperationalError
+
+from ledger.domain import Claim, Source, claim_uuid, source_uuid
+from ledger.errors import ClaimNotFound, SourceNotFound, StoreUnavailable
+from ledger.replay import ClaimData, Recorded, SourceData
+from ledger.stores import LedgerIndex, LogEntry
+
+#: A recording time later than any real one, for "as known now, whatever now is".
+END_OF_TIME = 2**62
+
+
+class LedgerStore(Application[UUID]):
+    name = "ClaimsLedger"
+    log_section_size = 1000
+
+    def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100) -> None:
+        self.snapshotting_intervals = {Claim: snapshot_interval, Source: snapshot_interval}  # type: ignore[misc]
+        try:
+            super().__init__(env)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(f"cannot open the event store: {error}") from None
+
+    @property
+    def index(self) -> LedgerIndex:
+        """The recorder's side tables (every ledger recorder implements ``LedgerIndex``)."""
+        return cast(LedgerIndex, self.recorder)
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return self.index.version_at(aggregate_id, 2**62) is not None
+
+    def _get(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        try:
+            return self.repository.get(aggregate_id, version=version)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
+
+    def _claim(self, claim_id: str, field: str = "claim_id") -> Claim:
+        try:
+            claim = self._get(claim_uuid(claim_id))
+        except AggregateNotFoundError:
+            raise ClaimNotFound(
+                f"{field}: no claim {claim_id!r}; register it with POST /claims first"
+            ) from None
+        assert isinstance(claim, Claim)
+        return claim
+
+    def _source(self, source_id: str) -> Source:
+        try:
+            source = self._get(source_uuid(source_id))
+        except AggregateNotFoundError:
+            raise SourceNotFound(
+                f"no source {source_id!r}; register it with POST /sources first"
+            ) from None
+        assert isinstance(source, Source)
+        return source
+
+    def _versions(self, aggregate_id: UUID) -> dict[int, LogEntry]:
+        return {e.originator_version: e for e in self.index.entries_for(aggregate_id)}
+
+    def load_claim(self, claim_id: str, known_at: int) -> ClaimData:
+        """The claim as recorded by ``known_at``, each record with its position and time."""
+        uid = claim_uuid(claim_id)
+        version = self.index.version_at(uid, known_at)
+        if version is None:
+            if self._exists(uid):
+                raise ClaimNotFound(f"claim {claim_id!r} was not yet recorded at known_at")
+            raise ClaimNotFound(f"no claim {claim_id!r}")
+        claim = self._get(uid, version=version)
+        entries = self._versions(uid)
+        return ClaimData(
+            claim_id=claim.claim_id,
+            text=claim.text,
+            tags=list(claim.tags),
+            parties=list(claim.parties),
+            version=version,
+            records=[
+                Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
+                for r in claim.records
+            ],
+        )
+
+    def load_source(self, source_id: str, known_at: int) -> SourceData | None:
+        uid = source_uuid(source_id)
+        version = self.index.version_at(uid, known_at)
+        if version is None:
+            return None
+        source = self._get(uid, version=version)
+        entries = self._versions(uid)
+        return SourceData(
+            source_id=source.source_id,
+            name=source.name,
+            role=source.role,
+            affiliation=source.affiliation,
+            ratings=[
+                Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
+                for r in source.ratings
+            ],
+        )
+
+    def load_sources(self, claim: ClaimData, known_at: int) -> dict[str, SourceData]:
+        found = {}
+        for sid in sorted({r.record["source"] for r in claim.records}):
+            data = self.load_source(sid, known_at)
+            if data is not None:
+                found[sid] = data
+        return found
