@@ -314,7 +314,7 @@ def _discount_note(position: _Position, ranks: _Ranks) -> str:
 
 def _pooled_steps(positions: Sequence[_Position]) -> list[float]:
     """The pooled probability of the first k positions, for k = 1 .. n, discounts included."""
-    voices: dict[tuple[str, bool], list[float]] = {}  # magnitudes, strongest first
+    voices: dict[tuple[str, bool], list[float]] = {}  # negated magnitudes: strongest first
     totals: dict[tuple[str, bool], float] = {}
     steps = []
     for position in positions:

@@ -5,6 +5,7 @@ Claim: "North Korea is sending troops to fight for Russia in Ukraine"; parties R
 
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -56,9 +57,7 @@ def reasons(credibility: Credibility) -> dict[str, str]:
 def test_the_article_leans_true() -> None:
     highly_likely = parse_likelihood("highly likely")  # Kim Yong-hyun's words, 0.875
     evidence = [
-        Evidence(
-            "kim", "assessed", "kim-yong-hyun", on(8), likelihood=highly_likely.probability
-        ),
+        Evidence("kim", "assessed", "kim-yong-hyun", on(8), likelihood=highly_likely.probability),
         said("peskov", "denied", "peskov", 10),  # "another hoax"
         said("zelensky", "asserted", "zelensky", 13),  # Sunday's video message
     ]
@@ -105,11 +104,13 @@ def test_two_organs_of_one_government_count_less_than_two_independent_voices() -
 def test_independent_confirmation_earns_grade_1_and_one_government_does_not() -> None:
     independent = assess(
         [said("a1", "asserted", "pentagon", 20), said("a2", "asserted", "nato", 21)],
-        SOURCES, PARTIES,
+        SOURCES,
+        PARTIES,
     )
     one_government = assess(
         [said("a1", "asserted", "pentagon", 20), said("a2", "asserted", "white-house", 21)],
-        SOURCES, PARTIES,
+        SOURCES,
+        PARTIES,
     )
     assert independent.probability == pooled(3.2) >= 0.95
     assert independent.grade == 1
@@ -128,7 +129,8 @@ def test_an_admission_by_a_party_counts_double_and_its_denial_a_quarter() -> Non
 def test_a_source_changing_its_mind_counts_once() -> None:
     credibility = assess(
         [said("z1", "asserted", "zelensky", 13), said("z2", "denied", "zelensky", 14)],
-        SOURCES, PARTIES,
+        SOURCES,
+        PARTIES,
     )
     assert credibility.probability == pooled(-0.8)
     assert credibility.status == "leaning false"
@@ -162,7 +164,9 @@ def test_a_resolution_overrides_everything_and_says_so() -> None:
     ]
     credibility = assess(evidence, SOURCES, PARTIES)
     assert (credibility.probability, credibility.status, credibility.grade) == (
-        0.995, "confirmed", 1
+        0.995,
+        "confirmed",
+        1,
     )
     assert credibility.band == "almost certain"
     assert reasons(credibility)["ruling"] == (
@@ -208,7 +212,6 @@ def test_the_answer_is_plain_json_with_the_contracted_keys() -> None:
         lambda: assess([said("e1", "asserted", "a", 1), said("e1", "denied", "b", 2)], {}, ()),
     ],
 )
-def test_malformed_evidence_is_refused_not_guessed_at(build: object) -> None:
-    assert callable(build)
+def test_malformed_evidence_is_refused_not_guessed_at(build: Callable[[], object]) -> None:
     with pytest.raises(InvalidEvidence):
         build()

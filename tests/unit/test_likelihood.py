@@ -1,5 +1,6 @@
 """ICD 203 likelihood terms: bands, synonyms and parsing."""
 
+import itertools
 import math
 
 import pytest
@@ -37,7 +38,7 @@ def test_terms_are_the_seven_icd_203_terms_in_order() -> None:
 def test_bands_tile_one_to_ninety_nine_percent() -> None:
     assert ICD203_BANDS[0].low == 0.01
     assert ICD203_BANDS[-1].high == 0.99
-    for lower, upper in zip(ICD203_BANDS, ICD203_BANDS[1:], strict=False):
+    for lower, upper in itertools.pairwise(ICD203_BANDS):
         assert lower.high == upper.low
 
 
