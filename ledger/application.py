@@ -110,7 +110,7 @@ class ClaimsLedger(LedgerQueries):
             key,
             fingerprint("register_source", actor, dict(data)),
             write,
-            lambda first, last: self.get_source(sid),
+            lambda first, last: self._source_result(sid, first),
         )
 
     def rerate_source(
@@ -127,7 +127,7 @@ class ClaimsLedger(LedgerQueries):
             key,
             fingerprint("rerate_source", source_id, actor, dict(data)),
             write,
-            lambda first, last: self.get_source(source_id),
+            lambda first, last: self._source_result(source_id, first),
         )
 
     def register_claim(self, data: Mapping[str, Any], actor: str, key: str | None = None) -> JSON:
@@ -341,6 +341,10 @@ class ClaimsLedger(LedgerQueries):
                 self.take_snapshot(aggregate.id, version=aggregate.version)
 
     # -- results of writes (also what an idempotent retry gets back) ------------------
+
+    def _source_result(self, source_id: str, position: int) -> JSON:
+        """The source as known right after the write at ``position``."""
+        return self.get_source(source_id, known_at=from_micros(self._entry(position).recorded_at))
 
     def _entry(self, position: int) -> LogEntry:
         return self.index.log_entries(position - 1, 1)[0]

@@ -269,3 +269,13 @@ def test_snapshots_do_not_change_answers(store: str, tmp_path: object) -> None:
         assert app.claim("snap")["version"] == 10
     finally:
         app.close()
+
+
+def test_idempotent_retry_of_a_source_write_returns_the_original_even_after_later_writes(
+    seeded: ClaimsLedger,
+) -> None:
+    body = {"reliability": "B", "occurred_at": "2024-11-01"}
+    first = seeded.rerate_source("peskov", body, ACTOR, key="r")
+    seeded.rerate_source("peskov", {"reliability": "E", "occurred_at": "2024-12-01"}, ACTOR)
+    assert seeded.rerate_source("peskov", body, ACTOR, key="r") == first
+    assert first["reliability"] == "B" and len(first["ratings"]) == 2
