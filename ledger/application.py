@@ -228,7 +228,7 @@ class ClaimsLedger(LedgerQueries):
         try:
             record = inputs.statement_record(data, event_id=event_id or str(uuid4()), actor=actor)
             if record["source"] is not None:
-                self._source(record["source"])
+                self._require_source(record["source"])
             claim.record(record)
         except InvalidInput as error:
             raise type(error)(field_prefix + error.field, error.reason) from None
@@ -320,7 +320,7 @@ class ClaimsLedger(LedgerQueries):
                 claims[cid] = self._claim(cid)
             record = inputs.statement_record({"type": kind, **body}, event_id=event_id, actor=who)
             if record["source"] is not None and record["source"] not in sources:
-                self._source(record["source"])
+                self._require_source(record["source"])
             claims[cid].record(record)
             return claims[cid]
 
@@ -342,6 +342,10 @@ class ClaimsLedger(LedgerQueries):
 
     # -- results of writes (also what an idempotent retry gets back) ------------------
 
+    def _require_source(self, source_id: str) -> None:
+        if not self._exists(source_uuid(source_id)):
+            raise SourceNotFound(f"no source {source_id!r}; register it with POST /sources first")
+
     def _source_result(self, source_id: str, position: int) -> JSON:
         """The source as known right after the write at ``position``."""
         return self.get_source(source_id, known_at=from_micros(self._entry(position).recorded_at))
@@ -350,15 +354,16 @@ class ClaimsLedger(LedgerQueries):
         return self.index.log_entries(position - 1, 1)[0]
 
     def append_result(self, position: int) -> JSON:
+        """The answer to an append: where it landed and the credibility right after it."""
         entry = self._entry(position)
-        claim = self._get(UUID(entry.originator_id), version=entry.originator_version)
-        record = claim.records[-1]
+        data = self.claim_data(UUID(entry.originator_id), entry.originator_version)
+        record = data.records[-1].record
         known_at = from_micros(entry.recorded_at)
-        as_of = max(known_at, record["occurred_at"])
-        view = self.claim(claim.claim_id, as_of=as_of, known_at=known_at)
+        # An occurred_at within the clock-skew allowance may be later than recorded_at.
+        view = self._claim_view(data, max(known_at, record["occurred_at"]), known_at)
         return {
             "event_id": record["event_id"],
-            "claim_id": claim.claim_id,
+            "claim_id": data.claim_id,
             "position": entry.position,
             "recorded_at": format_instant(known_at),
             "version": entry.originator_version,
@@ -368,28 +373,29 @@ class ClaimsLedger(LedgerQueries):
         }
 
     def batch_result(self, first: int, last: int) -> JSON:
+        """The answer to a batch: every event's place, and each claim's credibility after it."""
         entries = self.index.log_entries(first - 1, last - first + 1)
-        events, versions = [], {}
+        last_version: dict[str, int] = {}
         for entry in entries:
-            claim = self._get(UUID(entry.originator_id), version=entry.originator_version)
-            events.append(
-                {
-                    "event_id": claim.records[-1]["event_id"],
-                    "claim_id": claim.claim_id,
-                    "position": entry.position,
-                    "recorded_at": format_instant(from_micros(entry.recorded_at)),
-                    "version": entry.originator_version,
-                }
-            )
-            versions[claim.claim_id] = entry
+            last_version[entry.originator_id] = entry.originator_version
         known_at = from_micros(entries[-1].recorded_at)
-        claims = [
+        claims, by_position = [], {}
+        for oid, version in last_version.items():
+            data = self.claim_data(UUID(oid), version)
+            by_position.update({r.position: (data.claim_id, r.record) for r in data.records})
+            view = self._claim_view(data, known_at, known_at)
+            claims.append(
+                {"claim_id": data.claim_id, "version": version, "credibility": view["credibility"]}
+            )
+        events = [
             {
-                "claim_id": cid,
+                "event_id": by_position[e.position][1]["event_id"],
+                "claim_id": by_position[e.position][0],
+                "position": e.position,
+                "recorded_at": format_instant(from_micros(e.recorded_at)),
                 "version": e.originator_version,
-                "credibility": self.claim(cid, as_of=known_at, known_at=known_at)["credibility"],
             }
-            for cid, e in versions.items()
+            for e in entries
         ]
         return {
             "count": len(events),

@@ -81,6 +81,10 @@ class LedgerStore(Application[UUID]):
             if self._exists(uid):
                 raise ClaimNotFound(f"claim {claim_id!r} was not yet recorded at known_at")
             raise ClaimNotFound(f"no claim {claim_id!r}")
+        return self.claim_data(uid, version)
+
+    def claim_data(self, uid: UUID, version: int) -> ClaimData:
+        """The claim stream ``uid`` at ``version``, each record with its position and time."""
         claim = self._get(uid, version=version)
         entries = self._versions(uid)
         return ClaimData(
