@@ -1,0 +1,59 @@
+"""The ``claims-ledger`` Typer application: global options and the list of commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger_cli import bench, serve, transfer, views
+from ledger_cli.session import EXIT_CODES_HELP, Options
+
+app = typer.Typer(
+    name="claims-ledger",
+    help="An event-sourced, bitemporal ledger of claims, statements and assessments, "
+    "with explainable credibility.\n\n"
+    "Start with: claims-ledger serve --demo, then open http://127.0.0.1:8000/docs",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold a database password
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="The event store: memory, sqlite:///PATH or postgresql://USER@HOST/DB "
+            "(default: $CLAIMS_LEDGER_STORE, else an SQLite file in ~/.local/share)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Settings come from CLAIMS_LEDGER_* variables (or .env); --store overrides the store."""
+    ctx.obj = Options(store=store)
+
+
+SERVE, READ, DATA = "Service", "Read", "Data and integrity"
+app.command(rich_help_panel=SERVE)(serve.serve)
+app.command(rich_help_panel=READ)(views.show)
+app.command(rich_help_panel=READ)(views.audit)
+app.command(rich_help_panel=READ)(views.timeline)
+app.command(rich_help_panel=READ)(views.claims)
+app.command(rich_help_panel=READ)(views.sources)
+app.command(rich_help_panel=READ)(views.replay)
+app.command(rich_help_panel=DATA)(transfer.load)
+app.command(rich_help_panel=DATA)(transfer.export)
+app.command(rich_help_panel=DATA)(views.verify)
+app.command(rich_help_panel=SERVE)(bench.bench)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app()

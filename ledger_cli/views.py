@@ -1,0 +1,207 @@
+"""The read commands: one claim, its audit trail and timeline, lists, replay, verify.
+
+Each calls the ledger method the matching HTTP route calls, so the answers are the same;
+``--json`` prints that method's dict as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from ledger.application import ClaimsLedger
+from ledger_cli import render
+from ledger_cli.session import EXIT_FAILED, instant, open_ledger, print_json, say
+
+JSON = dict[str, Any]
+
+
+class Status(StrEnum):
+    """The statuses of the credibility model, as ``--status`` choices."""
+
+    unverified = "unverified"
+    contested = "contested"
+    leaning_true = "leaning true"
+    leaning_false = "leaning false"
+    confirmed = "confirmed"
+    refuted = "refuted"
+
+
+_PAGE = 1000
+
+Claim = Annotated[str, typer.Argument(metavar="CLAIM", help="The claim's id.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="TIME",
+        help="Valid time: count what was said by then. RFC 3339 with a zone, or a date "
+        "(the end of that day, UTC). (default: now)",
+    ),
+]
+KnownAt = Annotated[
+    str | None,
+    typer.Option(
+        "--known-at",
+        metavar="TIME",
+        help="Transaction time: as the ledger knew it then. RFC 3339 or a date. (default: now)",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the ledger's JSON answer.")]
+
+
+def _show(data: JSON, as_json: bool, table: Callable[[JSON], None]) -> None:
+    if as_json:
+        print_json(data)
+    else:
+        table(data)
+
+
+def show(
+    ctx: typer.Context,
+    claim: Claim,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    as_json: AsJson = False,
+) -> None:
+    """One claim's credibility and what moved it."""
+    with open_ledger(ctx) as ledger:
+        view = ledger.claim(
+            claim, as_of=instant("--as-of", as_of), known_at=instant("--known-at", known_at)
+        )
+    _show(view, as_json, render.claim)
+
+
+def audit(
+    ctx: typer.Context,
+    claim: Claim,
+    as_of: AsOf = None,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="Only events recorded from then on (a date: its start)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="Only events recorded by then (a date: its end)."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(metavar="SOURCE", help="Only events by this source.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Every change of a claim's credibility and its cause.
+
+    Entries are in recording order; before/after are the credibility at --as-of as the
+    ledger knew it just before and just after each event was recorded.
+    """
+    with open_ledger(ctx) as ledger:
+        view = ledger.audit(
+            claim,
+            as_of=instant("--as-of", as_of),
+            since=instant("--since", since, bare_date="start"),
+            until=instant("--until", until),
+            source=source,
+        )
+    _show(view, as_json, render.audit)
+
+
+def timeline(
+    ctx: typer.Context, claim: Claim, known_at: KnownAt = None, as_json: AsJson = False
+) -> None:
+    """A claim's credibility over valid time (a step function)."""
+    with open_ledger(ctx) as ledger:
+        view = ledger.timeline(claim, known_at=instant("--known-at", known_at))
+    _show(view, as_json, render.timeline)
+
+
+def claims(
+    ctx: typer.Context,
+    status: Annotated[Status | None, typer.Option(help="Only claims with this status.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only claims with this tag.")] = None,
+    q: Annotated[
+        str | None,
+        typer.Option(
+            "--q", "--text", metavar="WORDS", help="Only claims whose text contains WORDS."
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    as_json: AsJson = False,
+) -> None:
+    """Every claim and its credibility, filtered."""
+    with open_ledger(ctx) as ledger:
+        view = _all_claims(ledger, as_of, known_at, status=status and status.value, tag=tag, q=q)
+    _show(view, as_json, render.claims)
+
+
+def replay(
+    ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
+) -> None:
+    """Every claim's credibility at a moment of both times.
+
+    The picture of the whole ledger at --as-of (valid time), as it was known at --known-at
+    (transaction time): "what did we believe on 2024-10-15, as we knew it on 2026-01-01".
+    """
+    with open_ledger(ctx) as ledger:
+        view = _all_claims(ledger, as_of, known_at)
+    _show(view, as_json, render.replay)
+
+
+def _all_claims(
+    ledger: ClaimsLedger, as_of: str | None, known_at: str | None, **filters: Any
+) -> JSON:
+    """Every page of ``list_claims``, at one (as_of, known_at) fixed by the first page."""
+    view = ledger.list_claims(
+        as_of=instant("--as-of", as_of),
+        known_at=instant("--known-at", known_at),
+        limit=_PAGE,
+        **filters,
+    )
+    fixed_as_of = instant("as_of", view["as_of"])
+    fixed_known_at = instant("known_at", view["known_at"])
+    while view["next_cursor"] is not None:
+        page = ledger.list_claims(
+            as_of=fixed_as_of,
+            known_at=fixed_known_at,
+            limit=_PAGE,
+            cursor=view["next_cursor"],
+            **filters,
+        )
+        view["data"] += page["data"]
+        view["next_cursor"] = page["next_cursor"]
+    return view
+
+
+def sources(ctx: typer.Context, known_at: KnownAt = None, as_json: AsJson = False) -> None:
+    """Every source and its Admiralty reliability."""
+    with open_ledger(ctx) as ledger:
+        view = ledger.list_sources(known_at=instant("--known-at", known_at), limit=_PAGE)
+        moment = instant("known_at", view["known_at"])
+        while view["next_cursor"] is not None:
+            page = ledger.list_sources(known_at=moment, limit=_PAGE, cursor=view["next_cursor"])
+            view["data"] += page["data"]
+            view["next_cursor"] = page["next_cursor"]
+    _show(view, as_json, render.sources)
+
+
+def verify(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Check the log's hash chain; name the first bad position.
+
+    Recomputes the SHA-256 chain over every stored event: any byte changed behind the
+    service's back breaks it. Exits 1 if the chain is broken.
+    """
+    with open_ledger(ctx) as ledger:
+        result = ledger.verify()
+    if as_json:
+        print_json(result)
+    elif result["ok"]:
+        typer.echo(f"ok: {result['checked']} events checked, chain head {result['head']}")
+    if not result["ok"]:
+        say(
+            f"error: the log is broken at position {result['first_bad_position']}: "
+            f"{result['reason']} ({result['checked']} events before it are intact)"
+        )
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,133 @@
+"""The command line as a whole: help, configuration errors, an unreachable store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .helpers import Invoke
+
+
+def test_help_lists_every_command(invoke: Invoke) -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in (
+        "serve",
+        "load",
+        "export",
+        "show",
+        "audit",
+        "timeline",
+        "claims",
+        "sources",
+        "replay",
+        "verify",
+    ):
+        assert command in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_no_arguments_shows_help(invoke: Invoke) -> None:
+    result = invoke()
+    assert "Usage" in result.output
+    assert "serve" in result.output
+
+
+def test_every_command_has_help(invoke: Invoke) -> None:
+    for command in (
+        "serve",
+        "load",
+        "export",
+        "show",
+        "audit",
+        "timeline",
+        "claims",
+        "sources",
+        "replay",
+        "verify",
+    ):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Usage" in result.stdout
+
+
+def test_unreachable_postgres_is_a_clear_message_and_exit_4(invoke: Invoke) -> None:
+    result = invoke("--store", "postgresql://ledger:s3cret@127.0.0.1:1/ledger", "verify")
+    assert result.exit_code == 4
+    assert result.stderr.startswith("error: cannot open the event store")
+    assert "postgresql://ledger:***@127.0.0.1:1/ledger" in result.stderr  # where, not how
+    assert "s3cret" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_data_directory_that_cannot_be_created_is_exit_4(invoke: Invoke, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = invoke("--store", f"sqlite:///{blocker}/sub/ledger.sqlite3", "claims")
+    assert result.exit_code == 4
+    assert "cannot create the data directory" in result.stderr
+
+
+def test_unknown_store_scheme_names_the_option(invoke: Invoke) -> None:
+    result = invoke("--store", "mysql://somewhere/db", "claims")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: invalid configuration: --store:")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CLAIMS_LEDGER_STORE", "ftp://nowhere"),
+        ("CLAIMS_LEDGER_PORT", "eighty"),
+        ("CLAIMS_LEDGER_MAX_BODY_BYTES", "12"),
+    ],
+)
+def test_bad_environment_names_the_variable(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = invoke("claims")
+    assert result.exit_code == 2
+    assert f"{variable}:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_public_bind_without_keys_names_the_keys_variable(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_HOST", "0.0.0.0")
+    result = invoke("claims")
+    assert result.exit_code == 2
+    assert "CLAIMS_LEDGER_API_KEYS" in result.stderr
+
+
+def test_secret_values_are_not_echoed(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_API_KEYS", "alice:admin:topsecret")
+    monkeypatch.setenv("CLAIMS_LEDGER_PORT", "0")
+    result = invoke("claims")
+    assert result.exit_code == 2
+    assert "topsecret" not in result.output
+
+
+def test_default_store_is_the_xdg_sqlite_file(invoke: Invoke, tmp_path: Path) -> None:
+    result = invoke("claims", "--json")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "xdg" / "claims-ledger" / "ledger.sqlite3").exists()
+
+
+def test_bench_reports_ratios(invoke: Invoke) -> None:
+    result = invoke("bench", "--events", "10", "--batch", "5", "--repeats", "1", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {"append", "batch", "read", "parameters"}
+    assert report["append"]["ratio"] > 0
+    table = invoke("bench", "--events", "10", "--batch", "5", "--repeats", "1")
+    assert "library ops/s" in table.stdout
+
+
+def test_bench_refuses_a_store_that_is_not_postgres(invoke: Invoke) -> None:
+    result = invoke("bench", "--postgres", "sqlite:///x.sqlite3")
+    assert result.exit_code == 2
+    assert "--postgres" in result.stderr

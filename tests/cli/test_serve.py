@@ -1,0 +1,179 @@
+"""``serve``: what it prepares and announces, and how it hands over to uvicorn.
+
+uvicorn and the API are stand-ins here; ``tests/e2e/test_readme.py`` runs the real server.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.application import ClaimsLedger
+
+from .helpers import Invoke
+
+OpenLedger = Callable[[str], ClaimsLedger]
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.built: list[dict[str, Any]] = []
+        self.runs: list[tuple[Any, dict[str, Any]]] = []
+
+    def create_app(self, settings: Any = None, ledger: Any = None) -> str:
+        self.built.append({"settings": settings, "ledger": ledger})
+        return "app-instance"
+
+    def run(self, app: Any, **options: Any) -> None:
+        self.runs.append(
+            (
+                app,
+                {
+                    **options,
+                    "env": {
+                        name: os.environ.get(name)
+                        for name in (
+                            "CLAIMS_LEDGER_STORE",
+                            "CLAIMS_LEDGER_HOST",
+                            "CLAIMS_LEDGER_PORT",
+                        )
+                    },
+                },
+            )
+        )
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
+    import uvicorn
+
+    fake = FakeApi()
+    module = types.ModuleType("api.main")
+    module.create_app = fake.create_app  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "api.main", module)
+    monkeypatch.setattr(uvicorn, "run", fake.run)
+    for name in ("CLAIMS_LEDGER_STORE", "CLAIMS_LEDGER_HOST", "CLAIMS_LEDGER_PORT"):
+        monkeypatch.setenv(name, "placeholder")  # so that serve's os.environ writes are undone
+        monkeypatch.delenv(name)
+    return fake
+
+
+def test_first_run_on_the_default_store_loads_the_example_data(
+    invoke: Invoke, api: FakeApi, tmp_path: Path
+) -> None:
+    result = invoke("serve", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "xdg" / "claims-ledger" / "ledger.sqlite3"
+    assert result.stderr.splitlines() == [
+        "loaded the article's example data: 19 events",
+        f"data: {path} (embedded SQLite)",
+        "no API keys configured (CLAIMS_LEDGER_API_KEYS): listening on 127.0.0.1 only, "
+        "open to every local user",
+        "API on http://127.0.0.1:8123 (docs at /docs)",
+    ]
+    [(app, options)] = api.runs
+    assert app == "api.main:create_app"
+    assert options["factory"] is True
+    assert (options["host"], options["port"]) == ("127.0.0.1", 8123)
+    assert (options["loop"], options["http"]) == ("uvloop", "httptools")
+    assert options["env"] == {
+        "CLAIMS_LEDGER_STORE": f"sqlite:///{path}",
+        "CLAIMS_LEDGER_HOST": "127.0.0.1",
+        "CLAIMS_LEDGER_PORT": "8123",
+    }
+
+    again = invoke("serve")
+    assert again.exit_code == 0
+    assert "example data" not in again.stderr
+
+
+def test_a_configured_store_gets_example_data_only_when_asked(
+    invoke: Invoke, api: FakeApi, sqlite_store: str, open_ledger: OpenLedger
+) -> None:
+    assert invoke("--store", sqlite_store, "serve").exit_code == 0
+    assert "example data" not in invoke("--store", sqlite_store, "serve").stderr
+    result = invoke("--store", sqlite_store, "serve", "--demo")
+    assert "loaded the article's example data: 19 events" in result.stderr
+    assert open_ledger(sqlite_store).claim("nk-troops-for-russia")["version"] == 5
+    again = invoke("--store", sqlite_store, "serve", "--demo")
+    assert "the store already holds claims: example data not loaded" in again.stderr
+
+
+def test_no_demo_leaves_the_default_store_empty(invoke: Invoke, api: FakeApi) -> None:
+    result = invoke("serve", "--no-demo")
+    assert result.exit_code == 0
+    assert "example data" not in result.stderr
+
+
+def test_memory_store_serves_the_ledger_it_loaded(invoke: Invoke, api: FakeApi) -> None:
+    result = invoke("--store", "memory", "serve", "--demo")
+    assert result.exit_code == 0, result.output
+    assert "data: in memory, lost when the server stops" in result.stderr
+    [built] = api.built
+    assert built["settings"].store == "memory"
+    assert built["ledger"] is not None
+    assert api.runs[0][0] == "app-instance"
+
+
+def test_a_public_bind_without_keys_is_refused(invoke: Invoke, api: FakeApi) -> None:
+    result = invoke("serve", "--host", "0.0.0.0")
+    assert result.exit_code == 2
+    assert "CLAIMS_LEDGER_API_KEYS" in result.stderr
+    assert api.runs == []
+
+
+def test_a_public_bind_with_keys_says_nothing_of_localhost(
+    invoke: Invoke, api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_API_KEYS", "ops:admin:secret-token")
+    result = invoke("serve", "--host", "0.0.0.0", "--no-demo")
+    assert result.exit_code == 0, result.output
+    assert "localhost" not in result.stderr and "127.0.0.1 only" not in result.stderr
+    assert api.runs[0][1]["host"] == "0.0.0.0"
+
+
+def test_an_unusable_store_stops_before_the_server(
+    invoke: Invoke, api: FakeApi, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    result = invoke("--store", f"sqlite:///{tmp_path}/file/ledger.sqlite3", "serve")
+    assert result.exit_code == 4
+    assert "cannot create the data directory" in result.stderr
+    assert api.runs == []
+
+
+def test_a_missing_api_is_reported(
+    invoke: Invoke, api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "api.main", None)  # import api.main raises ImportError
+    result = invoke("serve")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the HTTP API cannot be imported")
+
+
+def test_an_unknown_log_level_names_the_variable(
+    invoke: Invoke, api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_LOG_LEVEL", "chatty")
+    result = invoke("serve")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: CLAIMS_LEDGER_LOG_LEVEL: 'chatty' is not one of")
+    assert api.runs == []
+
+
+def test_workers_cannot_share_the_memory_store(invoke: Invoke, api: FakeApi) -> None:
+    result = invoke("--store", "memory", "serve", "--workers", "2")
+    assert result.exit_code == 2
+    assert "--workers" in result.stderr
+
+
+def test_workers_are_handed_to_uvicorn(invoke: Invoke, api: FakeApi, sqlite_store: str) -> None:
+    result = invoke("--store", sqlite_store, "serve", "--workers", "3")
+    assert result.exit_code == 0, result.output
+    assert api.runs[0][1]["workers"] == 3

@@ -1,0 +1,214 @@
+"""``load`` and ``export``: formats, line numbers of bad records, atomic batches, round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from ledger.application import ClaimsLedger
+
+from .helpers import ARTICLE, Invoke
+
+OpenLedger = Callable[[str], ClaimsLedger]
+SOURCE = {"type": "source_registered", "source": "kr-nis", "name": "NIS", "reliability": "B"}
+CLAIM = {
+    "type": "claim_registered",
+    "claim_id": "nk-troops",
+    "text": "Troops are sent",
+    "parties": ["KP"],
+}
+
+
+def statement(**fields: object) -> dict[str, object]:
+    return {
+        "claim_id": "nk-troops",
+        "type": "asserted",
+        "source": "kr-nis",
+        "occurred_at": "2024-10-18",
+        "summary": "said so",
+        **fields,
+    }
+
+
+def ndjson(*records: object) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+def log_size(open_ledger: OpenLedger, store: str) -> int:
+    return len(open_ledger(store).global_log(0, limit=1000)["events"])
+
+
+def test_load_reports_a_summary(invoke: Invoke, sqlite_store: str) -> None:
+    result = invoke("--store", sqlite_store, "load", str(ARTICLE))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (f"loaded 19 events from {ARTICLE} in 1 batch (positions 1-19)")
+    assert result.stdout == ""
+
+
+def test_load_from_stdin_in_batches(invoke: Invoke, sqlite_store: str) -> None:
+    result = invoke(
+        "--store", sqlite_store, "load", "--batch-size", "5", "-", input=ARTICLE.read_text()
+    )
+    assert result.exit_code == 0, result.output
+    assert "loaded 19 events from stdin in 4 batches" in result.stderr
+
+
+def test_load_a_json_array(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    file = tmp_path / "events.json"
+    file.write_text(json.dumps([SOURCE, CLAIM, statement()], indent=2))
+    result = invoke("--store", sqlite_store, "load", str(file))
+    assert result.exit_code == 0, result.output
+    assert open_ledger(sqlite_store).claim("nk-troops")["version"] == 2
+
+
+def test_a_bad_record_in_a_json_array_is_named_by_its_line(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    bad = statement(type="assessed", likelihood="perhaps")
+    file = tmp_path / "events.json"
+    file.write_text(
+        f"[\n{json.dumps(SOURCE)},\n{json.dumps(CLAIM)},\n{json.dumps(bad, indent=2)}\n]\n"
+    )
+    line = 4  # where the third record's "{" is
+    result = invoke("--store", sqlite_store, "load", str(file))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: line {line}: likelihood:")
+    assert log_size(open_ledger, sqlite_store) == 0
+
+
+def test_a_missing_file_is_exit_2(invoke: Invoke, sqlite_store: str, tmp_path: Path) -> None:
+    result = invoke("--store", sqlite_store, "load", str(tmp_path / "missing.ndjson"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: cannot read {tmp_path / 'missing.ndjson'}: No such file or directory\n"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_exit_2(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "latin1.ndjson"
+    file.write_bytes(ndjson(SOURCE).encode() + b'{"x": "\xe9"}\n')
+    result = invoke("--store", sqlite_store, "load", str(file))
+    assert result.exit_code == 2
+    assert "is not UTF-8 text" in result.stderr
+
+
+def test_an_unparseable_line_is_named_and_its_batch_not_written(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    file = tmp_path / "events.ndjson"
+    file.write_text(ndjson(SOURCE, CLAIM) + "\n" + ndjson(statement()) + '{"claim_id": oops}\n')
+    result = invoke("--store", sqlite_store, "load", str(file))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: line 5: not valid JSON (Expecting value at column 14)",
+        "nothing was written",
+    ]
+    assert log_size(open_ledger, sqlite_store) == 0
+
+
+def test_a_bad_line_rejects_its_batch_and_keeps_earlier_batches(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    file = tmp_path / "events.ndjson"
+    file.write_text(
+        ndjson(SOURCE, CLAIM, statement(), statement(claim_id="no-such-claim"), statement())
+    )
+    result = invoke("--store", sqlite_store, "load", "--batch-size", "2", str(file))
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: line 4: ")
+    assert "no-such-claim" in lines[0]
+    assert lines[1].startswith("2 events up to line 2 were written (positions 1-2)")
+    assert log_size(open_ledger, sqlite_store) == 2  # not line 3: it shared line 4's batch
+
+
+def test_lines_are_numbered_in_the_file_despite_blank_lines(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "events.ndjson"
+    file.write_text("\n" + ndjson(SOURCE) + "\n\n" + ndjson(CLAIM, statement(source="nobody")))
+    result = invoke("--store", sqlite_store, "load", str(file))
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: line 6: no source 'nobody'")
+
+
+def test_a_record_that_is_not_an_object_is_exit_2(invoke: Invoke, sqlite_store: str) -> None:
+    result = invoke("--store", sqlite_store, "load", "-", input='["a list"]\n')
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: line 1: record: must be a JSON object")
+
+
+def test_loading_twice_is_a_conflict(invoke: Invoke, loaded_store: str) -> None:
+    result = invoke("--store", loaded_store, "load", str(ARTICLE))
+    assert result.exit_code == 5
+    assert result.stderr.startswith("error: line 1: ")
+    assert "already registered" in result.stderr
+
+
+def test_an_empty_file_loads_nothing(invoke: Invoke, sqlite_store: str) -> None:
+    result = invoke("--store", sqlite_store, "load", "-", input="\n\n")
+    assert result.exit_code == 0
+    assert "nothing to load" in result.stderr
+
+
+def test_export_writes_ndjson_in_log_order(invoke: Invoke, loaded_store: str) -> None:
+    result = invoke("--store", loaded_store, "export")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["position"] for e in events] == list(range(1, 20))
+    assert result.stderr == "exported 19 events to stdout\n"
+
+
+def test_export_to_a_file_in_a_missing_directory_is_exit_2(
+    invoke: Invoke, loaded_store: str, tmp_path: Path
+) -> None:
+    result = invoke("--store", loaded_store, "export", str(tmp_path / "no" / "such.ndjson"))
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
+
+
+def test_export_then_load_gives_the_same_answers(
+    invoke: Invoke, persistent_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    """The round trip, on SQLite and PostgreSQL, with more events than one export page."""
+    target = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+    assert invoke("--store", persistent_store, "load", str(ARTICLE)).exit_code == 0
+    extra = [
+        statement(
+            claim_id="nk-arms-for-russia",
+            source="zelensky",
+            type=kind,
+            occurred_at=f"2024-11-{1 + n % 28:02d}",
+        )
+        for n, kind in zip(range(1100), ["asserted", "denied"] * 550, strict=True)
+    ]
+    extra.append(
+        {
+            "type": "source_rerated",
+            "source": "peskov",
+            "reliability": "E",
+            "occurred_at": "2024-12-01",
+        }
+    )
+    loaded = invoke("--store", persistent_store, "load", "-", input=ndjson(*extra))
+    assert loaded.exit_code == 0, loaded.output
+    exported = tmp_path / "export.ndjson"
+    assert invoke("--store", persistent_store, "export", str(exported)).exit_code == 0
+    assert len(exported.read_text().splitlines()) == 19 + 1101
+
+    result = invoke("--store", target, "load", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "loaded 1120 events" in result.stderr
+
+    original, copy = open_ledger(persistent_store), open_ledger(target)
+    for claim in ("nk-troops-for-russia", "nk-arms-for-russia", "ru-kp-defence-pact"):
+        before, after = original.claim(claim), copy.claim(claim)
+        for view in (before, after):
+            del view["as_of"], view["known_at"]
+        assert after == before
+    assert copy.verify()["ok"]

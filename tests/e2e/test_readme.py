@@ -1,0 +1,145 @@
+"""The README's examples, run against a real server so they cannot rot.
+
+Every fenced ``sh`` block that follows a ``<!-- test: curl -->`` comment is run with bash,
+in order, against ``claims-ledger serve --demo`` on a fresh SQLite store and a free port
+(the README's ``http://127.0.0.1:8000`` is replaced by the server's address). Each block
+must exit 0 and print JSON. The README's first lines and its configuration table are
+checked against the code too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.config import Settings
+
+README = Path(__file__).parents[2] / "README.md"
+README_URL = "http://127.0.0.1:8000"
+TESTED_BLOCK = re.compile(r"<!-- test: curl -->\s*\n```sh\n(.*?)\n```", re.DOTALL)
+INSTALL_AND_RUN = (
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" '
+    "&& .venv/bin/claims-ledger serve --demo"
+)
+TEST_SUITE = (
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest'
+)
+
+
+def readme_blocks() -> list[str]:
+    return TESTED_BLOCK.findall(README.read_text(encoding="utf-8"))
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    opening = README.read_text(encoding="utf-8").split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", opening, re.DOTALL)
+    assert commands == [INSTALL_AND_RUN, TEST_SUITE]
+
+
+def test_the_configuration_table_names_every_setting() -> None:
+    text = README.read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`CLAIMS_LEDGER_{name.upper()}`" in text, name
+
+
+def test_the_readme_has_examples_to_run() -> None:
+    assert len(readme_blocks()) >= 6
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``claims-ledger serve --demo`` on a fresh SQLite store; yields its base URL."""
+    work = tmp_path_factory.mktemp("readme")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_LEDGER_")}
+    env["XDG_DATA_HOME"] = str(work / "xdg")
+    command = [
+        sys.executable,
+        "-m",
+        "ledger_cli",
+        "--store",
+        f"sqlite:///{work}/ledger.sqlite3",
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+    ]
+    log = (work / "server.log").open("w+")
+    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_until_healthy(base: str, process: subprocess.Popen[bytes], log: object) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    log.seek(0)  # type: ignore[attr-defined]
+    pytest.fail(f"the server did not become healthy:\n{log.read()}")  # type: ignore[attr-defined]
+
+
+def _json_documents(text: str) -> list[object]:
+    """Each JSON document in ``text`` (a block may run several commands)."""
+    decoder, documents, position = json.JSONDecoder(), [], 0
+    while position < len(text.rstrip()):
+        while text[position].isspace():
+            position += 1
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+    return documents
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", range(len(readme_blocks())))
+def test_readme_example_runs(server: str, number: int) -> None:
+    """Blocks run in README order: later examples build on earlier ones."""
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("the README's examples need curl and bash")
+    block = readme_blocks()[number]
+    script = block.replace(README_URL, server)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{block}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    try:
+        assert _json_documents(done.stdout), f"{block} printed nothing"
+    except json.JSONDecodeError as error:
+        pytest.fail(f"{block}\nprinted something that is not JSON ({error}):\n{done.stdout}")
