@@ -236,21 +236,26 @@ class ClaimsLedger(LedgerQueries):
             raise SourceNotFound(f"{field_prefix}source: {error.detail}") from None
 
     def import_batch(
-        self, records: Sequence[Mapping[str, Any]], actor: str, *, line_offset: int = 1
+        self,
+        records: Sequence[Mapping[str, Any]],
+        actor: str,
+        *,
+        lines: Sequence[int] | None = None,
     ) -> JSON:
         """Import records in the export format (``global_log`` events) in one transaction.
 
         Registrations, re-ratings and statements may be mixed; event ids and the recorded
         actors are kept, so an export loaded into an empty store gives the same answers.
-        A bad record raises ``InvalidInput`` naming its line (``line_offset`` is the first
-        record's line number) and nothing of the batch is written.
+        A bad record raises ``InvalidInput`` naming its line (``lines[i]`` for record ``i``
+        when given, else its 1-based place in ``records``) and nothing of the batch is
+        written.
         """
         claims: dict[str, Claim] = {}
         sources: dict[str, Source] = {}
         streams: list[tuple[str, str, UUID]] = []
         events: list[Any] = []  # in record order, so the log keeps the file's order
         for i, item in enumerate(records):
-            where = f"line {line_offset + i}"
+            where = f"line {lines[i] if lines is not None else i + 1}"
             try:
                 events += self._import_one(item, actor, claims, sources, streams).collect_events()
             except InvalidInput as error:
@@ -344,7 +349,7 @@ class ClaimsLedger(LedgerQueries):
 
     def _require_source(self, source_id: str) -> None:
         if not self._exists(source_uuid(source_id)):
-            raise SourceNotFound(f"no source {source_id!r}; register it with POST /sources first")
+            raise SourceNotFound(f"no source {source_id!r}; register the source first")
 
     def _source_result(self, source_id: str, position: int) -> JSON:
         """The source as known right after the write at ``position``."""

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(default=16 << 20, ge=1024)
     snapshot_interval: int = Field(default=100, ge=2)
     log_format: Literal["auto", "json", "text"] = "auto"
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     api_keys: SecretStr | None = Field(
         default=None,
         description="comma-separated principal:role:token entries (roles: reader, writer, admin)",
@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         raise ValueError(
             f"store {value!r} is not 'memory', 'sqlite:///PATH' or 'postgresql://USER@HOST/DB'"
         )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_open_bind_without_keys(self) -> Settings:

@@ -55,7 +55,7 @@ class LedgerStore(Application[UUID]):
             claim = self._get(claim_uuid(claim_id))
         except AggregateNotFoundError:
             raise ClaimNotFound(
-                f"{field}: no claim {claim_id!r}; register it with POST /claims first"
+                f"{field}: no claim {claim_id!r}; register the claim first"
             ) from None
         assert isinstance(claim, Claim)
         return claim
@@ -65,7 +65,7 @@ class LedgerStore(Application[UUID]):
             source = self._get(source_uuid(source_id))
         except AggregateNotFoundError:
             raise SourceNotFound(
-                f"no source {source_id!r}; register it with POST /sources first"
+                f"no source {source_id!r}; register the source first"
             ) from None
         assert isinstance(source, Source)
         return source

@@ -25,8 +25,6 @@ from ledger_cli.session import (
     say,
 )
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
-
 
 def serve(
     ctx: typer.Context,
@@ -61,12 +59,6 @@ def serve(
     the example data. Without API keys it listens on localhost only.
     """
     settings = load_settings(ctx, host=host, port=port)
-    if settings.log_level.lower() not in LOG_LEVELS:
-        fail(
-            EXIT_BAD_INPUT,
-            f"CLAIMS_LEDGER_LOG_LEVEL: {settings.log_level!r} is not one of "
-            f"{', '.join(LOG_LEVELS)}",
-        )
     if workers > 1 and settings.backend == "memory":
         fail(EXIT_BAD_INPUT, "--workers: processes cannot share the memory store")
     try:

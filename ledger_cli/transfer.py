@@ -13,7 +13,6 @@ import getpass
 import io
 import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -30,7 +29,6 @@ from ledger_cli.render import import_progress
 from ledger_cli.session import EXIT_BAD_INPUT, exit_code, fail, open_ledger, say
 
 EXPORT_PAGE = 1000
-_LINE_PREFIX = re.compile(r"line (\d+): ")
 
 
 def _default_actor() -> str:
@@ -94,16 +92,10 @@ class _BatchLoader:
 
     def write(self, batch: list[Numbered]) -> None:
         lines = [line for line, _ in batch]
-        try:
-            # Records are numbered 1.. within the batch, then renamed to their file lines:
-            # blank lines and multi-line array elements make file lines non-consecutive.
-            records = cast(list[Mapping[str, Any]], [r for _, r in batch])  # checked there
-            result = self.ledger.import_batch(records, self.actor, line_offset=1)
-        except LedgerError as error:
-            error.detail = _LINE_PREFIX.sub(
-                lambda m: f"line {lines[int(m[1]) - 1]}: ", error.detail, count=1
-            )
-            raise
+        # Blank lines and multi-line array elements make file lines non-consecutive, so
+        # each record's own line goes with it.
+        records = cast(list[Mapping[str, Any]], [r for _, r in batch])  # checked there
+        result = self.ledger.import_batch(records, self.actor, lines=lines)
         self.count += int(result["count"])
         self.batches += 1
         self.last_line = lines[-1]

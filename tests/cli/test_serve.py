@@ -163,7 +163,8 @@ def test_an_unknown_log_level_names_the_variable(
     monkeypatch.setenv("CLAIMS_LEDGER_LOG_LEVEL", "chatty")
     result = invoke("serve")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: CLAIMS_LEDGER_LOG_LEVEL: 'chatty' is not one of")
+    assert result.stderr.startswith("error: invalid configuration: CLAIMS_LEDGER_LOG_LEVEL:")
+    assert "'debug'" in result.stderr
     assert api.runs == []
 
 
