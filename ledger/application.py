@@ -23,12 +23,14 @@ from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import (
     AlreadyExists,
     ClaimNotFound,
+    Conflict,
     IdempotencyKeyReused,
     InvalidInput,
     SourceNotFound,
     StoreUnavailable,
     VersionMismatch,
 )
+from ledger.loading import store_errors
 from ledger.queries import LedgerQueries
 from ledger.stores import IdempotencyRecord, LogEntry
 from ledger.times import format_instant, from_micros
@@ -85,7 +87,10 @@ class ClaimsLedger(LedgerQueries):
                         return self._replayed(found, digest, result)
                 attempt += 1
                 if attempt >= RETRIES:
-                    raise
+                    raise Conflict(
+                        f"gave up after {RETRIES} attempts: other writers kept changing the "
+                        "same claim or source; retry the request"
+                    ) from None
 
     @staticmethod
     def _replayed(found: IdempotencyRecord, digest: str, result: Callable[[int, int], T]) -> T:
@@ -96,6 +101,7 @@ class ClaimsLedger(LedgerQueries):
             )
         return result(found.first_position, found.last_position)
 
+    @store_errors
     def register_source(self, data: Mapping[str, Any], actor: str, key: str | None = None) -> JSON:
         fields = inputs.source_fields(data)
         sid = fields["source_id"]
@@ -113,6 +119,7 @@ class ClaimsLedger(LedgerQueries):
             lambda first, last: self._source_result(sid, first),
         )
 
+    @store_errors
     def rerate_source(
         self, source_id: str, data: Mapping[str, Any], actor: str, key: str | None = None
     ) -> JSON:
@@ -130,6 +137,7 @@ class ClaimsLedger(LedgerQueries):
             lambda first, last: self._source_result(source_id, first),
         )
 
+    @store_errors
     def register_claim(self, data: Mapping[str, Any], actor: str, key: str | None = None) -> JSON:
         fields = inputs.claim_fields(data)
         cid = fields["claim_id"] or str(uuid4())
@@ -151,6 +159,7 @@ class ClaimsLedger(LedgerQueries):
             key, fingerprint("register_claim", actor, dict(data)), write, result
         )
 
+    @store_errors
     def append(
         self,
         claim_id: str,
@@ -177,6 +186,7 @@ class ClaimsLedger(LedgerQueries):
             lambda first, last: self.append_result(first),
         )
 
+    @store_errors
     def append_batch(
         self,
         items: Sequence[Mapping[str, Any]],
@@ -235,6 +245,7 @@ class ClaimsLedger(LedgerQueries):
         except SourceNotFound as error:
             raise SourceNotFound(f"{field_prefix}source: {error.detail}") from None
 
+    @store_errors
     def import_batch(
         self,
         records: Sequence[Mapping[str, Any]],
@@ -353,7 +364,8 @@ class ClaimsLedger(LedgerQueries):
 
     def _source_result(self, source_id: str, position: int) -> JSON:
         """The source as known right after the write at ``position``."""
-        return self.get_source(source_id, known_at=from_micros(self._entry(position).recorded_at))
+        at = from_micros(self._entry(position).recorded_at)
+        return self.get_source(source_id, known_at=at, as_of=at)
 
     def _entry(self, position: int) -> LogEntry:
         return self.index.log_entries(position - 1, 1)[0]

@@ -9,8 +9,9 @@ and when it was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -20,6 +21,22 @@ from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import ClaimNotFound, SourceNotFound, StoreUnavailable
 from ledger.replay import ClaimData, Recorded, SourceData
 from ledger.stores import LedgerIndex, LogEntry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_errors(method: F) -> F:
+    """Report the store's connection failures as ``StoreUnavailable``, never as library errors."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
+
+    return cast(F, guarded)
+
 
 #: A recording time later than any real one, for "as known now, whatever now is".
 END_OF_TIME = 2**62
@@ -35,6 +52,11 @@ class LedgerStore(Application[UUID]):
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"cannot open the event store: {error}") from None
+
+    @store_errors
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers a query (readiness)."""
+        self.index.log_entries(0, 1)
 
     @property
     def index(self) -> LedgerIndex:
@@ -64,9 +86,7 @@ class LedgerStore(Application[UUID]):
         try:
             source = self._get(source_uuid(source_id))
         except AggregateNotFoundError:
-            raise SourceNotFound(
-                f"no source {source_id!r}; register the source first"
-            ) from None
+            raise SourceNotFound(f"no source {source_id!r}; register the source first") from None
         assert isinstance(source, Source)
         return source
 

@@ -25,10 +25,7 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.index = SqlIndex(events_table_name, placeholder="%s", schema=datastore.schema)
-        self.sql_create_statements.extend(
-            SQL(s).format()
-            for s in self.index.create_statements()
-        )
+        self.sql_create_statements.extend(SQL(s).format() for s in self.index.create_statements())
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -15,12 +15,13 @@ from ledger import replay
 from ledger.credibility import MODEL_VERSION
 from ledger.domain import Claim, Source
 from ledger.errors import InvalidInput, SourceNotFound
-from ledger.loading import LedgerStore
+from ledger.loading import LedgerStore, store_errors
 from ledger.stores import GENESIS, chain_link, uuid_hex
 from ledger.times import format_instant, from_micros, now, to_micros
 
 JSON = dict[str, Any]
 MAX_LIMIT = 1000
+MAX_POSITION = 10**18  # positions are 64-bit integers in every store
 
 
 def _limit(limit: int) -> int:
@@ -32,7 +33,7 @@ def _limit(limit: int) -> int:
 def _cursor(cursor: str | None) -> int:
     if cursor in (None, ""):
         return 0
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput("cursor", "is not a cursor this service returned")
     return int(cursor)
 
@@ -45,6 +46,7 @@ def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime,
 class LedgerQueries(LedgerStore):
     """The read use cases; ``ClaimsLedger`` adds the writes."""
 
+    @store_errors
     def claim(
         self,
         claim_id: str,
@@ -71,10 +73,12 @@ class LedgerQueries(LedgerStore):
             "credibility": replay.credibility(data, sources, as_of, k).to_dict(),
         }
 
+    @store_errors
     def claim_version(self, claim_id: str) -> int:
         """The claim's current version (its ETag)."""
         return self._claim(claim_id).version
 
+    @store_errors
     def claim_events(
         self,
         claim_id: str,
@@ -99,6 +103,7 @@ class LedgerQueries(LedgerStore):
             "next_cursor": str(page[-1]["position"]) if more else None,
         }
 
+    @store_errors
     def audit(
         self,
         claim_id: str,
@@ -106,9 +111,13 @@ class LedgerQueries(LedgerStore):
         since: datetime | None = None,
         until: datetime | None = None,
         source: str | None = None,
+        known_at: datetime | None = None,
     ) -> JSON:
-        """Every change of the claim's credibility in recording order, and its cause."""
-        as_of, known = _times(as_of, None)
+        """Every change of the claim's credibility in recording order, and its cause.
+
+        With ``known_at``, the trail as it stood then: only changes recorded by then.
+        """
+        as_of, known = _times(as_of, known_at)
         data = self.load_claim(claim_id, to_micros(known))
         sources = self.load_sources(data, to_micros(known))
         entries = replay.audit(
@@ -127,6 +136,7 @@ class LedgerQueries(LedgerStore):
             "entries": entries,
         }
 
+    @store_errors
     def timeline(self, claim_id: str, known_at: datetime | None = None) -> JSON:
         """Credibility as a step function of valid time, as known at ``known_at``."""
         _, known = _times(None, known_at)
@@ -139,6 +149,7 @@ class LedgerQueries(LedgerStore):
             "points": replay.timeline(data, sources, to_micros(known)),
         }
 
+    @store_errors
     def list_claims(
         self,
         as_of: datetime | None = None,
@@ -184,16 +195,19 @@ class LedgerQueries(LedgerStore):
                 return
             after = page[-1][1]
 
-    def get_source(self, source_id: str, known_at: datetime | None = None) -> JSON:
-        """A source with its rating history, as known at ``known_at``."""
-        _, known = _times(None, known_at)
+    @store_errors
+    def get_source(
+        self, source_id: str, known_at: datetime | None = None, as_of: datetime | None = None
+    ) -> JSON:
+        """A source, its rating at ``as_of`` and its rating history, as known at ``known_at``."""
+        as_of, known = _times(as_of, known_at)
         data = self.load_source(source_id, to_micros(known))
         if data is None:
             raise SourceNotFound(f"no source {source_id!r}")
-        return self._source_view(data, known)
+        return self._source_view(data, as_of, known)
 
-    def _source_view(self, data: replay.SourceData, known: datetime) -> JSON:
-        standing = data.standing(known, to_micros(known))
+    def _source_view(self, data: replay.SourceData, as_of: datetime, known: datetime) -> JSON:
+        standing = data.standing(as_of, to_micros(known))
         return {
             "id": data.source_id,
             "name": data.name,
@@ -201,6 +215,7 @@ class LedgerQueries(LedgerStore):
             "affiliation": data.affiliation,
             "reliability": standing.reliability,
             "version": len(data.ratings),
+            "as_of": format_instant(as_of),
             "known_at": format_instant(known),
             "ratings": [
                 {
@@ -218,14 +233,16 @@ class LedgerQueries(LedgerStore):
             ],
         }
 
+    @store_errors
     def list_sources(
         self,
         known_at: datetime | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        as_of: datetime | None = None,
     ) -> JSON:
-        """Every source registered by ``known_at``, in registration order."""
-        _, known = _times(None, known_at)
+        """Every source registered by ``known_at``, rated as at ``as_of``, in registration order."""
+        as_of, known = _times(as_of, known_at)
         k = to_micros(known)
         page = self.index.stream_ids("source", k, _cursor(cursor), _limit(limit) + 1)
         more = len(page) > limit
@@ -234,16 +251,18 @@ class LedgerQueries(LedgerStore):
         for sid, _position in page:
             source = self.load_source(sid, k)
             assert source is not None
-            data.append(self._source_view(source, known))
+            data.append(self._source_view(source, as_of, known))
         return {
+            "as_of": format_instant(as_of),
             "known_at": format_instant(known),
             "data": data,
             "next_cursor": str(page[-1][1]) if more else None,
         }
 
+    @store_errors
     def global_log(self, after: int = 0, limit: int = 100) -> JSON:
         """The global log in position order, for subscribers, replication and export."""
-        if after < 0:
+        if not 0 <= after < MAX_POSITION:
             raise InvalidInput("after", "must be 0 or a position")
         entries = self.index.log_entries(after, _limit(limit))
         if not entries:
@@ -255,6 +274,7 @@ class LedgerQueries(LedgerStore):
             events.append(_log_view(domain_event, entry.position, entry.recorded_at))
         return {"events": events, "next": entries[-1].position}
 
+    @store_errors
     def verify(self, page_size: int = 1000) -> JSON:
         """Recompute the hash chain over every stored event; name the first bad position."""
         previous, checked, after = GENESIS, 0, 0

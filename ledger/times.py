@@ -54,19 +54,27 @@ def parse_instant(field: str, value: object, *, bare_date: str = "start") -> dat
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise InvalidTime(field, f"{text!r} has no time zone; add 'Z' or an offset like +00:00")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the calendar starts
+        raise InvalidTime(field, f"{text!r} is outside the calendar the ledger keeps") from None
 
 
 def _day_bound(day: date, bare_date: str) -> datetime:
     start = datetime.combine(day, time(0), tzinfo=UTC)
     if bare_date == "end":
-        return start + timedelta(days=1) - ONE_MICROSECOND
+        try:
+            return start + timedelta(days=1) - ONE_MICROSECOND
+        except OverflowError:  # 9999-12-31: the day's end is the calendar's end
+            return datetime.max.replace(tzinfo=UTC)
     return start
 
 
 def format_instant(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds: ``2024-10-13T18:00:00.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    m = moment.astimezone(UTC)
+    # strftime's %Y does not pad years before 1000, which RFC 3339 requires.
+    return f"{m.year:04d}-{m.strftime('%m-%dT%H:%M:%S.%f')}Z"
 
 
 def to_micros(moment: datetime) -> int:

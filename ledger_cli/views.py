@@ -175,13 +175,20 @@ def _all_claims(
     return view
 
 
-def sources(ctx: typer.Context, known_at: KnownAt = None, as_json: AsJson = False) -> None:
-    """Every source and its Admiralty reliability."""
+def sources(
+    ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
+) -> None:
+    """Every source and its Admiralty reliability at --as-of."""
     with open_ledger(ctx) as ledger:
-        view = ledger.list_sources(known_at=instant("--known-at", known_at), limit=_PAGE)
+        view = ledger.list_sources(
+            known_at=instant("--known-at", known_at), as_of=instant("--as-of", as_of), limit=_PAGE
+        )
         moment = instant("known_at", view["known_at"])
+        valid = instant("as_of", view["as_of"])
         while view["next_cursor"] is not None:
-            page = ledger.list_sources(known_at=moment, limit=_PAGE, cursor=view["next_cursor"])
+            page = ledger.list_sources(
+                known_at=moment, as_of=valid, limit=_PAGE, cursor=view["next_cursor"]
+            )
             view["data"] += page["data"]
             view["next_cursor"] = page["next_cursor"]
     _show(view, as_json, render.sources)

@@ -123,8 +123,12 @@ def test_replay_shows_every_claim_at_a_moment(
 
 
 def test_sources(invoke: Invoke, loaded_store: str, open_ledger: OpenLedger) -> None:
-    shown = as_json(invoke, "--store", loaded_store, "sources", "--known-at", KNOWN_AT)
-    expected = open_ledger(loaded_store).list_sources(known_at=KNOWN_AT_TIME, limit=1000)
+    shown = as_json(
+        invoke, "--store", loaded_store, "sources", "--known-at", KNOWN_AT, "--as-of", KNOWN_AT
+    )
+    expected = open_ledger(loaded_store).list_sources(
+        known_at=KNOWN_AT_TIME, as_of=KNOWN_AT_TIME, limit=1000
+    )
     assert shown == expected
     table = invoke("--store", loaded_store, "sources")
     assert "Dmitry Peskov" in table.stdout

@@ -1,0 +1,190 @@
+"""What routes take as parameters: ``Annotated[..., Depends()]`` aliases.
+
+The app's objects (ledger, settings, metrics, keys) live on ``app.state`` (set by
+``api.main.create_app``). Query times are parsed by the ledger's own rules
+(``ledger.times.parse_instant``: a bare date in ``as_of``/``known_at`` is the end of that
+day; no zone is refused). Every dependency here is cheap and ``async``: none touches the
+store, so none needs the thread pool.
+"""
+
+from __future__ import annotations
+
+import email.message
+import re
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import KeyRing, Principal, Role
+from api.errors import UnsupportedMediaType
+from api.metrics import Metrics
+from ledger.application import ClaimsLedger
+from ledger.config import Settings
+from ledger.errors import InvalidInput
+from ledger.queries import MAX_LIMIT
+from ledger.times import parse_instant
+
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_ETAG = re.compile(r'^(?:W/)?(?:"(\d{1,18})"|(\d{1,18}))$')
+
+
+async def _ledger(request: Request) -> ClaimsLedger:
+    ledger: ClaimsLedger = request.app.state.ledger
+    return ledger
+
+
+async def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+LedgerDep = Annotated[ClaimsLedger, Depends(_ledger)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from CLAIMS_LEDGER_API_KEYS; none needed when no keys are configured",
+)
+
+
+async def authorize(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, checked against the keys: reading needs reader, writing writer."""
+    keys: KeyRing = request.app.state.keys
+    needed = Role.reader if request.method in ("GET", "HEAD", "OPTIONS") else Role.writer
+    principal = keys.authorize(credentials.credentials if credentials else None, needed)
+    request.state.principal = principal.name
+    return principal
+
+
+Caller = Annotated[Principal, Depends(authorize)]
+
+
+async def _actor(principal: Caller) -> str:
+    return principal.name
+
+
+#: Who records an event: the key's principal, never a field of the body.
+Actor = Annotated[str, Depends(_actor)]
+
+
+def _instant(field: str, value: str | None, bare_date: str = "end") -> datetime | None:
+    return None if value is None else parse_instant(field, value, bare_date=bare_date)
+
+
+_TIME = "RFC 3339 timestamp with a zone, or a date (the end of that day, UTC); default now"
+
+
+async def _as_of(
+    as_of: Annotated[
+        str | None,
+        Query(description="valid time: count events that occurred by then. " + _TIME,
+              examples=["2024-10-15"]),
+    ] = None,
+) -> datetime | None:
+    return _instant("as_of", as_of)
+
+
+async def _known_at(
+    known_at: Annotated[
+        str | None,
+        Query(description="recording time: as the ledger knew it then. " + _TIME,
+              examples=["2026-01-01T00:00:00Z"]),
+    ] = None,
+) -> datetime | None:
+    return _instant("known_at", known_at)
+
+
+async def _since(
+    since: Annotated[
+        str | None,
+        Query(description="recorded at or after: an RFC 3339 timestamp with a zone, or a date "
+                          "(the start of that day, UTC)"),
+    ] = None,
+) -> datetime | None:
+    return _instant("since", since, bare_date="start")
+
+
+async def _until(
+    until: Annotated[str | None, Query(description="recorded at or before. " + _TIME)] = None,
+) -> datetime | None:
+    return _instant("until", until)
+
+
+AsOf = Annotated[datetime | None, Depends(_as_of)]
+KnownAt = Annotated[datetime | None, Depends(_known_at)]
+Since = Annotated[datetime | None, Depends(_since)]
+Until = Annotated[datetime | None, Depends(_until)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, 1-{MAX_LIMIT}")]
+# The pattern is the ledger's cursor format; it keeps a cursor the ledger cannot take (too
+# big for a 64-bit column, non-ASCII digits) from reaching the store as a 500.
+Cursor = Annotated[
+    str | None,
+    Query(description="next_cursor from the previous page", pattern=r"^[0-9]{1,18}$"),
+]
+
+
+async def _idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key",
+               description="retrying with the same key and body returns the first answer "
+               "and writes nothing; 1-255 visible ASCII characters",
+               examples=["5f0c7d1e-article-2024-10-13"]),
+    ] = None,
+) -> str | None:
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise InvalidInput("Idempotency-Key", "must be 1-255 visible ASCII characters, e.g. a UUID")
+    return idempotency_key
+
+
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
+
+
+async def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match",
+               description="the claim's ETag (its version): append only if it is still current",
+               examples=['"5"']),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.match(if_match.strip())
+    if found is None:
+        raise InvalidInput("If-Match", f"{if_match!r} is not one ETag of this API, such as \"5\"")
+    return int(found.group(1) or found.group(2))
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
+
+
+def media_type(request: Request) -> str | None:
+    value = request.headers.get("content-type")
+    if not value:
+        return None
+    message = email.message.Message()
+    message["content-type"] = value
+    return message.get_content_type()
+
+
+async def _json_body(request: Request) -> None:
+    if media_type(request) not in JSON_TYPES:
+        raise UnsupportedMediaType(request.headers.get("content-type"), JSON_TYPES)
+
+
+#: For ``dependencies=[JsonBody]``: a body of any type but JSON is refused with 415.
+JsonBody = Depends(_json_body)

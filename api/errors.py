@@ -1,0 +1,198 @@
+"""Every error, mapped to an RFC 9457 problem in this one module.
+
+Routes raise or let through the ledger's exceptions (``ledger.errors``); this module maps
+each branch of that tree to one status, and does the same for FastAPI's validation errors,
+Starlette's 404/405, access control, unsupported media types and store outages, so no
+route needs a try/except and no error leaves as HTML, plain text or a stack trace::
+
+    NotFound 404 · InvalidInput 422 · VersionMismatch 412 · Conflict 409
+    IdempotencyKeyReused 422 · StoreUnavailable 503 · any other LedgerError 400
+    RequestValidationError 422 · NotAuthenticated 401 · NotAllowed 403
+    UnsupportedMediaType 415 · HTTPException its status · anything else 500
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
+
+from api.auth import NotAllowed, NotAuthenticated
+from api.middleware import request_id_of
+from api.problems import problem_response
+from ledger.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    StoreUnavailable,
+    VersionMismatch,
+)
+
+log = logging.getLogger("claims_ledger.http")
+
+#: First match wins: subclasses before their parents.
+STATUS: tuple[tuple[type[LedgerError], int], ...] = (
+    (NotFound, 404),
+    (InvalidInput, 422),
+    (VersionMismatch, 412),
+    (Conflict, 409),
+    (IdempotencyKeyReused, 422),
+    (StoreUnavailable, 503),
+)
+RETRY_AFTER_SECONDS = "5"
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_READABLE = {
+    "Field required": "is required",
+    "Extra inputs are not permitted": "is not a field of this request",
+}
+
+
+class UnsupportedMediaType(Exception):
+    def __init__(self, given: str | None, accepted: Sequence[str]) -> None:
+        super().__init__(
+            f"the body is {given or 'of no declared type'}; send Content-Type: "
+            + " or ".join(accepted)
+        )
+        self.accepted = tuple(accepted)
+
+
+def _problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
+    return problem_response(
+        status, title, detail, instance=request.url.path,
+        request_id=request_id_of(request.scope), **extra,
+    )
+
+
+async def ledger_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LedgerError)
+    status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput):
+        extra = {"field": exc.field, "reason": exc.reason,
+                 "errors": [{"field": exc.field, "reason": exc.reason}]}
+    elif isinstance(exc, VersionMismatch):
+        extra = {"expected_version": exc.expected, "current_version": exc.actual,
+                 "headers": {"ETag": f'"{exc.actual}"'}}
+    elif isinstance(exc, StoreUnavailable):
+        extra = {"headers": {"Retry-After": RETRY_AFTER_SECONDS}}
+    return _problem(request, status, exc.title, exc.detail, **extra)
+
+
+def _field(loc: Sequence[int | str]) -> tuple[str, str | None]:
+    where = str(loc[0]) if loc and loc[0] in ("body", "query", "header", "path") else None
+    parts = loc[1:] if where else loc
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return (text or where or "body"), where
+
+
+def _reason(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        where = error.get("loc", ())[-1]
+        at = f" (at character {where})" if isinstance(where, int) else ""
+        return f"is not valid JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}{at}"
+    message = str(error.get("msg", "is invalid"))
+    return _READABLE.get(message, message.removeprefix("Value error, "))
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        # A JSON syntax error's loc is ("body", character offset), not a field.
+        field, where = ("body", "body") if error.get("type") == "json_invalid" else _field(loc)
+        errors.append({"field": field, "reason": _reason(error), "in": where})
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+    return _problem(request, 422, "Invalid input", detail, errors=errors)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    title = HTTPStatus(exc.status_code).phrase
+    detail = str(exc.detail)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and request.method not in ("GET", "HEAD"):
+        # FastAPI's answer to a body its JSON parser gave up on (not a syntax error: those
+        # are validation errors), e.g. nesting deep enough to exhaust the recursion limit.
+        reason = "could not be parsed as JSON (nested too deeply?)"
+        return _problem(request, 422, "Invalid input", f"body: {reason}",
+                        errors=[{"field": "body", "reason": reason, "in": "body"}])
+    if exc.status_code == 404 and detail == title:
+        detail = f"there is no {request.url.path}; the API is described at /docs"
+    elif exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request)) or headers.get("Allow", "")
+        detail = (f"{request.method} is not allowed on {request.url.path}; "
+                  f"allowed: {headers['Allow']}")
+    return _problem(request, exc.status_code, title, detail, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's 405 names only the methods of the first route matching the path, not
+    # of all of them (GET /claims and POST /claims are two routes).
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+async def not_authenticated(request: Request, exc: Exception) -> Response:
+    return _problem(
+        request, 401, "Not authenticated",
+        "send an API key as 'Authorization: Bearer <token>'; this one is missing or unknown",
+        headers={"WWW-Authenticate": 'Bearer realm="claims-ledger"'},
+    )
+
+
+async def not_allowed(request: Request, exc: Exception) -> Response:
+    return _problem(request, 403, "Forbidden", str(exc))
+
+
+async def unsupported_media_type(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnsupportedMediaType)
+    return _problem(request, 415, "Unsupported media type", str(exc),
+                    headers={"Accept-Post": ", ".join(exc.accepted)})
+
+
+async def store_error(request: Request, exc: Exception) -> Response:
+    log.error("event store error: %s", type(exc).__name__,
+              extra={"fields": {"request_id": request_id_of(request.scope)}})
+    return _problem(request, 503, "Event store unavailable",
+                    "the event store cannot be reached; retry shortly",
+                    headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+async def write_contention(request: Request, exc: Exception) -> Response:
+    return _problem(request, 409, "Conflict",
+                    "other writers kept changing the same records; retry the request")
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    return _problem(request, 500, "Internal server error",
+                    "the server failed to answer; the server log has this request id")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LedgerError, ledger_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(NotAuthenticated, not_authenticated)
+    app.add_exception_handler(NotAllowed, not_allowed)
+    app.add_exception_handler(UnsupportedMediaType, unsupported_media_type)
+    app.add_exception_handler(OperationalError, store_error)
+    app.add_exception_handler(InterfaceError, store_error)
+    app.add_exception_handler(IntegrityError, write_contention)
+    app.add_exception_handler(Exception, internal_error)

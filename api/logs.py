@@ -1,0 +1,78 @@
+"""Structured request logs: one line per request, JSON when stderr is not a terminal.
+
+``Settings.log_format`` is ``auto`` (JSON unless stderr is a TTY), ``json`` or ``text``.
+Only the fields passed in ``extra={"fields": ...}`` are printed: headers never are, so an
+``Authorization`` token cannot reach the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from ledger.config import Settings
+
+LOGGER = "claims_ledger.http"
+
+
+class _CurrentStderr(logging.StreamHandler[IO[str]]):
+    """Writes to whatever ``sys.stderr`` is now (test runners swap it per test)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields = getattr(record, "fields", None)
+    return dict(fields) if isinstance(fields, dict) else {}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        pairs = " ".join(f"{k}={v}" for k, v in _fields(record).items() if v is not None)
+        text = f"{stamp}Z {record.levelname:<7} {record.getMessage()} {pairs}".rstrip()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure_logging(settings: Settings) -> logging.Logger:
+    """Give the HTTP logger one stderr handler in the configured format (idempotent)."""
+    logger = logging.getLogger(LOGGER)
+    fmt = settings.log_format
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
+    handler = next((h for h in logger.handlers if isinstance(h, _CurrentStderr)), None)
+    if handler is None:
+        handler = _CurrentStderr()
+        logger.addHandler(handler)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logger.setLevel(settings.log_level.upper())
+    logger.propagate = False
+    return logger

@@ -1,0 +1,125 @@
+"""The HTTP face of the ledger: ``create_app`` builds a FastAPI app over a ``ClaimsLedger``.
+
+Nothing happens at import. ``create_app(settings, ledger)`` wires one app; given no ledger,
+the app opens one from ``settings`` when it starts and closes it when it stops (so
+``uvicorn --factory api.main:create_app`` serves the store ``CLAIMS_LEDGER_STORE`` names).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api import errors
+from api.auth import KeyRing, parse_api_keys
+from api.bodies import BatchEventCreate
+from api.logs import configure_logging
+from api.metrics import Metrics
+from api.middleware import BodyLimit, RequestContext
+from api.problems import MEDIA_TYPE
+from api.routes import claims, events, history, sources, system
+from ledger.application import ClaimsLedger
+from ledger.config import Settings
+
+DESCRIPTION = """\
+An event-sourced, bitemporal ledger of claims and of everything said about them.
+
+Every fact is an immutable event with two times: `occurred_at` (when it was said, given by
+the client) and `recorded_at` (when the ledger stored it). Reads take `as_of` (valid time)
+and `known_at` (recording time), both defaulting to now, and state the values they used.
+Errors are RFC 9457 `application/problem+json`. Writes take an `Idempotency-Key`; appends
+take `If-Match` with the claim's ETag.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("claims-ledger")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def open_ledger(settings: Settings) -> ClaimsLedger:
+    return ClaimsLedger(settings.eventsourcing_env(), snapshot_interval=settings.snapshot_interval)
+
+
+def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = None) -> FastAPI:
+    """An app over ``ledger`` (or, from start to stop, one opened from ``settings``)."""
+    settings = settings or Settings()
+    keys = KeyRing(parse_api_keys(settings.api_keys))
+    logger = configure_logging(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = None
+        if app.state.ledger is None:
+            opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
+        _announce(logger, settings, keys)
+        try:
+            yield
+        finally:
+            if opened is not None:
+                app.state.ledger = None
+                await run_in_threadpool(opened.close)
+
+    app = FastAPI(
+        title="Claims Ledger", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+        # operationId = the route function's name (register_claim, append_event, ...), so a
+        # generated client has readable method names.
+        generate_unique_id_function=lambda route: route.name,
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.keys = keys
+    app.state.metrics = metrics
+    errors.install(app)
+    app.add_middleware(
+        BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes
+    )
+    app.add_middleware(RequestContext, metrics=metrics, logger=logger)
+    for module in (sources, claims, events, history, system):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _announce(logger: logging.Logger, settings: Settings, keys: KeyRing) -> None:
+    fields = {"store": settings.redacted_store(), "keys": len(keys.keys)}
+    if keys.open:
+        logger.warning(
+            "no API keys configured: every request is allowed and acts as 'local'; "
+            "the service binds to localhost only (set CLAIMS_LEDGER_API_KEYS to open it up)",
+            extra={"fields": fields},
+        )
+    else:
+        logger.info("API keys configured: requests need a bearer token", extra={"fields": fields})
+    for name in keys.weak():
+        logger.warning("the API key of %r is short enough to guess: use 16+ random characters",
+                       name)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the batch item schema (its body is read by hand) and errors
+    declared as ``application/problem+json``, which is what they are."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    batch_item = BatchEventCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(batch_item.pop("$defs", {}))
+    components["BatchEventCreate"] = batch_item
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for code, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if code[0] in "45" and "application/json" in content:
+                    answer["content"] = {MEDIA_TYPE: content.pop("application/json"), **content}
+    app.openapi_schema = schema
+    return schema

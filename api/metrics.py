@@ -1,0 +1,45 @@
+"""Prometheus metrics, one registry per app so tests can build many apps in one process.
+
+Requests are labelled by route template (``/claims/{claim_id}``), never by the raw path, so
+the number of series stays bounded whatever clients send; unknown paths share ``unmatched``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "claims_ledger_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "claims_ledger_http_request_duration_seconds",
+            "Time from the request's arrival to the end of its response",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.events_appended = Counter(
+            "claims_ledger_events_appended",
+            "Events appended to claims through the API (idempotent replays not counted)",
+            registry=self.registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

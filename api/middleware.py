@@ -1,0 +1,161 @@
+"""Pure ASGI middleware: request ids, access log and metrics; request body limits.
+
+``RequestContext`` wraps everything: it gives each request an id (a sane incoming
+``X-Request-ID`` is kept), returns it in the response header, and once the response is
+done writes one log line and the request metrics.
+
+``BodyLimit`` reads the whole request body before any route sees it, refusing with 413 as
+soon as it passes the limit (``Settings.max_batch_bytes`` for ``/events/batch``,
+``Settings.max_body_bytes`` elsewhere). A declared ``Content-Length`` over the limit is
+refused without reading, but a small or missing one is not trusted: the bytes are counted.
+FastAPI's own ``max_body_size`` answers a declared oversize in ``text/plain``; we want
+problem+json for every error, hence this.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.metrics import Metrics
+from api.problems import problem_response
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+BATCH_PATH = "/events/batch"
+
+
+def request_id_of(scope: Scope) -> str | None:
+    value = scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template, for bounded metric labels."""
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    # FastAPI's own routes (/openapi.json, /docs) are plain Starlette routes that leave no
+    # "route" in the scope; they have no path parameters, so their path is their template.
+    return str(scope["path"]) if "endpoint" in scope else "unmatched"
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, metrics: Metrics, logger: logging.Logger) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.logger = logger
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
+        request_id = incoming if incoming and _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500  # unless a response starts: an exception escaped to the server
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            if scope["state"].get("client_gone"):
+                status = 499  # nginx's "client closed request"
+            route = route_template(scope)
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            fields: dict[str, Any] = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+                "principal": scope["state"].get("principal"),
+            }
+            level = logging.ERROR if status >= 500 else logging.INFO
+            self.logger.log(level, "request", extra={"fields": fields})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_batch_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_batch_bytes = max_batch_bytes
+
+    def limit_for(self, scope: Scope) -> int:
+        return self.max_batch_bytes if scope["path"] == BATCH_PATH else self.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        try:
+            body = await self._read(scope, receive, limit)
+        except BodyTooLarge:
+            response = problem_response(
+                413,
+                "Content too large",
+                f"the request body is over the limit of {limit} bytes for {scope['path']}; "
+                "split the request (batches: several smaller batches)",
+                instance=scope["path"],
+                request_id=request_id_of(scope),
+                limit_bytes=limit,
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        if body is None:
+            # The client went away mid-body: a cut NDJSON batch may still parse, so the
+            # request must not reach a route that could write part of it.
+            scope.setdefault("state", {})["client_gone"] = True
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _read(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)

@@ -1,0 +1,74 @@
+"""Claims: register one, and read one or all with their credibility at a time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from api import examples
+from api.bodies import ClaimCreate
+from api.deps import (
+    Actor,
+    AsOf,
+    Cursor,
+    IdempotencyKey,
+    JsonBody,
+    KnownAt,
+    LedgerDep,
+    Limit,
+    authorize,
+)
+from api.http import etag
+from api.openapi_docs import READ, WRITE, problems
+from api.schemas import ClaimPublic, ClaimsPublic
+
+router = APIRouter(
+    prefix="/claims", tags=["claims"], dependencies=[Depends(authorize)], responses=READ
+)
+
+
+@router.post(
+    "", status_code=201, response_model=ClaimPublic, dependencies=[JsonBody],
+    responses=WRITE | problems(409),
+)
+def register_claim(
+    body: Annotated[ClaimCreate, Body(openapi_examples=examples.CLAIMS)],
+    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, response: Response,
+) -> dict[str, Any]:
+    """Register a claim; answers 201 with its Location and its credibility with no events."""
+    claim = ledger.register_claim(body.fields(), actor, key=key)
+    response.headers["Location"] = f"/claims/{claim['id']}"
+    response.headers["ETag"] = etag(claim["version"])
+    return claim
+
+
+@router.get("", response_model=ClaimsPublic)
+def list_claims(
+    ledger: LedgerDep,
+    as_of: AsOf,
+    known_at: KnownAt,
+    status: Annotated[
+        str | None, Query(description="only claims with this credibility status",
+                          examples=["leaning true"])
+    ] = None,
+    tag: Annotated[str | None, Query(examples=["north-korea"])] = None,
+    q: Annotated[str | None, Query(description="words in the claim's text",
+                                   examples=["troops"])] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The picture of all claims at (as_of, known_at), in registration order."""
+    return ledger.list_claims(
+        as_of=as_of, known_at=known_at, status=status, tag=tag, q=q, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404))
+def read_claim(
+    claim_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response
+) -> dict[str, Any]:
+    """One claim with its credibility and each event's contribution at (as_of, known_at)."""
+    claim = ledger.claim(claim_id, as_of=as_of, known_at=known_at)
+    response.headers["ETag"] = etag(claim["version"])
+    return claim

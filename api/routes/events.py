@@ -1,0 +1,101 @@
+"""Events: append one or many, read a claim's history, and read the global log."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from api import examples
+from api.batch import batch_items, request_body_openapi
+from api.bodies import EventCreate
+from api.deps import (
+    Actor,
+    AsOf,
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    JsonBody,
+    KnownAt,
+    LedgerDep,
+    Limit,
+    MetricsDep,
+    authorize,
+)
+from api.http import etag
+from api.openapi_docs import READ, WRITE, problems
+from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, LogPage
+from ledger.times import parse_instant
+
+router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ)
+
+APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
+
+
+def _fresh(recorded_at: str, started: float) -> bool:
+    """Whether the answer is of a write made now, not an idempotent replay of an old one."""
+    return parse_instant("recorded_at", recorded_at).timestamp() >= started
+
+
+@router.post(
+    "/claims/{claim_id}/events", status_code=201, response_model=AppendResult,
+    dependencies=[JsonBody], responses=WRITE | problems(404, 412),
+)
+def append_event(
+    claim_id: str,
+    body: Annotated[EventCreate, Body(openapi_examples=APPEND_EXAMPLES)],
+    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, expected_version: IfMatch,
+    metrics: MetricsDep, response: Response,
+) -> dict[str, Any]:
+    """Append one event to a claim; answers its position and the credibility right after it."""
+    started = time.time()
+    result = ledger.append(
+        claim_id, body.fields(), actor, expected_version=expected_version, key=key
+    )
+    if _fresh(result["recorded_at"], started):
+        metrics.events_appended.inc()
+    response.headers["ETag"] = etag(result["version"])
+    return result
+
+
+@router.post(
+    "/events/batch", status_code=201, response_model=BatchResult,
+    openapi_extra=request_body_openapi(), responses=WRITE | problems(404),
+)
+def append_batch(
+    items: Annotated[list[dict[str, Any]], Depends(batch_items)],
+    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, metrics: MetricsDep,
+) -> dict[str, Any]:
+    """Append many events, each with its claim_id, in one transaction: all of them or none."""
+    started = time.time()
+    result = ledger.append_batch(items, actor, key=key)
+    if _fresh(result["known_at"], started):
+        metrics.events_appended.inc(result["count"])
+    return result
+
+
+@router.get(
+    "/claims/{claim_id}/events", response_model=ClaimEventsPublic,
+    response_model_exclude_unset=True, responses=problems(404),
+)
+def claim_events(
+    claim_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
+    limit: Limit = 100, cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The claim's raw, immutable events in position order, as recorded by known_at."""
+    page = ledger.claim_events(claim_id, as_of=as_of, known_at=known_at, limit=limit, cursor=cursor)
+    response.headers["ETag"] = etag(page["version"])
+    return page
+
+
+@router.get("/events", response_model=LogPage, response_model_exclude_unset=True)
+def global_log(
+    ledger: LedgerDep,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="the last position already read; 0 first")
+    ] = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """The global log in position order, for subscribers, replication and export."""
+    return ledger.global_log(after=after, limit=limit)

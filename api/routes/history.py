@@ -1,0 +1,52 @@
+"""How a claim's credibility changed: the audit trail, and the timeline in valid time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+
+from api.deps import AsOf, KnownAt, LedgerDep, Since, Until, authorize
+from api.http import choose
+from api.openapi_docs import READ, problems
+from api.schemas import AuditPublic, TimelinePublic
+from api.svg import timeline_svg
+
+router = APIRouter(
+    prefix="/claims/{claim_id}", tags=["history"], dependencies=[Depends(authorize)],
+    responses=READ | problems(404),
+)
+JSON, SVG = "application/json", "image/svg+xml"
+
+
+@router.get("/audit", response_model=AuditPublic)
+def audit(
+    claim_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, since: Since, until: Until,
+    source: Annotated[str | None, Query(description="only this source's events",
+                                        examples=["peskov"])] = None,
+) -> dict[str, Any]:
+    """Every change of credibility at as_of in recording order: before, after, cause, actor."""
+    return ledger.audit(
+        claim_id, as_of=as_of, since=since, until=until, source=source, known_at=known_at
+    )
+
+
+@router.get(
+    "/timeline", response_model=TimelinePublic,
+    responses={200: {"content": {SVG: {"schema": {"type": "string"}}},
+                     "description": "JSON, or an SVG step chart with Accept: image/svg+xml"},
+               406: problems(422)[422] | {"description": "Accept allows neither JSON nor SVG"}},
+)
+def timeline(
+    claim_id: str, ledger: LedgerDep, known_at: KnownAt, response: Response,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    """Credibility as a step function of valid time, as known at known_at (JSON or SVG)."""
+    kind = choose(accept, (JSON, SVG))
+    if kind is None:
+        raise HTTPException(406, f"this route answers {JSON} or {SVG}; Accept allows neither")
+    steps = ledger.timeline(claim_id, known_at=known_at)
+    response.headers["Vary"] = "Accept"
+    if kind == SVG:
+        return Response(timeline_svg(steps), media_type=SVG, headers={"Vary": "Accept"})
+    return steps

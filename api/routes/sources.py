@@ -1,0 +1,70 @@
+"""Sources: who speaks, and how reliable each is, as a history of ratings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Response
+
+from api import examples
+from api.bodies import RatingCreate, SourceCreate
+from api.deps import (
+    Actor,
+    AsOf,
+    Cursor,
+    IdempotencyKey,
+    JsonBody,
+    KnownAt,
+    LedgerDep,
+    Limit,
+    authorize,
+)
+from api.openapi_docs import READ, WRITE, problems
+from api.schemas import SourcePublic, SourcesPublic
+
+router = APIRouter(
+    prefix="/sources", tags=["sources"], dependencies=[Depends(authorize)], responses=READ
+)
+
+
+@router.post(
+    "", status_code=201, response_model=SourcePublic, dependencies=[JsonBody],
+    responses=WRITE | problems(409),
+)
+def register_source(
+    body: Annotated[SourceCreate, Body(openapi_examples=examples.SOURCES)],
+    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, response: Response,
+) -> dict[str, Any]:
+    """Register a source with its Admiralty reliability (A-F; F, cannot be judged, by default)."""
+    source = ledger.register_source(body.fields(), actor, key=key)
+    response.headers["Location"] = f"/sources/{source['id']}"
+    return source
+
+
+@router.get("", response_model=SourcesPublic)
+def list_sources(
+    ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, limit: Limit = 100, cursor: Cursor = None
+) -> dict[str, Any]:
+    """List the sources registered by known_at, rated as at as_of, in registration order."""
+    return ledger.list_sources(known_at=known_at, limit=limit, cursor=cursor, as_of=as_of)
+
+
+@router.get("/{source_id}", response_model=SourcePublic, responses=problems(404))
+def read_source(
+    source_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt
+) -> dict[str, Any]:
+    """Read a source, its rating at as_of and its rating history as known at known_at."""
+    return ledger.get_source(source_id, known_at=known_at, as_of=as_of)
+
+
+@router.post(
+    "/{source_id}/ratings", status_code=201, response_model=SourcePublic,
+    dependencies=[JsonBody], responses=WRITE | problems(404),
+)
+def rerate_source(
+    source_id: str,
+    body: Annotated[RatingCreate, Body(openapi_examples=examples.RATINGS)],
+    ledger: LedgerDep, actor: Actor, key: IdempotencyKey,
+) -> dict[str, Any]:
+    """Re-rate a source from a date on; views before that date keep the old rating."""
+    return ledger.rerate_source(source_id, body.fields(), actor, key=key)

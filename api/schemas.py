@@ -1,0 +1,247 @@
+"""Response models: the contract's shapes (SPEC "Shapes"), for OpenAPI and serialisation.
+
+The ledger already answers in these field names; the models document them and drop
+nothing it sends. Times are strings the ledger formats (RFC 3339, UTC, microseconds), kept
+as strings so no serialiser reformats them. Optional event fields are left out when they
+do not apply (routes use ``response_model_exclude_unset``), as the ledger leaves them out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+Instant = Annotated[
+    str,
+    Field(
+        json_schema_extra={"format": "date-time"},
+        examples=["2024-10-13T18:00:00.000000Z"],
+        description="RFC 3339, UTC, microseconds",
+    ),
+]
+Cursor = Annotated[
+    str | None, Field(description="pass as ?cursor= for the next page; null on the last page")
+]
+
+
+class Contribution(BaseModel):
+    event_id: str
+    source: str = Field(examples=["zelensky"])
+    type: str = Field(examples=["asserted"])
+    delta: float = Field(
+        description="how far this event moved the probability", examples=[0.088265]
+    )
+    reason: str = Field(
+        examples=["Volodymyr Zelensky (UA, reliability C) asserted the claim: +0.8 log-odds "
+                  "for reliability C"]
+    )
+
+
+class CredibilitySummary(BaseModel):
+    probability: float = Field(examples=[0.902207])
+    band: str = Field(
+        description="the ICD 203 term the probability falls in", examples=["very likely"]
+    )
+    status: str = Field(
+        description="unverified, contested, leaning true, leaning false, confirmed or refuted",
+        examples=["leaning true"],
+    )
+
+
+class Credibility(CredibilitySummary):
+    grade: int = Field(description="Admiralty information credibility, 1-6", examples=[2])
+    model: str = Field(description="the credibility model version", examples=["credibility-v1"])
+    contributions: list[Contribution]
+
+
+class ClaimPublic(BaseModel):
+    """A claim with its credibility at (as_of, known_at)."""
+
+    id: str = Field(examples=["nk-troops-for-russia"])
+    text: str = Field(examples=["North Korea is sending troops to fight for Russia in Ukraine"])
+    tags: list[str] = Field(examples=[["north-korea", "russia", "ukraine", "troops"]])
+    parties: list[str] = Field(examples=[["RU", "KP"]])
+    version: int = Field(
+        description="the claim's version as known at known_at; its ETag", examples=[5]
+    )
+    as_of: Instant
+    known_at: Instant
+    credibility: Credibility
+
+
+class ClaimsPublic(BaseModel):
+    as_of: Instant
+    known_at: Instant
+    data: list[ClaimPublic]
+    next_cursor: Cursor
+
+
+class EventPublic(BaseModel):
+    """One immutable event of a claim, as recorded."""
+
+    event_id: str
+    claim_id: str = Field(examples=["nk-troops-for-russia"])
+    type: str = Field(examples=["asserted"])
+    source: str = Field(examples=["zelensky"])
+    occurred_at: Instant
+    recorded_at: Instant
+    position: int = Field(description="place in the global log", examples=[5])
+    actor: str = Field(description="the API key's principal that recorded it", examples=["desk"])
+    quote: str | None = Field(default=None, examples=["another hoax"])
+    summary: str | None = None
+    reference: str | None = None
+    note: str | None = None
+    likelihood: float | None = Field(default=None, examples=[0.875])
+    likelihood_phrase: str | None = Field(default=None, examples=["highly likely"])
+    confidence: str | None = None
+    supersedes: str | None = None
+    corrected_type: str | None = None
+    outcome: str | None = None
+    basis: str | None = None
+
+
+class ClaimEventsPublic(BaseModel):
+    claim_id: str
+    as_of: Instant
+    known_at: Instant
+    version: int
+    events: list[EventPublic]
+    next_cursor: Cursor
+
+
+class AppendResult(BaseModel):
+    """Where the event went, and the claim's credibility right after it."""
+
+    event_id: str
+    claim_id: str
+    position: int
+    recorded_at: Instant
+    version: int = Field(description="the claim's version after the event; its new ETag")
+    as_of: Instant
+    known_at: Instant
+    credibility: Credibility
+
+
+class BatchEventResult(BaseModel):
+    event_id: str
+    claim_id: str
+    position: int
+    recorded_at: Instant
+    version: int
+
+
+class BatchClaimResult(BaseModel):
+    claim_id: str
+    version: int
+    credibility: Credibility
+
+
+class BatchResult(BaseModel):
+    """Every event of the batch, stored in one transaction, and each claim after it."""
+
+    count: int
+    known_at: Instant
+    events: list[BatchEventResult]
+    claims: list[BatchClaimResult]
+
+
+class AuditEntry(BaseModel):
+    position: int
+    event_id: str
+    recorded_at: Instant
+    occurred_at: Instant
+    type: str = Field(description="the event's type, or 'rerated' for a source's new rating")
+    source: str
+    actor: str
+    before: CredibilitySummary
+    after: CredibilitySummary
+
+
+class AuditPublic(BaseModel):
+    claim_id: str
+    as_of: Instant
+    known_at: Instant
+    model: str
+    entries: list[AuditEntry]
+
+
+class TimelinePoint(CredibilitySummary):
+    valid_from: Instant
+    event_id: str
+
+
+class TimelinePublic(BaseModel):
+    claim_id: str
+    known_at: Instant
+    model: str
+    points: list[TimelinePoint]
+
+
+class RatingPublic(BaseModel):
+    event_id: str
+    reliability: str = Field(examples=["C"])
+    occurred_at: Instant | None = Field(description="null: the rating given at registration")
+    recorded_at: Instant
+    position: int
+    actor: str
+    note: str | None
+
+
+class SourcePublic(BaseModel):
+    id: str = Field(examples=["zelensky"])
+    name: str = Field(examples=["Volodymyr Zelensky"])
+    role: str | None = Field(examples=["President of Ukraine"])
+    affiliation: str | None = Field(examples=["UA"])
+    reliability: str = Field(
+        description="the rating in force at as_of, as known at known_at", examples=["C"]
+    )
+    version: int
+    as_of: Instant
+    known_at: Instant
+    ratings: list[RatingPublic]
+
+
+class SourcesPublic(BaseModel):
+    as_of: Instant
+    known_at: Instant
+    data: list[SourcePublic]
+    next_cursor: Cursor
+
+
+class LogEvent(EventPublic):
+    """An event of the global log: a statement, or a claim's or source's registration or
+    re-rating (``claim_registered``, ``source_registered``, ``source_rerated``)."""
+
+    claim_id: str | None = None  # type: ignore[assignment]
+    source: str | None = None  # type: ignore[assignment]
+    occurred_at: Instant | None = None  # type: ignore[assignment]
+    text: str | None = None
+    tags: list[str] | None = None
+    parties: list[str] | None = None
+    name: str | None = None
+    role: str | None = None
+    affiliation: str | None = None
+    reliability: str | None = None
+
+
+class LogPage(BaseModel):
+    events: list[LogEvent]
+    next: int = Field(description="pass as ?after= to read on; the last position returned")
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    checked: int = Field(description="events whose hash link was recomputed")
+    head: str | None = Field(description="hash of the last event, when the chain is intact")
+    first_bad_position: int | None
+    reason: str | None
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"])
+    store: str = Field(description="memory, sqlite or postgres", examples=["sqlite"])

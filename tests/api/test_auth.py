@@ -1,0 +1,102 @@
+"""Access control: bearer API keys with reader / writer / admin roles (SPEC "Trust")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from api.auth import parse_api_keys
+from api.main import create_app
+from ledger.application import ClaimsLedger
+from ledger.config import Settings
+
+from .conftest import assert_problem, log_length
+
+READER, WRITER, ADMIN = "read-token-0123456789", "write-token-0123456789", "admin-token-0123456789"
+KEYS = f"ana:reader:{READER}, wes:writer:{WRITER},root:admin:{ADMIN}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def guarded(memory_ledger: ClaimsLedger) -> Iterator[TestClient]:
+    settings = Settings(store="memory", api_keys=SecretStr(KEYS), log_format="json",
+                        _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, memory_ledger)) as client:
+        yield client
+
+
+def test_no_keys_means_everyone_is_local(memory_client: TestClient) -> None:
+    memory_client.post("/sources", json={"id": "nis", "name": "NIS"})
+    source = memory_client.get("/sources/nis", headers=bearer("anything")).json()
+    assert source["ratings"][0]["actor"] == "local"
+
+
+def test_missing_or_unknown_token_is_401(guarded: TestClient) -> None:
+    for headers in ({}, bearer("wrong-token-0123456789"), {"Authorization": f"Basic {READER}"}):
+        answer = guarded.get("/claims", headers=headers)
+        problem = assert_problem(answer, 401)
+        assert answer.headers["www-authenticate"].startswith("Bearer")
+        assert READER not in answer.text and "Bearer <token>" in problem["detail"]
+
+
+def test_roles(guarded: TestClient, memory_ledger: ClaimsLedger) -> None:
+    assert guarded.get("/claims", headers=bearer(READER)).status_code == 200
+    refused = guarded.post("/claims", json={"id": "c", "text": "x"}, headers=bearer(READER))
+    assert "writer" in assert_problem(refused, 403)["detail"]
+    assert log_length(memory_ledger) == 0
+    assert guarded.post("/claims", json={"id": "c", "text": "x"},
+                        headers=bearer(WRITER)).status_code == 201
+    assert guarded.post("/sources", json={"id": "s", "name": "S"},
+                        headers=bearer(ADMIN)).status_code == 201
+    assert guarded.get("/verify", headers=bearer(WRITER)).json()["ok"] is True
+
+
+def test_the_actor_is_the_keys_principal(guarded: TestClient) -> None:
+    guarded.post("/sources", json={"id": "s", "name": "S"}, headers=bearer(ADMIN))
+    guarded.post("/claims", json={"id": "c", "text": "x"}, headers=bearer(WRITER))
+    guarded.post("/claims/c/events", headers=bearer(WRITER), json={
+        "type": "asserted", "source": "s", "occurred_at": "2024-10-13", "quote": "q"})
+    log = guarded.get("/events", headers=bearer(READER)).json()["events"]
+    assert [e["actor"] for e in log] == ["root", "wes", "wes"]
+
+
+def test_probes_are_open_and_metrics_need_a_reader(guarded: TestClient) -> None:
+    assert guarded.get("/healthz").status_code == 200
+    assert guarded.get("/readyz").status_code == 200
+    assert guarded.get("/openapi.json").status_code == 200
+    assert_problem(guarded.get("/metrics"), 401)
+    assert guarded.get("/metrics", headers=bearer(READER)).status_code == 200
+
+
+def test_tokens_never_reach_the_log(
+    guarded: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    guarded.get("/claims", headers=bearer(READER))
+    guarded.post("/claims", json={"text": "x"}, headers=bearer(WRITER))
+    guarded.get("/claims", headers=bearer("wrong-token-0123456789"))
+    err = capsys.readouterr().err
+    assert '"principal": "ana"' in err and '"principal": "wes"' in err
+    for secret in (READER, WRITER, "wrong-token", "Bearer"):
+        assert secret not in err
+
+
+@pytest.mark.parametrize("value, message", [
+    ("ana:reader", "entry 1 is not principal:role:token"),
+    ("ana:reader:tok-0123456789abcdef,bob:boss:tok-fedcba9876543210", r"entry 2 \(bob\)"),
+    ("a:reader:same-token-0123456789,b:writer:same-token-0123456789", "share one token"),
+])
+def test_bad_key_configuration_is_refused_without_echoing_tokens(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as refused:
+        parse_api_keys(SecretStr(value))
+    assert "tok-" not in str(refused.value) and "same-token" not in str(refused.value)
+
+
+def test_tokens_may_contain_colons() -> None:
+    (key,) = parse_api_keys(SecretStr("ana:admin:a:b:c:0123456789abcdef"))
+    assert key.principal.name == "ana" and key.token == "a:b:c:0123456789abcdef"

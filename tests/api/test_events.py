@@ -1,0 +1,162 @@
+"""POST /claims/{id}/events (If-Match, Idempotency-Key), POST /events/batch (JSON, NDJSON),
+GET /claims/{id}/events and GET /events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from ledger.application import ClaimsLedger
+
+from .conftest import assert_problem, log_length
+
+TROOPS = "nk-troops-for-russia"
+ARMS = "nk-arms-for-russia"
+HOAX = {"type": "denied", "source": "peskov", "occurred_at": "2024-10-17", "quote": "another hoax"}
+
+
+def test_append_answers_position_version_and_credibility(
+    article: TestClient, ledger: ClaimsLedger
+) -> None:
+    written = log_length(ledger)
+    answer = article.post(f"/claims/{TROOPS}/events", json=HOAX)
+    assert answer.status_code == 201
+    result = answer.json()
+    assert answer.headers["etag"] == '"6"' and result["version"] == 6
+    assert result["claim_id"] == TROOPS and result["position"] == written + 1
+    assert result["recorded_at"].endswith("Z") and result["known_at"] == result["recorded_at"]
+    assert result["credibility"]["model"] == "credibility-v1"
+    stored = article.get(f"/claims/{TROOPS}/events").json()["events"][-1]
+    assert stored["event_id"] == result["event_id"]
+    assert stored["actor"] == "local"  # the principal, never a field of the body
+    assert stored["quote"] == "another hoax" and "summary" not in stored
+
+
+def test_actor_is_not_a_client_field(article: TestClient, ledger: ClaimsLedger) -> None:
+    written = log_length(ledger)
+    assert_problem(article.post(f"/claims/{TROOPS}/events", json={**HOAX, "actor": "mallory"}),
+                   422, "actor")
+    assert log_length(ledger) == written
+
+
+def test_if_match(article: TestClient, ledger: ClaimsLedger) -> None:
+    etag = article.get(f"/claims/{TROOPS}").headers["etag"]
+    assert etag == '"5"'
+    for stale in ('"4"', "4", 'W/"4"'):
+        problem = assert_problem(article.post(f"/claims/{TROOPS}/events", json=HOAX,
+                                              headers={"If-Match": stale}), 412)
+        assert problem["current_version"] == 5
+    assert log_length(ledger) == 19
+    assert article.post(f"/claims/{TROOPS}/events", json=HOAX,
+                        headers={"If-Match": etag}).headers["etag"] == '"6"'
+    bare = article.post(f"/claims/{TROOPS}/events", json={**HOAX, "occurred_at": "2024-10-18"},
+                        headers={"If-Match": "6"})
+    assert bare.status_code == 201 and bare.headers["etag"] == '"7"'
+    assert article.post(f"/claims/{TROOPS}/events", json={**HOAX, "occurred_at": "2024-10-19"},
+                        headers={"If-Match": "*"}).status_code == 201
+
+
+def test_idempotency_key(article: TestClient, ledger: ClaimsLedger) -> None:
+    headers = {"Idempotency-Key": "append-1"}
+    first = article.post(f"/claims/{TROOPS}/events", json=HOAX, headers=headers)
+    written = log_length(ledger)
+    again = article.post(f"/claims/{TROOPS}/events", json=HOAX, headers=headers)
+    assert (again.status_code, again.json(), again.headers["etag"]) == (
+        201, first.json(), first.headers["etag"])
+    assert log_length(ledger) == written
+    other = {**HOAX, "quote": "a different quote"}
+    problem = assert_problem(article.post(f"/claims/{TROOPS}/events", json=other, headers=headers),
+                             422)
+    assert "Idempotency-Key" in problem["detail"]
+    assert log_length(ledger) == written
+
+
+def _batch(*items: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"claim_id": ARMS, **item} for item in items]
+
+
+NEW_DENIAL = {"type": "denied", "source": "kp-government", "occurred_at": "2024-10-15",
+              "summary": "Pyongyang repeats its denial."}
+NEW_ASSERTION = {"type": "asserted", "source": "zelensky", "occurred_at": "2024-10-13",
+                 "quote": "It is no longer just about transferring weapons."}
+
+
+def test_batch_json_array(article: TestClient, ledger: ClaimsLedger) -> None:
+    written = log_length(ledger)
+    items = [*_batch(NEW_DENIAL), {"claim_id": TROOPS, **HOAX}]
+    answer = article.post("/events/batch", json=items)
+    assert answer.status_code == 201
+    result = answer.json()
+    assert result["count"] == 2
+    assert [e["claim_id"] for e in result["events"]] == [ARMS, TROOPS]
+    assert [e["position"] for e in result["events"]] == [written + 1, written + 2]
+    assert {c["claim_id"] for c in result["claims"]} == {ARMS, TROOPS}
+    assert all(c["credibility"]["model"] == "credibility-v1" for c in result["claims"])
+
+
+def test_batch_ndjson(article: TestClient) -> None:
+    lines = "\n".join(json.dumps(item) for item in _batch(NEW_DENIAL, NEW_ASSERTION)) + "\n\n"
+    answer = article.post("/events/batch", content=lines,
+                          headers={"Content-Type": "application/x-ndjson"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["count"] == 2
+    events = article.get(f"/claims/{ARMS}/events").json()["events"]
+    assert [e["source"] for e in events[-2:]] == ["kp-government", "zelensky"]
+
+
+def test_batch_is_all_or_nothing(article: TestClient, ledger: ClaimsLedger) -> None:
+    written = log_length(ledger)
+    bad_rule = _batch(NEW_DENIAL, {**NEW_ASSERTION, "quote": None})
+    assert_problem(article.post("/events/batch", json=bad_rule), 422, "[1].quote")
+    bad_shape = _batch(NEW_DENIAL, {**NEW_ASSERTION, "likelihood": [1]})
+    assert_problem(article.post("/events/batch", json=bad_shape), 422, "[1].likelihood")
+    unknown = [*_batch(NEW_DENIAL), {"claim_id": "no-such-claim", **HOAX}]
+    assert_problem(article.post("/events/batch", json=unknown), 404)
+    assert log_length(ledger) == written
+
+
+def test_batch_idempotency(article: TestClient, ledger: ClaimsLedger) -> None:
+    headers = {"Idempotency-Key": "batch-1"}
+    first = article.post("/events/batch", json=_batch(NEW_DENIAL), headers=headers)
+    written = log_length(ledger)
+    again = article.post("/events/batch", json=_batch(NEW_DENIAL), headers=headers)
+    assert again.json() == first.json()
+    assert log_length(ledger) == written
+
+
+def test_claim_events_history(article: TestClient) -> None:
+    page = article.get(f"/claims/{TROOPS}/events", params={"limit": 2})
+    assert page.status_code == 200 and page.headers["etag"] == '"5"'
+    body = page.json()
+    assert [e["source"] for e in body["events"]] == ["kim-yong-hyun", "kr-nis"]
+    assert body["events"][0]["likelihood_phrase"] == "highly likely"
+    assert body["events"][0]["likelihood"] == 0.875
+    rest = article.get(f"/claims/{TROOPS}/events",
+                       params={"limit": 2, "cursor": body["next_cursor"]}).json()
+    assert [e["source"] for e in rest["events"]] == ["peskov", "zelensky"]
+    assert rest["next_cursor"] is None
+    positions = [e["position"] for e in body["events"] + rest["events"]]
+    assert positions == sorted(positions)
+    early = article.get(f"/claims/{TROOPS}/events", params={"as_of": "2024-10-09"}).json()
+    assert {e["type"] for e in early["events"]} == {"assessed"}
+    assert early["as_of"] == "2024-10-09T23:59:59.999999Z"
+    assert_problem(article.get("/claims/nope/events"), 404)
+
+
+def test_global_log(article: TestClient) -> None:
+    first = article.get("/events", params={"limit": 5}).json()
+    assert [e["position"] for e in first["events"]] == [1, 2, 3, 4, 5]
+    assert first["next"] == 5
+    rest = article.get("/events", params={"after": first["next"], "limit": 1000}).json()
+    assert len(rest["events"]) == 14 and rest["next"] == 19
+    log = first["events"] + rest["events"]
+    assert {e["type"] for e in log} == {
+        "source_registered", "claim_registered", "asserted", "denied", "assessed"}
+    troops = next(e for e in log if e.get("claim_id") == TROOPS)
+    assert troops["type"] == "claim_registered"
+    assert troops["text"].startswith("North Korea is sending troops")
+    done = article.get("/events", params={"after": 19}).json()
+    assert done == {"events": [], "next": 19}
+    assert_problem(article.get("/events", params={"after": -1}), 422, "after")

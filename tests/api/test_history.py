@@ -1,0 +1,98 @@
+"""GET /claims/{id}/audit and GET /claims/{id}/timeline (JSON and SVG)."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+
+from fastapi.testclient import TestClient
+
+from .conftest import assert_problem
+
+TROOPS = "nk-troops-for-russia"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def test_audit_chains_before_and_after(article: TestClient) -> None:
+    trail = article.get(f"/claims/{TROOPS}/audit").json()
+    assert trail["claim_id"] == TROOPS and trail["model"] == "credibility-v1"
+    entries = trail["entries"]
+    assert [e["source"] for e in entries] == ["kim-yong-hyun", "kr-nis", "peskov", "zelensky"]
+    assert entries[0]["before"] == {"probability": 0.5, "band": "roughly even chance",
+                                    "status": "unverified"}
+    for previous, entry in itertools.pairwise(entries):
+        assert entry["before"] == previous["after"]
+    assert all(e["actor"] == "example-data" for e in entries)
+    only = article.get(f"/claims/{TROOPS}/audit", params={"source": "peskov"}).json()["entries"]
+    assert [e["type"] for e in only] == ["denied"]
+
+
+def test_audit_as_of_since_until_known_at(article: TestClient) -> None:
+    full = article.get(f"/claims/{TROOPS}/audit").json()
+    early = article.get(f"/claims/{TROOPS}/audit", params={"as_of": "2024-10-09"}).json()
+    assert early["as_of"] == "2024-10-09T23:59:59.999999Z"
+    # Statements made after as_of change nothing at that as_of.
+    assert early["entries"][-1]["after"] == early["entries"][-2]["after"]
+    second = full["entries"][1]["recorded_at"]
+    upto = article.get(f"/claims/{TROOPS}/audit", params={"until": second}).json()["entries"]
+    assert len(upto) == 2
+    since = article.get(f"/claims/{TROOPS}/audit", params={"since": second}).json()["entries"]
+    assert len(since) == 3
+    known = article.get(f"/claims/{TROOPS}/audit", params={"known_at": second}).json()
+    assert known["known_at"] == second and known["entries"] == full["entries"][:2]
+    assert_problem(article.get(f"/claims/{TROOPS}/audit", params={"since": "yesterday"}),
+                   422, "since")
+    assert_problem(article.get("/claims/nope/audit"), 404)
+
+
+def test_timeline_json(article: TestClient) -> None:
+    answer = article.get(f"/claims/{TROOPS}/timeline")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert "Accept" in answer.headers["vary"]
+    timeline = answer.json()
+    assert timeline["model"] == "credibility-v1" and timeline["known_at"]
+    assert [p["valid_from"][:10] for p in timeline["points"]] == [
+        "2024-10-08", "2024-10-10", "2024-10-13"]
+    then = article.get(f"/claims/{TROOPS}/timeline", params={"known_at": "2020-01-01"})
+    assert_problem(then, 404)
+
+
+def test_timeline_svg(article: TestClient) -> None:
+    answer = article.get(f"/claims/{TROOPS}/timeline", headers={"Accept": "image/svg+xml"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "image/svg+xml"
+    svg = ET.fromstring(answer.text)
+    assert svg.tag == f"{SVG_NS}svg"
+    points = article.get(f"/claims/{TROOPS}/timeline").json()["points"]
+    circles = svg.findall(f"{SVG_NS}circle")
+    assert [c.get("data-event-id") for c in circles] == [p["event_id"] for p in points]
+    assert TROOPS in (svg.findtext(f"{SVG_NS}title") or "")
+
+
+def test_timeline_negotiation(article: TestClient) -> None:
+    def kind(accept: str) -> str:
+        response = article.get(f"/claims/{TROOPS}/timeline", headers={"Accept": accept})
+        return str(response.headers["content-type"])
+
+    assert kind("*/*") == "application/json"
+    assert kind("image/*") == "image/svg+xml"
+    assert kind("application/json;q=0.5, image/svg+xml") == "image/svg+xml"
+    assert kind("image/svg+xml;q=0.2, application/json") == "application/json"
+    assert kind("text/html, image/svg+xml;q=0.9, */*;q=0.8") == "image/svg+xml"
+    assert_problem(article.get(f"/claims/{TROOPS}/timeline", headers={"Accept": "text/csv"}), 406)
+
+
+def test_empty_timeline_svg(client: TestClient) -> None:
+    client.post("/claims", json={"id": "quiet", "text": "Nothing said yet"})
+    assert client.get("/claims/quiet/timeline").json()["points"] == []
+    svg = client.get("/claims/quiet/timeline", headers={"Accept": "image/svg+xml"}).text
+    assert "no events in scope" in ET.tostring(ET.fromstring(svg), encoding="unicode")
+
+
+def test_timeline_svg_of_a_statement_dated_in_antiquity(article: TestClient) -> None:
+    article.post(f"/claims/{TROOPS}/events", json={
+        "type": "asserted", "source": "zelensky", "occurred_at": "0001-01-01", "quote": "old"})
+    answer = article.get(f"/claims/{TROOPS}/timeline", headers={"Accept": "image/svg+xml"})
+    assert answer.status_code == 200
+    ET.fromstring(answer.text)

@@ -1,0 +1,117 @@
+"""/openapi.json: valid OpenAPI 3.1 that a client generator can use, with examples that work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
+
+from api import examples
+from ledger.examples import load_article
+
+SUCCESS = ("200", "201")
+
+
+@pytest.fixture
+def spec(memory_client: TestClient) -> dict[str, Any]:
+    answer = memory_client.get("/openapi.json")
+    assert answer.status_code == 200
+    document: dict[str, Any] = answer.json()
+    return document
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
+
+
+def test_valid_openapi_3_1(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
+    found = {(method.upper(), path) for method, path, _ in operations(spec)}
+    assert found == {
+        ("POST", "/sources"), ("GET", "/sources"), ("GET", "/sources/{source_id}"),
+        ("POST", "/sources/{source_id}/ratings"), ("POST", "/claims"), ("GET", "/claims"),
+        ("GET", "/claims/{claim_id}"), ("POST", "/claims/{claim_id}/events"),
+        ("POST", "/events/batch"), ("GET", "/claims/{claim_id}/events"),
+        ("GET", "/claims/{claim_id}/audit"), ("GET", "/claims/{claim_id}/timeline"),
+        ("GET", "/events"), ("GET", "/verify"), ("GET", "/healthz"), ("GET", "/readyz"),
+        ("GET", "/metrics"),
+    }
+
+
+def test_every_operation_is_described_typed_and_named(spec: dict[str, Any]) -> None:
+    ids = []
+    for method, path, op in operations(spec):
+        where = f"{method.upper()} {path}"
+        assert op["description"] and "\n" not in op["description"], where
+        ids.append(op["operationId"])
+        (code,) = [c for c in op["responses"] if c in SUCCESS]
+        content = op["responses"][code]["content"]
+        if path == "/metrics":
+            assert next(iter(content.values()))["schema"] == {"type": "string"}
+            continue
+        reference = content["application/json"]["schema"]["$ref"]
+        assert reference.startswith("#/components/schemas/"), where
+        for status, answer in op["responses"].items():
+            if status[0] in "45":
+                assert list(answer["content"]) == ["application/problem+json"], (where, status)
+    assert len(set(ids)) == len(ids) and "append_event" in ids
+
+
+def test_writes_document_their_headers_and_errors(spec: dict[str, Any]) -> None:
+    append = spec["paths"]["/claims/{claim_id}/events"]["post"]
+    headers = {p["name"] for p in append["parameters"] if p["in"] == "header"}
+    assert headers == {"Idempotency-Key", "If-Match"}
+    assert {"401", "403", "404", "412", "413", "415", "422"} <= set(append["responses"])
+    batch = spec["paths"]["/events/batch"]["post"]["requestBody"]["content"]
+    assert set(batch) == {"application/json", "application/x-ndjson"}
+    assert batch["application/json"]["schema"]["items"]["$ref"] == (
+        "#/components/schemas/BatchEventCreate")
+    assert "claim_id" in spec["components"]["schemas"]["BatchEventCreate"]["required"]
+    timeline = spec["paths"]["/claims/{claim_id}/timeline"]["get"]["responses"]["200"]
+    assert set(timeline["content"]) == {"application/json", "image/svg+xml"}
+
+
+def test_article_examples_are_documented(spec: dict[str, Any]) -> None:
+    body = spec["paths"]["/claims/{claim_id}/events"]["post"]["requestBody"]
+    documented = body["content"]["application/json"]["examples"]
+    assert documented["denied"]["value"]["quote"] == "another hoax"
+    claims = spec["paths"]["/claims"]["post"]["requestBody"]["content"]["application/json"]
+    assert claims["examples"]["troops"]["value"]["id"] == "nk-troops-for-russia"
+
+
+def test_source_and_claim_examples_are_accepted(client: TestClient) -> None:
+    for example in examples.SOURCES.values():
+        assert client.post("/sources", json=example["value"]).status_code == 201
+    for example in examples.CLAIMS.values():
+        assert client.post("/claims", json=example["value"]).status_code == 201
+
+
+def test_event_examples_are_accepted_on_the_article(article: TestClient) -> None:
+    for name, example in examples.EVENTS.items():
+        answer = article.post(f"/claims/{examples.CLAIM_ID}/events", json=example["value"])
+        assert answer.status_code == 201, (name, answer.text)
+    denial = next(e for e in article.get(f"/claims/{examples.CLAIM_ID}/events").json()["events"]
+                  if e["source"] == "peskov")
+    retraction = {**examples.RETRACTION["value"], "supersedes": denial["event_id"]}
+    assert article.post(f"/claims/{examples.CLAIM_ID}/events", json=retraction).status_code == 201
+    for example in examples.RATINGS.values():
+        assert article.post("/sources/kr-nis/ratings", json=example["value"]).status_code == 201
+    assert article.post("/events/batch", json=examples.BATCH).status_code == 201
+
+
+def test_docs_page(memory_client: TestClient) -> None:
+    page = memory_client.get("/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower()
+
+
+def test_load_article_helper_matches_the_examples(memory_client: TestClient,
+                                                  memory_ledger: Any) -> None:
+    load_article(memory_ledger)
+    claim = memory_client.get(f"/claims/{examples.CLAIM_ID}").json()
+    assert claim["text"] == examples.CLAIMS["troops"]["value"]["text"]
