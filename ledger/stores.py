@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -242,14 +243,14 @@ class LedgerIndex(Protocol):
     def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
 
 
-class IndexReads:
+class IndexReads(ABC):
     """The read methods every ledger recorder offers, over ``self.index`` and a cursor."""
 
     index: SqlIndex
 
-    @contextmanager
-    def reading(self) -> Iterator[Any]:  # pragma: no cover - each backend overrides
-        raise NotImplementedError
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[Any]:
+        """A cursor for reads, in the backend's own way."""
 
     def version_at(self, originator_id: UUID, known_at: int) -> int | None:
         with self.reading() as cursor:
