@@ -33,6 +33,10 @@ ASSESSOR_FACTOR = {"A": 1.0, "B": 0.9, "C": 0.7, "D": 0.5, "E": 0.3, "F": 0.5}
 CONFIDENCE_FACTOR = {"high": 1.0, "moderate": 0.85, "low": 0.6}
 SELF_SERVING = 0.25  # a party saying what serves it risks nothing by saying it
 AGAINST_INTEREST = 2.0  # a party admitting what harms it had every reason not to
+# A beneficiary (whose cause gains if the claim is believed) accusing the parties says what
+# suits it: it is heard, but at half weight; a beneficiary denying it speaks against its
+# interest, and counts double.
+SELF_SERVING_ACCUSATION = 0.5
 RESOLVED_PROBABILITY = {"confirmed": 0.995, "refuted": 0.005}
 # Short of a resolution the probability must stay strictly inside (0.01, 0.99) even after
 # rounding to 6 decimals (law 7), however lopsided the evidence.
@@ -160,8 +164,13 @@ def assess(
     evidence: Iterable[Evidence],
     sources: Mapping[str, SourceStanding],
     parties: Collection[str],
+    beneficiaries: Collection[str] = (),
 ) -> Credibility:
-    """Compute the credibility of one claim from the evidence in scope."""
+    """Compute the credibility of one claim from the evidence in scope.
+
+    ``parties`` are the affiliations whose conduct the claim alleges; ``beneficiaries``
+    those whose cause gains if it is believed (e.g. ``UA`` for a claim against ``RU``).
+    """
     items = _canonical(evidence)
     standings = {item.source: _standing(sources, item.source) for item in items}
     reasons: dict[str, str] = {}
@@ -185,7 +194,7 @@ def assess(
             )
 
     positions = [
-        _weigh(item, standings[item.source], parties)
+        _weigh(item, standings[item.source], parties, beneficiaries)
         for item in items
         if latest.get(item.source) is item
     ]
@@ -268,7 +277,12 @@ def _apply_retractions(
     return withdrawn
 
 
-def _weigh(item: Evidence, standing: SourceStanding, parties: Collection[str]) -> _Position:
+def _weigh(
+    item: Evidence,
+    standing: SourceStanding,
+    parties: Collection[str],
+    beneficiaries: Collection[str] = (),
+) -> _Position:
     speaker, grade = _speaker(standing), standing.reliability
     if item.type == "assessed":
         likelihood = float(item.likelihood or 0.5)  # never None: checked on construction
@@ -296,6 +310,14 @@ def _weigh(item: Evidence, standing: SourceStanding, parties: Collection[str]) -
         why = f"a self-serving {kind}" if weight < 0 else f"an {kind} against its interest"
         account += (
             f"; {affiliation} is a party to the claim, so {why}"
+            f" counts x{multiplier:g}: {_num(weight)} log-odds"
+        )
+    elif affiliation is not None and affiliation in beneficiaries and weight != 0.0:
+        multiplier = SELF_SERVING_ACCUSATION if weight > 0 else AGAINST_INTEREST
+        weight *= multiplier
+        why = f"a self-serving {kind}" if weight > 0 else f"a {kind} against its interest"
+        account += (
+            f"; {affiliation} gains if the claim is believed, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"
         )
     group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.source}"

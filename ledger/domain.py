@@ -50,11 +50,13 @@ class Claim(Aggregate):
         parties: list[str],
         actor: str,
         event_id: str,
+        beneficiaries: list[str] | None = None,
     ) -> None:
         self.claim_id = claim_id
         self.text = text
         self.tags = tags
         self.parties = parties
+        self.beneficiaries = beneficiaries or []
         self.registered_by = actor
         self.registered_event_id = event_id
         self.records: list[dict[str, Any]] = []

@@ -115,14 +115,24 @@ def _reject_unknown(data: Mapping[str, Any], allowed: set[str], what: str) -> No
 
 
 def claim_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a new claim: ``id`` (optional slug), ``text``, ``tags``, ``parties``."""
-    _reject_unknown(data, {"id", "text", "tags", "parties"}, "a claim")
+    """Validate a new claim: ``id`` (optional slug), ``text``, ``tags``, ``parties``,
+    ``beneficiaries`` (affiliations whose cause gains if the claim is believed)."""
+    _reject_unknown(data, {"id", "text", "tags", "parties", "beneficiaries"}, "a claim")
     claim_id = data.get("id")
+    parties = _string_list(data, "parties", affiliation)
+    beneficiaries = _string_list(data, "beneficiaries", affiliation)
+    both = sorted(set(parties) & set(beneficiaries))
+    if both:
+        raise InvalidInput(
+            "beneficiaries",
+            f"{', '.join(both)} cannot be both a party (accused) and a beneficiary",
+        )
     return {
         "claim_id": None if claim_id is None else slug("id", claim_id),
         "text": _text(data, "text", required=True),
         "tags": _string_list(data, "tags", _tag),
-        "parties": _string_list(data, "parties", affiliation),
+        "parties": parties,
+        "beneficiaries": beneficiaries,
     }
 
 

@@ -112,6 +112,7 @@ class LedgerStore(Application[UUID]):
             text=claim.text,
             tags=list(claim.tags),
             parties=list(claim.parties),
+            beneficiaries=list(getattr(claim, "beneficiaries", [])),
             version=version,
             records=[
                 Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)

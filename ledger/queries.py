@@ -67,6 +67,7 @@ class LedgerQueries(LedgerStore):
             "text": data.text,
             "tags": data.tags,
             "parties": data.parties,
+            "beneficiaries": data.beneficiaries,
             "version": version,
             "as_of": format_instant(as_of),
             "known_at": format_instant(known),
@@ -334,6 +335,7 @@ def _log_view(event: Any, position: int, recorded_at: int) -> JSON:
             "text": event.text,
             "tags": event.tags,
             "parties": event.parties,
+            "beneficiaries": getattr(event, "beneficiaries", None) or [],
             "actor": event.actor,
             **base,
         }

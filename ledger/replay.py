@@ -36,6 +36,7 @@ class ClaimData:
     tags: list[str]
     parties: list[str]
     version: int
+    beneficiaries: list[str] = field(default_factory=list)
     records: list[Recorded] = field(default_factory=list)
 
 
@@ -115,7 +116,7 @@ def credibility(
         for sid in {e.source for e in items}
         if sid in sources
     }
-    return assess(items, standings, claim.parties)
+    return assess(items, standings, claim.parties, claim.beneficiaries)
 
 
 def event_view(claim_id: str, rec: Recorded) -> JSON:

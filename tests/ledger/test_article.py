@@ -68,6 +68,8 @@ def test_contributions_explain_the_numbers(article: ClaimsLedger) -> None:
         "KR" in reasons["kr-nis"] and "1/2" in reasons["kr-nis"]
     )  # second voice of one government
     assert "very likely" in reasons["kim-yong-hyun"]
+    # Ukraine gains if the claim is believed: Zelensky's accusation is heard at half weight.
+    assert "self-serving assertion counts x0.5" in reasons["zelensky"]
     total = sum(x["delta"] for x in c["contributions"])
     assert abs(0.5 + total - c["probability"]) < 1e-5
 

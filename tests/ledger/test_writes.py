@@ -279,3 +279,12 @@ def test_idempotent_retry_of_a_source_write_returns_the_original_even_after_late
     seeded.rerate_source("peskov", {"reliability": "E", "occurred_at": "2024-12-01"}, ACTOR)
     assert seeded.rerate_source("peskov", body, ACTOR, key="r") == first
     assert first["reliability"] == "B" and len(first["ratings"]) == 2
+
+
+def test_a_claim_cannot_name_one_affiliation_as_party_and_beneficiary(ledger: ClaimsLedger) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        ledger.register_claim(
+            {"text": "x", "parties": ["RU"], "beneficiaries": ["UA", "RU"]}, ACTOR
+        )
+    assert caught.value.field == "beneficiaries"
+    assert ledger.global_log(0, 10)["events"] == []

@@ -215,3 +215,17 @@ def test_the_answer_is_plain_json_with_the_contracted_keys() -> None:
 def test_malformed_evidence_is_refused_not_guessed_at(build: Callable[[], object]) -> None:
     with pytest.raises(InvalidEvidence):
         build()
+
+
+def test_a_beneficiary_accusing_counts_half_and_denying_counts_double() -> None:
+    """Ukraine gains if the claim is believed: its accusation is self-serving."""
+    accusation = [said("z", "asserted", "zelensky", 13)]
+    neutral = assess(accusation, SOURCES, PARTIES)
+    interested = assess(accusation, SOURCES, PARTIES, beneficiaries=("UA",))
+    assert neutral.probability == pooled(0.8)
+    assert interested.probability == pooled(0.4)
+    assert "UA gains if the claim is believed, so a self-serving assertion counts x0.5" in (
+        reasons(interested)["z"]
+    )
+    denial = [said("z", "denied", "zelensky", 13)]
+    assert assess(denial, SOURCES, PARTIES, beneficiaries=("UA",)).probability == pooled(-1.6)

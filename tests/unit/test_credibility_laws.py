@@ -39,6 +39,8 @@ moments = st.builds(
 likelihoods = st.floats(min_value=0.001, max_value=0.999)
 confidences = st.sampled_from((None, *CONFIDENCE_LEVELS))
 ANY_PARTIES = st.sampled_from(((), ("RU",), PARTIES))
+# Beneficiaries never overlap the parties (the ledger refuses a claim where they do).
+ANY_BENEFICIARIES = st.sampled_from(((), ("UA",), ("UA", "US")))
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,11 @@ class Scenario:
     evidence: list[Evidence]
     sources: dict[str, SourceStanding]
     parties: tuple[str, ...]
+    beneficiaries: tuple[str, ...] = ()
 
     def assess(self, evidence: Sequence[Evidence] | None = None) -> Credibility:
         chosen = self.evidence if evidence is None else evidence
-        return assess(chosen, self.sources, self.parties)
+        return assess(chosen, self.sources, self.parties, self.beneficiaries)
 
 
 def verdict(credibility: Credibility) -> tuple[float, str, str, int]:
@@ -110,7 +113,7 @@ def scenarios(
     for i in range(draw(st.sampled_from((0, 0, 4, 12)))):
         sources[f"l{i}"] = SourceStanding(f"l{i}", f"Witness {i}", None, "A")
         evidence.append(Evidence(f"l{i}", landslide, f"l{i}", draw(moments)))
-    return Scenario(evidence, sources, draw(parties))
+    return Scenario(evidence, sources, draw(parties), draw(ANY_BENEFICIARIES))
 
 
 @laws
@@ -141,8 +144,10 @@ def test_law_2_an_assertion_never_lowers_and_a_denial_never_raises_the_probabili
     kind = data.draw(st.sampled_from(("asserted", "denied")))
     statement = Evidence("statement", kind, speaker, LATE)
 
-    before = assess(without, sources, scenario.parties).probability
-    after = assess([*without, *earlier, statement], sources, scenario.parties).probability
+    before = assess(without, sources, scenario.parties, scenario.beneficiaries).probability
+    after = assess(
+        [*without, *earlier, statement], sources, scenario.parties, scenario.beneficiaries
+    ).probability
 
     assert after >= before if kind == "asserted" else after <= before
 
@@ -194,9 +199,14 @@ def test_law_4_the_result_does_not_depend_on_input_order(
         st.floats(min_value=0.80, max_value=0.95, exclude_max=True),
     ),
     confidences,
+    ANY_BENEFICIARIES,
 )
 def test_law_5_a_very_likely_assessment_by_a_reliable_assessor_lands_likely_or_very_likely(
-    affiliation: str | None, reliability: str, said: float | str, confidence: str | None
+    affiliation: str | None,
+    reliability: str,
+    said: float | str,
+    confidence: str | None,
+    beneficiaries: tuple[str, ...],
 ) -> None:
     likelihood = parse_likelihood(said)
     assert likelihood.term == "very likely"
@@ -204,7 +214,7 @@ def test_law_5_a_very_likely_assessment_by_a_reliable_assessor_lands_likely_or_v
     assessment = Evidence(
         "a1", "assessed", "nis", BASE, likelihood=likelihood.probability, confidence=confidence
     )
-    credibility = assess([assessment], {"nis": assessor}, PARTIES)
+    credibility = assess([assessment], {"nis": assessor}, PARTIES, beneficiaries)
     assert credibility.band in ("likely", "very likely")
 
 
