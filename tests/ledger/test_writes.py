@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from ledger.application import ClaimsLedger
+from ledger.config import Settings
 from ledger.errors import (
     AlreadyExists,
     ClaimNotFound,
@@ -288,3 +289,34 @@ def test_a_claim_cannot_name_one_affiliation_as_party_and_beneficiary(ledger: Cl
         )
     assert caught.value.field == "beneficiaries"
     assert ledger.global_log(0, 10)["events"] == []
+
+
+# The in-memory store lives in one process, so only the shareable stores are tried.
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_two_ledgers_sharing_a_store_honour_one_idempotency_key(
+    settings: Settings, seeded: ClaimsLedger
+) -> None:
+    """Two API processes on one database: a retry that lands on the other one still dedups."""
+    other = ClaimsLedger(settings.eventsourcing_env())
+    try:
+        size = log_length(seeded)
+        results: list[object] = []
+        barrier = threading.Barrier(2)
+
+        def write(ledger: ClaimsLedger) -> None:
+            barrier.wait()
+            results.append(ledger.append("troops", ASSERTION, ACTOR, key="shared-key"))
+
+        threads = [threading.Thread(target=write, args=(app,)) for app in (seeded, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 2 and results[0] == results[1]
+        assert log_length(seeded) == size + 1
+        with pytest.raises(IdempotencyKeyReused):
+            other.append("troops", {**ASSERTION, "quote": "changed"}, ACTOR, key="shared-key")
+    finally:
+        other.close()
