@@ -50,10 +50,18 @@ def _timed(work: Callable[[], int]) -> float:
     return done / (time.perf_counter() - start)
 
 
-def _stores(workdir: Path, run: int, store: str) -> tuple[str, str]:
+def _stores(workdir: Path, run: int, store: str) -> tuple[str, dict[str, str]]:
+    """The ledger's store URL and the baseline's library environment, on the same backend."""
     if store == "sqlite":
-        return (f"sqlite:///{workdir}/ledger-{run}.sqlite3", f"{workdir}/baseline-{run}.sqlite3")
-    return (store, "")
+        baseline = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": f"{workdir}/baseline-{run}.sqlite3",
+        }
+        return f"sqlite:///{workdir}/ledger-{run}.sqlite3", baseline
+    # PostgreSQL: the library's own recorder, in tables of its own (baseline_events).
+    env = Settings(store=store, _env_file=None).eventsourcing_env()  # type: ignore[call-arg]
+    env.pop("APPLICATION_RECORDER_TOPIC")
+    return store, env
 
 
 def run(
@@ -65,10 +73,9 @@ def run(
     }
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
-            ledger_store, baseline_db = _stores(Path(tmp), r, store)
+            ledger_store, base_env = _stores(Path(tmp), r, store)
             settings = Settings(store=ledger_store, _env_file=None)  # type: ignore[call-arg]
             ledger = ClaimsLedger(settings.eventsourcing_env())
-            base_env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": baseline_db}
             baseline = _Baseline(base_env)
             try:
                 _measure(ledger, baseline, results, events, batch)
@@ -94,12 +101,13 @@ def _measure(
     events: int,
     batch: int,
 ) -> None:
-    ledger.register_source({"id": "bench-source", "name": "Bench", "reliability": "C"}, "bench")
+    source_id = f"bench-{uuid4().hex[:8]}"  # a shared PostgreSQL keeps earlier runs' ids
+    ledger.register_source({"id": source_id, "name": "Bench", "reliability": "C"}, "bench")
     # Claims of ten statements each: a claim is argued over by a handful of sources.
     claim_ids = [f"bench-{uuid4().hex[:8]}" for _ in range(max(1, events // 10))]
     for claim_id in claim_ids:
         ledger.register_claim({"id": claim_id, "text": "Benchmark claim"}, "bench")
-    body = {"type": "asserted", "source": "bench-source", "occurred_at": "2024-10-13", "quote": "x"}
+    body = {"type": "asserted", "source": source_id, "occurred_at": "2024-10-13", "quote": "x"}
 
     def ledger_appends() -> int:
         for i in range(events):
