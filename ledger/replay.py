@@ -197,7 +197,8 @@ def audit(
         if source is not None and who != source:
             continue
         before = summary(credibility(claim, sources, as_of, rec.recorded_at - 1))
-        after = summary(credibility(claim, sources, as_of, rec.recorded_at))
+        result = credibility(claim, sources, as_of, rec.recorded_at)
+        after = summary(result)
         if is_rating and before == after:
             continue
         entries.append(
@@ -211,9 +212,31 @@ def audit(
                 "actor": r["actor"],
                 "before": before,
                 "after": after,
+                "reason": _why(r, kind, who, result, as_of),
             }
         )
     return entries
+
+
+def _why(record: JSON, kind: str, source: str | None, result: Credibility, as_of: datetime) -> str:
+    """Why the entry moved the result: its contribution's reason, or why it could not."""
+    if kind == "rerated":
+        note = f" ({record['note']})" if record.get("note") else ""
+        return (
+            f"{source} re-rated {record['reliability']} from "
+            f"{format_instant(record['occurred_at'])[:10]}{note}"
+        )
+    if record["occurred_at"] > as_of:
+        return (
+            f"occurred on {format_instant(record['occurred_at'])[:10]}, after as_of: "
+            "it does not count at this as_of"
+        )
+    target = record["supersedes"] if kind == "corrected" else record["event_id"]
+    for contribution in result.contributions:
+        if contribution.event_id == target:
+            prefix = f"corrects event {target}: " if kind == "corrected" else ""
+            return prefix + contribution.reason
+    return f"{kind} event outside the model's evidence"
 
 
 def _source_of(sources: dict[str, SourceData], rec: Recorded) -> str:

@@ -89,6 +89,7 @@ def test_audit_trail_links_every_change(article: ClaimsLedger) -> None:
     for previous, entry in pairwise(entries):
         assert entry["before"] == previous["after"]
     assert all(e["actor"] == "example-data" for e in entries)
+    assert "self-serving denial" in entries[2]["reason"]  # why Peskov's denial moved it
     assert entries[-1]["after"]["probability"] == cred(article, TROOPS)["probability"]
 
 

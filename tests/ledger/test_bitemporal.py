@@ -84,6 +84,10 @@ def test_correction_acts_in_recording_time(troops: ClaimsLedger) -> None:
     assert old["probability"] > 0.5 and old["contributions"][0]["type"] == "asserted"
     assert new["probability"] < 0.5 and new["contributions"][0]["type"] == "denied"
     assert "corrected" in new["contributions"][0]["reason"]
+    fix = troops.audit("troops")["entries"][-1]
+    assert fix["type"] == "corrected" and fix["reason"].startswith(
+        f"corrects event {wrong['event_id']}"
+    )
     # The original record stays readable forever, next to its correction.
     history = troops.claim_events("troops")["events"]
     assert [e["type"] for e in history] == ["asserted", "corrected"]
@@ -130,6 +134,7 @@ def test_source_rating_as_of_and_known_at(troops: ClaimsLedger) -> None:
     audit = troops.audit("troops")["entries"]
     assert [e["type"] for e in audit] == ["asserted", "rerated"]
     assert audit[1]["before"] == audit[0]["after"]
+    assert audit[1]["reason"] == "zelensky re-rated A from 2025-01-01"
 
 
 def test_recorded_at_is_server_assigned_and_strictly_increasing(troops: ClaimsLedger) -> None:
