@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from api import examples
 from api.bodies import BatchEventCreate
 from api.deps import JSON_TYPES, NDJSON_TYPES, media_type
-from api.errors import UnsupportedMediaType
+from api.errors import UnsupportedMediaType, unparseable
 from ledger.errors import InvalidInput
 
 _ITEMS = TypeAdapter(list[BatchEventCreate])
@@ -35,8 +35,8 @@ def _json_array(raw: bytes) -> Any:
     except json.JSONDecodeError as error:
         raise InvalidInput("body", f"is not valid JSON: {error.msg} at line {error.lineno} "
                            f"column {error.colno}") from None
-    except RecursionError:
-        raise InvalidInput("body", "is nested too deeply to be a batch of events") from None
+    except (RecursionError, ValueError) as error:  # too deep; an integer too long to read
+        raise InvalidInput("body", unparseable(error)) from None
     if not isinstance(items, list):
         raise InvalidInput("body", "must be a JSON array of events (or send NDJSON, "
                            "Content-Type: application/x-ndjson)")
@@ -53,8 +53,8 @@ def _ndjson(raw: bytes) -> list[Any]:
         except json.JSONDecodeError as error:
             raise InvalidInput(f"line {number}", f"is not valid JSON: {error.msg} at column "
                                f"{error.colno}") from None
-        except RecursionError:
-            raise InvalidInput(f"line {number}", "is nested too deeply to be an event") from None
+        except (RecursionError, ValueError) as error:
+            raise InvalidInput(f"line {number}", unparseable(error)) from None
     return items
 
 

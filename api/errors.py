@@ -14,6 +14,7 @@ route needs a try/except and no error leaves as HTML, plain text or a stack trac
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -118,15 +119,28 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return _problem(request, 422, "Invalid input", detail, errors=errors)
 
 
+def unparseable(error: BaseException | None) -> str:
+    """Why a body that is not a JSON syntax error still could not be parsed, in words."""
+    if isinstance(error, UnicodeDecodeError):
+        return (f"is not UTF-8 text (byte {error.start} cannot be decoded); "
+                "send JSON encoded as UTF-8")
+    if isinstance(error, RecursionError):
+        return "is nested too deeply to be parsed"
+    if isinstance(error, ValueError) and "digits" in str(error):
+        return (f"holds an integer of more than {sys.get_int_max_str_digits()} digits; "
+                "send such a value as a string")
+    return "could not be parsed as JSON"
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     title = HTTPStatus(exc.status_code).phrase
     detail = str(exc.detail)
     headers = dict(exc.headers or {})
     if exc.status_code == 400 and request.method not in ("GET", "HEAD"):
-        # FastAPI's answer to a body its JSON parser gave up on (not a syntax error: those
-        # are validation errors), e.g. nesting deep enough to exhaust the recursion limit.
-        reason = "could not be parsed as JSON (nested too deeply?)"
+        # FastAPI's answer to a body its JSON parser gave up on for a reason other than a
+        # syntax error (those are validation errors); the parser's error is the cause.
+        reason = unparseable(exc.__cause__)
         return _problem(request, 422, "Invalid input", f"body: {reason}",
                         errors=[{"field": "body", "reason": reason, "in": "body"}])
     if exc.status_code == 404 and detail == title:
@@ -146,6 +160,8 @@ def _allowed_methods(request: Request) -> list[str]:
         scope = {**request.scope, "method": method}
         if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
             allowed.append(method)
+    if "GET" in allowed and "HEAD" not in allowed:  # api.middleware.HeadAsGet answers it
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
     return allowed
 
 

@@ -64,6 +64,7 @@ CLAIMS: dict[str, dict[str, Any]] = {
             "text": "North Korea is sending troops to fight for Russia in Ukraine",
             "tags": ["north-korea", "russia", "ukraine", "troops"],
             "parties": ["RU", "KP"],
+            "beneficiaries": ["UA"],
         },
     },
     "server-id": {

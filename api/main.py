@@ -21,7 +21,7 @@ from api.auth import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
 from api.logs import configure_logging
 from api.metrics import Metrics
-from api.middleware import BodyLimit, RequestContext
+from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
 from api.routes import claims, events, history, sources, system
 from ledger.application import ClaimsLedger
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes
     )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
     for module in (sources, claims, events, history, system):
         app.include_router(module.router)

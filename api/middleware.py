@@ -1,8 +1,12 @@
-"""Pure ASGI middleware: request ids, access log and metrics; request body limits.
+"""Pure ASGI middleware: request ids, access log and metrics; HEAD; request body limits.
 
 ``RequestContext`` wraps everything: it gives each request an id (a sane incoming
 ``X-Request-ID`` is kept), returns it in the response header, and once the response is
 done writes one log line and the request metrics.
+
+``HeadAsGet`` answers HEAD on every GET route (RFC 9110 requires it; FastAPI's routes
+answer only the methods they declare): the route runs as GET and the body is dropped, so
+the status and headers are GET's.
 
 ``BodyLimit`` reads the whole request body before any route sees it, refusing with 413 as
 soon as it passes the limit (``Settings.max_batch_bytes`` for ``/events/batch``,
@@ -89,6 +93,30 @@ class RequestContext:
             }
             level = logging.ERROR if status >= 500 else logging.INFO
             self.logger.log(level, "request", extra={"fields": fields})
+
+
+class HeadAsGet:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        # A copy: the server reads its own scope's method to know not to send a body, and
+        # the request log should say HEAD.
+        as_get = {**scope, "method": "GET"}
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, send_headers_only)
+        finally:
+            if "route" in as_get:  # the matched route, for the log and the metrics
+                scope["route"] = as_get["route"]
 
 
 class BodyTooLarge(Exception):

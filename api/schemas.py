@@ -1,9 +1,11 @@
 """Response models: the contract's shapes (SPEC "Shapes"), for OpenAPI and serialisation.
 
-The ledger already answers in these field names; the models document them and drop
-nothing it sends. Times are strings the ledger formats (RFC 3339, UTC, microseconds), kept
-as strings so no serialiser reformats them. Optional event fields are left out when they
-do not apply (routes use ``response_model_exclude_unset``), as the ledger leaves them out.
+The ledger already answers in these field names; the models document them and must drop
+nothing it sends (``tests/api/test_schemas.py`` compares every read with the ledger's dict,
+so a field the ledger adds fails there until it is documented here). Times are strings
+the ledger formats (RFC 3339, UTC, microseconds), kept as strings so no serialiser
+reformats them. Optional event fields are left out when they do not apply (routes use
+``response_model_exclude_unset``), as the ledger leaves them out.
 """
 
 from __future__ import annotations
@@ -30,16 +32,17 @@ class Contribution(BaseModel):
     source: str = Field(examples=["zelensky"])
     type: str = Field(examples=["asserted"])
     delta: float = Field(
-        description="how far this event moved the probability", examples=[0.088265]
+        description="how far this event moved the probability", examples=[0.050613]
     )
     reason: str = Field(
         examples=["Volodymyr Zelensky (UA, reliability C) asserted the claim: +0.8 log-odds "
-                  "for reliability C"]
+                  "for reliability C; UA gains if the claim is believed, so a self-serving "
+                  "assertion counts x0.5: +0.4 log-odds"]
     )
 
 
 class CredibilitySummary(BaseModel):
-    probability: float = Field(examples=[0.902207])
+    probability: float = Field(examples=[0.864555])
     band: str = Field(
         description="the ICD 203 term the probability falls in", examples=["very likely"]
     )
@@ -62,6 +65,10 @@ class ClaimPublic(BaseModel):
     text: str = Field(examples=["North Korea is sending troops to fight for Russia in Ukraine"])
     tags: list[str] = Field(examples=[["north-korea", "russia", "ukraine", "troops"]])
     parties: list[str] = Field(examples=[["RU", "KP"]])
+    beneficiaries: list[str] = Field(
+        description="affiliation codes of those whose cause gains if the claim is believed",
+        examples=[["UA"]],
+    )
     version: int = Field(
         description="the claim's version as known at known_at; its ETag", examples=[5]
     )
@@ -156,6 +163,9 @@ class AuditEntry(BaseModel):
     actor: str
     before: CredibilitySummary
     after: CredibilitySummary
+    reason: str = Field(
+        description="why the event moved the result (its contribution's reason), or why not"
+    )
 
 
 class AuditPublic(BaseModel):
@@ -219,6 +229,7 @@ class LogEvent(EventPublic):
     text: str | None = None
     tags: list[str] | None = None
     parties: list[str] | None = None
+    beneficiaries: list[str] | None = None
     name: str | None = None
     role: str | None = None
     affiliation: str | None = None

@@ -145,7 +145,7 @@ def export(
     ctx: typer.Context,
     file: Annotated[
         str | None,
-        typer.Argument(metavar="[FILE]", help="Where to write; '-' or nothing writes to stdout."),
+        typer.Argument(metavar="FILE", help="Where to write; '-' or nothing writes to stdout."),
     ] = None,
 ) -> None:
     """Write every event as NDJSON, in log order.
@@ -178,6 +178,8 @@ def _output(file: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     target = Path(file)
+    if target.is_dir():  # found now, not after the whole export was written
+        fail(EXIT_BAD_INPUT, f"cannot write {file}: it is a directory; name a file in it")
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     except OSError as error:
@@ -186,6 +188,8 @@ def _output(file: str | None) -> Iterator[TextIO]:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             yield out
         os.replace(temporary, target)
+    except OSError as error:  # a full disk, or the target turned into a directory meanwhile
+        fail(EXIT_BAD_INPUT, f"cannot write {file}: {error.strerror or error}")
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

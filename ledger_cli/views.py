@@ -90,12 +90,14 @@ def audit(
     source: Annotated[
         str | None, typer.Option(metavar="SOURCE", help="Only events by this source.")
     ] = None,
+    known_at: KnownAt = None,
     as_json: AsJson = False,
 ) -> None:
     """Every change of a claim's credibility and its cause.
 
     Entries are in recording order; before/after are the credibility at --as-of as the
-    ledger knew it just before and just after each event was recorded.
+    ledger knew it just before and just after each event was recorded. With --known-at,
+    the trail as it stood then.
     """
     with open_ledger(ctx) as ledger:
         view = ledger.audit(
@@ -104,6 +106,7 @@ def audit(
             since=instant("--since", since, bare_date="start"),
             until=instant("--until", until),
             source=source,
+            known_at=instant("--known-at", known_at),
         )
     _show(view, as_json, render.audit)
 

@@ -26,6 +26,7 @@ from api.deps import (
 from api.http import etag
 from api.openapi_docs import READ, WRITE, problems
 from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, LogPage
+from ledger.queries import MAX_POSITION
 from ledger.times import parse_instant
 
 router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ)
@@ -93,7 +94,7 @@ def claim_events(
 def global_log(
     ledger: LedgerDep,
     after: Annotated[
-        int, Query(ge=0, le=2**63 - 1, description="the last position already read; 0 first")
+        int, Query(ge=0, lt=MAX_POSITION, description="the last position already read; 0 first")
     ] = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:

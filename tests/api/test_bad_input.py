@@ -23,7 +23,7 @@ DENIAL = {"type": "denied", "source": "peskov", "occurred_at": "2024-10-17", "qu
 ITEM = {"claim_id": TROOPS, **DENIAL}
 JSON_TYPE = {"Content-Type": "application/json"}
 NDJSON_TYPE = {"Content-Type": "application/x-ndjson"}
-BODY_LIMIT, BATCH_LIMIT = 2048, 4096
+BODY_LIMIT, BATCH_LIMIT = 8192, 16384
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ CASES = [
     Case("claim: no content type", "POST", "/claims", 415, content=b'{"text": "x"}'),
     Case("claim: form", "POST", "/claims", 415, content=b"text=x",
          headers={"Content-Type": "application/x-www-form-urlencoded"}),
+    Case("claim: lone surrogate in a tag", "POST", "/claims", 422, "tags[0]",
+         content=b'{"text": "x", "tags": ["\\udc80"]}', headers=JSON_TYPE),
     Case("claim: text missing", "POST", "/claims", 422, "text", json={"tags": ["x"]}),
     Case("claim: text not a string", "POST", "/claims", 422, "text", json={"text": 5}),
     Case("claim: unknown field", "POST", "/claims", 422, "colour", json={"text": "x", "colour": 1}),
@@ -111,6 +113,12 @@ CASES = [
     Case("event: resolution without basis", "POST", EVENTS, 422, "basis",
          json={"type": "resolved", "source": "kr-nis", "occurred_at": "2024-10-20",
                "outcome": "confirmed"}),
+    Case("event: lone surrogate in a string", "POST", EVENTS, 422, "quote",
+         content=json.dumps({**DENIAL, "quote": "hoax \ud800"}).encode(), headers=JSON_TYPE),
+    Case("event: body not UTF-8", "POST", EVENTS, 422, "body",
+         content=json.dumps(DENIAL).encode()[:-2] + b'\xff"}', headers=JSON_TYPE),
+    Case("event: integer too long for JSON", "POST", EVENTS, 422, "body",
+         content=b'{"likelihood": ' + b"9" * 5000 + b"}", headers=JSON_TYPE),
     Case("event: stale If-Match", "POST", EVENTS, 412, json=DENIAL, headers={"If-Match": '"2"'}),
     Case("event: malformed If-Match", "POST", EVENTS, 422, "If-Match", json=DENIAL,
          headers={"If-Match": "version five"}),
@@ -142,6 +150,15 @@ CASES = [
          content=b"[" * 2000 + b"]" * 2000, headers=NDJSON_TYPE),
     Case("batch: text/csv", "POST", "/events/batch", 415, content=b"a,b\n",
          headers={"Content-Type": "text/csv"}),
+    Case("batch: integer too long for JSON", "POST", "/events/batch", 422, "body",
+         content=b'[{"likelihood": ' + b"9" * 5000 + b"}]", headers=JSON_TYPE),
+    Case("batch: NDJSON integer too long", "POST", "/events/batch", 422, "line 2",
+         content=(json.dumps(ITEM) + "\n").encode() + b'{"likelihood": ' + b"9" * 5000 + b"}\n",
+         headers=NDJSON_TYPE),
+    Case("batch: lone surrogate", "POST", "/events/batch", 422, "[0].quote",
+         content=json.dumps([{**ITEM, "quote": "\ud800"}]).encode(), headers=JSON_TYPE),
+    Case("batch: NDJSON lone surrogate", "POST", "/events/batch", 422, "[0].summary",
+         content=json.dumps({**ITEM, "summary": "a\udfffb"}).encode(), headers=NDJSON_TYPE),
     # sources
     Case("source: bad reliability", "POST", "/sources", 422, "reliability",
          json={"id": "x", "name": "X", "reliability": "Z"}),
@@ -150,6 +167,8 @@ CASES = [
     Case("source: id taken", "POST", "/sources", 409, json={"id": "peskov", "name": "Peskov"}),
     Case("rating: unknown source", "POST", "/sources/nobody/ratings", 404,
          json={"reliability": "A", "occurred_at": "2024-10-14"}),
+    Case("source: lone surrogate in the name", "POST", "/sources", 422, "name",
+         content=b'{"id": "x", "name": "\\ud83d"}', headers=JSON_TYPE),
     Case("rating: no reliability", "POST", "/sources/peskov/ratings", 422, "reliability",
          json={"occurred_at": "2024-10-14"}),
     # reads and routing
@@ -206,7 +225,25 @@ def test_unknown_likelihood_term_lists_the_accepted_ones(small: TestClient) -> N
     assert "very likely" in problem["detail"] and "roughly even chance" in problem["detail"]
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (json.dumps(DENIAL).encode()[:-2] + b'\xff"}', "not UTF-8"),
+        ('{"quote": "caf\u00e9"}'.encode("latin-1"), "not UTF-8"),
+        (b'{"likelihood": ' + b"9" * 5000 + b"}", "digits"),
+        (b"[" * 1010 + b"]" * 1010, "nested"),
+    ],
+    ids=["invalid byte", "latin-1", "long integer", "deep nesting"],
+)
+def test_a_body_that_cannot_be_parsed_says_why(
+    small: TestClient, content: bytes, says: str
+) -> None:
+    problem = assert_problem(
+        small.post(EVENTS, content=content, headers=JSON_TYPE), 422, "body")
+    assert says in problem["detail"]
+
+
 def test_405_names_every_allowed_method(small: TestClient) -> None:
     answer = small.delete("/claims")
     assert_problem(answer, 405)
-    assert answer.headers["allow"] == "GET, POST"
+    assert answer.headers["allow"] == "GET, HEAD, POST"

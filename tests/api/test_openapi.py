@@ -115,3 +115,14 @@ def test_load_article_helper_matches_the_examples(memory_client: TestClient,
     load_article(memory_ledger)
     claim = memory_client.get(f"/claims/{examples.CLAIM_ID}").json()
     assert claim["text"] == examples.CLAIMS["troops"]["value"]["text"]
+
+
+def test_the_documented_range_of_after_is_accepted(
+    spec: dict[str, Any], memory_client: TestClient
+) -> None:
+    (after,) = [p for p in spec["paths"]["/events"]["get"]["parameters"] if p["name"] == "after"]
+    bounds = after["schema"]
+    top = bounds["maximum"] if "maximum" in bounds else bounds["exclusiveMaximum"] - 1
+    answer = memory_client.get("/events", params={"after": top})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"events": [], "next": top}

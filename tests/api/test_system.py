@@ -140,3 +140,28 @@ def test_an_unreachable_store_is_503(
     monkeypatch.setattr(memory_ledger, "claim", gone)
     answer = memory_client.get("/claims/x")
     assert answer.status_code == 503 and answer.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    "path", [f"/claims/{TROOPS}", "/claims", f"/claims/{TROOPS}/timeline", "/healthz", "/verify"]
+)
+def test_head_is_get_without_the_body(article: TestClient, path: str) -> None:
+    """RFC 9110: every GET resource answers HEAD, with GET's status and headers."""
+    got, head = article.get(path), article.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    for header in ("content-type", "content-length", "etag", "vary"):
+        assert head.headers.get(header) == got.headers.get(header), header
+
+
+def test_head_of_an_unknown_claim_is_404_and_writes_nothing(
+    article: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    answer = article.head("/claims/no-such-claim")
+    assert answer.status_code == 404 and answer.content == b""
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert article.head("/events/batch").status_code == 405
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    logged = [(r["method"], r["route"], r["status"]) for r in lines if r["msg"] == "request"]
+    assert logged == [("HEAD", "/claims/{claim_id}", 404), ("HEAD", "/events/batch", 405)]

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
+
+from ledger_cli.main import app
 
 from .helpers import Invoke
 
@@ -51,6 +54,16 @@ def test_every_command_has_help(invoke: Invoke) -> None:
         result = invoke(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage" in result.stdout
+
+
+def test_every_option_and_argument_says_what_it_is(invoke: Invoke) -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name, command in commands.items():
+        for param in command.params:
+            if param.name != "help":
+                assert getattr(param, "help", None), (name, param.name)
+        usage = invoke(name, "--help").stdout
+        assert "[[" not in usage and "]]" not in usage, name
 
 
 def test_unreachable_postgres_is_a_clear_message_and_exit_4(invoke: Invoke) -> None:

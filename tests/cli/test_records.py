@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 
 from ledger.errors import InvalidInput
 from ledger_cli.records import batches, count_records, read_records
+
+LONG = f"more than {sys.get_int_max_str_digits()} digits"
 
 
 def records(text: str) -> list[tuple[int, object]]:
@@ -36,6 +39,13 @@ def test_an_empty_input_and_an_empty_array_hold_nothing() -> None:
         ('[{"a": 1}\n {"a": 2}]', "line 2", "expected ',' or ']'"),
         ('[{"a": 1}]\n{"b": 2}\n', "line 2", "text follows the end"),
         ('[{"a": 1},\n {"a": ', "line 2", "not valid JSON"),
+        ('{"a": 1}\n{"a": ' + "9" * 5000 + "}\n", "line 2", LONG),
+        ('[{"a": 1},\n {"a": ' + "9" * 5000 + "}]", "line 2", LONG),
+        ('{"a": 1}\n{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n", "line 2", "nested"),
+        ("[\n" + "[" * 100_000 + "]" * 100_000 + "]", "line 2", "nested"),
+        ('{"a": 1}\n{"text": "caf\\ud800"}\n', "line 2", "lone surrogate"),
+        ('[{"a": 1},\n {"tags": ["\\udfff"]}]', "line 2", "lone surrogate"),
+        ('{"\\ud800": 1}\n', "line 1", "lone surrogate"),
     ],
 )
 def test_malformed_input_is_named_by_line(text: str, where: str, reason: str) -> None:

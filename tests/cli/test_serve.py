@@ -168,6 +168,28 @@ def test_an_unknown_log_level_names_the_variable(
     assert api.runs == []
 
 
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        ("just-a-token-no-colons", "entry 1 is not principal:role:token"),
+        ("ops:superuser:secret-token-0123", "role 'superuser' is not reader, writer or admin"),
+        ("a:admin:same-token-0123,b:reader:same-token-0123", "two entries share one token"),
+    ],
+)
+def test_malformed_api_keys_stop_serve_with_one_line(
+    invoke: Invoke, api: FakeApi, monkeypatch: pytest.MonkeyPatch, keys: str, reason: str
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_API_KEYS", keys)
+    for store in ("memory", "sqlite"):
+        extra = ["--store", "memory"] if store == "memory" else []
+        result = invoke(*extra, "serve", "--no-demo")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: invalid configuration: CLAIMS_LEDGER_API_KEYS: ")
+        assert reason in result.stderr and len(result.stderr.splitlines()) == 1
+        assert "secret-token" not in result.stderr and "same-token" not in result.stderr
+    assert api.runs == [] and api.built == []
+
+
 def test_workers_cannot_share_the_memory_store(invoke: Invoke, api: FakeApi) -> None:
     result = invoke("--store", "memory", "serve", "--workers", "2")
     assert result.exit_code == 2

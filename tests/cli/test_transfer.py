@@ -137,6 +137,18 @@ def test_lines_are_numbered_in_the_file_despite_blank_lines(
     assert result.stderr.startswith("error: line 6: no source 'nobody'")
 
 
+def test_records_json_cannot_hold_are_exit_2_and_write_nothing(
+    invoke: Invoke, sqlite_store: str, open_ledger: OpenLedger
+) -> None:
+    for bad in ('{"claim_id": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000,
+                json.dumps({**CLAIM, "text": "\ud800"})):
+        result = invoke("--store", sqlite_store, "load", "-", input=ndjson(SOURCE) + bad + "\n")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: line 2: "), result.stderr
+        assert "Traceback" not in result.output
+    assert log_size(open_ledger, sqlite_store) == 0
+
+
 def test_a_record_that_is_not_an_object_is_exit_2(invoke: Invoke, sqlite_store: str) -> None:
     result = invoke("--store", sqlite_store, "load", "-", input='["a list"]\n')
     assert result.exit_code == 2
@@ -170,6 +182,16 @@ def test_export_to_a_file_in_a_missing_directory_is_exit_2(
     result = invoke("--store", loaded_store, "export", str(tmp_path / "no" / "such.ndjson"))
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
+
+
+def test_export_onto_a_directory_is_exit_2_and_leaves_no_temporary_file(
+    invoke: Invoke, loaded_store: str, tmp_path: Path
+) -> None:
+    (tmp_path / "backups").mkdir()
+    result = invoke("--store", loaded_store, "export", str(tmp_path / "backups"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: cannot write {tmp_path / 'backups'}: ")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".backups")] == []
 
 
 def test_export_then_load_gives_the_same_answers(

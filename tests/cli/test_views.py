@@ -59,6 +59,19 @@ def test_audit_json_is_the_ledgers_audit(
     assert [entry["source"] for entry in shown["entries"]] == ["peskov"]  # type: ignore[attr-defined]
 
 
+def test_audit_known_at_is_the_ledgers_audit_as_known_then(
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+) -> None:
+    shown = as_json(
+        invoke, "--store", loaded_store, "audit", TROOPS, "--as-of", AS_OF, "--known-at", KNOWN_AT
+    )
+    assert shown == open_ledger(loaded_store).audit(
+        TROOPS, as_of=AS_OF_TIME, known_at=KNOWN_AT_TIME
+    )
+    before = invoke("--store", loaded_store, "audit", TROOPS, "--known-at", "2020-01-01")
+    assert before.exit_code == 3  # not yet recorded then
+
+
 def test_audit_since_a_date_means_from_its_start(invoke: Invoke, loaded_store: str) -> None:
     today = datetime.now(UTC).date().isoformat()
     everything = as_json(invoke, "--store", loaded_store, "audit", TROOPS, "--since", today)

@@ -159,6 +159,12 @@ def test_answers_survive_a_restart(tmp_path: Path) -> None:
         assert reused.headers["content-type"] == "application/problem+json"
         assert client.get("/events", params={"limit": "1000"}).json()["next"] == 19
         assert client.get("/verify").json()["ok"] is True
+        # HEAD over a real socket: GET's status and headers, and no body after them.
+        for path, params, headers in reads(known_at):
+            head = client.head(path, params=params, headers=headers)
+            assert (head.status_code, head.content) == (200, b""), path
+            assert head.headers.get("etag") == answer(
+                client.get(path, params=params, headers=headers))[1], path
         metrics = client.get("/metrics").text
         assert "claims_ledger_events_appended_total 0.0" in metrics
 
