@@ -17,13 +17,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
-from api.auth import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
 from api.routes import claims, events, history, sources, system
+from ledger.access import KeyRing, parse_api_keys
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 

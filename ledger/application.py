@@ -264,11 +264,13 @@ class ClaimsLedger(LedgerQueries):
         claims: dict[str, Claim] = {}
         sources: dict[str, Source] = {}
         streams: list[tuple[str, str, UUID]] = []
+        seen: set[str] = set()  # event ids, which must be unique
         events: list[Any] = []  # in record order, so the log keeps the file's order
         for i, item in enumerate(records):
             where = f"line {lines[i] if lines is not None else i + 1}"
             try:
-                events += self._import_one(item, actor, claims, sources, streams).collect_events()
+                aggregate = self._import_one(item, actor, claims, sources, streams, seen)
+                events += aggregate.collect_events()
             except InvalidInput as error:
                 raise type(error)(f"{where}: {error.field}", error.reason) from None
             except (ClaimNotFound, SourceNotFound, AlreadyExists) as error:
@@ -290,6 +292,7 @@ class ClaimsLedger(LedgerQueries):
         claims: dict[str, Claim],
         sources: dict[str, Source],
         streams: list[tuple[str, str, UUID]],
+        seen: set[str],
     ) -> Any:
         """Apply one record to the aggregate it concerns, and return that aggregate."""
         if not isinstance(item, Mapping):
@@ -299,8 +302,11 @@ class ClaimsLedger(LedgerQueries):
             for k, v in item.items()
             if k not in ("position", "recorded_at", "actor", "event_id")
         }
-        who = item.get("actor") or actor
-        event_id = item.get("event_id") or str(uuid4())
+        who = inputs.imported_text(item, "actor") or actor
+        event_id = inputs.imported_text(item, "event_id") or str(uuid4())
+        if event_id in seen:
+            raise InvalidInput("event_id", f"{event_id!r} appears twice in this import")
+        seen.add(event_id)
         kind = body.pop("type", None)
         if kind == "source_registered":
             body["id"] = body.pop("source", None)

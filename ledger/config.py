@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.access import parse_api_keys
+
 
 def default_store() -> str:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
@@ -28,7 +30,11 @@ class Settings(BaseSettings):
     """Everything the service reads from its environment."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CLAIMS_LEDGER_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="CLAIMS_LEDGER_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,  # a bad CLAIMS_LEDGER_API_KEYS must not echo its tokens
     )
 
     store: str = Field(
@@ -54,6 +60,12 @@ class Settings(BaseSettings):
         raise ValueError(
             f"store {value!r} is not 'memory', 'sqlite:///PATH' or 'postgresql://USER@HOST/DB'"
         )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _parseable_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        parse_api_keys(value)  # raises ValueError naming the entry, never its token
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

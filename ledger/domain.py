@@ -97,12 +97,28 @@ class Claim(Aggregate):
                 )
             if any(r["type"] == "retracted" and r["supersedes"] == target_id for r in self.records):
                 raise InvalidStatement("supersedes", f"event {target_id!r} is already retracted")
-        if kind == "corrected" and record["source"] != target["source"]:
-            raise InvalidStatement(
-                "source",
-                f"a correction keeps the statement's source ({target['source']!r}); "
-                "a different source's statement is a new event",
-            )
+        if kind == "corrected":
+            if record["source"] != target["source"]:
+                raise InvalidStatement(
+                    "source",
+                    f"a correction keeps the statement's source ({target['source']!r}); "
+                    "a different source's statement is a new event",
+                )
+            merged = self.corrected(target)
+            merged.update(correction_fields(record))
+            # The corrected record must be a complete event of its (possibly new) type.
+            check_complete(merged, f"the corrected {merged['type']} event")
+            for other in self.records:
+                if (
+                    other["type"] == "retracted"
+                    and other["supersedes"] == target_id
+                    and other["occurred_at"] < merged["occurred_at"]
+                ):
+                    raise InvalidStatement(
+                        "occurred_at",
+                        f"event {target_id!r} is retracted on {other['occurred_at']:%Y-%m-%d}; "
+                        "it cannot be moved after its retraction",
+                    )
 
     def corrected(self, target: dict[str, Any]) -> dict[str, Any]:
         """The record as the latest correction recorded so far replaced it."""
@@ -126,6 +142,8 @@ class Claim(Aggregate):
                     if record.get(field) is None:
                         record[field] = current[field]
         record["claim_id"] = self.claim_id
+        if self.find(record["event_id"]) is not None:
+            raise InvalidStatement("event_id", f"event {record['event_id']!r} is already recorded")
         self.check_statement(record)
         self.trigger_event(self.StatementRecorded, record=record)
 
@@ -135,6 +153,25 @@ class Claim(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Claim)
             aggregate.records.append(dict(self.record, version=self.originator_version))
+
+
+def check_complete(record: dict[str, Any], what: str) -> None:
+    """Refuse a position that lacks what its type needs (the model could not weigh it)."""
+    kind = record["type"]
+    if kind in ("asserted", "denied") and not (record.get("quote") or record.get("summary")):
+        raise InvalidStatement("quote", f"{what} needs a quote or a summary")
+    if kind == "assessed":
+        likelihood = record.get("likelihood")
+        if not isinstance(likelihood, float) or not 0.0 < likelihood < 1.0:
+            raise InvalidStatement(
+                "likelihood",
+                f"{what} needs a likelihood: a probability in (0,1) or an ICD 203 term",
+            )
+    if kind == "resolved":
+        if record.get("outcome") not in ("confirmed", "refuted"):
+            raise InvalidStatement("outcome", f"{what} needs an outcome: confirmed or refuted")
+        if not record.get("basis"):
+            raise InvalidStatement("basis", f"{what} needs the basis of the ground truth")
 
 
 #: Fields of a correction that replace the original record's (everything but identity).

@@ -65,7 +65,21 @@ def _text(data: Mapping[str, Any], field: str, *, required: bool = False) -> str
         return None
     if len(value) > MAX_TEXT:
         raise InvalidInput(field, f"is longer than {MAX_TEXT} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. half of an escaped emoji
+        raise InvalidInput(field, "is not valid Unicode text (a lone surrogate)") from None
     return value
+
+
+def imported_text(data: Mapping[str, Any], field: str) -> str | None:
+    """An ``event_id`` or ``actor`` kept from an export: a short string, if given."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InvalidInput(field, "must be a non-empty string of at most 200 characters")
+    return _text(data, field)
 
 
 def slug(field: str, value: object) -> str:

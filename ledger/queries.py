@@ -39,8 +39,13 @@ def _cursor(cursor: str | None) -> int:
 
 
 def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
+    """The concrete (as_of, known_at) of an answer; both default to now.
+
+    A known_at in the future is answered as of now, and says so: what the ledger will know
+    later is not an answer it can give today and repeat tomorrow.
+    """
     moment = now()
-    return as_of or moment, known_at or moment
+    return as_of or moment, min(known_at, moment) if known_at else moment
 
 
 class LedgerQueries(LedgerStore):

@@ -21,6 +21,11 @@ ONE_MICROSECOND = timedelta(microseconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RFC 3339's date-time, strictly: datetime.fromisoformat alone also takes ISO 8601 forms
+# such as week dates, basic format or hours without minutes.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?P<fraction>\.\d+)?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?$"
+)
 
 
 def now() -> datetime:
@@ -46,14 +51,19 @@ def parse_instant(field: str, value: object, *, bare_date: str = "start") -> dat
             return _day_bound(date.fromisoformat(text), bare_date)
         except ValueError:
             raise InvalidTime(field, f"{text!r} is not a valid calendar date") from None
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+    shape = _RFC3339.match(text)
+    if shape is None:
         raise InvalidTime(
             field, f"{text!r} is not an RFC 3339 timestamp (e.g. 2024-10-13T18:00:00Z)"
-        ) from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        )
+    if shape["zone"] is None:
         raise InvalidTime(field, f"{text!r} has no time zone; add 'Z' or an offset like +00:00")
+    if shape["fraction"] and len(shape["fraction"]) > 7:
+        raise InvalidTime(field, f"{text!r} is finer than the microseconds the ledger keeps")
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise InvalidTime(field, f"{text!r} is not a valid date and time") from None
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the calendar starts

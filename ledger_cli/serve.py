@@ -65,14 +65,9 @@ def serve(
     if workers > 1 and settings.backend == "memory":
         fail(EXIT_BAD_INPUT, "--workers: processes cannot share the memory store")
     try:
-        from api.auth import parse_api_keys
         from api.main import create_app
     except ImportError as error:
         fail(EXIT_FAILED, f"the HTTP API cannot be imported ({error})")
-    try:  # checked here: inside uvicorn a bad key list is a traceback, not a message
-        parse_api_keys(settings.api_keys)
-    except ValueError as error:
-        fail(EXIT_BAD_INPUT, f"invalid configuration: CLAIMS_LEDGER_API_KEYS: {error}")
     ledger = open_ledger_with(settings)
     try:
         with reported_errors():

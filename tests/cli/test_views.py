@@ -11,14 +11,21 @@ import pytest
 
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
+from ledger.times import format_instant, now
 
 from .helpers import Invoke
 
 OpenLedger = Callable[[str], ClaimsLedger]
 TROOPS = "nk-troops-for-russia"
-AS_OF, KNOWN_AT = "2024-10-12", "2099-01-01T00:00:00Z"
+AS_OF = "2024-10-12"
 AS_OF_TIME = datetime(2024, 10, 12, 23, 59, 59, 999999, tzinfo=UTC)
-KNOWN_AT_TIME = datetime(2099, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def known(loaded_store: str) -> tuple[str, datetime]:
+    """A known_at after the example data was loaded (a future one is answered as of now)."""
+    moment = now()
+    return format_instant(moment), moment
 
 
 def as_json(invoke: Invoke, *args: str) -> dict[str, object]:
@@ -28,8 +35,9 @@ def as_json(invoke: Invoke, *args: str) -> dict[str, object]:
 
 
 def test_show_json_is_the_ledgers_claim(
-    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger, known: tuple[str, datetime]
 ) -> None:
+    KNOWN_AT, KNOWN_AT_TIME = known
     shown = as_json(
         invoke, "--store", loaded_store, "show", TROOPS, "--as-of", AS_OF, "--known-at", KNOWN_AT
     )
@@ -60,8 +68,9 @@ def test_audit_json_is_the_ledgers_audit(
 
 
 def test_audit_known_at_is_the_ledgers_audit_as_known_then(
-    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger, known: tuple[str, datetime]
 ) -> None:
+    KNOWN_AT, KNOWN_AT_TIME = known
     shown = as_json(
         invoke, "--store", loaded_store, "audit", TROOPS, "--as-of", AS_OF, "--known-at", KNOWN_AT
     )
@@ -87,8 +96,9 @@ def test_audit_table(invoke: Invoke, loaded_store: str) -> None:
 
 
 def test_timeline_json_is_the_ledgers_timeline(
-    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger, known: tuple[str, datetime]
 ) -> None:
+    KNOWN_AT, KNOWN_AT_TIME = known
     shown = as_json(invoke, "--store", loaded_store, "timeline", TROOPS, "--known-at", KNOWN_AT)
     assert shown == open_ledger(loaded_store).timeline(TROOPS, known_at=KNOWN_AT_TIME)
     table = invoke("--store", loaded_store, "timeline", TROOPS)
@@ -122,8 +132,9 @@ def test_claims_before_anything_was_recorded(invoke: Invoke, loaded_store: str) 
 
 
 def test_replay_shows_every_claim_at_a_moment(
-    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger, known: tuple[str, datetime]
 ) -> None:
+    KNOWN_AT, KNOWN_AT_TIME = known
     shown = as_json(
         invoke, "--store", loaded_store, "replay", "--as-of", AS_OF, "--known-at", KNOWN_AT
     )
@@ -135,7 +146,10 @@ def test_replay_shows_every_claim_at_a_moment(
     assert "0.814" in table.stdout and "credibility-v1" in table.stdout
 
 
-def test_sources(invoke: Invoke, loaded_store: str, open_ledger: OpenLedger) -> None:
+def test_sources(
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger, known: tuple[str, datetime]
+) -> None:
+    KNOWN_AT, KNOWN_AT_TIME = known
     shown = as_json(
         invoke, "--store", loaded_store, "sources", "--known-at", KNOWN_AT, "--as-of", KNOWN_AT
     )

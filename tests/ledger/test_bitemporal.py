@@ -178,3 +178,13 @@ def test_claim_unknown_before_it_was_recorded(ledger: ClaimsLedger) -> None:
         ledger.claim("later", known_at=before)
     with pytest.raises(ClaimNotFound, match="no claim"):
         ledger.claim("never")
+
+
+def test_a_future_known_at_is_answered_as_of_now_so_it_can_be_repeated(
+    troops: ClaimsLedger,
+) -> None:
+    view = troops.claim("troops", known_at=at("2999-01-01"))
+    assert view["known_at"] < "2999"
+    say(troops, "troops", "asserted", "zelensky", "2024-10-13")
+    again = troops.claim("troops", as_of=at(view["as_of"]), known_at=at(view["known_at"]))
+    assert again == view

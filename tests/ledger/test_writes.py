@@ -320,3 +320,78 @@ def test_two_ledgers_sharing_a_store_honour_one_idempotency_key(
             other.append("troops", {**ASSERTION, "quote": "changed"}, ACTOR, key="shared-key")
     finally:
         other.close()
+
+
+@pytest.mark.parametrize(
+    ("correction", "field"),
+    [
+        ({"corrected_type": "resolved"}, "outcome"),
+        ({"corrected_type": "resolved", "outcome": "confirmed"}, "basis"),
+        ({"corrected_type": "assessed"}, "likelihood"),
+    ],
+)
+def test_a_correction_must_leave_a_complete_event(
+    seeded: ClaimsLedger, correction: dict[str, str], field: str
+) -> None:
+    said = seeded.append("troops", ASSERTION, ACTOR)
+    size = log_length(seeded)
+    with pytest.raises(InvalidStatement) as caught:
+        seeded.append(
+            "troops", {"type": "corrected", "supersedes": said["event_id"], **correction}, ACTOR
+        )
+    assert caught.value.field == field
+    assert log_length(seeded) == size
+    assert seeded.claim("troops")["credibility"]["probability"] > 0.5  # still readable
+
+
+def test_a_correction_cannot_move_a_statement_past_its_retraction(seeded: ClaimsLedger) -> None:
+    said = seeded.append("troops", ASSERTION, ACTOR)
+    seeded.append(
+        "troops",
+        {
+            "type": "retracted",
+            "source": "zelensky",
+            "occurred_at": "2024-10-20",
+            "supersedes": said["event_id"],
+        },
+        ACTOR,
+    )
+    with pytest.raises(InvalidStatement, match="after its retraction"):
+        seeded.append(
+            "troops",
+            {"type": "corrected", "supersedes": said["event_id"], "occurred_at": "2024-10-25"},
+            ACTOR,
+        )
+
+
+def test_text_with_a_lone_surrogate_is_refused(seeded: ClaimsLedger) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        seeded.append("troops", {**ASSERTION, "quote": "half an emoji \ud83d"}, ACTOR)
+    assert caught.value.field == "quote"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"event_id": {"a": 1}}, "event_id"),
+        ({"actor": 7}, "actor"),
+        ({"event_id": "dup"}, "event_id"),
+    ],
+)
+def test_imports_check_kept_ids_and_actors(
+    seeded: ClaimsLedger, record: dict[str, object], field: str
+) -> None:
+    size = log_length(seeded)
+    first = {**ASSERTION, "claim_id": "troops", "event_id": "dup"}
+    with pytest.raises(InvalidInput) as caught:
+        seeded.import_batch([first, {**ASSERTION, "claim_id": "troops", **record}], ACTOR)
+    assert caught.value.field == f"line 2: {field}"
+    assert log_length(seeded) == size
+
+
+def test_an_import_cannot_reuse_a_recorded_event_id(seeded: ClaimsLedger) -> None:
+    said = seeded.append("troops", ASSERTION, ACTOR)
+    with pytest.raises(InvalidStatement, match="already recorded"):
+        seeded.import_batch(
+            [{**ASSERTION, "claim_id": "troops", "event_id": said["event_id"]}], ACTOR
+        )

@@ -1,5 +1,8 @@
 """Access control: API keys as bearer tokens, each with a principal and a role.
 
+Kept in the ledger (not the HTTP layer) because the settings check the key list when they
+load, so every entry point refuses a malformed one the same way.
+
 ``Settings.api_keys`` holds ``principal:role:token`` entries separated by commas. With no
 keys configured every request is allowed and acts as ``local`` (the settings refuse to bind
 beyond localhost then). With keys, reading needs ``reader``, writing ``writer``; ``admin``

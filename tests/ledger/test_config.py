@@ -1,0 +1,56 @@
+"""Settings: one object from CLAIMS_LEDGER_* variables, refusing unsafe or malformed values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from ledger.config import Settings
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_a_malformed_key_list_is_refused_without_echoing_its_tokens() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(api_keys="alice:boss:supersecrettoken123")
+    assert "role 'boss' is not reader, writer or admin" in str(caught.value)
+    assert "supersecrettoken123" not in str(caught.value)
+
+
+def test_a_public_bind_needs_api_keys() -> None:
+    with pytest.raises(ValidationError, match="CLAIMS_LEDGER_API_KEYS"):
+        settings(host="0.0.0.0")
+    assert settings(host="0.0.0.0", api_keys="ops:admin:" + "x" * 24).host == "0.0.0.0"
+
+
+def test_store_urls_become_the_librarys_environment(tmp_path: object) -> None:
+    assert (
+        settings(store="memory")
+        .eventsourcing_env()["PERSISTENCE_MODULE"]
+        .endswith("POPOLedgerFactory")
+    )
+    env = settings(store=f"sqlite:///{tmp_path}/x.sqlite3").eventsourcing_env()
+    assert env["SQLITE_DBNAME"] == f"{tmp_path}/x.sqlite3"
+    pg = settings(store="postgresql://u:p%40ss@db.example:6543/ledger?schema=s1")
+    env = pg.eventsourcing_env()
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
+        "db.example",
+        "6543",
+        "ledger",
+    )
+    assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], env["POSTGRES_SCHEMA"]) == (
+        "u",
+        "p@ss",
+        "s1",
+    )
+    assert "p%40ss" not in pg.redacted_store()
+
+
+def test_unknown_stores_and_levels_are_refused() -> None:
+    with pytest.raises(ValidationError, match="store"):
+        settings(store="mysql://x")
+    with pytest.raises(ValidationError, match="log_level"):
+        settings(log_level="chatty")
+    assert settings(log_level="DEBUG").log_level == "debug"
