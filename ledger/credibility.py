@@ -24,6 +24,7 @@ RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")
 EVIDENCE_TYPES = ("asserted", "denied", "assessed", "retracted", "resolved")
 POSITION_TYPES = ("asserted", "denied", "assessed")
 OUTCOMES = ("confirmed", "refuted")
+STATUSES = ("unverified", "contested", "leaning true", "leaning false", "confirmed", "refuted")
 
 # Log-odds of a plain statement by the speaker's rating. F means "cannot be judged", not
 # "unreliable", so an unrated source is heard like a D rather than below an E.

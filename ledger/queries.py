@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import replay
-from ledger.credibility import MODEL_VERSION
+from ledger.credibility import MODEL_VERSION, STATUSES
 from ledger.domain import Claim, Source
 from ledger.errors import InvalidInput, SourceNotFound
 from ledger.loading import LedgerStore, store_errors
@@ -167,6 +167,8 @@ class LedgerQueries(LedgerStore):
         cursor: str | None = None,
     ) -> JSON:
         """All claims at (``as_of``, ``known_at``), filtered, in registration order."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput("status", f"{status!r} is not one of {', '.join(STATUSES)}")
         as_of, known = _times(as_of, known_at)
         k, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
         needle = q.lower() if q else None

@@ -9,15 +9,17 @@ recorded; a retraction withdraws its event from its own ``occurred_at`` on.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.credibility import Credibility, Evidence, SourceStanding, assess
+from ledger.credibility import Credibility, Evidence, InvalidEvidence, SourceStanding, assess
 from ledger.domain import correction_fields
 from ledger.times import format_instant, from_micros, to_micros
 
 JSON = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,21 +92,31 @@ def corrected_records(claim: ClaimData, known_at: int) -> list[JSON]:
 
 
 def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Evidence]:
-    return [
-        Evidence(
-            event_id=r["event_id"],
-            type=r["type"],
-            source=r["source"],
-            occurred_at=r["occurred_at"],
-            likelihood=r.get("likelihood"),
-            confidence=r.get("confidence"),
-            outcome=r.get("outcome"),
-            supersedes=r.get("supersedes"),
-            corrected_by=r.get("corrected_by"),
-        )
-        for r in corrected_records(claim, known_at)
-        if r["occurred_at"] <= as_of
-    ]
+    items = []
+    for r in corrected_records(claim, known_at):
+        if r["occurred_at"] > as_of:
+            continue
+        try:
+            items.append(_evidence(r))
+        except InvalidEvidence as error:
+            # The write side refuses such records; one that got in anyway (an older bug, a
+            # hand-made import) must not make the claim unreadable for ever.
+            log.warning("claim %s: event left out of the credibility: %s", claim.claim_id, error)
+    return items
+
+
+def _evidence(r: JSON) -> Evidence:
+    return Evidence(
+        event_id=r["event_id"],
+        type=r["type"],
+        source=r["source"],
+        occurred_at=r["occurred_at"],
+        likelihood=r.get("likelihood"),
+        confidence=r.get("confidence"),
+        outcome=r.get("outcome"),
+        supersedes=r.get("supersedes"),
+        corrected_by=r.get("corrected_by"),
+    )
 
 
 def credibility(

@@ -127,9 +127,20 @@ def open_ledger_with(settings: Settings) -> ClaimsLedger:
 
 
 @contextmanager
-def open_ledger(ctx: typer.Context) -> Iterator[ClaimsLedger]:
-    """The ledger for one command, closed afterwards; ledger errors become exit codes."""
-    ledger = open_ledger_with(load_settings(ctx))
+def open_ledger(ctx: typer.Context, *, existing: bool = False) -> Iterator[ClaimsLedger]:
+    """The ledger for one command, closed afterwards; ledger errors become exit codes.
+
+    ``existing`` is for commands that only read: they refuse an SQLite file that is not
+    there rather than create an empty ledger (a typo in --store would look like no data).
+    """
+    settings = load_settings(ctx)
+    if existing and settings.backend == "sqlite" and not settings.sqlite_path().exists():
+        fail(
+            EXIT_UNAVAILABLE,
+            f"no ledger at {settings.sqlite_path()}: check --store, or create it with "
+            "`claims-ledger load FILE` or `claims-ledger serve --demo`",
+        )
+    ledger = open_ledger_with(settings)
     try:
         with reported_errors():
             yield ledger

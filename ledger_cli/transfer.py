@@ -153,7 +153,7 @@ def export(
     The export keeps event ids and actors: `load` into an empty store gives the same
     answers. A FILE is replaced only once the export is complete.
     """
-    with open_ledger(ctx) as ledger, _output(file) as out:
+    with open_ledger(ctx, existing=True) as ledger, _output(file) as out:
         count = 0
         for event in _log(ledger):
             out.write(json.dumps(event, ensure_ascii=False) + "\n")

@@ -68,7 +68,7 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """One claim's credibility and what moved it."""
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         view = ledger.claim(
             claim, as_of=instant("--as-of", as_of), known_at=instant("--known-at", known_at)
         )
@@ -99,7 +99,7 @@ def audit(
     ledger knew it just before and just after each event was recorded. With --known-at,
     the trail as it stood then.
     """
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         view = ledger.audit(
             claim,
             as_of=instant("--as-of", as_of),
@@ -115,7 +115,7 @@ def timeline(
     ctx: typer.Context, claim: Claim, known_at: KnownAt = None, as_json: AsJson = False
 ) -> None:
     """A claim's credibility over valid time (a step function)."""
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         view = ledger.timeline(claim, known_at=instant("--known-at", known_at))
     _show(view, as_json, render.timeline)
 
@@ -135,7 +135,7 @@ def claims(
     as_json: AsJson = False,
 ) -> None:
     """Every claim and its credibility, filtered."""
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         view = _all_claims(ledger, as_of, known_at, status=status and status.value, tag=tag, q=q)
     _show(view, as_json, render.claims)
 
@@ -148,7 +148,7 @@ def replay(
     The picture of the whole ledger at --as-of (valid time), as it was known at --known-at
     (transaction time): "what did we believe on 2024-10-15, as we knew it on 2026-01-01".
     """
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         view = _all_claims(ledger, as_of, known_at)
     _show(view, as_json, render.replay)
 
@@ -182,7 +182,7 @@ def sources(
     ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
 ) -> None:
     """Every source and its Admiralty reliability at --as-of."""
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         view = ledger.list_sources(
             known_at=instant("--known-at", known_at), as_of=instant("--as-of", as_of), limit=_PAGE
         )
@@ -203,7 +203,7 @@ def verify(ctx: typer.Context, as_json: AsJson = False) -> None:
     Recomputes the SHA-256 chain over every stored event: any byte changed behind the
     service's back breaks it. Exits 1 if the chain is broken.
     """
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx, existing=True) as ledger:
         result = ledger.verify()
     if as_json:
         print_json(result)

@@ -78,7 +78,9 @@ def test_unreachable_postgres_is_a_clear_message_and_exit_4(invoke: Invoke) -> N
 def test_data_directory_that_cannot_be_created_is_exit_4(invoke: Invoke, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    result = invoke("--store", f"sqlite:///{blocker}/sub/ledger.sqlite3", "claims")
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("")
+    result = invoke("--store", f"sqlite:///{blocker}/sub/ledger.sqlite3", "load", str(empty))
     assert result.exit_code == 4
     assert "cannot create the data directory" in result.stderr
 
@@ -125,9 +127,16 @@ def test_secret_values_are_not_echoed(invoke: Invoke, monkeypatch: pytest.Monkey
 
 
 def test_default_store_is_the_xdg_sqlite_file(invoke: Invoke, tmp_path: Path) -> None:
-    result = invoke("claims", "--json")
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "xdg" / "claims-ledger" / "ledger.sqlite3").exists()
+    default = tmp_path / "xdg" / "claims-ledger" / "ledger.sqlite3"
+    missing = invoke("claims", "--json")  # reading never creates an empty ledger
+    assert missing.exit_code == 4
+    assert missing.stderr.startswith(f"error: no ledger at {default}")
+    assert not default.exists()
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("")
+    assert invoke("load", str(empty)).exit_code == 0
+    assert default.exists()
+    assert invoke("claims", "--json").exit_code == 0
 
 
 def test_bench_reports_ratios(invoke: Invoke) -> None:

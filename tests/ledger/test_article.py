@@ -116,3 +116,12 @@ def test_replay_is_deterministic_across_stores(article: ClaimsLedger) -> None:
         for when in ("2024-10-08", "2024-10-10", "2024-10-13", None):
             # The shipped data carries its event ids, so even the contributions match.
             assert cred(article, claim, when) == cred(other, claim, when)
+
+
+def test_an_unknown_status_filter_names_the_accepted_ones(article: ClaimsLedger) -> None:
+    from ledger.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="leaning true") as caught:
+        article.list_claims(status="leaning-true")
+    assert caught.value.field == "status"
+    assert len(article.list_claims(status="leaning true")["data"]) == 3

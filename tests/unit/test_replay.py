@@ -1,0 +1,45 @@
+"""Replay over plain records: a bad stored record is left out, never fatal to reads."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from ledger.replay import ClaimData, Recorded, credibility
+
+WHEN = datetime(2024, 10, 13, tzinfo=UTC)
+
+
+def record(event_id: str, kind: str, **fields: object) -> Recorded:
+    body = {
+        "event_id": event_id,
+        "type": kind,
+        "source": "s",
+        "occurred_at": WHEN,
+        "actor": "t",
+        "version": 2,
+        **fields,
+    }
+    return Recorded(body, position=1, recorded_at=1)
+
+
+def test_a_record_the_model_cannot_weigh_is_left_out_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    claim = ClaimData(
+        claim_id="c",
+        text="text",
+        tags=[],
+        parties=["RU"],
+        version=3,
+        records=[
+            record("ok", "asserted", summary="yes"),
+            record("bad", "resolved"),  # no outcome: written by no current code path
+        ],
+    )
+    with caplog.at_level(logging.WARNING, logger="ledger.replay"):
+        result = credibility(claim, {}, WHEN, 10)
+    assert [c.event_id for c in result.contributions] == ["ok"]
+    assert "event left out of the credibility" in caplog.text and "bad" in caplog.text
