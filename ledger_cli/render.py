@@ -179,7 +179,7 @@ def sources(view: JSON) -> None:
         "role",
         "affiliation",
         "reliability",
-        title=f"sources as known at {_when(view['known_at'])}",
+        title=f"sources rated as of {_when(view['as_of'])}, as known at {_when(view['known_at'])}",
     )
     _keep_whole(table, 0, [item["id"] for item in view["data"]])
     for item in view["data"]:
