@@ -38,10 +38,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(store: Path, port: int, log: Path) -> Iterator[httpx.Client]:
+def server(store: Path | str, port: int, log: Path) -> Iterator[httpx.Client]:
+    """A uvicorn process on ``store`` (an SQLite file, or a store URL) and a client for it."""
     env = {
         **os.environ,
-        "CLAIMS_LEDGER_STORE": f"sqlite:///{store}",
+        "CLAIMS_LEDGER_STORE": f"sqlite:///{store}" if isinstance(store, Path) else store,
         "CLAIMS_LEDGER_API_KEYS": f"desk:writer:{TOKEN}",
         "CLAIMS_LEDGER_LOG_FORMAT": "json",
     }
