@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.credibility import Credibility, Evidence, InvalidEvidence, SourceStanding, assess
 from ledger.domain import correction_fields
-from ledger.times import format_instant, from_micros, to_micros
+from ledger.times import format_instant, from_micros
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -281,7 +281,3 @@ def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) ->
             )
             previous = now
     return points
-
-
-def micros(moment: datetime) -> int:
-    return to_micros(moment)
