@@ -96,17 +96,20 @@ class LedgerStore(Application[UUID]):
     def load_claim(self, claim_id: str, known_at: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""
         uid = claim_uuid(claim_id)
-        version = self.index.version_at(uid, known_at)
+        entries = self._versions(uid)
+        version = _version_at(entries, known_at)
         if version is None:
-            if self._exists(uid):
+            if entries:
                 raise ClaimNotFound(f"claim {claim_id!r} was not yet recorded at known_at")
             raise ClaimNotFound(f"no claim {claim_id!r}")
-        return self.claim_data(uid, version)
+        return self.claim_data(uid, version, entries)
 
-    def claim_data(self, uid: UUID, version: int) -> ClaimData:
+    def claim_data(
+        self, uid: UUID, version: int, entries: dict[int, LogEntry] | None = None
+    ) -> ClaimData:
         """The claim stream ``uid`` at ``version``, each record with its position and time."""
         claim = self._get(uid, version=version)
-        entries = self._versions(uid)
+        entries = entries if entries is not None else self._versions(uid)
         return ClaimData(
             claim_id=claim.claim_id,
             text=claim.text,
@@ -120,13 +123,15 @@ class LedgerStore(Application[UUID]):
             ],
         )
 
-    def load_source(self, source_id: str, known_at: int) -> SourceData | None:
+    def load_source(
+        self, source_id: str, known_at: int, entries: dict[int, LogEntry] | None = None
+    ) -> SourceData | None:
         uid = source_uuid(source_id)
-        version = self.index.version_at(uid, known_at)
+        entries = entries if entries is not None else self._versions(uid)
+        version = _version_at(entries, known_at)
         if version is None:
             return None
         source = self._get(uid, version=version)
-        entries = self._versions(uid)
         return SourceData(
             source_id=source.source_id,
             name=source.name,
@@ -139,9 +144,20 @@ class LedgerStore(Application[UUID]):
         )
 
     def load_sources(self, claim: ClaimData, known_at: int) -> dict[str, SourceData]:
+        cited = sorted({r.record["source"] for r in claim.records})
+        # One query for every cited source's log, rather than two per source.
+        streams: dict[str, dict[int, LogEntry]] = {source_uuid(sid).hex: {} for sid in cited}
+        for entry in self.index.entries_for_many([source_uuid(sid) for sid in cited]):
+            streams[entry.originator_id][entry.originator_version] = entry
         found = {}
-        for sid in sorted({r.record["source"] for r in claim.records}):
-            data = self.load_source(sid, known_at)
+        for sid in cited:
+            data = self.load_source(sid, known_at, streams[source_uuid(sid).hex])
             if data is not None:
                 found[sid] = data
         return found
+
+
+def _version_at(entries: dict[int, LogEntry], known_at: int) -> int | None:
+    """The stream's version as recorded by ``known_at`` (None: not yet recorded)."""
+    versions = [v for v, e in entries.items() if e.recorded_at <= known_at]
+    return max(versions) if versions else None

@@ -183,6 +183,20 @@ class SqlIndex:
         )
         return [_entry(row) for row in cursor.fetchall()]
 
+    def entries_for_many(self, cursor: Any, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+        if not originator_ids:
+            return []
+        marks = ", ".join("?" for _ in originator_ids)
+        cursor.execute(
+            self.sql(
+                "SELECT position, originator_id, originator_version, recorded_at, hash "
+                f"FROM {self.log} WHERE originator_id IN ({marks}) "
+                "ORDER BY originator_id, originator_version"
+            ),
+            [uuid_hex(oid) for oid in originator_ids],
+        )
+        return [_entry(row) for row in cursor.fetchall()]
+
     def log_entries(self, cursor: Any, after: int, limit: int) -> list[LogEntry]:
         cursor.execute(
             self.sql(
@@ -236,6 +250,7 @@ class LedgerIndex(Protocol):
 
     def version_at(self, originator_id: UUID, known_at: int) -> int | None: ...
     def entries_for(self, originator_id: UUID) -> list[LogEntry]: ...
+    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]: ...
     def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
     def stream_ids(
         self, kind: str, known_at: int, after: int, limit: int
@@ -259,6 +274,10 @@ class IndexReads(ABC):
     def entries_for(self, originator_id: UUID) -> list[LogEntry]:
         with self.reading() as cursor:
             return self.index.entries_for(cursor, originator_id)
+
+    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+        with self.reading() as cursor:
+            return self.index.entries_for_many(cursor, originator_ids)
 
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
@@ -352,6 +371,10 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
     def entries_for(self, originator_id: UUID) -> list[LogEntry]:
         with self._database_lock:
             return list(self.by_stream.get(uuid_hex(originator_id), []))
+
+    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+        with self._database_lock:
+            return [e for oid in originator_ids for e in self.by_stream.get(uuid_hex(oid), [])]
 
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self._database_lock:
