@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError
 
 from ledger import inputs
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
@@ -27,7 +27,6 @@ from ledger.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     SourceNotFound,
-    StoreUnavailable,
     VersionMismatch,
 )
 from ledger.loading import store_errors
@@ -57,10 +56,8 @@ class ClaimsLedger(LedgerQueries):
         streams: Sequence[tuple[str, str, UUID]] = (),
         idempotency: tuple[str, str] | None = None,
     ) -> list[int]:
-        try:
-            recordings = self.save(*objs, streams=list(streams), idempotency=idempotency)
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
+        # Connection failures become StoreUnavailable in @store_errors on every use case.
+        recordings = self.save(*objs, streams=list(streams), idempotency=idempotency)
         return [r.notification.id for r in recordings]
 
     def _idempotent(

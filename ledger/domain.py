@@ -26,12 +26,21 @@ STATEMENT_TYPES = ("asserted", "denied", "assessed", "retracted", "corrected", "
 POSITION_TYPES = ("asserted", "denied", "assessed", "resolved")
 
 
+def _stream_uuid(kind: str, public_id: str) -> UUID:
+    name = f"{kind}:{public_id}"
+    if not name.isascii():
+        # Public ids are ASCII slugs, so this names no stream; but a lookup of any text
+        # (even a lone surrogate, which UTF-8 cannot encode) must answer "not found".
+        name = name.encode("utf-8", "surrogatepass").hex()
+    return uuid5(_NAMESPACE, name)
+
+
 def claim_uuid(claim_id: str) -> UUID:
-    return uuid5(_NAMESPACE, f"claim:{claim_id}")
+    return _stream_uuid("claim", claim_id)
 
 
 def source_uuid(source_id: str) -> UUID:
-    return uuid5(_NAMESPACE, f"source:{source_id}")
+    return _stream_uuid("source", source_id)
 
 
 class Claim(Aggregate):

@@ -395,3 +395,17 @@ def test_an_import_cannot_reuse_a_recorded_event_id(seeded: ClaimsLedger) -> Non
         seeded.import_batch(
             [{**ASSERTION, "claim_id": "troops", "event_id": said["event_id"]}], ACTOR
         )
+
+
+def test_ids_no_stream_can_have_are_not_found_whatever_their_text(seeded: ClaimsLedger) -> None:
+    odd = "troops\ud83d"  # half an escaped emoji: no UTF-8 store can even hold it
+    with pytest.raises(ClaimNotFound):
+        seeded.claim(odd)
+    with pytest.raises(SourceNotFound):
+        seeded.get_source("é-source")
+    size = log_length(seeded)
+    with pytest.raises(ClaimNotFound):
+        seeded.append_batch([{**ASSERTION, "claim_id": odd}], ACTOR)
+    with pytest.raises(ClaimNotFound):
+        seeded.import_batch([{**ASSERTION, "claim_id": odd}], ACTOR)
+    assert log_length(seeded) == size
