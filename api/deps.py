@@ -17,9 +17,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.access import KeyRing, Principal, Role
 from api.errors import UnsupportedMediaType
 from api.metrics import Metrics
-from ledger.access import KeyRing, Principal, Role
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import InvalidInput

@@ -26,9 +26,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from api.access import NotAllowed, NotAuthenticated
 from api.middleware import request_id_of
 from api.problems import problem_response
-from ledger.access import NotAllowed, NotAuthenticated
 from ledger.errors import (
     Conflict,
     IdempotencyKeyReused,

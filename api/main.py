@@ -17,14 +17,15 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
+from api.access import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
 from api.routes import claims, events, history, sources, system
-from ledger.access import KeyRing, parse_api_keys
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 
 DESCRIPTION = """\
@@ -43,10 +44,6 @@ def _version() -> str:
         return version("claims-ledger")
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         return "0.0.0"
-
-
-def open_ledger(settings: Settings) -> ClaimsLedger:
-    return ClaimsLedger(settings.eventsourcing_env(), snapshot_interval=settings.snapshot_interval)
 
 
 def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = None) -> FastAPI:

@@ -30,8 +30,8 @@ from ledger.errors import (
     VersionMismatch,
 )
 from ledger.loading import store_errors
+from ledger.persistence.chain import IdempotencyRecord, LogEntry
 from ledger.queries import LedgerQueries
-from ledger.stores import IdempotencyRecord, LogEntry
 from ledger.times import format_instant, from_micros
 
 JSON = dict[str, Any]

@@ -27,6 +27,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 
 
@@ -76,7 +77,7 @@ def run(
         for r in range(repeats):
             ledger_store, base_env = _stores(Path(tmp), r, store)
             settings = Settings(store=ledger_store, _env_file=None)  # type: ignore[call-arg]
-            ledger = ClaimsLedger(settings.eventsourcing_env())
+            ledger = open_ledger(settings)
             baseline = _Baseline(base_env)
             try:
                 _measure(ledger, baseline, results, events, batch)

@@ -6,19 +6,54 @@ environment here, never in code elsewhere:
 - ``memory``: the library's in-memory store (tests, throw-away demos);
 - ``sqlite:///relative/path.sqlite3`` or ``sqlite:////absolute/path.sqlite3``: embedded file;
 - ``postgresql://user:password@host:port/dbname``: shared by several API processes.
+
+Reading settings has no side effect: ``eventsourcing_env`` only describes the store;
+``ledger.bootstrap.open_ledger`` makes the data directory and opens the ledger.
+
+The API keys are checked here for their syntax (``principal:role:token`` entries), so every
+entry point refuses a malformed list the same way when it loads its settings; what a role
+may do is the HTTP layer's business (``api.access``).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.access import parse_api_keys
+API_KEY_ROLES = ("reader", "writer", "admin")  # in increasing power
+
+
+class KeyEntry(NamedTuple):
+    """One ``principal:role:token`` entry of ``Settings.api_keys``."""
+
+    principal: str
+    role: str
+    token: str
+
+
+def api_key_entries(value: SecretStr | None) -> tuple[KeyEntry, ...]:
+    """Parse ``principal:role:token,...``; errors name the entry by number, not its token."""
+    if value is None or not value.get_secret_value().strip():
+        return ()
+    entries: list[KeyEntry] = []
+    for number, entry in enumerate(value.get_secret_value().split(","), start=1):
+        parts = entry.strip().split(":", 2)
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            raise ValueError(f"api_keys entry {number} is not principal:role:token")
+        name, role, token = (p.strip() for p in parts)
+        if role not in API_KEY_ROLES:
+            raise ValueError(
+                f"api_keys entry {number} ({name}): role {role!r} is not reader, writer or admin"
+            )
+        entries.append(KeyEntry(name, role, token))
+    if len({e.token for e in entries}) != len(entries):
+        raise ValueError("api_keys: two entries share one token")
+    return tuple(entries)
 
 
 def default_store() -> str:
@@ -64,7 +99,7 @@ class Settings(BaseSettings):
     @field_validator("api_keys")
     @classmethod
     def _parseable_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        parse_api_keys(value)  # raises ValueError naming the entry, never its token
+        api_key_entries(value)  # raises ValueError naming the entry, never its token
         return value
 
     @field_validator("log_level", mode="before")
@@ -91,21 +126,22 @@ class Settings(BaseSettings):
         return Path(unquote(self.store.removeprefix("sqlite://").removeprefix("/")))
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The library's environment for this store."""
+        """The library's environment for this store (it creates nothing)."""
         env = {
             "IS_SNAPSHOTTING_ENABLED": "y",
             "AGGREGATE_CACHE_MAXSIZE": "1000",
         }
         if self.backend == "memory":
-            env["PERSISTENCE_MODULE"] = "ledger.stores:POPOLedgerFactory"
+            env.update(
+                PERSISTENCE_MODULE="ledger.persistence.memory:POPOLedgerFactory",
+                APPLICATION_RECORDER_TOPIC="ledger.persistence.memory:POPOLedgerRecorder",
+            )
         elif self.backend == "sqlite":
-            path = self.sqlite_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
-                SQLITE_DBNAME=str(path),
+                SQLITE_DBNAME=str(self.sqlite_path()),
                 SQLITE_LOCK_TIMEOUT="10",
-                APPLICATION_RECORDER_TOPIC="ledger.stores:SQLiteLedgerRecorder",
+                APPLICATION_RECORDER_TOPIC="ledger.persistence.sqlite:SQLiteLedgerRecorder",
             )
         else:
             url = urlsplit(self.store)
@@ -119,7 +155,7 @@ class Settings(BaseSettings):
                 POSTGRES_PASSWORD=unquote(url.password or ""),
                 POSTGRES_CONNECT_TIMEOUT="5",
                 POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
-                APPLICATION_RECORDER_TOPIC="ledger.pgstore:PostgresLedgerRecorder",
+                APPLICATION_RECORDER_TOPIC="ledger.persistence.postgres:PostgresLedgerRecorder",
             )
         return env
 

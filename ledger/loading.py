@@ -19,8 +19,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import ClaimNotFound, SourceNotFound, StoreUnavailable
+from ledger.persistence.chain import LedgerIndex, LogEntry
 from ledger.replay import ClaimData, Recorded, SourceData
-from ledger.stores import LedgerIndex, LogEntry
 
 F = TypeVar("F", bound=Callable[..., Any])
 

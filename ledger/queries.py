@@ -16,7 +16,7 @@ from ledger.credibility import MODEL_VERSION, STATUSES
 from ledger.domain import Claim, Source
 from ledger.errors import InvalidInput, SourceNotFound
 from ledger.loading import LedgerStore, store_errors
-from ledger.stores import GENESIS, chain_link, uuid_hex
+from ledger.persistence.chain import GENESIS, chain_link, uuid_hex
 from ledger.times import format_instant, from_micros, now, to_micros
 
 JSON = dict[str, Any]

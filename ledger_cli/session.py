@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import typer
 from pydantic import ValidationError
 
+from ledger import bootstrap
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import (
@@ -108,16 +109,9 @@ def reported_errors() -> Iterator[None]:
 
 
 def open_ledger_with(settings: Settings) -> ClaimsLedger:
+    """``ledger.bootstrap.open_ledger``, its failure a message that names the store."""
     try:
-        env = settings.eventsourcing_env()  # creates the SQLite data directory
-    except OSError as error:
-        fail(
-            EXIT_UNAVAILABLE,
-            f"cannot create the data directory for {settings.redacted_store()}"
-            f": {error.strerror or error}",
-        )
-    try:
-        return ClaimsLedger(env, snapshot_interval=settings.snapshot_interval)
+        return bootstrap.open_ledger(settings)
     except StoreUnavailable as error:
         fail(
             EXIT_UNAVAILABLE,

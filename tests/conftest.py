@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 
 POSTGRES_URL = os.environ.get(
@@ -82,7 +83,7 @@ def settings(store: str) -> Settings:
 
 @pytest.fixture
 def ledger(settings: Settings) -> Iterator[ClaimsLedger]:
-    app = ClaimsLedger(settings.eventsourcing_env(), snapshot_interval=settings.snapshot_interval)
+    app = open_ledger(settings)
     try:
         yield app
     finally:

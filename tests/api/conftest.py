@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app, open_ledger
+from api.main import create_app
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger.examples import load_article
 

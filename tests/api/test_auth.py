@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api.access import parse_api_keys
 from api.main import create_app
-from ledger.access import parse_api_keys
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 

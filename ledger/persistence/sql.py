@@ -1,83 +1,29 @@
-"""The event store's side tables: recording time, hash chain, stream index, idempotency.
+"""The side tables in portable SQL, and the reads over them that the SQL recorders share.
 
-The ``eventsourcing`` library stores the events; these recorders extend its SQLite,
-PostgreSQL and in-memory application recorders (the pattern of the library's
-``examples/searchabletimestamps``) to write, in the same transaction as the events:
-
-- ``<events>_log``: one row per stored event, keyed by its notification id (the global
-  ``position``), with the server-assigned ``recorded_at`` (strictly increasing along the
-  log) and a SHA-256 link to the previous row, so any byte changed behind the service's
-  back breaks the chain at a position ``verify`` can name;
-- ``<events>_streams``: the public id of each claim and source and where it starts, so
-  lists and "as known at" lookups never scan other streams' events;
-- ``<events>_idempotency``: the Idempotency-Key of a write, with a fingerprint of the
-  request, unique, so a retry (from any process sharing the store) finds the original
-  and two concurrent writers with one key cannot both succeed.
-
-``recorded_at`` is assigned inside the insert transaction, after the library has taken its
-write lock (PostgreSQL: ``LOCK TABLE ... EXCLUSIVE``; SQLite: the database write lock), so
-it follows commit order even with several writer processes.
+``SqlIndex`` holds the statements (``?`` placeholders, rewritten for psycopg) and runs them on
+a cursor it is given; ``IndexReads`` turns them into the ``LedgerIndex`` reads of a recorder
+that says how to get a cursor. Table names and SQL are those of existing stores: changing
+them would leave those stores unreadable.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.persistence import StoredEvent
 
-GENESIS = "0" * 64
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """Where and when one stored event was recorded, and its link in the hash chain."""
-
-    position: int
-    originator_id: str  # UUID hex
-    originator_version: int
-    recorded_at: int  # microseconds since the epoch, UTC
-    hash: str
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    key: str
-    fingerprint: str
-    first_position: int
-    last_position: int
-
-
-def chain_link(previous: str, position: int, event: StoredEvent, recorded_at: int) -> str:
-    """The hash of one log row: its predecessor's hash, its place, its time and its bytes."""
-    oid = (
-        event.originator_id.hex
-        if isinstance(event.originator_id, UUID)
-        else str(event.originator_id)
-    )
-    digest = hashlib.sha256()
-    header = f"{previous}|{position}|{oid}|{event.originator_version}|{recorded_at}|{event.topic}|"
-    digest.update(header.encode())
-    state = event.state
-    # A tampered row may come back as text rather than bytes: hash what is there.
-    digest.update(state if isinstance(state, bytes) else str(state).encode())
-    return digest.hexdigest()
-
-
-def uuid_hex(originator_id: UUID | str) -> str:
-    return originator_id.hex if isinstance(originator_id, UUID) else UUID(str(originator_id)).hex
-
-
-def now_micros() -> int:
-    return time.time_ns() // 1000
+from ledger.persistence.chain import (
+    GENESIS,
+    IdempotencyRecord,
+    LogEntry,
+    chain_link,
+    now_micros,
+    uuid_hex,
+)
 
 
 class SqlIndex:
@@ -245,19 +191,6 @@ def _entry(row: Any) -> LogEntry:
     )
 
 
-class LedgerIndex(Protocol):
-    """What the ledger reads from its side tables, on every backend."""
-
-    def version_at(self, originator_id: UUID, known_at: int) -> int | None: ...
-    def entries_for(self, originator_id: UUID) -> list[LogEntry]: ...
-    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]: ...
-    def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
-    def stream_ids(
-        self, kind: str, known_at: int, after: int, limit: int
-    ) -> list[tuple[str, int]]: ...
-    def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
-
-
 class IndexReads(ABC):
     """The read methods every ledger recorder offers, over ``self.index`` and a cursor."""
 
@@ -290,112 +223,3 @@ class IndexReads(ABC):
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with self.reading() as cursor:
             return self.index.find_idempotency(cursor, key)
-
-
-class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
-    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
-        self.index = SqlIndex(events_table_name)
-        super().__init__(datastore, events_table_name)
-
-    def construct_create_table_statements(self) -> list[str]:
-        return super().construct_create_table_statements() + self.index.create_statements()
-
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        # The library's insert comes first: it takes SQLite's write lock, so the tail
-        # read below cannot be overtaken by another writer.
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        assert positions is not None
-        self.index.write(
-            c, stored_events, positions, kwargs.get("streams", ()), kwargs.get("idempotency")
-        )
-        return positions
-
-    @contextmanager
-    def reading(self) -> Iterator[Any]:
-        with self.datastore.transaction(commit=False) as cursor:
-            yield cursor
-
-
-class POPOLedgerRecorder(POPOApplicationRecorder):
-    """The in-memory store, for fast tests, with the same side tables as dicts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.log: list[LogEntry] = []
-        self.by_stream: dict[str, list[LogEntry]] = {}
-        self.streams: dict[tuple[str, str], tuple[int, int]] = {}
-        self.idempotency: dict[str, IdempotencyRecord] = {}
-
-    def _update_table(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        key = kwargs.get("idempotency")
-        if key is not None and key[0] in self.idempotency:
-            raise IntegrityError(f"idempotency key {key[0]!r} already used")
-        positions = super()._update_table(stored_events, **kwargs)
-        assert positions is not None
-        previous = self.log[-1].hash if self.log else GENESIS
-        recorded_at = max(now_micros(), self.log[-1].recorded_at + 1 if self.log else 0)
-        for event, position in zip(stored_events, positions, strict=True):
-            previous = chain_link(previous, position, event, recorded_at)
-            entry = LogEntry(
-                position,
-                uuid_hex(event.originator_id),
-                event.originator_version,
-                recorded_at,
-                previous,
-            )
-            self.log.append(entry)
-            self.by_stream.setdefault(entry.originator_id, []).append(entry)
-            recorded_at += 1
-        for kind, public, oid in kwargs.get("streams", ()):
-            first = self.by_stream[uuid_hex(oid)][0]
-            self.streams[(kind, public)] = (first.position, first.recorded_at)
-        if key is not None:
-            self.idempotency[key[0]] = IdempotencyRecord(
-                key[0], key[1], positions[0], positions[-1]
-            )
-        return positions
-
-    def version_at(self, originator_id: UUID, known_at: int) -> int | None:
-        with self._database_lock:
-            versions = [
-                e.originator_version
-                for e in self.by_stream.get(uuid_hex(originator_id), [])
-                if e.recorded_at <= known_at
-            ]
-            return max(versions) if versions else None
-
-    def entries_for(self, originator_id: UUID) -> list[LogEntry]:
-        with self._database_lock:
-            return list(self.by_stream.get(uuid_hex(originator_id), []))
-
-    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
-        with self._database_lock:
-            return [e for oid in originator_ids for e in self.by_stream.get(uuid_hex(oid), [])]
-
-    def log_entries(self, after: int, limit: int) -> list[LogEntry]:
-        with self._database_lock:
-            return [e for e in self.log if e.position > after][:limit]
-
-    def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
-        with self._database_lock:
-            rows = sorted(
-                (position, public)
-                for (k, public), (position, recorded_at) in self.streams.items()
-                if k == kind and recorded_at <= known_at and position > after
-            )
-            return [(public, position) for position, public in rows[:limit]]
-
-    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
-        with self._database_lock:
-            return self.idempotency.get(key)
-
-
-class POPOLedgerFactory(POPOFactory):
-    """``PERSISTENCE_MODULE=ledger.stores:POPOLedgerFactory`` gives the in-memory ledger."""
-
-    def application_recorder(self) -> POPOLedgerRecorder:
-        return POPOLedgerRecorder()

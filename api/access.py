@@ -1,7 +1,8 @@
 """Access control: API keys as bearer tokens, each with a principal and a role.
 
-Kept in the ledger (not the HTTP layer) because the settings check the key list when they
-load, so every entry point refuses a malformed one the same way.
+The syntax of the key list is checked by ``ledger.config.Settings`` when it loads (so every
+entry point refuses a malformed one the same way, with the same message); what a key may do
+is decided here, at the HTTP face.
 
 ``Settings.api_keys`` holds ``principal:role:token`` entries separated by commas. With no
 keys configured every request is allowed and acts as ``local`` (the settings refuse to bind
@@ -18,6 +19,8 @@ from enum import IntEnum
 
 from pydantic import SecretStr
 
+from ledger.config import API_KEY_ROLES, api_key_entries
+
 LOCAL = "local"
 MIN_TOKEN_LENGTH = 16
 
@@ -28,6 +31,9 @@ class Role(IntEnum):
     reader = 1
     writer = 2
     admin = 3
+
+
+assert tuple(Role.__members__) == API_KEY_ROLES, "the roles the settings accept"
 
 
 @dataclass(frozen=True)
@@ -58,22 +64,10 @@ class NotAllowed(Exception):
 
 def parse_api_keys(value: SecretStr | None) -> tuple[ApiKey, ...]:
     """Parse ``principal:role:token,...``; errors name the entry by number, not its token."""
-    if value is None or not value.get_secret_value().strip():
-        return ()
-    keys: list[ApiKey] = []
-    for number, entry in enumerate(value.get_secret_value().split(","), start=1):
-        parts = entry.strip().split(":", 2)
-        if len(parts) != 3 or not all(p.strip() for p in parts):
-            raise ValueError(f"api_keys entry {number} is not principal:role:token")
-        name, role, token = (p.strip() for p in parts)
-        if role not in Role.__members__:
-            raise ValueError(
-                f"api_keys entry {number} ({name}): role {role!r} is not reader, writer or admin"
-            )
-        keys.append(ApiKey(Principal(name, Role[role]), token))
-    if len({k.token for k in keys}) != len(keys):
-        raise ValueError("api_keys: two entries share one token")
-    return tuple(keys)
+    return tuple(
+        ApiKey(Principal(entry.principal, Role[entry.role]), entry.token)
+        for entry in api_key_entries(value)
+    )
 
 
 class KeyRing:

@@ -1,7 +1,8 @@
 """The PostgreSQL ledger recorder: the library's recorder plus the ledger's side tables.
 
-Kept apart from ``ledger.stores`` so the SQLite and in-memory stores work without psycopg
-installed. Selected with ``APPLICATION_RECORDER_TOPIC=ledger.pgstore:PostgresLedgerRecorder``.
+The only module of the ledger that imports psycopg, so the SQLite and in-memory stores work
+without it installed. Selected with ``PERSISTENCE_MODULE=eventsourcing.postgres`` and
+``APPLICATION_RECORDER_TOPIC=ledger.persistence.postgres:PostgresLedgerRecorder``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
 
-from ledger.stores import IndexReads, SqlIndex
+from ledger.persistence.sql import IndexReads, SqlIndex
 
 
 class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):

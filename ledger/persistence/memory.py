@@ -1,0 +1,121 @@
+"""The in-memory ledger recorder: the library's POPO recorder plus the side tables as dicts.
+
+Selected with ``PERSISTENCE_MODULE=ledger.persistence.memory:POPOLedgerFactory`` and
+``APPLICATION_RECORDER_TOPIC=ledger.persistence.memory:POPOLedgerRecorder``: the library's
+own POPO factory ignores ``APPLICATION_RECORDER_TOPIC``, so this one reads it, as the SQLite
+and PostgreSQL factories do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+from eventsourcing.utils import resolve_topic
+
+from ledger.persistence.chain import (
+    GENESIS,
+    IdempotencyRecord,
+    LogEntry,
+    chain_link,
+    now_micros,
+    uuid_hex,
+)
+
+
+class POPOLedgerRecorder(POPOApplicationRecorder):
+    """The in-memory store, for fast tests, with the same side tables as dicts.
+
+    It offers the reads of ``LedgerIndex`` over those dicts, under the library's lock.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[LogEntry] = []
+        self.by_stream: dict[str, list[LogEntry]] = {}
+        self.streams: dict[tuple[str, str], tuple[int, int]] = {}
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        key = kwargs.get("idempotency")
+        if key is not None and key[0] in self.idempotency:
+            raise IntegrityError(f"idempotency key {key[0]!r} already used")
+        positions = super()._update_table(stored_events, **kwargs)
+        assert positions is not None
+        previous = self.log[-1].hash if self.log else GENESIS
+        recorded_at = max(now_micros(), self.log[-1].recorded_at + 1 if self.log else 0)
+        for event, position in zip(stored_events, positions, strict=True):
+            previous = chain_link(previous, position, event, recorded_at)
+            entry = LogEntry(
+                position,
+                uuid_hex(event.originator_id),
+                event.originator_version,
+                recorded_at,
+                previous,
+            )
+            self.log.append(entry)
+            self.by_stream.setdefault(entry.originator_id, []).append(entry)
+            recorded_at += 1
+        for kind, public, oid in kwargs.get("streams", ()):
+            first = self.by_stream[uuid_hex(oid)][0]
+            self.streams[(kind, public)] = (first.position, first.recorded_at)
+        if key is not None:
+            self.idempotency[key[0]] = IdempotencyRecord(
+                key[0], key[1], positions[0], positions[-1]
+            )
+        return positions
+
+    def version_at(self, originator_id: UUID, known_at: int) -> int | None:
+        with self._database_lock:
+            versions = [
+                e.originator_version
+                for e in self.by_stream.get(uuid_hex(originator_id), [])
+                if e.recorded_at <= known_at
+            ]
+            return max(versions) if versions else None
+
+    def entries_for(self, originator_id: UUID) -> list[LogEntry]:
+        with self._database_lock:
+            return list(self.by_stream.get(uuid_hex(originator_id), []))
+
+    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+        with self._database_lock:
+            return [e for oid in originator_ids for e in self.by_stream.get(uuid_hex(oid), [])]
+
+    def log_entries(self, after: int, limit: int) -> list[LogEntry]:
+        with self._database_lock:
+            return [e for e in self.log if e.position > after][:limit]
+
+    def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
+        with self._database_lock:
+            rows = sorted(
+                (position, public)
+                for (k, public), (position, recorded_at) in self.streams.items()
+                if k == kind and recorded_at <= known_at and position > after
+            )
+            return [(public, position) for position, public in rows[:limit]]
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        with self._database_lock:
+            return self.idempotency.get(key)
+
+
+class POPOLedgerFactory(POPOFactory):
+    """The library's in-memory factory, with the recorder ``APPLICATION_RECORDER_TOPIC`` names.
+
+    Without that topic it gives the library's own recorder, as the SQLite and PostgreSQL
+    factories do (the benchmark's baseline).
+    """
+
+    def application_recorder(self) -> ApplicationRecorder:
+        topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
+        if not topic:
+            return POPOApplicationRecorder()
+        recorder_class: type[POPOApplicationRecorder] = resolve_topic(topic)
+        assert issubclass(recorder_class, POPOApplicationRecorder)
+        return recorder_class()

@@ -1,0 +1,42 @@
+"""The SQLite ledger recorder: the library's recorder plus the ledger's side tables.
+
+Selected with ``PERSISTENCE_MODULE=eventsourcing.sqlite`` and
+``APPLICATION_RECORDER_TOPIC=ledger.persistence.sqlite:SQLiteLedgerRecorder``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ledger.persistence.sql import IndexReads, SqlIndex
+
+
+class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        self.index = SqlIndex(events_table_name)
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + self.index.create_statements()
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The library's insert comes first: it takes SQLite's write lock, so the tail
+        # read below cannot be overtaken by another writer.
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        assert positions is not None
+        self.index.write(
+            c, stored_events, positions, kwargs.get("streams", ()), kwargs.get("idempotency")
+        )
+        return positions
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
