@@ -20,8 +20,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ledger.inputs import OUTCOMES, RELIABILITY, STATEMENT_TYPES
-from ledger.likelihood import CONFIDENCE_LEVELS
+from ledger.statements import CONFIDENCE_LEVELS, OUTCOMES, RELIABILITY_GRADES, STATEMENT_TYPES
 
 # JSON's \uXXXX escapes can spell half a UTF-16 pair, which Python decodes to a lone
 # surrogate: a str that no UTF-8 store can hold, so the write would fail deep in the store.
@@ -48,7 +47,7 @@ def _number_or_words(value: object) -> object:
 Text = Annotated[str, AfterValidator(_unicode)]
 Likelihood = Annotated[float | str, BeforeValidator(_number_or_words)]
 # Documented as enums, checked by the ledger (which also accepts, e.g., lower-case grades).
-Reliability = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(RELIABILITY)})]
+Reliability = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(RELIABILITY_GRADES)})]
 EventType = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(STATEMENT_TYPES)})]
 Confidence = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(CONFIDENCE_LEVELS)})]
 Outcome = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(OUTCOMES)})]

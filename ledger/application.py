@@ -233,10 +233,10 @@ class ClaimsLedger(LedgerQueries):
         field_prefix: str,
     ) -> None:
         try:
-            record = inputs.statement_record(data, event_id=event_id or str(uuid4()), actor=actor)
-            if record["source"] is not None:
-                self._require_source(record["source"])
-            claim.record(record)
+            statement = inputs.statement(data, event_id=event_id or str(uuid4()), actor=actor)
+            if statement.source is not None:
+                self._require_source(statement.source)
+            claim.record(statement)
         except InvalidInput as error:
             raise type(error)(field_prefix + error.field, error.reason) from None
         except SourceNotFound as error:
@@ -337,10 +337,10 @@ class ClaimsLedger(LedgerQueries):
                 raise InvalidInput("claim_id", "is required: the claim the event is about")
             if cid not in claims:
                 claims[cid] = self._claim(cid)
-            record = inputs.statement_record({"type": kind, **body}, event_id=event_id, actor=who)
-            if record["source"] is not None and record["source"] not in sources:
-                self._require_source(record["source"])
-            claims[cid].record(record)
+            statement = inputs.statement({"type": kind, **body}, event_id=event_id, actor=who)
+            if statement.source is not None and statement.source not in sources:
+                self._require_source(statement.source)
+            claims[cid].record(statement)
             return claims[cid]
 
     def _snapshot_crossed(self, aggregates: Iterable[Any], written: int) -> None:
@@ -377,12 +377,12 @@ class ClaimsLedger(LedgerQueries):
         """The answer to an append: where it landed and the credibility right after it."""
         entry = self._entry(position)
         data = self.claim_data(UUID(entry.originator_id), entry.originator_version)
-        record = data.records[-1].record
+        statement = data.records[-1].statement
         known_at = from_micros(entry.recorded_at)
         # An occurred_at within the clock-skew allowance may be later than recorded_at.
-        view = self._claim_view(data, max(known_at, record["occurred_at"]), known_at)
+        view = self._claim_view(data, max(known_at, statement.at), known_at)
         return {
-            "event_id": record["event_id"],
+            "event_id": statement.event_id,
             "claim_id": data.claim_id,
             "position": entry.position,
             "recorded_at": format_instant(known_at),
@@ -402,14 +402,14 @@ class ClaimsLedger(LedgerQueries):
         claims, by_position = [], {}
         for oid, version in last_version.items():
             data = self.claim_data(UUID(oid), version)
-            by_position.update({r.position: (data.claim_id, r.record) for r in data.records})
+            by_position.update({r.position: (data.claim_id, r.statement) for r in data.records})
             view = self._claim_view(data, known_at, known_at)
             claims.append(
                 {"claim_id": data.claim_id, "version": version, "credibility": view["credibility"]}
             )
         events = [
             {
-                "event_id": by_position[e.position][1]["event_id"],
+                "event_id": by_position[e.position][1].event_id,
                 "claim_id": by_position[e.position][0],
                 "position": e.position,
                 "recorded_at": format_instant(from_micros(e.recorded_at)),

@@ -2,7 +2,8 @@
 
 ``assess`` is a pure function of the evidence, the sources' standing and the claim's parties
 (no store, clock or framework), so a replay at any (as_of, known_at) gives the same bytes.
-Evidence is sorted by (occurred_at, event_id); a source may retract its own statements; only
+Statements are sorted by valid time (``occurred_at``), ties broken by recording order
+(``position``); a source may retract its own statements; only
 each source's latest position counts, weighed in log-odds by its Admiralty reliability; a
 party to the claim counts x0.25 speaking in its own favour and x2 against its interest;
 voices of one affiliation are not independent, so on each side the strongest counts in full,
@@ -15,16 +16,18 @@ import bisect
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
-from ledger.likelihood import CONFIDENCE_LEVELS, band_for
+from ledger.likelihood import band_for
+from ledger.statements import (
+    CONFIDENCE_LEVELS,
+    EVIDENCE_TYPES,
+    OUTCOMES,
+    RELIABILITY_GRADES,
+    Statement,
+)
 
 MODEL_VERSION = "credibility-v1"
-RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")
-EVIDENCE_TYPES = ("asserted", "denied", "assessed", "retracted", "resolved")
-POSITION_TYPES = ("asserted", "denied", "assessed")
-OUTCOMES = ("confirmed", "refuted")
-STATUSES = ("unverified", "contested", "leaning true", "leaning false", "confirmed", "refuted")
 
 # Log-odds of a plain statement by the speaker's rating. F means "cannot be judged", not
 # "unreliable", so an unrated source is heard like a D rather than below an E.
@@ -48,7 +51,7 @@ _Ranks = Mapping[str, tuple[int, tuple[str, ...]]]  # event_id -> (rank, stronge
 
 
 class InvalidEvidence(ValueError):
-    """Evidence the model cannot weigh: a caller's bug, as the ledger validates on append."""
+    """A statement the model cannot weigh: a caller's bug, as the ledger validates on append."""
 
 
 @dataclass(frozen=True)
@@ -65,31 +68,14 @@ class SourceStanding:
             raise InvalidEvidence(f"source {self.source_id!r}: reliability must be one of A-F")
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One event in scope, with any correction already applied by the caller."""
-
-    event_id: str
-    type: str  # one of EVIDENCE_TYPES
-    source: str  # source_id
-    occurred_at: datetime  # timezone-aware
-    likelihood: float | None = None  # for assessed
-    confidence: str | None = None  # low / moderate / high, for assessed
-    outcome: str | None = None  # confirmed / refuted, for resolved
-    supersedes: str | None = None  # for retracted: the event_id withdrawn
-    corrected_by: str | None = None  # event_id of the correction applied, if any
-
-    def __post_init__(self) -> None:
-        problem = _problem_with(self)
-        if problem:
-            raise InvalidEvidence(f"event {self.event_id!r}: {problem}")
-
-
-def _problem_with(item: Evidence) -> str | None:
+def unweighable(item: Statement) -> str | None:
+    """Why the model cannot weigh ``item`` (a caller's bug: the ledger checks on append)."""
     likelihood = item.likelihood
     if item.type not in EVIDENCE_TYPES:
         return f"type {item.type!r} is not one of {', '.join(EVIDENCE_TYPES)}"
-    if item.occurred_at.utcoffset() is None:
+    if item.source is None:
+        return "it has no source"
+    if item.occurred_at is None or item.occurred_at.utcoffset() is None:
         return "occurred_at has no time zone"
     if item.type == "assessed" and (
         isinstance(likelihood, bool)
@@ -154,7 +140,7 @@ class Credibility:
 class _Position:
     """A counted position, weighed but not yet discounted for non-independence."""
 
-    item: Evidence
+    item: Statement
     group: str  # positions sharing a group are one witness, not several
     affiliation: str | None
     weight: float  # log-odds after the interest multiplier
@@ -162,7 +148,7 @@ class _Position:
 
 
 def assess(
-    evidence: Iterable[Evidence],
+    evidence: Iterable[Statement],
     sources: Mapping[str, SourceStanding],
     parties: Collection[str],
     beneficiaries: Collection[str] = (),
@@ -173,31 +159,31 @@ def assess(
     those whose cause gains if it is believed (e.g. ``UA`` for a claim against ``RU``).
     """
     items = _canonical(evidence)
-    standings = {item.source: _standing(sources, item.source) for item in items}
+    standings = {item.speaker: _standing(sources, item.speaker) for item in items}
     reasons: dict[str, str] = {}
     withdrawn = _apply_retractions(items, standings, reasons)
 
-    latest: dict[str, Evidence] = {}
-    resolution: Evidence | None = None
-    for item in reversed(items):  # latest first, by (occurred_at, event_id)
+    latest: dict[str, Statement] = {}
+    resolution: Statement | None = None
+    for item in reversed(items):  # latest first, by (occurred_at, position)
         if item.event_id in withdrawn or item.type == "retracted":
             continue
         if item.type == "resolved" and resolution is None:
             resolution = item
         elif item.type == "resolved":
             reasons[item.event_id] = f"superseded by later resolution {_ref(resolution)}"
-        elif item.source not in latest:
-            latest[item.source] = item
+        elif item.speaker not in latest:
+            latest[item.speaker] = item
         else:
             reasons[item.event_id] = (
-                f"superseded by this source's later statement {_ref(latest[item.source])}:"
+                f"superseded by this source's later statement {_ref(latest[item.speaker])}:"
                 " only a source's latest position counts"
             )
 
     positions = [
-        _weigh(item, standings[item.source], parties, beneficiaries)
+        _weigh(item, standings[item.speaker], parties, beneficiaries)
         for item in items
-        if latest.get(item.source) is item
+        if latest.get(item.speaker) is item
     ]
     ranks = _ranks(positions)
     for position in positions:
@@ -216,7 +202,7 @@ def assess(
         probability = RESOLVED_PROBABILITY[outcome]
         deltas[resolution.event_id] = _round(probability - pooled)
         reasons[resolution.event_id] = (
-            f"{_speaker(standings[resolution.source])} resolved the claim as {outcome}: ground"
+            f"{_speaker(standings[resolution.speaker])} resolved the claim as {outcome}: ground"
             f" truth overrides the pooled {pooled:g} and sets the probability to {probability:g}"
         )
 
@@ -227,7 +213,9 @@ def assess(
         if item.corrected_by:
             reasons[item.event_id] += f" (as corrected by event {item.corrected_by})"
     contributions = tuple(
-        Contribution(i.event_id, i.source, i.type, deltas.get(i.event_id, 0.0), reasons[i.event_id])
+        Contribution(
+            i.event_id, i.speaker, i.type, deltas.get(i.event_id, 0.0), reasons[i.event_id]
+        )
         for i in items
     )
     return Credibility(
@@ -235,7 +223,13 @@ def assess(
     )
 
 
-def _canonical(evidence: Iterable[Evidence]) -> list[Evidence]:
+def _canonical(evidence: Iterable[Statement]) -> list[Statement]:
+    evidence = list(evidence)
+    for item in evidence:
+        problem = unweighable(item)
+        if problem:
+            raise InvalidEvidence(f"event {item.event_id!r}: {problem}")
+    # Valid time first; among equal times the later recorded is the later (law 3).
     items = sorted(evidence, key=lambda item: (item.occurred_at, item.event_id))
     if len({item.event_id for item in items}) < len(items):  # the order would not be total
         raise InvalidEvidence("an event_id appears more than once in the evidence")
@@ -249,19 +243,19 @@ def _standing(sources: Mapping[str, SourceStanding], source_id: str) -> SourceSt
 
 
 def _apply_retractions(
-    items: Sequence[Evidence], standings: Mapping[str, SourceStanding], reasons: dict[str, str]
+    items: Sequence[Statement], standings: Mapping[str, SourceStanding], reasons: dict[str, str]
 ) -> set[str]:
     """Explain every retraction in ``reasons``; return the event ids actually withdrawn."""
     by_id = {item.event_id: item for item in items}
     withdrawn: set[str] = set()
     for item in (item for item in items if item.type == "retracted"):
-        speaker, target = _speaker(standings[item.source]), by_id.get(item.supersedes or "")
+        speaker, target = _speaker(standings[item.speaker]), by_id.get(item.supersedes or "")
         if target is None:
             reason = f"withdraws event {item.supersedes}, which is not in scope: ignored"
-        elif target.source != item.source:
+        elif target.speaker != item.speaker:
             reason = (
                 f"cannot withdraw event {target.event_id}, a statement by"
-                f" {standings[target.source].name}: a source may withdraw only its own; ignored"
+                f" {standings[target.speaker].name}: a source may withdraw only its own; ignored"
             )
         elif target.type == "retracted":  # undoing an undo needs rules v1 does not have
             reason = f"withdraws retraction {target.event_id}, which v1 cannot undo: ignored"
@@ -271,7 +265,7 @@ def _apply_retractions(
             withdrawn.add(target.event_id)
             reason = f"withdraws event {_ref(target)}"
             reasons[target.event_id] = (
-                f"withdrawn by {standings[item.source].name} in event {_ref(item)},"
+                f"withdrawn by {standings[item.speaker].name} in event {_ref(item)},"
                 " so it no longer counts"
             )
         reasons[item.event_id] = f"{speaker} {reason}"
@@ -279,7 +273,7 @@ def _apply_retractions(
 
 
 def _weigh(
-    item: Evidence,
+    item: Statement,
     standing: SourceStanding,
     parties: Collection[str],
     beneficiaries: Collection[str] = (),
@@ -321,7 +315,7 @@ def _weigh(
             f"; {affiliation} gains if the claim is believed, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"
         )
-    group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.source}"
+    group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.speaker}"
     return _Position(item, group, affiliation, weight, account)
 
 
@@ -398,8 +392,8 @@ def _speaker(standing: SourceStanding) -> str:
     return f"{standing.name} ({affiliation}, reliability {standing.reliability})"
 
 
-def _ref(item: Evidence | None) -> str:
-    return f"{item.event_id} of {item.occurred_at.astimezone(UTC):%Y-%m-%d}" if item else ""
+def _ref(item: Statement | None) -> str:
+    return f"{item.event_id} of {item.at.astimezone(UTC):%Y-%m-%d}" if item else ""
 
 
 def _num(log_odds: float) -> str:

@@ -1,9 +1,9 @@
 """Aggregates: a Claim with everything said about it, and a Source with its ratings.
 
 Both are event-sourced with the ``eventsourcing`` library: state changes only by events,
-nothing is updated or deleted. A claim's statements are kept as plain records (dicts of
-JSON-ready values) in the order they were recorded; corrections and retractions are new
-records that name what they supersede, so every earlier record stays readable.
+nothing is updated or deleted. A claim's statements (``ledger.statements.Statement``) are
+stored as their payloads in the order they were recorded; corrections and retractions are
+new statements that name what they supersede, so every earlier record stays readable.
 
 Public ids are slugs (or server-made UUID strings); the aggregate id is a UUID derived from
 the kind and the public id, so the same slug always finds the same stream.
@@ -11,6 +11,7 @@ the kind and the public id, so the same slug always finds the same stream.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -18,12 +19,9 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidStatement
+from ledger.statements import SUPERSEDABLE_TYPES, Statement, StatementType, with_corrections
 
 _NAMESPACE = UUID("0b7c1d0e-4f0a-5b7e-9a51-6c1f2f2a4d10")
-
-STATEMENT_TYPES = ("asserted", "denied", "assessed", "retracted", "corrected", "resolved")
-#: Types a source can withdraw with a retraction, and a correction can replace.
-POSITION_TYPES = ("asserted", "denied", "assessed", "resolved")
 
 
 def _stream_uuid(kind: str, public_id: str) -> UUID:
@@ -68,130 +66,106 @@ class Claim(Aggregate):
         self.beneficiaries = beneficiaries or []
         self.registered_by = actor
         self.registered_event_id = event_id
+        # The stored payloads, each with the claim version that recorded it.
         self.records: list[dict[str, Any]] = []
 
-    def find(self, event_id: str) -> dict[str, Any] | None:
+    def statements(self) -> list[Statement]:
+        """Everything said about the claim, in recording order, as recorded."""
+        return [Statement.from_payload(record) for record in self.records]
+
+    def find(self, event_id: str) -> Statement | None:
         for record in self.records:
             if record["event_id"] == event_id:
-                return record
+                return Statement.from_payload(record)
         return None
 
-    def check_statement(self, record: dict[str, Any]) -> None:
+    def current(self, target: Statement) -> Statement:
+        """``target`` as the corrections recorded so far replace it."""
+        for statement in with_corrections(self.statements()):
+            if statement.event_id == target.event_id:
+                return statement
+        return target
+
+    def check_statement(self, statement: Statement) -> None:
         """Refuse a statement that names an event it may not supersede."""
-        kind = record["type"]
-        if kind not in ("retracted", "corrected"):
+        if not statement.rule.supersedes:
             return
-        target_id = record["supersedes"]
+        kind, target_id = statement.type, statement.supersedes or ""
         target = self.find(target_id)
         if target is None:
             raise InvalidStatement(
                 "supersedes", f"event {target_id!r} is not part of claim {self.claim_id!r}"
             )
-        if target["type"] not in POSITION_TYPES:
+        if target.type not in SUPERSEDABLE_TYPES:
             raise InvalidStatement(
                 "supersedes",
-                f"event {target_id!r} is a {target['type']} event; only "
-                f"{', '.join(POSITION_TYPES)} events can be {kind}",
+                f"event {target_id!r} is a {target.type} event; only "
+                f"{', '.join(SUPERSEDABLE_TYPES)} events can be {kind}",
             )
-        if kind == "retracted":
-            if record["source"] != target["source"]:
-                raise InvalidStatement(
-                    "source",
-                    f"only {target['source']!r} can retract its own event {target_id!r}; "
-                    f"{record['source']!r} may deny the claim instead",
-                )
-            if record["occurred_at"] < self.corrected(target)["occurred_at"]:
+        if statement.source != target.source:
+            raise InvalidStatement(
+                "source",
+                f"only {target.source!r} can retract its own event {target_id!r}; "
+                f"{statement.source!r} may deny the claim instead"
+                if kind == StatementType.RETRACTED
+                else f"a correction keeps the statement's source ({target.source!r}); "
+                "a different source's statement is a new event",
+            )
+        retractions = [
+            s for s in self.statements()
+            if s.type == StatementType.RETRACTED and s.supersedes == target_id
+        ]
+        if kind == StatementType.RETRACTED:
+            if statement.at < self.current(target).at:
                 raise InvalidStatement(
                     "occurred_at", "a retraction cannot occur before the statement it withdraws"
                 )
-            if any(r["type"] == "retracted" and r["supersedes"] == target_id for r in self.records):
+            if retractions:
                 raise InvalidStatement("supersedes", f"event {target_id!r} is already retracted")
-        if kind == "corrected":
-            if record["source"] != target["source"]:
+            return
+        merged = self.current(target).corrected(statement)
+        # The corrected record must be a complete event of its (possibly new) type.
+        problem = merged.incomplete(f"the corrected {merged.type} event")
+        if problem is not None:
+            raise InvalidStatement(*problem)
+        for retraction in retractions:
+            if retraction.at < merged.at:
                 raise InvalidStatement(
-                    "source",
-                    f"a correction keeps the statement's source ({target['source']!r}); "
-                    "a different source's statement is a new event",
+                    "occurred_at",
+                    f"event {target_id!r} is retracted on {retraction.at:%Y-%m-%d}; "
+                    "it cannot be moved after its retraction",
                 )
-            merged = self.corrected(target)
-            merged.update(correction_fields(record))
-            # The corrected record must be a complete event of its (possibly new) type.
-            check_complete(merged, f"the corrected {merged['type']} event")
-            for other in self.records:
-                if (
-                    other["type"] == "retracted"
-                    and other["supersedes"] == target_id
-                    and other["occurred_at"] < merged["occurred_at"]
-                ):
-                    raise InvalidStatement(
-                        "occurred_at",
-                        f"event {target_id!r} is retracted on {other['occurred_at']:%Y-%m-%d}; "
-                        "it cannot be moved after its retraction",
-                    )
 
-    def corrected(self, target: dict[str, Any]) -> dict[str, Any]:
-        """The record as the latest correction recorded so far replaced it."""
-        merged = dict(target)
-        for record in self.records:
-            if record["type"] == "corrected" and record["supersedes"] == target["event_id"]:
-                merged.update(correction_fields(record))
-        return merged
-
-    def record(self, record: dict[str, Any]) -> None:
-        """Append one statement record, after checking what it supersedes.
+    def record(self, statement: Statement) -> Statement:
+        """Append one statement, after checking what it supersedes; returns it as stored.
 
         A correction that leaves out ``source`` or ``occurred_at`` keeps the values the
         corrected event has so far, so the stored correction is a complete record.
         """
-        if record["type"] == "corrected":
-            target = self.find(record["supersedes"])
+        if statement.type == StatementType.CORRECTED:
+            target = self.find(statement.supersedes or "")
             if target is not None:
-                current = self.corrected(target)
-                for field in ("source", "occurred_at"):
-                    if record.get(field) is None:
-                        record[field] = current[field]
-        record["claim_id"] = self.claim_id
-        if self.find(record["event_id"]) is not None:
-            raise InvalidStatement("event_id", f"event {record['event_id']!r} is already recorded")
-        self.check_statement(record)
-        self.trigger_event(self.StatementRecorded, record=record)
+                current = self.current(target)
+                statement = replace(
+                    statement,
+                    source=statement.source or current.source,
+                    occurred_at=statement.occurred_at or current.occurred_at,
+                )
+        statement = replace(statement, claim_id=self.claim_id)
+        if self.find(statement.event_id) is not None:
+            raise InvalidStatement("event_id", f"event {statement.event_id!r} is already recorded")
+        self.check_statement(statement)
+        self.trigger_event(self.StatementRecorded, record=statement.payload())
+        return statement
 
     class StatementRecorded(Aggregate.Event):
+        """One statement; its ``record`` is ``Statement.payload()``, stored as it was said."""
+
         record: dict[str, Any]
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Claim)
             aggregate.records.append(dict(self.record, version=self.originator_version))
-
-
-def check_complete(record: dict[str, Any], what: str) -> None:
-    """Refuse a position that lacks what its type needs (the model could not weigh it)."""
-    kind = record["type"]
-    if kind in ("asserted", "denied") and not (record.get("quote") or record.get("summary")):
-        raise InvalidStatement("quote", f"{what} needs a quote or a summary")
-    if kind == "assessed":
-        likelihood = record.get("likelihood")
-        if not isinstance(likelihood, float) or not 0.0 < likelihood < 1.0:
-            raise InvalidStatement(
-                "likelihood",
-                f"{what} needs a likelihood: a probability in (0,1) or an ICD 203 term",
-            )
-    if kind == "resolved":
-        if record.get("outcome") not in ("confirmed", "refuted"):
-            raise InvalidStatement("outcome", f"{what} needs an outcome: confirmed or refuted")
-        if not record.get("basis"):
-            raise InvalidStatement("basis", f"{what} needs the basis of the ground truth")
-
-
-#: Fields of a correction that replace the original record's (everything but identity).
-_IDENTITY = frozenset({"event_id", "type", "supersedes", "actor", "version", "corrected_type"})
-
-
-def correction_fields(correction: dict[str, Any]) -> dict[str, Any]:
-    fields = {k: v for k, v in correction.items() if k not in _IDENTITY and v is not None}
-    if correction.get("corrected_type"):
-        fields["type"] = correction["corrected_type"]
-    return fields
 
 
 class Source(Aggregate):

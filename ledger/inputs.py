@@ -1,4 +1,4 @@
-"""What callers send, checked against the domain's rules and turned into records.
+"""What callers send, checked against the domain's rules and turned into values.
 
 HTTP and the CLI both hand plain mappings (parsed JSON) to these functions, so one set of
 rules decides what the ledger accepts. Every refusal is an ``InvalidInput`` naming the
@@ -13,41 +13,24 @@ from datetime import datetime
 from typing import Any
 
 from ledger.errors import InvalidInput, InvalidStatement, InvalidTime
-from ledger.likelihood import (
+from ledger.likelihood import LikelihoodOutOfRange, UnknownLikelihoodTerm, parse_likelihood
+from ledger.statements import (
+    COMMON_FIELDS,
     CONFIDENCE_LEVELS,
-    LikelihoodOutOfRange,
-    UnknownLikelihoodTerm,
-    parse_likelihood,
+    DEFAULT_RELIABILITY,
+    OUTCOMES,
+    RELIABILITY_GRADES,
+    RULES,
+    STATEMENT_TYPES,
+    SUPERSEDABLE_TYPES,
+    Statement,
+    StatementType,
 )
 from ledger.times import CLOCK_SKEW, now, parse_instant
 
 SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
 AFFILIATION = re.compile(r"^[A-Z0-9-]{2,16}$")
-RELIABILITY = ("A", "B", "C", "D", "E", "F")
-OUTCOMES = ("confirmed", "refuted")
 MAX_TEXT = 20_000
-
-_COMMON = {"type", "source", "occurred_at", "reference", "note"}
-_FIELDS_BY_TYPE: dict[str, set[str]] = {
-    "asserted": _COMMON | {"quote", "summary"},
-    "denied": _COMMON | {"quote", "summary"},
-    "assessed": _COMMON | {"quote", "summary", "likelihood", "likelihood_phrase", "confidence"},
-    "retracted": _COMMON | {"supersedes", "quote", "summary"},
-    "corrected": _COMMON
-    | {
-        "supersedes",
-        "quote",
-        "summary",
-        "likelihood",
-        "likelihood_phrase",
-        "confidence",
-        "outcome",
-        "basis",
-        "corrected_type",
-    },
-    "resolved": _COMMON | {"outcome", "basis"},
-}
-STATEMENT_TYPES = tuple(_FIELDS_BY_TYPE)
 
 
 def _text(data: Mapping[str, Any], field: str, *, required: bool = False) -> str | None:
@@ -91,9 +74,11 @@ def slug(field: str, value: object) -> str:
 
 
 def reliability(field: str, value: object) -> str:
-    if not isinstance(value, str) or value.upper() not in RELIABILITY:
+    if not isinstance(value, str) or value.upper() not in RELIABILITY_GRADES:
         raise InvalidInput(
-            field, f"{value!r} is not an Admiralty reliability grade; use one of A B C D E F"
+            field,
+            f"{value!r} is not an Admiralty reliability grade; "
+            f"use one of {' '.join(RELIABILITY_GRADES)}",
         )
     return value.upper()
 
@@ -159,7 +144,7 @@ def source_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         "name": _text(data, "name", required=True),
         "role": _text(data, "role"),
         "affiliation": None if aff in (None, "") else affiliation("affiliation", aff),
-        "reliability": reliability("reliability", data.get("reliability") or "F"),
+        "reliability": reliability("reliability", data.get("reliability") or DEFAULT_RELIABILITY),
     }
 
 
@@ -185,64 +170,64 @@ def occurred_at(value: object, *, at: datetime | None = None) -> datetime:
     return moment
 
 
-def statement_record(
+def statement(
     data: Mapping[str, Any], *, event_id: str, actor: str, at: datetime | None = None
-) -> dict[str, Any]:
-    """Turn one event as sent into the record the claim stores, or raise ``InvalidInput``."""
+) -> Statement:
+    """Turn one event as sent into the statement the claim stores, or raise ``InvalidInput``."""
     kind = data.get("type")
-    if kind not in _FIELDS_BY_TYPE:
+    if kind not in STATEMENT_TYPES:
         raise InvalidInput(
             "type", f"{kind!r} is not an event type; use one of {', '.join(STATEMENT_TYPES)}"
         )
-    _reject_unknown(data, _FIELDS_BY_TYPE[kind], f"a {kind} event")
-    record: dict[str, Any] = {"event_id": event_id, "type": kind, "actor": actor}
-    correcting = kind == "corrected"
+    rule = RULES[StatementType(kind)]
+    allowed = COMMON_FIELDS | rule.fields
+    _reject_unknown(data, set(allowed), f"a {kind} event")
+    correcting = kind == StatementType.CORRECTED
+    said: dict[str, Any] = {
+        name: _text(data, name)
+        for name in ("quote", "summary", "basis", "note", "likelihood_phrase")
+        if name in allowed
+    }
     if correcting and data.get("source") is None:
-        record["source"] = None  # filled in from the corrected event by the claim
+        said["source"] = None  # filled in from the corrected event by the claim
     else:
-        record["source"] = slug("source", data.get("source"))
+        said["source"] = slug("source", data.get("source"))
     if correcting and data.get("occurred_at") is None:
-        record["occurred_at"] = None
+        said["occurred_at"] = None
     else:
-        record["occurred_at"] = occurred_at(data.get("occurred_at"), at=at)
-    for field in ("quote", "summary", "basis", "note", "likelihood_phrase"):
-        if field in _FIELDS_BY_TYPE[kind]:
-            record[field] = _text(data, field)
-    record["reference"] = _reference(data)
-    if kind in ("asserted", "denied") and not (record["quote"] or record["summary"]):
-        raise InvalidStatement("quote", f"a {kind} event needs a quote or a summary")
-    if kind in ("retracted", "corrected"):
-        record["supersedes"] = _text(data, "supersedes", required=True)
-    if "likelihood" in data or kind == "assessed":
-        _likelihood(data, record, required=kind == "assessed")
-    if "confidence" in data and data["confidence"] is not None:
+        said["occurred_at"] = occurred_at(data.get("occurred_at"), at=at)
+    said["reference"] = _reference(data)
+    if rule.supersedes:
+        said["supersedes"] = _text(data, "supersedes", required=True)
+    if "likelihood" in data or kind == StatementType.ASSESSED:
+        _likelihood(data, said, required=kind == StatementType.ASSESSED)
+    if data.get("confidence") is not None:
         if data["confidence"] not in CONFIDENCE_LEVELS:
             raise InvalidStatement(
                 "confidence", f"{data['confidence']!r} is not one of {', '.join(CONFIDENCE_LEVELS)}"
             )
-        record["confidence"] = data["confidence"]
-    if kind == "resolved" or data.get("outcome") is not None:
+        said["confidence"] = data["confidence"]
+    if kind == StatementType.RESOLVED or data.get("outcome") is not None:
         if data.get("outcome") not in OUTCOMES:
             raise InvalidStatement("outcome", f"must be one of {', '.join(OUTCOMES)}")
-        record["outcome"] = data["outcome"]
-        if kind == "resolved" and not record.get("basis"):
-            raise InvalidStatement("basis", "a resolution needs the basis of the ground truth")
+        said["outcome"] = data["outcome"]
     if correcting:
         changed = data.get("corrected_type")
         if changed is not None:
-            if changed not in ("asserted", "denied", "assessed", "resolved"):
+            if changed not in SUPERSEDABLE_TYPES:
                 raise InvalidStatement(
-                    "corrected_type", "must be one of asserted, denied, assessed, resolved"
+                    "corrected_type", f"must be one of {', '.join(SUPERSEDABLE_TYPES)}"
                 )
-            record["corrected_type"] = changed
-        if not any(
-            data.get(f) is not None
-            for f in _FIELDS_BY_TYPE[kind] - {"type", "supersedes", "source"}
-        ):
+            said["corrected_type"] = changed
+        if not any(data.get(f) is not None for f in allowed - {"type", "supersedes", "source"}):
             raise InvalidStatement(
                 "supersedes", "a correction must give at least one corrected field"
             )
-    return {k: v for k, v in record.items() if v is not None or k in ("source", "occurred_at")}
+    result = Statement(event_id=event_id, type=kind, actor=actor, **said)
+    problem = result.incomplete()
+    if problem is not None:
+        raise InvalidStatement(*problem)
+    return result
 
 
 def _reference(data: Mapping[str, Any]) -> str | None:
@@ -252,7 +237,7 @@ def _reference(data: Mapping[str, Any]) -> str | None:
     return reference
 
 
-def _likelihood(data: Mapping[str, Any], record: dict[str, Any], *, required: bool) -> None:
+def _likelihood(data: Mapping[str, Any], said: dict[str, Any], *, required: bool) -> None:
     value = data.get("likelihood")
     if value is None:
         if required:
@@ -267,5 +252,5 @@ def _likelihood(data: Mapping[str, Any], record: dict[str, Any], *, required: bo
         parsed = parse_likelihood(value)
     except (UnknownLikelihoodTerm, LikelihoodOutOfRange) as error:
         raise InvalidStatement("likelihood", str(error)) from None
-    record["likelihood"] = parsed.probability
-    record["likelihood_phrase"] = record.get("likelihood_phrase") or parsed.phrase
+    said["likelihood"] = parsed.probability
+    said["likelihood_phrase"] = said.get("likelihood_phrase") or parsed.phrase

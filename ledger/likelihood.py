@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = [
-    "CONFIDENCE_LEVELS",
     "ICD203_BANDS",
     "ICD203_TERMS",
     "SYNONYMS",
@@ -31,7 +30,6 @@ __all__ = [
     "parse_likelihood",
 ]
 
-CONFIDENCE_LEVELS = ("low", "moderate", "high")
 
 
 @dataclass(frozen=True)

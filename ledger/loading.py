@@ -20,7 +20,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import ClaimNotFound, SourceNotFound, StoreUnavailable
 from ledger.persistence.chain import LedgerIndex, LogEntry
-from ledger.replay import ClaimData, Recorded, SourceData
+from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
+from ledger.statements import Statement
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,7 +119,10 @@ class LedgerStore(Application[UUID]):
             beneficiaries=list(getattr(claim, "beneficiaries", [])),
             version=version,
             records=[
-                Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
+                RecordedStatement(
+                    Statement.from_payload(r, position=entries[r["version"]].position),
+                    entries[r["version"]].recorded_at,
+                )
                 for r in claim.records
             ],
         )
@@ -144,7 +148,7 @@ class LedgerStore(Application[UUID]):
         )
 
     def load_sources(self, claim: ClaimData, known_at: int) -> dict[str, SourceData]:
-        cited = sorted({r.record["source"] for r in claim.records})
+        cited = sorted({r.statement.speaker for r in claim.records})
         # One query for every cited source's log, rather than two per source.
         streams: dict[str, dict[int, LogEntry]] = {source_uuid(sid).hex: {} for sid in cited}
         for entry in self.index.entries_for_many([source_uuid(sid) for sid in cited]):

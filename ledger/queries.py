@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from ledger import replay
-from ledger.credibility import MODEL_VERSION, STATUSES
+from ledger.credibility import MODEL_VERSION
 from ledger.domain import Claim, Source
 from ledger.errors import InvalidInput, SourceNotFound
 from ledger.loading import LedgerStore, store_errors
 from ledger.persistence.chain import GENESIS, chain_link, uuid_hex
+from ledger.statements import STATUSES, Statement
 from ledger.times import format_instant, from_micros, now, to_micros
 
 JSON = dict[str, Any]
@@ -331,8 +332,9 @@ def _broken(position: int, checked: int, reason: str) -> JSON:
 def _log_view(event: Any, position: int, recorded_at: int) -> JSON:
     base = {"position": position, "recorded_at": format_instant(from_micros(recorded_at))}
     if isinstance(event, Claim.StatementRecorded):
+        statement = Statement.from_payload(event.record, position=position)
         return replay.event_view(
-            event.record["claim_id"], replay.Recorded(event.record, position, recorded_at)
+            event.record["claim_id"], replay.RecordedStatement(statement, recorded_at)
         )
     if isinstance(event, Claim.Registered):  # type: ignore[attr-defined]
         return {

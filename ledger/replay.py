@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.credibility import Credibility, Evidence, InvalidEvidence, SourceStanding, assess
-from ledger.domain import correction_fields
+from ledger.credibility import Credibility, SourceStanding, assess, unweighable
+from ledger.statements import OPTIONAL_FIELDS, Statement, with_corrections
 from ledger.times import format_instant, from_micros
 
 JSON = dict[str, Any]
@@ -24,11 +24,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Recorded:
-    """One stored record with where and when the ledger recorded it."""
+    """One stored source rating with where and when the ledger recorded it."""
 
     record: JSON
     position: int
     recorded_at: int  # microseconds since the epoch
+
+
+@dataclass(frozen=True)
+class RecordedStatement:
+    """One statement as stored, with when the ledger recorded it (its position is on it)."""
+
+    statement: Statement
+    recorded_at: int  # microseconds since the epoch
+
+    @property
+    def position(self) -> int:
+        return self.statement.position
 
 
 @dataclass
@@ -39,7 +51,7 @@ class ClaimData:
     parties: list[str]
     version: int
     beneficiaries: list[str] = field(default_factory=list)
-    records: list[Recorded] = field(default_factory=list)
+    records: list[RecordedStatement] = field(default_factory=list)
 
 
 @dataclass
@@ -71,52 +83,33 @@ def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bo
     return a > b
 
 
-def known(claim: ClaimData, known_at: int) -> list[Recorded]:
+def known(claim: ClaimData, known_at: int) -> list[RecordedStatement]:
     return [r for r in claim.records if r.recorded_at <= known_at]
 
 
-def corrected_records(claim: ClaimData, known_at: int) -> list[JSON]:
-    """Records as known at ``known_at``, each with the corrections known by then applied."""
-    records = known(claim, known_at)
-    merged: dict[str, JSON] = {}
-    for rec in records:
-        r = rec.record
-        if r["type"] == "corrected":
-            target = merged.get(r["supersedes"])
-            if target is not None:
-                target.update(correction_fields(r))
-                target["corrected_by"] = r["event_id"]
-        else:
-            merged[r["event_id"]] = dict(r)
-    return list(merged.values())
+def corrected_statements(claim: ClaimData, known_at: int) -> list[Statement]:
+    """Statements as known at ``known_at``, each with the corrections known by then applied."""
+    return with_corrections(r.statement for r in known(claim, known_at))
 
 
-def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Evidence]:
+def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement]:
     items = []
-    for r in corrected_records(claim, known_at):
-        if r["occurred_at"] > as_of:
+    for statement in corrected_statements(claim, known_at):
+        if statement.at > as_of:
             continue
-        try:
-            items.append(_evidence(r))
-        except InvalidEvidence as error:
+        problem = unweighable(statement)
+        if problem:
             # The write side refuses such records; one that got in anyway (an older bug, a
             # hand-made import) must not make the claim unreadable for ever.
-            log.warning("claim %s: event left out of the credibility: %s", claim.claim_id, error)
+            log.warning(
+                "claim %s: event left out of the credibility: event %r: %s",
+                claim.claim_id,
+                statement.event_id,
+                problem,
+            )
+            continue
+        items.append(statement)
     return items
-
-
-def _evidence(r: JSON) -> Evidence:
-    return Evidence(
-        event_id=r["event_id"],
-        type=r["type"],
-        source=r["source"],
-        occurred_at=r["occurred_at"],
-        likelihood=r.get("likelihood"),
-        confidence=r.get("confidence"),
-        outcome=r.get("outcome"),
-        supersedes=r.get("supersedes"),
-        corrected_by=r.get("corrected_by"),
-    )
 
 
 def credibility(
@@ -125,40 +118,29 @@ def credibility(
     items = evidence(claim, as_of, known_at)
     standings = {
         sid: sources[sid].standing(as_of, known_at)
-        for sid in {e.source for e in items}
+        for sid in {e.speaker for e in items}
         if sid in sources
     }
     return assess(items, standings, claim.parties, claim.beneficiaries)
 
 
-def event_view(claim_id: str, rec: Recorded) -> JSON:
+def event_view(claim_id: str, rec: RecordedStatement) -> JSON:
     """An event as returned: the contract's field names, times as RFC 3339 strings."""
-    r = rec.record
+    s = rec.statement
     view: JSON = {
-        "event_id": r["event_id"],
+        "event_id": s.event_id,
         "claim_id": claim_id,
-        "type": r["type"],
-        "source": r["source"],
-        "occurred_at": format_instant(r["occurred_at"]),
+        "type": s.type,
+        "source": s.source,
+        "occurred_at": format_instant(s.at),
         "recorded_at": format_instant(from_micros(rec.recorded_at)),
         "position": rec.position,
-        "actor": r["actor"],
+        "actor": s.actor,
     }
-    for name in (
-        "quote",
-        "summary",
-        "reference",
-        "note",
-        "likelihood",
-        "likelihood_phrase",
-        "confidence",
-        "supersedes",
-        "corrected_type",
-        "outcome",
-        "basis",
-    ):
-        if r.get(name) is not None:
-            view[name] = r[name]
+    for name in OPTIONAL_FIELDS:
+        value = getattr(s, name)
+        if value is not None:
+            view[name] = value
     return view
 
 
@@ -167,7 +149,7 @@ def history(claim: ClaimData, as_of: datetime, known_at: int) -> list[JSON]:
     return [
         event_view(claim.claim_id, rec)
         for rec in known(claim, known_at)
-        if rec.record["occurred_at"] <= as_of
+        if rec.statement.at <= as_of
     ]
 
 
@@ -190,34 +172,36 @@ def audit(
     when it moved the result. ``before``/``after`` are the credibility as known just before
     and just after the event was recorded.
     """
-    cited = {rec.record["source"] for rec in claim.records}
-    changes: list[tuple[Recorded, str, bool]] = [
-        (rec, rec.record["type"], False) for rec in claim.records
+    changes: list[tuple[int, int, JSON, str, str | None]] = [
+        (rec.position, rec.recorded_at, rec.statement.payload(), rec.statement.type,
+         rec.statement.source)
+        for rec in claim.records
     ]
+    cited = {rec.statement.speaker for rec in claim.records}
     for sid in sorted(cited & sources.keys()):
         changes += [
-            (rec, "rerated", True) for rec in sources[sid].ratings if rec.record["occurred_at"]
+            (rated.position, rated.recorded_at, rated.record, "rerated", sid)
+            for rated in sources[sid].ratings
+            if rated.record["occurred_at"]
         ]
     entries = []
-    for rec, kind, is_rating in sorted(changes, key=lambda c: c[0].position):
-        if (since is not None and rec.recorded_at < since) or (
-            until is not None and rec.recorded_at > until
+    for position, recorded_at, r, kind, who in sorted(changes, key=lambda c: c[0]):
+        if (since is not None and recorded_at < since) or (
+            until is not None and recorded_at > until
         ):
             continue
-        r = rec.record
-        who = r.get("source") if not is_rating else _source_of(sources, rec)
         if source is not None and who != source:
             continue
-        before = summary(credibility(claim, sources, as_of, rec.recorded_at - 1))
-        result = credibility(claim, sources, as_of, rec.recorded_at)
+        before = summary(credibility(claim, sources, as_of, recorded_at - 1))
+        result = credibility(claim, sources, as_of, recorded_at)
         after = summary(result)
-        if is_rating and before == after:
+        if kind == "rerated" and before == after:
             continue
         entries.append(
             {
-                "position": rec.position,
+                "position": position,
                 "event_id": r["event_id"],
-                "recorded_at": format_instant(from_micros(rec.recorded_at)),
+                "recorded_at": format_instant(from_micros(recorded_at)),
                 "occurred_at": format_instant(r["occurred_at"]),
                 "type": kind,
                 "source": who,
@@ -251,21 +235,15 @@ def _why(record: JSON, kind: str, source: str | None, result: Credibility, as_of
     return f"{kind} event outside the model's evidence"
 
 
-def _source_of(sources: dict[str, SourceData], rec: Recorded) -> str:
-    for sid, data in sources.items():
-        if rec in data.ratings:
-            return sid
-    raise LookupError(rec.record["event_id"])  # pragma: no cover - ratings come from sources
-
-
 def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
     """Credibility as a step function of valid time: a point wherever the result changes."""
     moments: dict[datetime, str] = {}
-    for r in sorted(
-        corrected_records(claim, known_at), key=lambda r: (r["occurred_at"], r["event_id"])
+    # Among statements at one moment, the later recorded names the point (law 3's tie).
+    for statement in sorted(
+        corrected_statements(claim, known_at), key=lambda s: (s.at, s.event_id)
     ):
-        moments[r["occurred_at"]] = r["event_id"]
-    cited = {r.record["source"] for r in claim.records}
+        moments[statement.at] = statement.event_id
+    cited = {r.statement.speaker for r in claim.records}
     for sid in sorted(cited & sources.keys()):
         for rated in sources[sid].ratings:
             t = rated.record["occurred_at"]

@@ -7,27 +7,16 @@ Each calls the ledger method the matching HTTP route calls, so the answers are t
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from ledger.application import ClaimsLedger
+from ledger.statements import Status
 from ledger_cli import render
 from ledger_cli.session import EXIT_FAILED, instant, open_ledger, print_json, say
 
 JSON = dict[str, Any]
-
-
-class Status(StrEnum):
-    """The statuses of the credibility model, as ``--status`` choices."""
-
-    unverified = "unverified"
-    contested = "contested"
-    leaning_true = "leaning true"
-    leaning_false = "leaning false"
-    confirmed = "confirmed"
-    refuted = "refuted"
 
 
 _PAGE = 1000

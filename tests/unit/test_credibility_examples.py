@@ -13,12 +13,12 @@ import pytest
 from ledger.credibility import (
     MODEL_VERSION,
     Credibility,
-    Evidence,
     InvalidEvidence,
     SourceStanding,
     assess,
 )
 from ledger.likelihood import parse_likelihood
+from ledger.statements import Statement
 
 PARTIES = ("RU", "KP")
 SOURCES = {
@@ -41,8 +41,8 @@ def on(day: int) -> datetime:
     return datetime(2024, 10, day, 12, tzinfo=UTC)
 
 
-def said(event_id: str, kind: str, source: str, day: int) -> Evidence:
-    return Evidence(event_id, kind, source, on(day))
+def said(event_id: str, kind: str, source: str, day: int) -> Statement:
+    return Statement(event_id, kind, source, on(day))
 
 
 def pooled(log_odds: float) -> float:
@@ -57,7 +57,7 @@ def reasons(credibility: Credibility) -> dict[str, str]:
 def test_the_article_leans_true() -> None:
     highly_likely = parse_likelihood("highly likely")  # Kim Yong-hyun's words, 0.875
     evidence = [
-        Evidence("kim", "assessed", "kim-yong-hyun", on(8), likelihood=highly_likely.probability),
+        Statement("kim", "assessed", "kim-yong-hyun", on(8), likelihood=highly_likely.probability),
         said("peskov", "denied", "peskov", 10),  # "another hoax"
         said("zelensky", "asserted", "zelensky", 13),  # Sunday's video message
     ]
@@ -143,8 +143,8 @@ def test_a_source_changing_its_mind_counts_once() -> None:
 
 def test_a_retraction_withdraws_only_the_sources_own_statement() -> None:
     claim = said("z1", "asserted", "zelensky", 13)
-    own = Evidence("z2", "retracted", "zelensky", on(20), supersedes="z1")
-    foreign = Evidence("p1", "retracted", "peskov", on(15), supersedes="z1")
+    own = Statement("z2", "retracted", "zelensky", on(20), supersedes="z1")
+    foreign = Statement("p1", "retracted", "peskov", on(15), supersedes="z1")
 
     withdrawn = assess([claim, own], SOURCES, PARTIES)
     assert (withdrawn.probability, withdrawn.status, withdrawn.grade) == (0.5, "unverified", 6)
@@ -160,7 +160,7 @@ def test_a_retraction_withdraws_only_the_sources_own_statement() -> None:
 def test_a_resolution_overrides_everything_and_says_so() -> None:
     evidence = [
         said("peskov", "denied", "peskov", 10),
-        Evidence("ruling", "resolved", "pentagon", on(28), outcome="confirmed"),
+        Statement("ruling", "resolved", "pentagon", on(28), outcome="confirmed"),
     ]
     credibility = assess(evidence, SOURCES, PARTIES)
     assert (credibility.probability, credibility.status, credibility.grade) == (
@@ -185,7 +185,7 @@ def test_an_unknown_source_is_heard_as_unaffiliated_and_unrated() -> None:
 
 
 def test_a_corrected_event_says_which_correction_it_reflects() -> None:
-    corrected = Evidence("z1", "asserted", "zelensky", on(13), corrected_by="c1")
+    corrected = Statement("z1", "asserted", "zelensky", on(13), corrected_by="c1")
     credibility = assess([corrected], SOURCES, PARTIES)
     assert reasons(credibility)["z1"].endswith("(as corrected by event c1)")
 
@@ -201,20 +201,22 @@ def test_the_answer_is_plain_json_with_the_contracted_keys() -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: Evidence("e1", "asserted", "zelensky", datetime(2024, 10, 13)),  # no zone
-        lambda: Evidence("e1", "rumoured", "zelensky", on(13)),
-        lambda: Evidence("e1", "assessed", "zelensky", on(13)),  # no likelihood
-        lambda: Evidence("e1", "assessed", "zelensky", on(13), likelihood=1.0),
-        lambda: Evidence("e1", "assessed", "zelensky", on(13), likelihood=0.5, confidence="x"),
-        lambda: Evidence("e1", "resolved", "zelensky", on(13), outcome="maybe"),
-        lambda: Evidence("e1", "retracted", "zelensky", on(13)),  # withdraws nothing
+        lambda: Statement("e1", "asserted", "zelensky", datetime(2024, 10, 13)),  # no zone
+        lambda: Statement("e1", "rumoured", "zelensky", on(13)),
+        lambda: Statement("e1", "assessed", "zelensky", on(13)),  # no likelihood
+        lambda: Statement("e1", "assessed", "zelensky", on(13), likelihood=1.0),
+        lambda: Statement("e1", "assessed", "zelensky", on(13), likelihood=0.5, confidence="x"),
+        lambda: Statement("e1", "resolved", "zelensky", on(13), outcome="maybe"),
+        lambda: Statement("e1", "retracted", "zelensky", on(13)),  # withdraws nothing
         lambda: SourceStanding("s", "S", None, "G"),
         lambda: assess([said("e1", "asserted", "a", 1), said("e1", "denied", "b", 2)], {}, ()),
     ],
 )
 def test_malformed_evidence_is_refused_not_guessed_at(build: Callable[[], object]) -> None:
     with pytest.raises(InvalidEvidence):
-        build()
+        built = build()
+        if isinstance(built, Statement):
+            assess([built], SOURCES, PARTIES)
 
 
 def test_a_beneficiary_accusing_counts_half_and_denying_counts_double() -> None:

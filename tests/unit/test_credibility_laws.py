@@ -14,14 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.credibility import (
-    POSITION_TYPES,
-    RELIABILITY_GRADES,
     Credibility,
-    Evidence,
     SourceStanding,
     assess,
 )
-from ledger.likelihood import CONFIDENCE_LEVELS, SYNONYMS, parse_likelihood
+from ledger.likelihood import SYNONYMS, parse_likelihood
+from ledger.statements import CONFIDENCE_LEVELS, RELIABILITY_GRADES, Statement
+from ledger.statements import STANCE_TYPES as POSITION_TYPES
 
 laws = settings(max_examples=200, deadline=None)
 
@@ -45,12 +44,12 @@ ANY_BENEFICIARIES = st.sampled_from(((), ("UA",), ("UA", "US")))
 
 @dataclass(frozen=True)
 class Scenario:
-    evidence: list[Evidence]
+    evidence: list[Statement]
     sources: dict[str, SourceStanding]
     parties: tuple[str, ...]
     beneficiaries: tuple[str, ...] = ()
 
-    def assess(self, evidence: Sequence[Evidence] | None = None) -> Credibility:
+    def assess(self, evidence: Sequence[Statement] | None = None) -> Credibility:
         chosen = self.evidence if evidence is None else evidence
         return assess(chosen, self.sources, self.parties, self.beneficiaries)
 
@@ -60,12 +59,12 @@ def verdict(credibility: Credibility) -> tuple[float, str, str, int]:
 
 
 @st.composite
-def positions(draw: st.DrawFn, event_id: str, source: str) -> Evidence:
+def positions(draw: st.DrawFn, event_id: str, source: str) -> Statement:
     """An assertion, denial or assessment by ``source`` at a generated time."""
     kind = draw(st.sampled_from(POSITION_TYPES))
     if kind != "assessed":
-        return Evidence(event_id, kind, source, draw(moments))
-    return Evidence(
+        return Statement(event_id, kind, source, draw(moments))
+    return Statement(
         event_id,
         kind,
         source,
@@ -98,21 +97,21 @@ def scenarios(
     for i in range(draw(st.integers(0, 2))):
         outcome = draw(st.sampled_from(("confirmed", "refuted")))
         source = draw(st.sampled_from(speakers))
-        evidence.append(Evidence(f"v{i}", "resolved", source, draw(moments), outcome=outcome))
+        evidence.append(Statement(f"v{i}", "resolved", source, draw(moments), outcome=outcome))
     for i in range(draw(st.integers(0, 3)) if evidence else 0):
         target = draw(st.sampled_from(evidence))
         # Half by the target's own source (takes effect), half by anyone (mostly ignored).
         source = target.source if draw(st.booleans()) else draw(st.sampled_from(speakers))
         evidence.append(
-            Evidence(f"r{i}", "retracted", source, draw(moments), supersedes=target.event_id)
+            Statement(f"r{i}", "retracted", source, draw(moments), supersedes=target.event_id)
         )
     if draw(st.booleans()):
-        evidence.append(Evidence("r-x", "retracted", "s0", draw(moments), supersedes="nowhere"))
+        evidence.append(Statement("r-x", "retracted", "s0", draw(moments), supersedes="nowhere"))
     # Sometimes a landslide of independent, reliable voices, to push towards the bounds.
     landslide = draw(st.sampled_from(("asserted", "denied")))
     for i in range(draw(st.sampled_from((0, 0, 4, 12)))):
         sources[f"l{i}"] = SourceStanding(f"l{i}", f"Witness {i}", None, "A")
-        evidence.append(Evidence(f"l{i}", landslide, f"l{i}", draw(moments)))
+        evidence.append(Statement(f"l{i}", landslide, f"l{i}", draw(moments)))
     return Scenario(evidence, sources, draw(parties), draw(ANY_BENEFICIARIES))
 
 
@@ -142,7 +141,7 @@ def test_law_2_an_assertion_never_lowers_and_a_denial_never_raises_the_probabili
     count = data.draw(st.integers(0, 2))
     earlier = [data.draw(positions(f"early-{i}", speaker)) for i in range(count)]
     kind = data.draw(st.sampled_from(("asserted", "denied")))
-    statement = Evidence("statement", kind, speaker, LATE)
+    statement = Statement("statement", kind, speaker, LATE)
 
     before = assess(without, sources, scenario.parties, scenario.beneficiaries).probability
     after = assess(
@@ -168,7 +167,7 @@ def test_law_3_only_the_latest_position_counts_and_a_retraction_restores(
     assert verdict(scenario.assess([*evidence, older])) == verdict(once)
 
     target = data.draw(st.sampled_from([e for e in evidence if e.type in POSITION_TYPES]))
-    withdrawal = Evidence(
+    withdrawal = Statement(
         "withdrawal",
         "retracted",
         target.source,
@@ -211,7 +210,7 @@ def test_law_5_a_very_likely_assessment_by_a_reliable_assessor_lands_likely_or_v
     likelihood = parse_likelihood(said)
     assert likelihood.term == "very likely"
     assessor = SourceStanding("nis", "National Intelligence Service", affiliation, reliability)
-    assessment = Evidence(
+    assessment = Statement(
         "a1", "assessed", "nis", BASE, likelihood=likelihood.probability, confidence=confidence
     )
     credibility = assess([assessment], {"nis": assessor}, PARTIES, beneficiaries)
@@ -229,7 +228,7 @@ def test_law_6_statements_against_interest_weigh_more_than_self_serving_ones(
 ) -> None:
     # Other things equal: the speaker is its group's only voice either way (the context has
     # no other KP source), so only its interest differs between the two runs.
-    statement = Evidence("statement", kind, "witness", LATE)
+    statement = Statement("statement", kind, "witness", LATE)
     party = SourceStanding("witness", "Witness", "KP", reliability)
     neutral = SourceStanding("witness", "Witness", None, reliability)
     evidence = [*scenario.evidence, statement]
@@ -254,7 +253,7 @@ def test_law_7_a_resolution_dominates_until_retracted(
     assert 0.01 < before.probability < 0.99
 
     resolver = data.draw(st.sampled_from([*scenario.sources, "ghost"]))
-    ruling = Evidence("ruling", "resolved", resolver, LATE, outcome=outcome)
+    ruling = Statement("ruling", "resolved", resolver, LATE, outcome=outcome)
     resolved = scenario.assess([*scenario.evidence, ruling])
     assert resolved.status == outcome
     if outcome == "confirmed":
@@ -262,7 +261,7 @@ def test_law_7_a_resolution_dominates_until_retracted(
     else:
         assert resolved.probability <= 0.01
 
-    withdrawal = Evidence(
+    withdrawal = Statement(
         "ruling-withdrawn", "retracted", resolver, LATE + timedelta(days=1), supersedes="ruling"
     )
     assert verdict(scenario.assess([*unresolved, ruling, withdrawal])) == verdict(before)

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.likelihood import (
-    CONFIDENCE_LEVELS,
     ICD203_BANDS,
     ICD203_TERMS,
     SYNONYMS,
@@ -20,6 +19,7 @@ from ledger.likelihood import (
     band_for,
     parse_likelihood,
 )
+from ledger.statements import CONFIDENCE_LEVELS
 
 
 def test_terms_are_the_seven_icd_203_terms_in_order() -> None:

@@ -7,22 +7,22 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ledger.replay import ClaimData, Recorded, credibility
+from ledger.replay import ClaimData, RecordedStatement, credibility
+from ledger.statements import Statement
 
 WHEN = datetime(2024, 10, 13, tzinfo=UTC)
 
 
-def record(event_id: str, kind: str, **fields: object) -> Recorded:
+def record(event_id: str, kind: str, **fields: object) -> RecordedStatement:
     body = {
         "event_id": event_id,
         "type": kind,
         "source": "s",
         "occurred_at": WHEN,
         "actor": "t",
-        "version": 2,
         **fields,
     }
-    return Recorded(body, position=1, recorded_at=1)
+    return RecordedStatement(Statement.from_payload(body, position=1), recorded_at=1)
 
 
 def test_a_record_the_model_cannot_weigh_is_left_out_and_logged(
