@@ -230,7 +230,7 @@ def _canonical(evidence: Iterable[Statement]) -> list[Statement]:
         if problem:
             raise InvalidEvidence(f"event {item.event_id!r}: {problem}")
     # Valid time first; among equal times the later recorded is the later (law 3).
-    items = sorted(evidence, key=lambda item: (item.occurred_at, item.event_id))
+    items = sorted(evidence, key=lambda item: (item.occurred_at, item.position, item.event_id))
     if len({item.event_id for item in items}) < len(items):  # the order would not be total
         raise InvalidEvidence("an event_id appears more than once in the evidence")
     return items

@@ -240,7 +240,7 @@ def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) ->
     moments: dict[datetime, str] = {}
     # Among statements at one moment, the later recorded names the point (law 3's tie).
     for statement in sorted(
-        corrected_statements(claim, known_at), key=lambda s: (s.at, s.event_id)
+        corrected_statements(claim, known_at), key=lambda s: (s.at, s.position)
     ):
         moments[statement.at] = statement.event_id
     cited = {r.statement.speaker for r in claim.records}
