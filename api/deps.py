@@ -23,7 +23,7 @@ from api.metrics import Metrics
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import InvalidInput
-from ledger.queries import MAX_LIMIT
+from ledger.reads import MAX_LIMIT
 from ledger.times import parse_instant
 
 JSON_TYPES = ("application/json",)

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from ledger.application import ClaimsLedger
+from ledger.store import END_OF_TIME
 
 ARTICLE = "article-nk-russia.ndjson"
 
@@ -22,6 +23,6 @@ def article_records() -> list[dict[str, Any]]:
 
 def load_article(ledger: ClaimsLedger, actor: str = "example-data") -> int:
     """Load the article's events; returns how many were written (0 if already there)."""
-    if ledger.index.stream_ids("claim", 2**62, 0, 1):
+    if ledger.store.index.stream_ids("claim", END_OF_TIME, 0, 1):
         return 0
     return int(ledger.import_batch(article_records(), actor)["count"])

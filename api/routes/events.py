@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
@@ -26,17 +25,11 @@ from api.deps import (
 from api.http import etag
 from api.openapi_docs import READ, WRITE, problems
 from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, LogPage
-from ledger.queries import MAX_POSITION
-from ledger.times import parse_instant
+from ledger.reads import MAX_POSITION
 
 router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ)
 
 APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
-
-
-def _fresh(recorded_at: str, started: float) -> bool:
-    """Whether the answer is of a write made now, not an idempotent replay of an old one."""
-    return parse_instant("recorded_at", recorded_at).timestamp() >= started
 
 
 @router.post(
@@ -50,14 +43,13 @@ def append_event(
     metrics: MetricsDep, response: Response,
 ) -> dict[str, Any]:
     """Append one event to a claim; answers its position and the credibility right after it."""
-    started = time.time()
-    result = ledger.append(
+    written = ledger.writes.append(
         claim_id, body.fields(), actor, expected_version=expected_version, key=key
     )
-    if _fresh(result["recorded_at"], started):
+    if not written.replayed:
         metrics.events_appended.inc()
-    response.headers["ETag"] = etag(result["version"])
-    return result
+    response.headers["ETag"] = etag(written.answer["version"])
+    return written.answer
 
 
 @router.post(
@@ -69,11 +61,10 @@ def append_batch(
     ledger: LedgerDep, actor: Actor, key: IdempotencyKey, metrics: MetricsDep,
 ) -> dict[str, Any]:
     """Append many events, each with its claim_id, in one transaction: all of them or none."""
-    started = time.time()
-    result = ledger.append_batch(items, actor, key=key)
-    if _fresh(result["known_at"], started):
-        metrics.events_appended.inc(result["count"])
-    return result
+    written = ledger.writes.append_batch(items, actor, key=key)
+    if not written.replayed:
+        metrics.events_appended.inc(written.answer["count"])
+    return written.answer
 
 
 @router.get(

@@ -20,7 +20,7 @@ MakeClient = Callable[..., TestClient]
 
 def log_length(ledger: ClaimsLedger) -> int:
     """How many events the store holds: bad input must leave it unchanged."""
-    return int(ledger.recorder.max_notification_id() or 0)
+    return int(ledger.store.recorder.max_notification_id() or 0)
 
 
 def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def test_an_unreachable_store_is_503(
     def unreachable(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(memory_ledger.recorder, "log_entries", unreachable)
+    monkeypatch.setattr(memory_ledger.store.recorder, "log_entries", unreachable)
     answer = memory_client.get("/readyz")
     assert answer.status_code == 503 and answer.headers["retry-after"]
     assert answer.json()["title"] == "Event store unavailable"

@@ -16,7 +16,7 @@ from .helpers import log_length
 def tamper(settings: Settings, ledger: ClaimsLedger, position: int) -> None:
     """Change one stored event's bytes behind the service's back."""
     if settings.backend == "memory":
-        recorder = ledger.recorder
+        recorder = ledger.store.recorder
         stored = recorder._stored_events[position - 1]  # type: ignore[attr-defined]
         recorder._stored_events[position - 1] = stored.__class__(  # type: ignore[attr-defined]
             stored.originator_id,

@@ -33,7 +33,7 @@ def test_sqlite_lookup_uses_the_stream_index(tmp_path: object) -> None:
     settings = Settings(store=f"sqlite:///{tmp_path}/x.sqlite3", _env_file=None)  # type: ignore[call-arg]
     app = ClaimsLedger(settings.eventsourcing_env())
     claim(app, "a")
-    index = app.recorder.index  # type: ignore[attr-defined]
+    index = app.store.recorder.index  # type: ignore[attr-defined]
     with sqlite3.connect(settings.sqlite_path()) as db:
         plan = db.execute(
             "EXPLAIN QUERY PLAN SELECT MAX(originator_version) AS v FROM "

@@ -7,6 +7,7 @@ random event ids, so the position that counted was a lottery.
 from __future__ import annotations
 
 from ledger.application import ClaimsLedger
+
 from .helpers import claim, say, source
 
 LIKELIHOODS = [0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.6]

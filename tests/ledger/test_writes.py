@@ -265,7 +265,7 @@ def test_snapshots_do_not_change_answers(store: str, tmp_path: object) -> None:
         claim(app, "snap")
         for day in range(1, 10):
             say(app, "snap", "asserted", "zelensky", f"2024-10-0{day}")
-        assert app.snapshots is not None
+        assert app.store.snapshots is not None
         assert len(app.claim_events("snap")["events"]) == 9
         assert app.claim("snap")["version"] == 10
     finally:

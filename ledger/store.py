@@ -1,16 +1,20 @@
-"""Loading the ledger's aggregates as they were known at a recording time.
+"""The ``eventsourcing`` Application underneath the use cases, and how aggregates are loaded.
 
-``LedgerStore`` is the ``eventsourcing`` ``Application`` underneath the use cases: it opens
-the store, and loads a claim or a source at the version it had at ``known_at`` (found
-through the side table of ``ledger.stores``, then ``repository.get(id, version=v)``, the
-pattern of the library's ``searchabletimestamps`` example), each record carrying where
-and when it was recorded.
+``LedgerApplication`` opens the store (``ledger.persistence``), saves, snapshots, and loads:
+
+- for a write, the current aggregate (``claim_for_update``, ``source_for_update``);
+- for a read, a claim or a source as recorded by ``known_at``: its version is found
+  through the log side table, then ``repository.get(id, version=v)`` (the pattern of the
+  library's ``searchabletimestamps`` example), each statement carrying where and when it
+  was recorded (``claim_as_known``, ``source_as_known``, ``sources_cited``).
+
+Library errors stop here: connection failures become ``StoreUnavailable`` (``store_errors``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -39,11 +43,13 @@ def store_errors(method: F) -> F:
     return cast(F, guarded)
 
 
-#: A recording time later than any real one, for "as known now, whatever now is".
+#: A recording time (microseconds) later than any real one: "as known now, whatever now is".
 END_OF_TIME = 2**62
 
 
-class LedgerStore(Application[UUID]):
+class LedgerApplication(Application[UUID]):
+    """The library Application: the store, the repository, snapshots and the side tables."""
+
     name = "ClaimsLedger"
     log_section_size = 1000
 
@@ -64,18 +70,18 @@ class LedgerStore(Application[UUID]):
         """The recorder's side tables (every ledger recorder implements ``LedgerIndex``)."""
         return cast(LedgerIndex, self.recorder)
 
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return self.index.version_at(aggregate_id, 2**62) is not None
+    def exists(self, aggregate_id: UUID) -> bool:
+        return self.index.version_at(aggregate_id, END_OF_TIME) is not None
 
-    def _get(self, aggregate_id: UUID, version: int | None = None) -> Any:
+    def aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
         try:
             return self.repository.get(aggregate_id, version=version)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
 
-    def _claim(self, claim_id: str, field: str = "claim_id") -> Claim:
+    def claim_for_update(self, claim_id: str, field: str = "claim_id") -> Claim:
         try:
-            claim = self._get(claim_uuid(claim_id))
+            claim = self.aggregate(claim_uuid(claim_id))
         except AggregateNotFoundError:
             raise ClaimNotFound(
                 f"{field}: no claim {claim_id!r}; register the claim first"
@@ -83,34 +89,73 @@ class LedgerStore(Application[UUID]):
         assert isinstance(claim, Claim)
         return claim
 
-    def _source(self, source_id: str) -> Source:
+    def source_for_update(self, source_id: str) -> Source:
         try:
-            source = self._get(source_uuid(source_id))
+            source = self.aggregate(source_uuid(source_id))
         except AggregateNotFoundError:
             raise SourceNotFound(f"no source {source_id!r}; register the source first") from None
         assert isinstance(source, Source)
         return source
 
-    def _versions(self, aggregate_id: UUID) -> dict[int, LogEntry]:
+    def require_source(self, source_id: str) -> None:
+        if not self.exists(source_uuid(source_id)):
+            raise SourceNotFound(f"no source {source_id!r}; register the source first")
+
+    def entry(self, position: int) -> LogEntry:
+        """Where and when the event at ``position`` was recorded."""
+        return self.index.log_entries(position - 1, 1)[0]
+
+    def save_all(
+        self,
+        *objs: Any,
+        streams: Sequence[tuple[str, str, UUID]] = (),
+        idempotency: tuple[str, str] | None = None,
+    ) -> list[int]:
+        """Save aggregates or events in one transaction; returns the positions written.
+
+        ``streams`` registers public ids, ``idempotency`` a (key, fingerprint), in the same
+        transaction (see ``ledger.persistence``). The library's ``IntegrityError`` passes
+        through: the idempotency protocol decides what it means.
+        """
+        recordings = self.save(*objs, streams=list(streams), idempotency=idempotency)
+        return [r.notification.id for r in recordings]
+
+    def snapshot_crossed(self, aggregates: Iterable[Any], written: int) -> None:
+        """Snapshot aggregates whose version crossed an interval in a multi-event save.
+
+        ``save()`` snapshots aggregates by itself, but a batch saves events in request
+        order rather than aggregates, so the interval is checked here instead.
+        """
+        if self.snapshots is None:
+            return
+        for aggregate in aggregates:
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if (
+                interval
+                and aggregate.version // interval > max(aggregate.version - written, 0) // interval
+            ):
+                self.take_snapshot(aggregate.id, version=aggregate.version)
+
+    def versions(self, aggregate_id: UUID) -> dict[int, LogEntry]:
         return {e.originator_version: e for e in self.index.entries_for(aggregate_id)}
 
-    def load_claim(self, claim_id: str, known_at: int) -> ClaimData:
+    def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""
         uid = claim_uuid(claim_id)
-        entries = self._versions(uid)
-        version = _version_at(entries, known_at)
+        entries = self.versions(uid)
+        version = _version_at(entries, known_at_us)
         if version is None:
             if entries:
                 raise ClaimNotFound(f"claim {claim_id!r} was not yet recorded at known_at")
             raise ClaimNotFound(f"no claim {claim_id!r}")
-        return self.claim_data(uid, version, entries)
+        return self.claim_at_version(uid, version, entries)
 
-    def claim_data(
+    def claim_at_version(
         self, uid: UUID, version: int, entries: dict[int, LogEntry] | None = None
     ) -> ClaimData:
         """The claim stream ``uid`` at ``version``, each record with its position and time."""
-        claim = self._get(uid, version=version)
-        entries = entries if entries is not None else self._versions(uid)
+        claim = self.aggregate(uid, version=version)
+        entries = entries if entries is not None else self.versions(uid)
         return ClaimData(
             claim_id=claim.claim_id,
             text=claim.text,
@@ -127,15 +172,15 @@ class LedgerStore(Application[UUID]):
             ],
         )
 
-    def load_source(
-        self, source_id: str, known_at: int, entries: dict[int, LogEntry] | None = None
+    def source_as_known(
+        self, source_id: str, known_at_us: int, entries: dict[int, LogEntry] | None = None
     ) -> SourceData | None:
         uid = source_uuid(source_id)
-        entries = entries if entries is not None else self._versions(uid)
-        version = _version_at(entries, known_at)
+        entries = entries if entries is not None else self.versions(uid)
+        version = _version_at(entries, known_at_us)
         if version is None:
             return None
-        source = self._get(uid, version=version)
+        source = self.aggregate(uid, version=version)
         return SourceData(
             source_id=source.source_id,
             name=source.name,
@@ -147,7 +192,7 @@ class LedgerStore(Application[UUID]):
             ],
         )
 
-    def load_sources(self, claim: ClaimData, known_at: int) -> dict[str, SourceData]:
+    def sources_cited(self, claim: ClaimData, known_at_us: int) -> dict[str, SourceData]:
         cited = sorted({r.statement.speaker for r in claim.records})
         # One query for every cited source's log, rather than two per source.
         streams: dict[str, dict[int, LogEntry]] = {source_uuid(sid).hex: {} for sid in cited}
@@ -155,13 +200,13 @@ class LedgerStore(Application[UUID]):
             streams[entry.originator_id][entry.originator_version] = entry
         found = {}
         for sid in cited:
-            data = self.load_source(sid, known_at, streams[source_uuid(sid).hex])
+            data = self.source_as_known(sid, known_at_us, streams[source_uuid(sid).hex])
             if data is not None:
                 found[sid] = data
         return found
 
 
-def _version_at(entries: dict[int, LogEntry], known_at: int) -> int | None:
+def _version_at(entries: dict[int, LogEntry], known_at_us: int) -> int | None:
     """The stream's version as recorded by ``known_at`` (None: not yet recorded)."""
-    versions = [v for v, e in entries.items() if e.recorded_at <= known_at]
+    versions = [v for v, e in entries.items() if e.recorded_at <= known_at_us]
     return max(versions) if versions else None

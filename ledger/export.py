@@ -1,0 +1,175 @@
+"""The export format: one JSON record per stored event, written and read here.
+
+``export_record`` turns a stored event into its record (the global log serves these, and
+``claims-ledger export`` writes them as NDJSON); ``Importer`` reads such records back into a
+store in one transaction (``claims-ledger load``, the shipped example data). Registrations,
+re-ratings and statements may be mixed; event ids and recorded actors are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from ledger import inputs
+from ledger.domain import Claim, Source, claim_uuid, source_uuid
+from ledger.errors import AlreadyExists, ClaimNotFound, InvalidInput, SourceNotFound
+from ledger.replay import RecordedStatement, event_view
+from ledger.statements import Statement
+from ledger.store import LedgerApplication, store_errors
+from ledger.times import format_instant, from_micros
+
+JSON = dict[str, Any]
+
+
+def export_record(event: Any, position: int, recorded_at: int) -> JSON:
+    """One stored event as a record of the export format (what ``global_log`` serves)."""
+    base = {"position": position, "recorded_at": format_instant(from_micros(recorded_at))}
+    if isinstance(event, Claim.StatementRecorded):
+        statement = Statement.from_payload(event.record, position=position)
+        return event_view(event.record["claim_id"], RecordedStatement(statement, recorded_at))
+    if isinstance(event, Claim.Registered):  # type: ignore[attr-defined]
+        return {
+            "type": "claim_registered",
+            "event_id": event.event_id,
+            "claim_id": event.claim_id,
+            "text": event.text,
+            "tags": event.tags,
+            "parties": event.parties,
+            "beneficiaries": getattr(event, "beneficiaries", None) or [],
+            "actor": event.actor,
+            **base,
+        }
+    if isinstance(event, Source.Registered):  # type: ignore[attr-defined]
+        return {
+            "type": "source_registered",
+            "event_id": event.event_id,
+            "source": event.source_id,
+            "name": event.name,
+            "role": event.role,
+            "affiliation": event.affiliation,
+            "reliability": event.reliability,
+            "actor": event.actor,
+            **base,
+        }
+    if isinstance(event, Source.Rerated):  # type: ignore[attr-defined]
+        return {
+            "type": "source_rerated",
+            "event_id": event.event_id,
+            "source": event.source_id,
+            "reliability": event.reliability,
+            "occurred_at": format_instant(event.occurred_at),
+            "note": event.note,
+            "actor": event.actor,
+            **base,
+        }
+    raise TypeError(f"unexpected event {type(event).__name__}")  # pragma: no cover
+
+
+class Importer:
+    """Reads export records into a store, all of them in one transaction or none."""
+
+    def __init__(self, store: LedgerApplication) -> None:
+        self.store = store
+
+    @store_errors
+    def import_batch(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        actor: str,
+        *,
+        lines: Sequence[int] | None = None,
+    ) -> JSON:
+        """Import records in the export format (``global_log`` events) in one transaction.
+
+        Registrations, re-ratings and statements may be mixed; event ids and the recorded
+        actors are kept, so an export loaded into an empty store gives the same answers.
+        A bad record raises ``InvalidInput`` naming its line (``lines[i]`` for record ``i``
+        when given, else its 1-based place in ``records``) and nothing of the batch is
+        written.
+        """
+        claims: dict[str, Claim] = {}
+        sources: dict[str, Source] = {}
+        streams: list[tuple[str, str, UUID]] = []
+        seen: set[str] = set()  # event ids, which must be unique
+        events: list[Any] = []  # in record order, so the log keeps the file's order
+        for i, item in enumerate(records):
+            where = f"line {lines[i] if lines is not None else i + 1}"
+            try:
+                aggregate = self._one(item, actor, claims, sources, streams, seen)
+                events += aggregate.collect_events()
+            except InvalidInput as error:
+                raise type(error)(f"{where}: {error.field}", error.reason) from None
+            except (ClaimNotFound, SourceNotFound, AlreadyExists) as error:
+                raise type(error)(f"{where}: {error.detail}") from None
+        if not records:
+            return {"count": 0}
+        positions = self.store.save_all(*events, streams=streams)
+        self.store.snapshot_crossed([*claims.values(), *sources.values()], len(events))
+        return {
+            "count": len(positions),
+            "first_position": positions[0],
+            "last_position": positions[-1],
+        }
+
+    def _one(
+        self,
+        item: Mapping[str, Any],
+        actor: str,
+        claims: dict[str, Claim],
+        sources: dict[str, Source],
+        streams: list[tuple[str, str, UUID]],
+        seen: set[str],
+    ) -> Any:
+        """Apply one record to the aggregate it concerns, and return that aggregate."""
+        if not isinstance(item, Mapping):
+            raise InvalidInput("record", "must be a JSON object")
+        body = {
+            k: v
+            for k, v in item.items()
+            if k not in ("position", "recorded_at", "actor", "event_id")
+        }
+        who = inputs.imported_text(item, "actor") or actor
+        event_id = inputs.imported_text(item, "event_id") or str(uuid4())
+        if event_id in seen:
+            raise InvalidInput("event_id", f"{event_id!r} appears twice in this import")
+        seen.add(event_id)
+        kind = body.pop("type", None)
+        if kind == "source_registered":
+            body["id"] = body.pop("source", None)
+            fields = inputs.source_fields(body)
+            sid = fields["source_id"]
+            if sid in sources or self.store.exists(source_uuid(sid)):
+                raise AlreadyExists(f"source {sid!r} is already registered")
+            sources[sid] = Source(actor=who, event_id=event_id, **fields)
+            streams.append(("source", sid, sources[sid].id))
+            return sources[sid]
+        elif kind == "source_rerated":
+            sid = inputs.slug("source", body.pop("source", None))
+            if sid not in sources:
+                sources[sid] = self.store.source_for_update(sid)
+            sources[sid].rerate(actor=who, event_id=event_id, **inputs.rating_fields(body))
+            return sources[sid]
+        elif kind == "claim_registered":
+            body["id"] = body.pop("claim_id", None)
+            fields = inputs.claim_fields(body)
+            cid = fields["claim_id"]
+            if cid is None:
+                raise InvalidInput("claim_id", "is required")
+            if cid in claims or self.store.exists(claim_uuid(cid)):
+                raise AlreadyExists(f"claim {cid!r} is already registered")
+            claims[cid] = Claim(actor=who, event_id=event_id, **fields)
+            streams.append(("claim", cid, claims[cid].id))
+            return claims[cid]
+        else:
+            cid = body.pop("claim_id", None)
+            if not isinstance(cid, str):
+                raise InvalidInput("claim_id", "is required: the claim the event is about")
+            if cid not in claims:
+                claims[cid] = self.store.claim_for_update(cid)
+            statement = inputs.statement({"type": kind, **body}, event_id=event_id, actor=who)
+            if statement.source is not None and statement.source not in sources:
+                self.store.require_source(statement.source)
+            claims[cid].record(statement)
+            return claims[cid]

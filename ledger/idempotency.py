@@ -1,0 +1,81 @@
+"""The idempotency protocol: a write runs once per key; a retry gets the original answer.
+
+A write hands its ``(key, fingerprint)`` to the store, which records it in the same
+transaction as the events (``ledger.persistence``), under a unique key. So a retry, from
+this process or another sharing the store, finds the positions the first attempt wrote and
+rebuilds the same answer from them; a different request under the same key is refused; and
+a write that lost a race to another writer of the same aggregate is run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from eventsourcing.persistence import IntegrityError
+
+from ledger.errors import Conflict, IdempotencyKeyReused
+from ledger.persistence.chain import IdempotencyRecord, LedgerIndex
+
+T = TypeVar("T")
+#: How often a write is retried when another writer got to the same aggregate first.
+RETRIES = 20
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable digest of a request, to tell a retry from a different request."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    """A write's answer, and whether it was replayed from an earlier write with the same key."""
+
+    answer: T
+    replayed: bool
+
+
+def run_once(
+    index: LedgerIndex,
+    key: str | None,
+    digest: str,
+    write: Callable[[tuple[str, str] | None], list[int]],
+    result: Callable[[int, int], T],
+) -> Written[T]:
+    """Run ``write`` once per ``key``; a retry gets ``result`` of the original positions.
+
+    ``write`` takes the ``(key, digest)`` to store with its events (None without a key) and
+    returns the positions it wrote; ``result`` builds the answer from the first and last.
+    """
+    if key is not None:
+        found = index.find_idempotency(key)
+        if found is not None:
+            return Written(_replayed(found, digest, result), replayed=True)
+    attempt = 0
+    while True:
+        try:
+            positions = write(None if key is None else (key, digest))
+            return Written(result(positions[0], positions[-1]), replayed=False)
+        except IntegrityError:
+            if key is not None:
+                found = index.find_idempotency(key)
+                if found is not None:
+                    return Written(_replayed(found, digest, result), replayed=True)
+            attempt += 1
+            if attempt >= RETRIES:
+                raise Conflict(
+                    f"gave up after {RETRIES} attempts: other writers kept changing the "
+                    "same claim or source; retry the request"
+                ) from None
+
+
+def _replayed(found: IdempotencyRecord, digest: str, result: Callable[[int, int], T]) -> T:
+    if found.fingerprint != digest:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {found.key!r} was used for a different request; "
+            "use a new key for a new request"
+        )
+    return result(found.first_position, found.last_position)

@@ -1,0 +1,240 @@
+"""The write use cases: register sources and claims, re-rate, append one event or a batch.
+
+Each use case checks its input (``ledger.inputs``), acts on the aggregate, saves, and
+answers in the contract's field names. Every write runs through the idempotency protocol
+(``ledger.idempotency``): its answer is rebuilt from the positions it wrote, so a retry
+gets the same bytes, and ``Written.replayed`` says when it was such a retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from ledger import inputs
+from ledger.domain import Claim, Source, claim_uuid, source_uuid
+from ledger.errors import AlreadyExists, InvalidInput, SourceNotFound, VersionMismatch
+from ledger.idempotency import Written, fingerprint, run_once
+from ledger.reads import JSON, LedgerReads
+from ledger.store import LedgerApplication, store_errors
+from ledger.times import format_instant, from_micros
+
+
+class LedgerWrites:
+    """Register, re-rate and append, over one ``LedgerApplication``."""
+
+    def __init__(self, store: LedgerApplication, reads: LedgerReads) -> None:
+        self.store = store
+        self.reads = reads
+
+    @store_errors
+    def register_source(
+        self, data: Mapping[str, Any], actor: str, key: str | None = None
+    ) -> Written[JSON]:
+        fields = inputs.source_fields(data)
+        sid = fields["source_id"]
+
+        def write(idem: tuple[str, str] | None) -> list[int]:
+            if self.store.exists(source_uuid(sid)):
+                raise AlreadyExists(f"source {sid!r} is already registered")
+            source = Source(actor=actor, event_id=str(uuid4()), **fields)
+            return self.store.save_all(
+                source, streams=[("source", sid, source.id)], idempotency=idem
+            )
+
+        return run_once(
+            self.store.index,
+            key,
+            fingerprint("register_source", actor, dict(data)),
+            write,
+            lambda first, last: self._source_result(sid, first),
+        )
+
+    @store_errors
+    def rerate_source(
+        self, source_id: str, data: Mapping[str, Any], actor: str, key: str | None = None
+    ) -> Written[JSON]:
+        fields = inputs.rating_fields(data)
+
+        def write(idem: tuple[str, str] | None) -> list[int]:
+            source = self.store.source_for_update(source_id)
+            source.rerate(actor=actor, event_id=str(uuid4()), **fields)
+            return self.store.save_all(source, idempotency=idem)
+
+        return run_once(
+            self.store.index,
+            key,
+            fingerprint("rerate_source", source_id, actor, dict(data)),
+            write,
+            lambda first, last: self._source_result(source_id, first),
+        )
+
+    @store_errors
+    def register_claim(
+        self, data: Mapping[str, Any], actor: str, key: str | None = None
+    ) -> Written[JSON]:
+        fields = inputs.claim_fields(data)
+        cid = fields["claim_id"] or str(uuid4())
+        fields["claim_id"] = cid
+
+        def write(idem: tuple[str, str] | None) -> list[int]:
+            if self.store.exists(claim_uuid(cid)):
+                raise AlreadyExists(f"claim {cid!r} is already registered")
+            claim = Claim(actor=actor, event_id=str(uuid4()), **fields)
+            return self.store.save_all(claim, streams=[("claim", cid, claim.id)], idempotency=idem)
+
+        def result(first: int, last: int) -> JSON:
+            entry = self.store.entry(first)
+            claim = self.store.aggregate(
+                UUID(entry.originator_id), version=entry.originator_version
+            )
+            at = from_micros(entry.recorded_at)
+            return self.reads.claim(claim.claim_id, as_of=at, known_at=at)
+
+        return run_once(
+            self.store.index, key, fingerprint("register_claim", actor, dict(data)), write, result
+        )
+
+    @store_errors
+    def append(
+        self,
+        claim_id: str,
+        data: Mapping[str, Any],
+        actor: str,
+        *,
+        expected_version: int | None = None,
+        key: str | None = None,
+        event_id: str | None = None,
+    ) -> Written[JSON]:
+        """Append one event to a claim; answers with its position and the credibility after it."""
+
+        def write(idem: tuple[str, str] | None) -> list[int]:
+            claim = self.store.claim_for_update(claim_id)
+            if expected_version is not None and claim.version != expected_version:
+                raise VersionMismatch(claim_id, expected_version, claim.version)
+            self._add_statement(claim, data, actor, event_id, field_prefix="")
+            return self.store.save_all(claim, idempotency=idem)
+
+        return run_once(
+            self.store.index,
+            key,
+            fingerprint("append", claim_id, actor, expected_version, dict(data)),
+            write,
+            lambda first, last: self.append_result(first),
+        )
+
+    @store_errors
+    def append_batch(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        actor: str,
+        key: str | None = None,
+    ) -> Written[JSON]:
+        """Append many events atomically: all are stored in one transaction, or none."""
+        if not items:
+            raise InvalidInput("events", "a batch needs at least one event")
+
+        def write(idem: tuple[str, str] | None) -> list[int]:
+            claims: dict[str, Claim] = {}
+            events: list[Any] = []  # in item order, so positions follow the request
+            for i, item in enumerate(items):
+                if not isinstance(item, Mapping):
+                    raise InvalidInput(f"[{i}]", "each batch item must be a JSON object")
+                body = dict(item)
+                cid = body.pop("claim_id", None)
+                if not isinstance(cid, str):
+                    raise InvalidInput(
+                        f"[{i}].claim_id", "is required: the claim the event is about"
+                    )
+                if cid not in claims:
+                    claims[cid] = self.store.claim_for_update(cid, field=f"[{i}].claim_id")
+                self._add_statement(claims[cid], body, actor, None, field_prefix=f"[{i}].")
+                events += claims[cid].collect_events()
+            positions = self.store.save_all(*events, idempotency=idem)
+            self.store.snapshot_crossed(claims.values(), len(events))
+            return positions
+
+        return run_once(
+            self.store.index,
+            key,
+            fingerprint("batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]),
+            write,
+            self.batch_result,
+        )
+
+    def _add_statement(
+        self,
+        claim: Claim,
+        data: Mapping[str, Any],
+        actor: str,
+        event_id: str | None,
+        field_prefix: str,
+    ) -> None:
+        try:
+            statement = inputs.statement(data, event_id=event_id or str(uuid4()), actor=actor)
+            if statement.source is not None:
+                self.store.require_source(statement.source)
+            claim.record(statement)
+        except InvalidInput as error:
+            raise type(error)(field_prefix + error.field, error.reason) from None
+        except SourceNotFound as error:
+            raise SourceNotFound(f"{field_prefix}source: {error.detail}") from None
+
+    # -- answers to writes (also what an idempotent retry gets back) ------------------
+
+    def _source_result(self, source_id: str, position: int) -> JSON:
+        """The source as known right after the write at ``position``."""
+        at = from_micros(self.store.entry(position).recorded_at)
+        return self.reads.get_source(source_id, known_at=at, as_of=at)
+
+    def append_result(self, position: int) -> JSON:
+        """The answer to an append: where it landed and the credibility right after it."""
+        entry = self.store.entry(position)
+        data = self.store.claim_at_version(UUID(entry.originator_id), entry.originator_version)
+        statement = data.records[-1].statement
+        known_at = from_micros(entry.recorded_at)
+        # An occurred_at within the clock-skew allowance may be later than recorded_at.
+        view = self.reads.claim_view(data, max(known_at, statement.at), known_at)
+        return {
+            "event_id": statement.event_id,
+            "claim_id": data.claim_id,
+            "position": entry.position,
+            "recorded_at": format_instant(known_at),
+            "version": entry.originator_version,
+            "as_of": view["as_of"],
+            "known_at": view["known_at"],
+            "credibility": view["credibility"],
+        }
+
+    def batch_result(self, first: int, last: int) -> JSON:
+        """The answer to a batch: every event's place, and each claim's credibility after it."""
+        entries = self.store.index.log_entries(first - 1, last - first + 1)
+        last_version: dict[str, int] = {}
+        for entry in entries:
+            last_version[entry.originator_id] = entry.originator_version
+        known_at = from_micros(entries[-1].recorded_at)
+        claims, by_position = [], {}
+        for oid, version in last_version.items():
+            data = self.store.claim_at_version(UUID(oid), version)
+            by_position.update({r.position: (data.claim_id, r.statement) for r in data.records})
+            view = self.reads.claim_view(data, known_at, known_at)
+            claims.append(
+                {"claim_id": data.claim_id, "version": version, "credibility": view["credibility"]}
+            )
+        events = [
+            {
+                "event_id": by_position[e.position][1].event_id,
+                "claim_id": by_position[e.position][0],
+                "position": e.position,
+                "recorded_at": format_instant(from_micros(e.recorded_at)),
+                "version": e.originator_version,
+            }
+            for e in entries
+        ]
+        return {
+            "count": len(events),
+            "known_at": format_instant(known_at),
+            "events": events,
+            "claims": claims,
+        }
