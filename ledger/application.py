@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ledger.answers import JSON
 from ledger.export import Importer
 from ledger.reads import LedgerReads
 from ledger.store import LedgerApplication
 from ledger.writes import LedgerWrites
-
-JSON = dict[str, Any]
 
 
 class ClaimsLedger:

@@ -13,14 +13,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from ledger import inputs
+from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import AlreadyExists, ClaimNotFound, InvalidInput, SourceNotFound
 from ledger.replay import RecordedStatement, event_view
 from ledger.statements import Statement
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros
-
-JSON = dict[str, Any]
 
 
 def export_record(event: Any, position: int, recorded_at: int) -> JSON:

@@ -7,12 +7,9 @@ changed behind the service's back breaks the link at that position.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ledger.answers import JSON
 from ledger.persistence.chain import GENESIS, chain_link, uuid_hex
 from ledger.store import LedgerApplication, store_errors
-
-JSON = dict[str, Any]
 
 
 @store_errors

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from ledger import replay
+from ledger.answers import JSON
 from ledger.credibility import MODEL_VERSION
 from ledger.errors import InvalidInput, SourceNotFound
 from ledger.export import export_record
@@ -21,7 +21,6 @@ from ledger.statements import STATUSES
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
 
-JSON = dict[str, Any]
 MAX_LIMIT = 1000
 MAX_POSITION = 10**18  # positions are 64-bit integers in every store
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from ledger.answers import JSON
 from ledger.credibility import Credibility, SourceStanding, assess, unweighable
 from ledger.statements import OPTIONAL_FIELDS, Statement, with_corrections
 from ledger.times import format_instant, from_micros
 
-JSON = dict[str, Any]
 log = logging.getLogger(__name__)
 
 

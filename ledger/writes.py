@@ -13,10 +13,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from ledger import inputs
+from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import AlreadyExists, InvalidInput, SourceNotFound, VersionMismatch
 from ledger.idempotency import Written, fingerprint, run_once
-from ledger.reads import JSON, LedgerReads
+from ledger.reads import LedgerReads
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros
 
