@@ -51,7 +51,7 @@ app.command(rich_help_panel=READ)(views.replay)
 app.command(rich_help_panel=DATA)(transfer.load)
 app.command(rich_help_panel=DATA)(transfer.export)
 app.command(rich_help_panel=DATA)(views.verify)
-app.command(rich_help_panel=SERVE)(bench.bench)
+app.add_typer(bench.app, name="bench", rich_help_panel=SERVE)
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -137,19 +136,3 @@ def test_default_store_is_the_xdg_sqlite_file(invoke: Invoke, tmp_path: Path) ->
     assert invoke("load", str(empty)).exit_code == 0
     assert default.exists()
     assert invoke("claims", "--json").exit_code == 0
-
-
-def test_bench_reports_ratios(invoke: Invoke) -> None:
-    result = invoke("bench", "--events", "10", "--batch", "5", "--repeats", "1", "--json")
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert set(report) == {"append", "batch", "read", "parameters"}
-    assert report["append"]["ratio"] > 0
-    table = invoke("bench", "--events", "10", "--batch", "5", "--repeats", "1")
-    assert "library ops/s" in table.stdout
-
-
-def test_bench_refuses_a_store_that_is_not_postgres(invoke: Invoke) -> None:
-    result = invoke("bench", "--postgres", "sqlite:///x.sqlite3")
-    assert result.exit_code == 2
-    assert "--postgres" in result.stderr

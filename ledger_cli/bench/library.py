@@ -1,6 +1,7 @@
-"""Benchmarks that report ratios against a baseline measured in the same run.
+"""The in-process scenario: the ledger's use cases against the bare library, in one run.
 
-The machine is shared and noisy, so absolute numbers mean little: each figure is the median
+(This was the whole benchmark before the HTTP, load and time-travel scenarios.) The machine
+is shared and noisy, so absolute numbers mean little: each figure is the median
 of ``repeats`` runs, and each is set beside the same work done by the bare ``eventsourcing``
 library on the same store (the ceiling the ledger's extra work is measured against):
 

@@ -1,0 +1,557 @@
+"""The benchmark's scenarios; each measures the ledger and a baseline in the same run.
+
+- ``http_append``: ``claims-ledger serve`` appending one event per request (the same
+  ~256-byte body each time, to random claims, no Idempotency-Key) at 1, 4, 16 and 64
+  connections, vs the trivial POST of ``baseline_app`` on the same uvicorn settings.
+- ``load``: the ``claims-ledger load`` path in this process (``ledger_cli.records`` and the
+  load command's batch loader, 500 events a transaction) over a synthetic ledger, vs raw
+  ``sqlite3`` ``executemany`` of the same lines into one table in one transaction (on
+  PostgreSQL: ``COPY`` of the same lines through psycopg).
+- ``time_travel``: over HTTP, one claim (``GET /claims/{id}?as_of&known_at``) and the
+  all-claims picture (``GET /claims``: first page, ``status=contested``, ``q=pipeline``) at
+  random (as_of, known_at) on the large ledger vs the same on a small one (10,000 events).
+  known_at is a moment the load had reached (taken after a batch), and the claim one
+  registered by then, so every read finds its claim.
+- ``memory``: the server's peak RSS (VmHWM) after serving ``time_travel``, large vs small.
+- ``rebuild``: ``claims-ledger rebuild`` on the large ledger, if the command exists, vs
+  reading the notification log with the library recorder (pages of 1000).
+- ``scale_out``: on PostgreSQL only, ``serve --workers 2`` vs ``--workers 1`` appending.
+- ``library``: the in-process figures of the first benchmark (``library.run``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger_cli.bench import synthetic
+from ledger_cli.bench.report import JSON, ratio, summary
+from ledger_cli.bench.servers import (
+    Client,
+    baseline_server,
+    clean_environment,
+    drive,
+    ledger_server,
+)
+from ledger_cli.records import batches, read_records
+from ledger_cli.session import say
+from ledger_cli.transfer import _BatchLoader
+
+LOAD_BATCH = 500  # claims-ledger load's default --batch-size
+CONCURRENCY = (1, 4, 16, 64)
+STATUS_FILTER = "contested"
+APPEND_CLAIMS = 100
+
+
+@dataclass
+class Plan:
+    """Sizes and durations of one run."""
+
+    events: int
+    small_events: int
+    seed: int
+    quick: bool
+    workdir: Path
+    postgres: str | None = None
+    duration: float = 10.0  # seconds per HTTP measurement
+    claim_reads: int = 200  # samples per time-travel query kind (at most)
+    list_reads: int = 20
+    read_budget: float = 60.0  # seconds per time-travel query kind (at least 3 samples)
+    stores: list[str] = field(default_factory=list)
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.postgres else "sqlite"
+
+
+def _settings(store: str) -> Settings:
+    return Settings(store=store, _env_file=None)  # type: ignore[call-arg]
+
+
+def _open(store: str) -> ClaimsLedger:
+    return open_ledger(_settings(store))
+
+
+@contextmanager
+def opened(store: str) -> Iterator[ClaimsLedger]:
+    ledger = _open(store)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+# -- stores --------------------------------------------------------------------------------
+
+
+def new_store(plan: Plan, name: str) -> str:
+    """A fresh, empty store: an SQLite file in the work directory, or a PostgreSQL schema."""
+    if plan.postgres is None:
+        store = f"sqlite:///{plan.workdir / f'{name}.sqlite3'}"
+    else:
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:8]}_{name.replace('-', '_')}"
+        with psycopg.connect(_plain_url(plan.postgres), autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        parts = urlsplit(plan.postgres)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()} | {"schema": schema}
+        store = urlunsplit(parts._replace(query=urlencode(query)))
+    plan.stores.append(store)
+    return store
+
+
+def _plain_url(url: str) -> str:
+    """A PostgreSQL URL without the ledger's own query parameters, for psycopg."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qs(parts.query).items() if k != "schema"}
+    return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+
+
+def _schema(store: str) -> str:
+    return parse_qs(urlsplit(store).query).get("schema", ["public"])[0]
+
+
+def drop_stores(plan: Plan) -> None:
+    """Drop the PostgreSQL schemas the run made (SQLite files go with the work directory)."""
+    if plan.postgres is None:
+        return
+    import psycopg
+
+    with psycopg.connect(_plain_url(plan.postgres), autocommit=True) as conn:
+        for store in plan.stores:
+            conn.execute(f"DROP SCHEMA IF EXISTS {_schema(store)} CASCADE")
+
+
+# -- a: HTTP append ------------------------------------------------------------------------
+
+
+def _append_body() -> bytes:
+    event = {
+        "type": "asserted",
+        "source": "src-00000",
+        "occurred_at": "2024-06-01T12:00:00Z",
+        "quote": "",
+    }
+    event["quote"] = "reported movement of units near the crossing " * 5
+    event["quote"] = event["quote"][: 256 - len(json.dumps({**event, "quote": ""}))]
+    return json.dumps(event).encode()
+
+
+def _prepare_appends(store: str) -> list[str]:
+    """Register sources and claims for appends; returns the append paths."""
+    records: list[dict[str, Any]] = [
+        {"type": "source_registered", "source": f"src-{i:05d}", "name": f"Source {i}",
+         "reliability": "C"}
+        for i in range(5)
+    ]
+    claims = [f"append-{i:04d}" for i in range(APPEND_CLAIMS)]
+    records += [
+        {"type": "claim_registered", "claim_id": cid, "text": f"Benchmark claim {cid}"}
+        for cid in claims
+    ]
+    with opened(store) as ledger:
+        ledger.import_batch(records, "bench")
+    return [f"/claims/{cid}/events" for cid in claims]
+
+
+def http_append(plan: Plan) -> JSON:
+    store = new_store(plan, "append")
+    paths = _prepare_appends(store)
+    body = _append_body()
+    levels: JSON = {}
+    with baseline_server(plan.workdir) as baseline, ledger_server(store, plan.workdir) as server:
+        say(f"bench: HTTP append, {plan.duration:g} s per level, warming up")
+        drive(server.port, paths, body, 4, 1)
+        drive(baseline.port, ["/echo"], body, 4, 1)
+        for connections in CONCURRENCY:
+            led = drive(server.port, paths, body, connections, plan.duration)
+            base = drive(baseline.port, ["/echo"], body, connections, plan.duration)
+            levels[str(connections)] = {
+                "ledger": led,
+                "baseline": base,
+                "ratio": ratio(led["throughput"], base["throughput"]),
+            }
+            say(
+                f"bench: HTTP append, {connections} connections: {led['throughput']} req/s "
+                f"vs {base['throughput']} req/s baseline ({led['errors']} errors)"
+            )
+    return {
+        "baseline": "a separate minimal FastAPI app (ledger_cli.bench.baseline_app: async "
+        "POST /echo of the same body) under uvicorn with the same flags",
+        "body_bytes": len(body),
+        "claims": len(paths),
+        "levels": levels,
+    }
+
+
+# -- b: bulk load --------------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """A store loaded from a synthetic file, and when the load reached which line."""
+
+    store: str
+    events: int
+    ledger: synthetic.SyntheticLedger
+    checkpoints: list[tuple[int, datetime]]  # (last line written, a moment after it)
+
+
+def generate(plan: Plan, events: int) -> tuple[Path, synthetic.SyntheticLedger]:
+    path = plan.workdir / f"synthetic-{events}-{plan.seed}.ndjson"
+    started = time.perf_counter()
+    made = synthetic.generate(path, events, plan.seed)
+    say(f"bench: generated {events:,} events in {time.perf_counter() - started:.1f} s")
+    return path, made
+
+
+def load_file(store: str, path: Path, made: synthetic.SyntheticLedger) -> tuple[JSON, Loaded]:
+    """Load ``path`` the way ``claims-ledger load`` does; per-batch latencies."""
+    latencies: list[float] = []
+    checkpoints: list[tuple[int, datetime]] = []
+    with opened(store) as ledger, path.open(encoding="utf-8") as stream:
+        loader = _BatchLoader(ledger, "bench")
+        started = time.perf_counter()
+        for batch in batches(read_records(stream), LOAD_BATCH):
+            begun = time.perf_counter()
+            loader.write(batch)
+            latencies.append(time.perf_counter() - begun)
+            checkpoints.append((batch[-1][0], datetime.now(UTC)))
+        elapsed = time.perf_counter() - started
+    figures = summary(latencies, elapsed, latency_of=f"a batch of {LOAD_BATCH} events")
+    figures["count"] = loader.count
+    figures["throughput"] = round(loader.count / elapsed, 1)
+    return figures, Loaded(store, loader.count, made, checkpoints)
+
+
+def _raw_sqlite(path: Path, target: Path) -> JSON:
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # as the library's store
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        with path.open(encoding="utf-8") as lines:
+            started = time.perf_counter()
+            conn.execute("BEGIN")
+            cursor = conn.executemany("INSERT INTO events (body) VALUES (?)", ((b,) for b in lines))
+            count = cursor.rowcount
+            conn.execute("COMMIT")
+            elapsed = time.perf_counter() - started
+    finally:
+        conn.close()
+    return {"method": "sqlite3 executemany, one transaction", "count": count,
+            "seconds": round(elapsed, 3), "throughput": round(count / elapsed, 1)}
+
+
+def _raw_copy(plan: Plan, path: Path) -> JSON:
+    import psycopg
+
+    assert plan.postgres is not None
+    store = new_store(plan, "raw")
+    table = f"{_schema(store)}.raw_events"
+    with psycopg.connect(_plain_url(plan.postgres)) as conn:
+        conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body text NOT NULL)")
+        conn.commit()
+        count = 0
+        with path.open(encoding="utf-8") as lines:
+            started = time.perf_counter()
+            with conn.cursor() as cursor, cursor.copy(f"COPY {table} (body) FROM STDIN") as copy:
+                for line in lines:
+                    copy.write_row((line,))
+                    count += 1
+            conn.commit()
+            elapsed = time.perf_counter() - started
+    return {"method": "psycopg COPY, one transaction", "count": count,
+            "seconds": round(elapsed, 3), "throughput": round(count / elapsed, 1)}
+
+
+def load(plan: Plan, path: Path, made: synthetic.SyntheticLedger) -> tuple[JSON, Loaded]:
+    say(f"bench: loading {made.events:,} events through the load path")
+    store = new_store(plan, "large")
+    ledger_figures, loaded = load_file(store, path, made)
+    say(f"bench: loaded at {ledger_figures['throughput']} events/s")
+    if plan.postgres is None:
+        raw = _raw_sqlite(path, plan.workdir / "raw.sqlite3")
+    else:
+        raw = _raw_copy(plan, path)
+    return {
+        "ledger": ledger_figures,
+        "baseline": raw,
+        "ratio": ratio(ledger_figures["throughput"], raw["throughput"]),
+        "events_by_type": dict(made.counts),
+        "claims": made.claims_n,
+        "sources": made.sources_n,
+        "store_bytes": _store_bytes(plan, store),
+        "file_bytes": path.stat().st_size,
+    }, loaded
+
+
+def _store_bytes(plan: Plan, store: str) -> int | None:
+    """The store's size on disk (the SQLite file and its WAL), or the PostgreSQL schema's."""
+    if plan.postgres is None:
+        base = _settings(store).sqlite_path()
+        return sum(p.stat().st_size for p in base.parent.glob(base.name + "*"))
+    import psycopg
+
+    with psycopg.connect(_plain_url(plan.postgres)) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND c.relkind = 'r'",
+            (_schema(store),),
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+# -- c and e: time travel and the server's memory ------------------------------------------
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Moments:
+    """Random (as_of, known_at) pairs, and a claim the ledger had by that known_at."""
+
+    def __init__(self, loaded: Loaded, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.loaded = loaded
+        order = sorted(loaded.ledger.claim_lines.items(), key=lambda item: item[1])
+        self.claims = [cid for cid, _ in order]
+        self.lines = [line for _, line in order]
+
+    def pick(self) -> tuple[str, str, str]:
+        """(claim id, as_of, known_at)."""
+        while True:
+            line, known = self.rng.choice(self.loaded.checkpoints)
+            known_claims = bisect.bisect_right(self.lines, line)
+            if known_claims:
+                break
+        span = (synthetic.END - synthetic.START).total_seconds() + 60 * 86400
+        as_of = synthetic.START + timedelta(seconds=self.rng.uniform(0, span))
+        return self.claims[self.rng.randrange(known_claims)], _instant(as_of), _instant(known)
+
+
+def _sampled(
+    client: Client, paths: Callable[[], str], samples: int, budget: float
+) -> JSON:
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    for i in range(samples):
+        if i >= 3 and time.perf_counter() - started > budget:
+            break
+        status, seconds, _ = client.timed_get(paths())
+        if status == 200:
+            latencies.append(seconds)
+        else:
+            errors += 1
+    return summary(latencies, time.perf_counter() - started, errors=errors)
+
+
+def _queries(plan: Plan, loaded: Loaded) -> JSON:
+    """Serve ``loaded`` and time the reads; the server's memory with them."""
+    moments = _Moments(loaded, plan.seed)
+
+    def claim() -> str:
+        cid, as_of, known = moments.pick()
+        return f"/claims/{cid}?{urlencode({'as_of': as_of, 'known_at': known})}"
+
+    def listing(**filters: str) -> Callable[[], str]:
+        def path() -> str:
+            _, as_of, known = moments.pick()
+            return f"/claims?{urlencode({**filters, 'as_of': as_of, 'known_at': known})}"
+
+        return path
+
+    with ledger_server(loaded.store, plan.workdir) as server:
+        startup = server.peak_rss_kib()
+        client = Client(server.port)
+        try:
+            client.timed_get(claim())  # the first request pays for imports
+            figures = {
+                "claim": _sampled(client, claim, plan.claim_reads, plan.read_budget),
+                "list_first_page": _sampled(client, listing(), plan.list_reads, plan.read_budget),
+                "list_status": _sampled(
+                    client, listing(status=STATUS_FILTER), plan.list_reads, plan.read_budget
+                ),
+                "list_q": _sampled(
+                    client, listing(q=synthetic.QUERY_WORD), plan.list_reads, plan.read_budget
+                ),
+            }
+        finally:
+            client.close()
+        peak = server.peak_rss_kib()
+    memory = {
+        "startup_mib": None if startup is None else round(startup / 1024, 1),
+        "vmhwm_mib": None if peak is None else round(peak / 1024, 1),
+    }
+    return {"queries": figures, "memory": memory}
+
+
+def time_travel(plan: Plan, large: Loaded, small: Loaded) -> tuple[JSON, JSON]:
+    """The time-travel figures and the memory figures (both from the same servers)."""
+    say(f"bench: time travel on {small.events:,} events")
+    on_small = _queries(plan, small)
+    say(f"bench: time travel on {large.events:,} events")
+    on_large = _queries(plan, large)
+    queries: JSON = {}
+    for name, figures in on_large["queries"].items():
+        base = on_small["queries"][name]
+        queries[name] = {
+            "large": figures,
+            "small": base,
+            "ratio": ratio(figures["p50_ms"], base["p50_ms"]),
+        }
+    travel = {
+        "large_events": large.events,
+        "small_events": small.events,
+        "ratio_is": "median latency on the large ledger / on the small one",
+        "status_filter": STATUS_FILTER,
+        "q": synthetic.QUERY_WORD,
+        "queries": queries,
+    }
+    memory = {
+        "measured": "peak RSS (VmHWM) of the serve process after the time-travel reads",
+        "large": on_large["memory"],
+        "small": on_small["memory"],
+        "ratio": ratio(on_large["memory"]["vmhwm_mib"], on_small["memory"]["vmhwm_mib"]),
+    }
+    return travel, memory
+
+
+# -- d: rebuild ----------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ledger_cli", *args]
+
+
+def rebuild_available(cwd: Path) -> bool:
+    done = subprocess.run(
+        _cli("rebuild", "--help"), cwd=cwd, env=clean_environment(),
+        capture_output=True, timeout=120,
+    )
+    return done.returncode == 0
+
+
+def _notification_read(store: str) -> JSON:
+    with opened(store) as ledger:
+        recorder = ledger.store.recorder  # the library Application's
+        count = 0
+        start = 1
+        began = time.perf_counter()
+        while True:
+            page = recorder.select_notifications(start, 1000)
+            count += len(page)
+            if len(page) < 1000:
+                break
+            start = page[-1].id + 1
+        elapsed = time.perf_counter() - began
+    return {"method": "recorder.select_notifications, pages of 1000", "count": count,
+            "seconds": round(elapsed, 3), "throughput": round(count / elapsed, 1)}
+
+
+def rebuild(plan: Plan, large: Loaded) -> JSON:
+    raw = _notification_read(large.store)
+    figures: JSON = {"baseline": raw, "ledger": None, "ratio": None}
+    if not rebuild_available(plan.workdir):
+        return {**figures, "reason": "not available"}
+    say("bench: claims-ledger rebuild")
+    began = time.perf_counter()
+    done = subprocess.run(
+        _cli("--store", large.store, "rebuild"), cwd=plan.workdir,
+        env=clean_environment(), capture_output=True, text=True,
+    )
+    elapsed = time.perf_counter() - began
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        return {**figures, "reason": f"rebuild failed ({done.returncode}): {' '.join(tail)}"}
+    led = {"method": "claims-ledger rebuild (a process of its own, start-up included)",
+           "count": raw["count"], "seconds": round(elapsed, 3),
+           "throughput": round(raw["count"] / elapsed, 1)}
+    return {**figures, "ledger": led, "ratio": ratio(led["throughput"], raw["throughput"])}
+
+
+# -- f: scale-out ----------------------------------------------------------------------------
+
+
+def scale_out(plan: Plan) -> JSON:
+    if plan.postgres is None:
+        return {"ratio": None, "reason": "PostgreSQL only: run with --postgres URL"}
+    store = new_store(plan, "scale")
+    paths = _prepare_appends(store)
+    body = _append_body()
+    connections = CONCURRENCY[-1]
+    runs: JSON = {}
+    for workers, name in ((1, "one"), (2, "two")):
+        with ledger_server(store, plan.workdir, workers=workers) as server:
+            drive(server.port, paths, body, 4, 1)
+            runs[name] = drive(server.port, paths, body, connections, plan.duration)
+        say(f"bench: {workers} server process(es): {runs[name]['throughput']} req/s")
+    return {
+        "connections": connections,
+        "method": "claims-ledger serve --workers 2 vs --workers 1, appends as in http_append",
+        **runs,
+        "ratio": ratio(runs["two"]["throughput"], runs["one"]["throughput"]),
+    }
+
+
+# -- the run -------------------------------------------------------------------------------
+
+SCENARIOS = ("http", "load", "time-travel", "memory", "rebuild", "scale-out", "library")
+#: Scenarios that need the large ledger loaded (and so run the load scenario).
+NEEDS_LOAD = frozenset({"load", "time-travel", "memory", "rebuild"})
+
+
+def run(plan: Plan, selected: frozenset[str]) -> JSON:
+    """Run the ``selected`` scenarios; returns {name: figures} in the report's names."""
+    from ledger_cli.bench import library
+
+    scenarios: JSON = {}
+    try:
+        if "http" in selected:
+            scenarios["http_append"] = http_append(plan)
+        if selected & NEEDS_LOAD:
+            path, made = generate(plan, plan.events)
+            scenarios["load"], large = load(plan, path, made)
+            if selected & {"time-travel", "memory"}:
+                small_path, small_made = generate(plan, plan.small_events)
+                say(f"bench: loading the small ledger ({plan.small_events:,} events)")
+                _, small = load_file(new_store(plan, "small"), small_path, small_made)
+                travel, memory = time_travel(plan, large, small)
+                if "time-travel" in selected:
+                    scenarios["time_travel"] = travel
+                if "memory" in selected:
+                    scenarios["memory"] = memory
+            if "rebuild" in selected:
+                scenarios["rebuild"] = rebuild(plan, large)
+        if "scale-out" in selected:
+            scenarios["scale_out"] = scale_out(plan)
+        if "library" in selected:
+            say("bench: in-process appends, batches and reads vs the bare library")
+            store = "sqlite" if plan.postgres is None else new_store(plan, "library")
+            sizes = (50, 10, 1) if plan.quick else (500, 100, 3)
+            scenarios["library"] = library.run(
+                store=store, events=sizes[0], batch=sizes[1], repeats=sizes[2]
+            )
+    finally:
+        drop_stores(plan)
+    return scenarios
