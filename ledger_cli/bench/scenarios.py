@@ -72,7 +72,7 @@ class Plan:
     duration: float = 10.0  # seconds per HTTP measurement
     claim_reads: int = 200  # samples per time-travel query kind (at most)
     list_reads: int = 20
-    read_budget: float = 60.0  # seconds per time-travel query kind (at least 3 samples)
+    read_budget: float = 30.0  # seconds per time-travel query kind (at least 3 samples)
     stores: list[str] = field(default_factory=list)
 
     @property
@@ -223,8 +223,13 @@ def generate(plan: Plan, events: int) -> tuple[Path, synthetic.SyntheticLedger]:
 
 
 def load_file(store: str, path: Path, made: synthetic.SyntheticLedger) -> tuple[JSON, Loaded]:
-    """Load ``path`` the way ``claims-ledger load`` does; per-batch latencies."""
+    """Load ``path`` the way ``claims-ledger load`` does; per-batch latencies.
+
+    Besides the whole load's rate, the rates of its first and last tenth (by batches) say
+    whether loading slows down as the ledger grows.
+    """
     latencies: list[float] = []
+    sizes: list[int] = []
     checkpoints: list[tuple[int, datetime]] = []
     with opened(store) as ledger, path.open(encoding="utf-8") as stream:
         loader = _BatchLoader(ledger, "bench")
@@ -233,11 +238,17 @@ def load_file(store: str, path: Path, made: synthetic.SyntheticLedger) -> tuple[
             begun = time.perf_counter()
             loader.write(batch)
             latencies.append(time.perf_counter() - begun)
+            sizes.append(len(batch))
             checkpoints.append((batch[-1][0], datetime.now(UTC)))
         elapsed = time.perf_counter() - started
-    figures = summary(latencies, elapsed, latency_of=f"a batch of {LOAD_BATCH} events")
-    figures["count"] = loader.count
-    figures["throughput"] = round(loader.count / elapsed, 1)
+    figures = summary(
+        latencies, elapsed, latency_of=f"a batch of {LOAD_BATCH} events",
+        count=loader.count, throughput=round(loader.count / elapsed, 1),
+    )
+    tenth = max(1, len(latencies) // 10)
+    for name, part in (("first", slice(None, tenth)), ("last", slice(-tenth, None))):
+        spent = sum(latencies[part])
+        figures[f"throughput_{name}_tenth"] = round(sum(sizes[part]) / spent, 1) if spent else None
     return figures, Loaded(store, loader.count, made, checkpoints)
 
 
@@ -298,8 +309,9 @@ def load(plan: Plan, path: Path, made: synthetic.SyntheticLedger) -> tuple[JSON,
         "events_by_type": dict(made.counts),
         "claims": made.claims_n,
         "sources": made.sources_n,
-        "store_bytes": _store_bytes(plan, store),
+        "store_bytes": (stored := _store_bytes(plan, store)),
         "file_bytes": path.stat().st_size,
+        "store_bytes_per_event": None if stored is None else round(stored / made.events),
     }, loaded
 
 
@@ -337,16 +349,21 @@ class _Moments:
         self.claims = [cid for cid, _ in order]
         self.lines = [line for _, line in order]
 
-    def pick(self) -> tuple[str, str, str]:
-        """(claim id, as_of, known_at)."""
+        statements = loaded.ledger.claim_statements
+        self.hottest = max(self.claims, key=lambda cid: statements.get(cid, 0))
+
+    def pick(self, claim_id: str | None = None) -> tuple[str, str, str]:
+        """(claim id, as_of, known_at): ``claim_id`` (if given) or a random known claim."""
+        first = 0 if claim_id is None else self.lines[self.claims.index(claim_id)]
         while True:
             line, known = self.rng.choice(self.loaded.checkpoints)
             known_claims = bisect.bisect_right(self.lines, line)
-            if known_claims:
+            if known_claims and line >= first:
                 break
         span = (synthetic.END - synthetic.START).total_seconds() + 60 * 86400
         as_of = synthetic.START + timedelta(seconds=self.rng.uniform(0, span))
-        return self.claims[self.rng.randrange(known_claims)], _instant(as_of), _instant(known)
+        chosen = claim_id or self.claims[self.rng.randrange(known_claims)]
+        return chosen, _instant(as_of), _instant(known)
 
 
 def _sampled(
@@ -374,6 +391,10 @@ def _queries(plan: Plan, loaded: Loaded) -> JSON:
         cid, as_of, known = moments.pick()
         return f"/claims/{cid}?{urlencode({'as_of': as_of, 'known_at': known})}"
 
+    def hot_claim() -> str:
+        cid, as_of, known = moments.pick(moments.hottest)
+        return f"/claims/{cid}?{urlencode({'as_of': as_of, 'known_at': known})}"
+
     def listing(**filters: str) -> Callable[[], str]:
         def path() -> str:
             _, as_of, known = moments.pick()
@@ -388,6 +409,7 @@ def _queries(plan: Plan, loaded: Loaded) -> JSON:
             client.timed_get(claim())  # the first request pays for imports
             figures = {
                 "claim": _sampled(client, claim, plan.claim_reads, plan.read_budget),
+                "hot_claim": _sampled(client, hot_claim, plan.list_reads, plan.read_budget),
                 "list_first_page": _sampled(client, listing(), plan.list_reads, plan.read_budget),
                 "list_status": _sampled(
                     client, listing(status=STATUS_FILTER), plan.list_reads, plan.read_budget
@@ -403,7 +425,12 @@ def _queries(plan: Plan, loaded: Loaded) -> JSON:
         "startup_mib": None if startup is None else round(startup / 1024, 1),
         "vmhwm_mib": None if peak is None else round(peak / 1024, 1),
     }
-    return {"queries": figures, "memory": memory}
+    statements = loaded.ledger.claim_statements
+    return {
+        "queries": figures,
+        "memory": memory,
+        "hot_claim": {"id": moments.hottest, "statements": statements[moments.hottest]},
+    }
 
 
 def time_travel(plan: Plan, large: Loaded, small: Loaded) -> tuple[JSON, JSON]:
@@ -426,6 +453,7 @@ def time_travel(plan: Plan, large: Loaded, small: Loaded) -> tuple[JSON, JSON]:
         "ratio_is": "median latency on the large ledger / on the small one",
         "status_filter": STATUS_FILTER,
         "q": synthetic.QUERY_WORD,
+        "hot_claim": {"large": on_large["hot_claim"], "small": on_small["hot_claim"]},
         "queries": queries,
     }
     memory = {

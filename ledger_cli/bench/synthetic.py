@@ -118,8 +118,8 @@ class SyntheticLedger:
     """The records of one synthetic ledger; ``records()`` yields them in log order.
 
     While the records are generated it notes, for the benchmarks, the line (1-based) on
-    which each claim is registered (``claim_lines``) and how many records of each type
-    were made (``counts``).
+    which each claim is registered (``claim_lines``), how many statements each claim
+    gets (``claim_statements``) and how many records of each type were made (``counts``).
     """
 
     def __init__(self, events: int, seed: int = 1) -> None:
@@ -129,6 +129,7 @@ class SyntheticLedger:
         self.sources_n, self.claims_n, self.reratings = shape(events)
         self.statements = events - self.sources_n - self.claims_n - self.reratings
         self.claim_lines: dict[str, int] = {}
+        self.claim_statements: dict[str, int] = {}  # statements planned for each claim
         self.counts: Counter[str] = Counter()
         self.source_ids = [f"src-{i:05d}" for i in range(self.sources_n)]
         self.claim_ids = [f"claim-{i:06d}" for i in range(self.claims_n)]
@@ -140,6 +141,7 @@ class SyntheticLedger:
         rng.shuffle(ranks)  # the hottest claim is not claim-000000
         weights = [1.0 / (rank + 1) for rank in ranks]
         counts = allocate(self.statements, weights, MAX_CLAIM_EVENTS)
+        self.claim_statements = dict(zip(self.claim_ids, counts, strict=True))
         slots = [c for c, n in enumerate(counts) for _ in range(n)]
         slots += [-1] * self.reratings  # -1: a source re-rating
         rng.shuffle(slots)

@@ -113,7 +113,9 @@ def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
     expected = {
         *(f"http_append_c{c}" for c in (1, 4, 16, 64)),
         "load",
-        *(f"time_travel_{q}" for q in ("claim", "list_first_page", "list_status", "list_q")),
+        *(f"time_travel_{q}" for q in (
+            "claim", "hot_claim", "list_first_page", "list_status", "list_q",
+        )),
         "memory", "rebuild", "scale_out", "library_append", "library_batch",
     }
     assert set(headline) == expected
