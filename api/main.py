@@ -59,9 +59,14 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         if app.state.ledger is None:
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
+        projector = app.state.ledger.projector
+        if projector is not None:  # the credibility projection follows the log while we serve
+            projector.start()
         try:
             yield
         finally:
+            if projector is not None:
+                await run_in_threadpool(projector.stop)
             if opened is not None:
                 app.state.ledger = None
                 await run_in_threadpool(opened.close)

@@ -52,9 +52,12 @@ class CredibilitySummary(BaseModel):
     )
 
 
-class Credibility(CredibilitySummary):
+class CredibilityGraded(CredibilitySummary):
     grade: int = Field(description="Admiralty information credibility, 1-6", examples=[2])
     model: str = Field(description="the credibility model version", examples=["credibility-v1"])
+
+
+class Credibility(CredibilityGraded):
     contributions: list[Contribution]
 
 
@@ -77,10 +80,24 @@ class ClaimPublic(BaseModel):
     credibility: Credibility
 
 
+class ClaimListed(BaseModel):
+    """A claim in a list: its credibility without the contributions (read the claim for them)."""
+
+    id: str = Field(examples=["nk-troops-for-russia"])
+    text: str = Field(examples=["North Korea is sending troops to fight for Russia in Ukraine"])
+    tags: list[str] = Field(examples=[["north-korea", "russia", "ukraine", "troops"]])
+    parties: list[str] = Field(examples=[["RU", "KP"]])
+    beneficiaries: list[str] = Field(examples=[["UA"]])
+    version: int = Field(description="the claim's version as known at known_at", examples=[5])
+    as_of: Instant
+    known_at: Instant
+    credibility: CredibilityGraded
+
+
 class ClaimsPublic(BaseModel):
     as_of: Instant
     known_at: Instant
-    data: list[ClaimPublic]
+    data: list[ClaimListed]
     next_cursor: Cursor
 
 

@@ -7,7 +7,9 @@
 - ``reads``: the read use cases (``ledger.reads``);
 - ``writes``: the write use cases (``ledger.writes``), whose answers say whether they
   were an idempotent replay (``Written``);
-- ``importer``: loading records of the export format (``ledger.export``).
+- ``importer``: loading records of the export format (``ledger.export``);
+- ``projector``: the credibility projection (``ledger.projection``), None in memory; a
+  server starts it (``projector.start()``), other processes bring it up to date on read.
 
 Its methods are those use cases, each a plain value in the contract's field names. Build
 one with ``ledger.bootstrap.open_ledger(settings)``.
@@ -20,6 +22,7 @@ from typing import Any
 
 from ledger.answers import JSON
 from ledger.export import Importer
+from ledger.projection import open_projector
 from ledger.reads import LedgerReads
 from ledger.store import LedgerApplication
 from ledger.writes import LedgerWrites
@@ -30,7 +33,8 @@ class ClaimsLedger:
 
     def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100) -> None:
         self.store = LedgerApplication(env, snapshot_interval=snapshot_interval)
-        self.reads = LedgerReads(self.store)
+        self.projector = open_projector(self.store)
+        self.reads = LedgerReads(self.store, self.projector)
         self.writes = LedgerWrites(self.store, self.reads)
         self.importer = Importer(self.store)
         # The read use cases, as they are.
@@ -68,4 +72,6 @@ class ClaimsLedger:
         return self.writes.append_batch(items, actor, key).answer
 
     def close(self) -> None:
+        if self.projector is not None:
+            self.projector.stop()
         self.store.close()

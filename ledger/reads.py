@@ -8,6 +8,7 @@ are ``datetime`` in and out; ``*_us`` names are recording times in microseconds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -17,6 +18,9 @@ from ledger.credibility import MODEL_VERSION
 from ledger.errors import InvalidInput, SourceNotFound
 from ledger.export import export_record
 from ledger.integrity import verify_chain
+from ledger.likelihood import ICD203_TERMS
+from ledger.projection.projector import Projector
+from ledger.projection.tables import Filters
 from ledger.statements import STATUSES
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
@@ -39,6 +43,48 @@ def _cursor(cursor: str | None) -> int:
     return int(cursor)
 
 
+def _filters(
+    status: str | None,
+    band: str | None,
+    tag: str | None,
+    q: str | None,
+    min_probability: float | None,
+    max_probability: float | None,
+) -> Filters:
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("status", f"{status!r} is not one of {', '.join(STATUSES)}")
+    if band is not None and band not in ICD203_TERMS:
+        raise InvalidInput("band", f"{band!r} is not one of {', '.join(ICD203_TERMS)}")
+    for name, value in (("min_probability", min_probability), ("max_probability", max_probability)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise InvalidInput(name, "must be a probability between 0 and 1")
+    if (
+        min_probability is not None
+        and max_probability is not None
+        and min_probability > max_probability
+    ):
+        raise InvalidInput("min_probability", "is greater than max_probability")
+    return Filters(
+        status=status,
+        band=band,
+        tag=tag.lower() if tag else None,
+        text=q.lower() if q else None,
+        min_probability=min_probability,
+        max_probability=max_probability,
+    )
+
+
+def _passes(filters: Filters, credibility: JSON) -> bool:
+    """Whether a claim's credibility passes the filters on it (the replayed path)."""
+    probability = credibility["probability"]
+    return (
+        (filters.status is None or credibility["status"] == filters.status)
+        and (filters.band is None or credibility["band"] == filters.band)
+        and (filters.min_probability is None or probability >= filters.min_probability)
+        and (filters.max_probability is None or probability <= filters.max_probability)
+    )
+
+
 def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
     """The concrete (as_of, known_at) of an answer; both default to now.
 
@@ -52,8 +98,9 @@ def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime,
 class LedgerReads:
     """The read use cases, over one ``LedgerApplication``."""
 
-    def __init__(self, store: LedgerApplication) -> None:
+    def __init__(self, store: LedgerApplication, projector: Projector | None = None) -> None:
         self.store = store
+        self.projector = projector
 
     @store_errors
     def claim(
@@ -169,35 +216,86 @@ class LedgerReads:
         q: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        band: str | None = None,
+        min_probability: float | None = None,
+        max_probability: float | None = None,
     ) -> JSON:
-        """All claims at (``as_of``, ``known_at``), filtered, in registration order."""
-        if status is not None and status not in STATUSES:
-            raise InvalidInput("status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        """All claims at (``as_of``, ``known_at``), filtered, in registration order.
+
+        Each item is a claim with the summary of its credibility (probability, band,
+        status, grade, model); one claim's answer has the contributions. On SQLite and
+        PostgreSQL the page is an indexed query of the credibility projection, which is
+        first brought up to every event stored now (read your writes); the in-memory
+        store replays every claim instead, with the same answer.
+        """
+        filters = _filters(status, band, tag, q, min_probability, max_probability)
         as_of, known = _times(as_of, known_at)
         known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
-        needle = q.lower() if q else None
-        found: list[JSON] = []
-        next_cursor = None
-        for claim_id, position in self._streams("claim", known_us, after):
-            if len(found) == limit:
-                next_cursor = str(after)
-                break
-            after = position
-            data = self.store.claim_as_known(claim_id, known_us)
-            if tag and tag.lower() not in data.tags:
-                continue
-            if needle and needle not in data.text.lower():
-                continue
-            view = self.claim_view(data, as_of, known)
-            if status and view["credibility"]["status"] != status:
-                continue
-            found.append(view)
+        if self.projector is not None and self.projector.caught_up():
+            rows = self._projected(to_micros(as_of), known_us, filters, after, limit + 1)
+        else:
+            rows = self._replayed(as_of, known, filters, after, limit + 1)
+        page = rows[:limit]
+        for _, item in page:
+            item.update(as_of=format_instant(as_of), known_at=format_instant(known))
         return {
             "as_of": format_instant(as_of),
             "known_at": format_instant(known),
-            "data": found,
-            "next_cursor": next_cursor,
+            "data": [item for _, item in page],
+            "next_cursor": str(page[-1][0]) if len(rows) > limit else None,
         }
+
+    def _projected(
+        self, as_of_us: int, known_us: int, filters: Filters, after: int, limit: int
+    ) -> list[tuple[int, JSON]]:
+        assert self.projector is not None
+        view = self.projector.view
+        with view.reading() as cursor:
+            rows = view.tables.page(cursor, as_of_us, known_us, filters, after, limit)
+            versions = view.tables.versions(cursor, [r["originator_id"] for r in rows], known_us)
+        return [
+            (
+                int(r["position"]),
+                {
+                    "id": r["claim_id"],
+                    "text": r["text"],
+                    "tags": json.loads(r["tags"]),
+                    "parties": json.loads(r["parties"]),
+                    "beneficiaries": json.loads(r["beneficiaries"]),
+                    "version": versions[r["originator_id"]],
+                    "credibility": {
+                        "probability": float(r["probability"]),
+                        "band": r["band"],
+                        "status": r["status"],
+                        "grade": int(r["grade"]),
+                        "model": MODEL_VERSION,
+                    },
+                },
+            )
+            for r in rows
+        ]
+
+    def _replayed(
+        self, as_of: datetime, known: datetime, filters: Filters, after: int, limit: int
+    ) -> list[tuple[int, JSON]]:
+        known_us = to_micros(known)
+        found: list[tuple[int, JSON]] = []
+        for claim_id, position in self._streams("claim", known_us, after):
+            if len(found) == limit:
+                break
+            data = self.store.claim_as_known(claim_id, known_us)
+            if filters.tag and filters.tag not in data.tags:
+                continue
+            if filters.text and filters.text not in data.text.lower():
+                continue
+            view = self.claim_view(data, as_of, known)
+            credibility = view["credibility"]
+            if not _passes(filters, credibility):
+                continue
+            del credibility["contributions"]
+            del view["as_of"], view["known_at"]
+            found.append((position, view))
+        return found
 
     def _streams(self, kind: str, known_us: int, after: int) -> Iterator[tuple[str, int]]:
         while True:

@@ -55,6 +55,8 @@ class LedgerApplication(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100) -> None:
         self.snapshotting_intervals = {Claim: snapshot_interval, Source: snapshot_interval}  # type: ignore[misc]
+        #: Called after every save (the credibility projector wakes on it).
+        self.on_saved: list[Callable[[], None]] = []
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -64,6 +66,10 @@ class LedgerApplication(Application[UUID]):
     def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers a query (readiness)."""
         self.index.log_entries(0, 1)
+
+    def index_log_table(self) -> str:
+        """The qualified name of the log side table (SQL stores only)."""
+        return str(self.recorder.index.log)  # type: ignore[attr-defined]
 
     @property
     def index(self) -> LedgerIndex:
@@ -118,6 +124,8 @@ class LedgerApplication(Application[UUID]):
         through: the idempotency protocol decides what it means.
         """
         recordings = self.save(*objs, streams=list(streams), idempotency=idempotency)
+        for callback in self.on_saved:
+            callback()
         return [r.notification.id for r in recordings]
 
     def snapshot_crossed(self, aggregates: Iterable[Any], written: int) -> None:

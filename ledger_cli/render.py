@@ -166,7 +166,7 @@ def replay(view: JSON) -> None:
             _text(credibility["band"]),
             _text(credibility["status"]),
             str(credibility["grade"]),
-            str(len(credibility["contributions"])),
+            str(item["version"] - 1),
         )
     _console().print(table)
 

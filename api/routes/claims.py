@@ -55,12 +55,18 @@ def list_claims(
     tag: Annotated[str | None, Query(examples=["north-korea"])] = None,
     q: Annotated[str | None, Query(description="words in the claim's text",
                                    examples=["troops"])] = None,
+    band: Annotated[str | None, Query(description="only claims in this ICD 203 band",
+                                      examples=["very likely"])] = None,
+    min_probability: Annotated[float | None, Query(ge=0, le=1, examples=[0.5])] = None,
+    max_probability: Annotated[float | None, Query(ge=0, le=1, examples=[0.95])] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """The picture of all claims at (as_of, known_at), in registration order."""
+    """All claims at (as_of, known_at) with probability, band, status and grade; filterable."""
     return ledger.list_claims(
-        as_of=as_of, known_at=known_at, status=status, tag=tag, q=q, limit=limit, cursor=cursor
+        as_of=as_of, known_at=known_at, status=status, tag=tag, q=q, limit=limit,
+        cursor=cursor, band=band, min_probability=min_probability,
+        max_probability=max_probability,
     )
 
 

@@ -1,0 +1,453 @@
+"""The credibility projection: follows the global log into the bitemporal credibility tables.
+
+``CredibilityProjection`` is an ``eventsourcing`` ``Projection``: ``process_event`` is
+dispatched on the event's class (a claim registered, a statement recorded, a source
+registered or re-rated) and turns each into changes of the view's rows, computed from the
+claim's state in memory (``ledger.projection.state``). ``flush`` writes the changes of a
+page of events and the page's tracking position in one transaction, so the rows and the
+position can never disagree, and the library's tracking upsert refuses a position twice.
+
+``Projector`` runs it. Only the process holding the projector lock projects (an advisory
+lock on PostgreSQL, a file lock beside the SQLite file); the others read. It reads the
+log in pages through the library's recorder (``select_notifications``), resuming from the
+tracking position, and waits between pages on a wake-up: this process's own writes
+(``LedgerApplication.on_saved``), the library's LISTEN/NOTIFY subscription on PostgreSQL,
+and a short poll for other processes' writes on SQLite, which cannot subscribe.
+
+We do not use the library's ``ProjectionRunner``: it builds a second application and
+connection pool in the process, projects one event per transaction (too slow for a
+rebuild of millions of events) and cannot follow an SQLite store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from ledger.domain import Claim, Source
+from ledger.projection.state import ClaimState, Summary
+from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
+from ledger.projection.views import TRACKED, CredibilityView
+from ledger.replay import Recorded, SourceData
+from ledger.statements import Statement
+from ledger.store import LedgerApplication
+from ledger.times import to_micros
+
+log = logging.getLogger(__name__)
+Change = Callable[[Any], None]
+#: Claims whose state is kept in memory between events (the rest are loaded on demand).
+CLAIMS_IN_MEMORY = 5000
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Event:
+    """A domain event with where and when the log recorded it."""
+
+    domain_event: Any
+    position: int
+    recorded_at: int  # microseconds
+
+
+class CredibilityProjection(Projection[Any]):
+    """Turns events into changes of the credibility tables (written by ``flush``)."""
+
+    name = "credibility"
+
+    def __init__(self, view: CredibilityView, store: LedgerApplication) -> None:
+        super().__init__(view)
+        self.store = store
+        self.claims: OrderedDict[str, ClaimState] = OrderedDict()
+        self.sources: dict[str, SourceData] = {}
+        self.pending: list[Change] = []
+        self.tracking: Tracking | None = None
+        self.recorded_at = 0  # of the event being processed
+
+    def forget(self) -> None:
+        """Drop what is in memory (after a failed write, or a rebuild)."""
+        self.claims.clear()
+        self.sources.clear()
+        self.pending.clear()
+        self.tracking = None
+
+    def flush(self) -> None:
+        if self.tracking is None:
+            return
+        changes, tracking = list(self.pending), self.tracking
+
+        def apply(cursor: Any) -> None:
+            for change in changes:
+                change(cursor)
+
+        try:
+            self.view.write(apply, tracking)
+        except BaseException:
+            self.forget()
+            raise
+        self.pending.clear()
+        self.tracking = None
+
+    def process(self, event: Event) -> None:
+        self.recorded_at = event.recorded_at
+        self.process_event(event.domain_event, Tracking(TRACKED, event.position))
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """An event the projection does not weigh: only the position moves on."""
+        self.tracking = tracking
+
+    @process_event.register
+    def claim_registered(self, domain_event: Claim.Registered, tracking: Tracking) -> None:  # type: ignore[name-defined]
+        e = domain_event
+        state = ClaimState(e.claim_id, list(e.parties), list(getattr(e, "beneficiaries", []) or []))
+        self._remember(state)
+        row = (
+            e.claim_id,
+            e.originator_id.hex,
+            tracking.notification_id,
+            self.recorded_at,
+            e.text,
+            e.text.lower(),
+            json.dumps(e.tags),
+            json.dumps(e.parties),
+            json.dumps(state.beneficiaries),
+        )
+        first = Interval(BEGINNING_OF_TIME, END_OF_TIME, *self._summary(state))
+        claim_id, recorded_at, tags = e.claim_id, self.recorded_at, list(e.tags)
+
+        def change(cursor: Any) -> None:
+            self.view.tables.add_claim(cursor, row, tags)
+            self.view.tables.replace(cursor, claim_id, [], [first], recorded_at)
+
+        self.pending.append(change)
+        self.tracking = tracking
+
+    @process_event.register
+    def statement_recorded(self, domain_event: Claim.StatementRecorded, tracking: Tracking) -> None:
+        statement = Statement.from_payload(domain_event.record, position=tracking.notification_id)
+        state = self._claim(statement.claim_id or "")
+        if statement.source is not None:
+            self._source(statement.source)
+            source_id, claim_id = statement.source, state.claim_id
+            self.pending.append(lambda cursor: self.view.tables.cite(cursor, source_id, claim_id))
+        since = state.apply(statement)
+        if since is not None:
+            self._restate(state, since)
+        self.tracking = tracking
+
+    @process_event.register
+    def source_registered(self, domain_event: Source.Registered, tracking: Tracking) -> None:  # type: ignore[name-defined]
+        e = domain_event
+        rating = {
+            "reliability": e.reliability,
+            "occurred_at": None,
+            "event_id": e.event_id,
+            "actor": e.actor,
+            "note": None,
+            "version": e.originator_version,
+        }
+        self.sources[e.source_id] = SourceData(
+            e.source_id,
+            e.name,
+            e.role,
+            e.affiliation,
+            [Recorded(rating, tracking.notification_id, self.recorded_at)],
+        )
+        self.tracking = tracking
+
+    @process_event.register
+    def source_rerated(self, domain_event: Source.Rerated, tracking: Tracking) -> None:  # type: ignore[name-defined]
+        e = domain_event
+        source = self._source(e.source_id)
+        rating = {
+            "reliability": e.reliability,
+            "occurred_at": e.occurred_at,
+            "event_id": e.event_id,
+            "actor": e.actor,
+            "note": e.note,
+            "version": e.originator_version,
+        }
+        source.ratings.append(Recorded(rating, tracking.notification_id, self.recorded_at))
+        # Every claim that cites the source moves from the rating's valid time on.
+        self.flush()
+        with self.view.reading() as cursor:
+            citing = self.view.tables.citing(cursor, e.source_id)
+        for claim_id in citing:
+            self._restate(self._claim(claim_id), e.occurred_at)
+        self.tracking = tracking
+
+    # -- state in memory ----------------------------------------------------------------
+
+    def _remember(self, state: ClaimState) -> None:
+        self.claims[state.claim_id] = state
+        self.claims.move_to_end(state.claim_id)
+        while len(self.claims) > CLAIMS_IN_MEMORY:
+            self.claims.popitem(last=False)
+
+    def _claim(self, claim_id: str) -> ClaimState:
+        state = self.claims.get(claim_id)
+        if state is not None:
+            self.claims.move_to_end(claim_id)
+            return state
+        # As the log stood just before this event (recording times strictly increase).
+        data = self.store.claim_as_known(claim_id, self.recorded_at - 1)
+        state = ClaimState(data.claim_id, data.parties, data.beneficiaries)
+        for recorded in data.records:
+            state.apply(recorded.statement)
+        for source_id in state.cited():
+            self._source(source_id)
+        self._remember(state)
+        return state
+
+    def _source(self, source_id: str) -> SourceData:
+        source = self.sources.get(source_id)
+        if source is None:
+            found = self.store.source_as_known(source_id, self.recorded_at - 1)
+            if found is None:  # never registered: the model hears it at F
+                found = SourceData(source_id, f"unregistered source {source_id}", None, None)
+            source = self.sources[source_id] = found
+        return source
+
+    def _summary(self, state: ClaimState) -> Summary:
+        """The answer of a claim nothing has been said about (at any valid time)."""
+        return state.summary(datetime.now(UTC), self.sources, self.recorded_at)
+
+    def _restate(self, state: ClaimState, since: datetime) -> None:
+        """Queue the rows of ``state`` from valid time ``since`` on, as known now."""
+        steps = state.steps(since, self.sources, self.recorded_at)
+        claim_id, recorded_at = state.claim_id, self.recorded_at
+        since_us = to_micros(since)
+        starts = [since_us] + [to_micros(moment) for moment, _ in steps[1:]]
+        values = [value for _, value in steps]
+
+        def change(cursor: Any) -> None:
+            tables = self.view.tables
+            old = tables.current(cursor, claim_id, since_us)
+            head = old[0]  # the current rows cover all of valid time
+            new: list[Interval] = []
+            start = head.valid_from
+            if head.valid_from < since_us and _value(head) != values[0]:
+                new.append(Interval(head.valid_from, since_us, *_value(head)))
+                start = since_us
+            ends = [*starts[1:], END_OF_TIME]
+            for i, value in enumerate(values):
+                new.append(Interval(start if i == 0 else starts[i], ends[i], *value))
+            # Rows that stay as they are keep their recording time.
+            while old and new and old[0] == new[0]:
+                old, new = old[1:], new[1:]
+            while old and new and old[-1] == new[-1]:
+                old, new = old[:-1], new[:-1]
+            if old or new:
+                tables.replace(cursor, claim_id, old, new, recorded_at)
+
+        self.pending.append(change)
+
+
+def _value(row: Interval) -> Summary:
+    return (row.probability, row.band, row.status, row.grade)
+
+
+class ProjectorLock:
+    """One projector per store: a file lock beside the SQLite file, or a PostgreSQL
+    advisory lock on a connection of its own. Released when the process dies."""
+
+    def __init__(self, store: LedgerApplication) -> None:
+        self.store = store
+        self._held: Any = None
+
+    def acquire(self) -> bool:
+        if self._held is not None:
+            return True
+        datastore = getattr(self.store.recorder, "datastore", None)
+        pool: Any = getattr(datastore, "pool", None)
+        if hasattr(pool, "db_name"):  # SQLite
+            path = Path(str(pool.db_name) + ".projector.lock")
+            handle = path.open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return False
+            self._held = handle
+            return True
+        import psycopg
+
+        assert datastore is not None and pool is not None
+        params = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
+        conn = psycopg.connect(autocommit=True, **params)
+        key = zlib.crc32(f"{datastore.schema}.credibility".encode()) - 2**31
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if not row or not row[0]:
+            conn.close()
+            return False
+        self._held = conn
+        return True
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()  # closing the file or the session releases the lock
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[bool]:
+        had = self._held is not None
+        got = self.acquire()
+        try:
+            yield got
+        finally:
+            if got and not had:
+                self.release()
+
+
+class Projector:
+    """Runs the credibility projection for one store; serves the reads of its tables."""
+
+    def __init__(self, store: LedgerApplication, view: CredibilityView, poll: float = 0.1) -> None:
+        self.store = store
+        self.view = view
+        self.view.tables.log = store.index_log_table()
+        self.projection = CredibilityProjection(view, store)
+        self.lock = ProjectorLock(store)
+        self.poll = poll
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self._mutex = threading.Lock()  # one catch-up at a time in this process
+        self._thread: threading.Thread | None = None
+        self._listener: Any = None
+        store.on_saved.append(self.wake.set)
+
+    # -- following the log ---------------------------------------------------------------
+
+    def head(self) -> int:
+        return int(self.store.recorder.max_notification_id() or 0)
+
+    def events(self, after: int, limit: int) -> list[Event]:
+        entries = self.store.index.log_entries(after, limit)
+        if not entries:
+            return []
+        notifications = self.store.recorder.select_notifications(
+            start=entries[0].position, limit=len(entries)
+        )
+        mapper = self.store.mapper
+        return [
+            Event(mapper.to_domain_event(n), entry.position, entry.recorded_at)
+            for entry, n in zip(entries, notifications, strict=True)
+        ]
+
+    def catch_up(
+        self,
+        until: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        interrupt: threading.Event | None = None,
+    ) -> int:
+        """Project every event after the tracking position (to ``until``); returns how many.
+
+        Call only while holding the lock. ``interrupt`` stops it between pages.
+        """
+        done = 0
+        with self._mutex:
+            while interrupt is None or not interrupt.is_set():
+                after = self.view.position()
+                if until is not None and after >= until:
+                    break
+                page = self.events(after, PAGE)
+                if not page:
+                    break
+                for event in page:
+                    self.projection.process(event)
+                self.projection.flush()
+                done += len(page)
+                if progress is not None:
+                    progress(len(page))
+        return done
+
+    def caught_up(self, timeout: float = 2.0) -> bool:
+        """Make the tables reflect every event stored now, within ``timeout`` seconds.
+
+        With the lock free (no projector running), this process projects what is missing
+        itself; otherwise it waits for the one that holds it. False: still behind.
+        """
+        head = self.head()
+        if self.view.position() >= head:
+            return True
+        with self.lock.holding() as mine:
+            if mine:
+                self.catch_up(until=head)
+                return True
+        self.wake.set()
+        return self.view.wait_for(head, timeout)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the tables and project the whole log again; returns the events projected."""
+        with self.lock.holding() as mine:
+            if not mine:
+                raise RuntimeError("another process is projecting this store: stop it first")
+            with self._mutex:
+                self.view.drop()
+                self.projection.forget()
+            return self.catch_up(progress=progress)
+
+    # -- the background runner -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Follow the log in a background thread (a server does), until ``stop``."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self.stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="credibility-projector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.stop()
+            self._listener = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.lock.release()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.lock.acquire():
+                    self._listen()
+                    self.catch_up(interrupt=self.stopping)
+            except Exception:  # the store may be down: log, back off, resume from tracking
+                log.exception("credibility projection failed; retrying from its position")
+                self.projection.forget()
+                self.stopping.wait(1.0)
+            self.wake.wait(self.poll)
+            self.wake.clear()
+
+    def _listen(self) -> None:
+        """On PostgreSQL, wake on the library's LISTEN/NOTIFY subscription to the log."""
+        if self._listener is not None or not hasattr(self.store.recorder, "datastore"):
+            return
+        if hasattr(getattr(self.store.recorder.datastore, "pool", None), "db_name"):
+            return  # SQLite cannot subscribe: the poll and this process's writes wake us
+        subscription = self.store.recorder.subscribe(gt=self.head())
+        self._listener = subscription
+
+        def forward() -> None:
+            with contextlib.suppress(Exception), subscription:
+                for _ in subscription:
+                    self.wake.set()
+
+        threading.Thread(target=forward, name="credibility-listener", daemon=True).start()

@@ -1,0 +1,149 @@
+"""What the credibility projection keeps of one claim, and its credibility over valid time.
+
+Pure: a claim's statements (each correction applied as it arrives) and its sources'
+ratings go in; the summary (probability, band, status, grade) at any valid time comes out,
+as a step function from a given valid time on.
+
+Only what counts is handed to the model: each source's latest position not withdrawn by
+then, and the latest resolution not withdrawn. The model's summary depends on nothing
+else (superseded positions and retractions move no number), so a summary costs the number
+of the claim's sources, not of its events; a property test holds it equal to the model
+over the whole evidence, as a replay computes it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ledger.credibility import SourceStanding, assess, unweighable
+from ledger.replay import SourceData
+from ledger.statements import STANCE_TYPES, Statement, StatementType
+
+#: probability, band, status, grade
+Summary = tuple[float, str, str, int]
+#: Where a statement stands in valid time; ties break by recording order (position).
+Key = tuple[datetime, int, str]
+_LAST = (2**63, "")
+
+
+def key_of(statement: Statement) -> Key:
+    return (statement.at, statement.position, statement.event_id)
+
+
+@dataclass
+class ClaimState:
+    """One claim's statements as known so far, indexed for summaries at any valid time."""
+
+    claim_id: str
+    parties: list[str]
+    beneficiaries: list[str]
+    #: Every statement but corrections, by event id, with the corrections known applied.
+    statements: dict[str, Statement] = field(default_factory=dict)
+    #: Weighable positions by source, and resolutions, each sorted by ``key_of``.
+    positions: dict[str, list[Key]] = field(default_factory=dict)
+    resolutions: list[Key] = field(default_factory=list)
+    #: The retractions of each statement, by the statement's event id.
+    retractions: dict[str, list[Statement]] = field(default_factory=dict)
+
+    def apply(self, statement: Statement) -> datetime | None:
+        """Take one recorded statement; answer the earliest valid time it may change.
+
+        None: it changes nothing (a correction of an event this claim does not have).
+        """
+        if statement.type == StatementType.CORRECTED:
+            target = self.statements.get(statement.supersedes or "")
+            if target is None:
+                return None
+            self._unindex(target)
+            corrected = target.corrected(statement)
+            self.statements[target.event_id] = corrected
+            self._index(corrected)
+            return min(target.at, corrected.at)
+        self.statements[statement.event_id] = statement
+        self._index(statement)
+        return statement.at
+
+    def _lists(self, statement: Statement) -> list[Key] | None:
+        if unweighable(statement):  # left out of the credibility, as a replay does
+            return None
+        if statement.type == StatementType.RESOLVED:
+            return self.resolutions
+        if statement.type in STANCE_TYPES:
+            return self.positions.setdefault(statement.speaker, [])
+        return None
+
+    def _index(self, statement: Statement) -> None:
+        if statement.type == StatementType.RETRACTED and not unweighable(statement):
+            self.retractions.setdefault(statement.supersedes or "", []).append(statement)
+        keys = self._lists(statement)
+        if keys is not None:
+            bisect.insort(keys, key_of(statement))
+
+    def _unindex(self, statement: Statement) -> None:
+        keys = self._lists(statement)
+        if keys is not None:
+            keys.remove(key_of(statement))
+
+    def withdrawn(self, statement: Statement, moment: datetime) -> bool:
+        """Whether its own source has withdrawn ``statement`` by ``moment`` (valid time)."""
+        return any(
+            r.at <= moment and r.source == statement.source
+            for r in self.retractions.get(statement.event_id, ())
+        )
+
+    def _latest(self, keys: list[Key], moment: datetime) -> Statement | None:
+        at = bisect.bisect_right(keys, (moment, *_LAST))
+        while at > 0:
+            at -= 1
+            statement = self.statements[keys[at][2]]
+            if not self.withdrawn(statement, moment):
+                return statement
+        return None
+
+    def counted(self, moment: datetime) -> list[Statement]:
+        """What counts at valid time ``moment``: latest positions and the latest resolution."""
+        found = [self._latest(keys, moment) for keys in self.positions.values()]
+        found.append(self._latest(self.resolutions, moment))
+        return [statement for statement in found if statement is not None]
+
+    def cited(self) -> set[str]:
+        return {s.speaker for s in self.statements.values()}
+
+    def moments(
+        self, since: datetime, sources: Mapping[str, SourceData], known_us: int
+    ) -> list[datetime]:
+        """Every valid time from ``since`` on at which the answer may step."""
+        found = {s.at for s in self.statements.values() if s.at >= since}
+        for sid in self.cited() & sources.keys():
+            for rated in sources[sid].ratings:
+                at = rated.record["occurred_at"]
+                if at is not None and at >= since and rated.recorded_at <= known_us:
+                    found.add(at)
+        return sorted(found | {since})
+
+    def summary(
+        self, moment: datetime, sources: Mapping[str, SourceData], known_us: int
+    ) -> Summary:
+        """The credibility at valid time ``moment``, as known at ``known_us``."""
+        counted = self.counted(moment)
+        standings: dict[str, SourceStanding] = {
+            s.speaker: sources[s.speaker].standing(moment, known_us)
+            for s in counted
+            if s.speaker in sources
+        }
+        result = assess(counted, standings, self.parties, self.beneficiaries)
+        return (result.probability, result.band, result.status, result.grade)
+
+    def steps(
+        self, since: datetime, sources: Mapping[str, SourceData], known_us: int
+    ) -> list[tuple[datetime, Summary]]:
+        """The answer as a step function of valid time from ``since`` on (equal steps merged)."""
+        steps: list[tuple[datetime, Summary]] = []
+        for moment in self.moments(since, sources, known_us):
+            value = self.summary(moment, sources, known_us)
+            if not steps or steps[-1][1] != value:
+                steps.append((moment, value))
+        return steps

@@ -1,0 +1,242 @@
+"""The credibility projection's tables, in portable SQL (``?`` placeholders, rewritten for psycopg).
+
+- ``credibility_claims``: one row per claim: its public id, where and when it was
+  registered, its text (and the text folded to lower case, for the text filter), tags,
+  parties and beneficiaries;
+- ``credibility_tags``: one row per (tag, claim), for the tag filter;
+- ``credibility_citations``: one row per (source, claim) the source spoke on, so a
+  re-rating recomputes exactly the claims that cite the source;
+- ``credibility_intervals``: the bitemporal answer. Each row says: for valid times in
+  ``[valid_from, valid_to)``, as recorded from ``recorded_from`` until ``recorded_to``
+  (exclusive; ``END_OF_TIME`` while current), the claim's probability, band, status and
+  grade were these. A claim at (as_of, known_at) is the one row with
+  ``valid_from <= as_of < valid_to`` and ``recorded_from <= known_at < recorded_to``.
+
+Times are microseconds since the epoch (UTC), valid and recorded alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: Bounds of valid and recording time, in microseconds.
+BEGINNING_OF_TIME = -(2**62)
+END_OF_TIME = 2**62
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One row of ``credibility_intervals`` (its claim and recording time aside)."""
+
+    valid_from: int
+    valid_to: int
+    probability: float
+    band: str
+    status: str
+    grade: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a page of claims may be narrowed by; None means any."""
+
+    status: str | None = None
+    band: str | None = None
+    tag: str | None = None
+    text: str | None = None  # folded to lower case
+    min_probability: float | None = None
+    max_probability: float | None = None
+
+
+class CredibilityTables:
+    """The projection's SQL, for SQLite and PostgreSQL."""
+
+    def __init__(self, log_table: str, placeholder: str = "?", schema: str | None = None) -> None:
+        qualify = f"{schema}." if schema else ""
+        self.claims = f"{qualify}credibility_claims"
+        self.tags = f"{qualify}credibility_tags"
+        self.citations = f"{qualify}credibility_citations"
+        self.intervals = f"{qualify}credibility_intervals"
+        self.log = log_table
+        self.placeholder = placeholder
+
+    def sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    def create_statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.claims} (claim_id TEXT PRIMARY KEY, "
+            "originator_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at BIGINT NOT NULL, "
+            "text TEXT NOT NULL, text_folded TEXT NOT NULL, tags TEXT NOT NULL, "
+            "parties TEXT NOT NULL, beneficiaries TEXT NOT NULL)",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS credibility_claims_position "
+            f"ON {self.claims} (position)",
+            f"CREATE TABLE IF NOT EXISTS {self.tags} (tag TEXT NOT NULL, "
+            "claim_id TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (tag, position))",
+            f"CREATE TABLE IF NOT EXISTS {self.citations} (source_id TEXT NOT NULL, "
+            "claim_id TEXT NOT NULL, PRIMARY KEY (source_id, claim_id))",
+            f"CREATE TABLE IF NOT EXISTS {self.intervals} (claim_id TEXT NOT NULL, "
+            "valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL, "
+            "recorded_from BIGINT NOT NULL, recorded_to BIGINT NOT NULL, "
+            "probability DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, status TEXT NOT NULL, "
+            "grade INTEGER NOT NULL, PRIMARY KEY (claim_id, recorded_from, valid_from))",
+            f"CREATE INDEX IF NOT EXISTS credibility_intervals_current "
+            f"ON {self.intervals} (claim_id, recorded_to, valid_to)",
+        ]
+
+    def drop_statements(self) -> list[str]:
+        return [
+            f"DROP TABLE IF EXISTS {table}"
+            for table in (self.claims, self.tags, self.citations, self.intervals)
+        ]
+
+    # Writes, inside the projection's transaction.
+
+    def add_claim(self, cursor: Any, row: Sequence[Any], tags: Sequence[str]) -> None:
+        cursor.execute(
+            self.sql(
+                f"INSERT INTO {self.claims} (claim_id, originator_id, position, recorded_at, "
+                "text, text_folded, tags, parties, beneficiaries) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            tuple(row),
+        )
+        for tag in tags:
+            cursor.execute(
+                self.sql(f"INSERT INTO {self.tags} (tag, claim_id, position) VALUES (?, ?, ?)"),
+                (tag, row[0], row[2]),
+            )
+
+    def cite(self, cursor: Any, source_id: str, claim_id: str) -> None:
+        cursor.execute(
+            self.sql(
+                f"INSERT INTO {self.citations} (source_id, claim_id) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            (source_id, claim_id),
+        )
+
+    def citing(self, cursor: Any, source_id: str) -> list[str]:
+        cursor.execute(
+            self.sql(
+                f"SELECT claim_id FROM {self.citations} WHERE source_id = ? ORDER BY claim_id"
+            ),
+            (source_id,),
+        )
+        return [row["claim_id"] for row in cursor.fetchall()]
+
+    def current(self, cursor: Any, claim_id: str, since: int) -> list[Interval]:
+        """The current rows of ``claim_id`` whose valid time reaches past ``since``."""
+        cursor.execute(
+            self.sql(
+                "SELECT valid_from, valid_to, probability, band, status, grade "
+                f"FROM {self.intervals} WHERE claim_id = ? AND recorded_to = ? AND valid_to > ? "
+                "ORDER BY valid_from"
+            ),
+            (claim_id, END_OF_TIME, since),
+        )
+        return [
+            Interval(
+                int(r["valid_from"]),
+                int(r["valid_to"]),
+                float(r["probability"]),
+                r["band"],
+                r["status"],
+                int(r["grade"]),
+            )
+            for r in cursor.fetchall()
+        ]
+
+    def replace(
+        self,
+        cursor: Any,
+        claim_id: str,
+        old: Sequence[Interval],
+        new: Sequence[Interval],
+        recorded_at: int,
+    ) -> None:
+        """End ``old`` rows at ``recorded_at`` and start ``new`` ones there."""
+        if old:
+            cursor.executemany(
+                self.sql(
+                    f"UPDATE {self.intervals} SET recorded_to = ? WHERE claim_id = ? "
+                    "AND recorded_to = ? AND valid_from = ?"
+                ),
+                [(recorded_at, claim_id, END_OF_TIME, row.valid_from) for row in old],
+            )
+        if new:
+            cursor.executemany(
+                self.sql(
+                    f"INSERT INTO {self.intervals} (claim_id, valid_from, valid_to, "
+                    "recorded_from, recorded_to, probability, band, status, grade) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                [
+                    (
+                        claim_id,
+                        row.valid_from,
+                        row.valid_to,
+                        recorded_at,
+                        END_OF_TIME,
+                        row.probability,
+                        row.band,
+                        row.status,
+                        row.grade,
+                    )
+                    for row in new
+                ],
+            )
+
+    # Reads.
+
+    def page(
+        self, cursor: Any, as_of: int, known_at: int, filters: Filters, after: int, limit: int
+    ) -> list[Any]:
+        """Claims registered by ``known_at`` with their answer at (``as_of``, ``known_at``)."""
+        where: list[str] = ["c.recorded_at <= ?", "c.position > ?"]
+        params: list[Any] = [known_at, after]
+        for column, value in (("i.status", filters.status), ("i.band", filters.band)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if filters.min_probability is not None:
+            where.append("i.probability >= ?")
+            params.append(filters.min_probability)
+        if filters.max_probability is not None:
+            where.append("i.probability <= ?")
+            params.append(filters.max_probability)
+        if filters.tag is not None:
+            where.append(f"c.claim_id IN (SELECT claim_id FROM {self.tags} WHERE tag = ?)")
+            params.append(filters.tag)
+        if filters.text is not None:
+            escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("c.text_folded LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        cursor.execute(
+            self.sql(
+                "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
+                "c.beneficiaries, i.probability, i.band, i.status, i.grade "
+                f"FROM {self.claims} c JOIN {self.intervals} i ON i.claim_id = c.claim_id "
+                "AND i.recorded_from <= ? AND i.recorded_to > ? "
+                "AND i.valid_from <= ? AND i.valid_to > ? "
+                f"WHERE {' AND '.join(where)} ORDER BY c.position LIMIT ?"
+            ),
+            [known_at, known_at, as_of, as_of, *params, limit],
+        )
+        return list(cursor.fetchall())
+
+    def versions(self, cursor: Any, originator_ids: Sequence[str], known_at: int) -> dict[str, int]:
+        """Each stream's version as recorded by ``known_at`` (from the ledger's log table)."""
+        if not originator_ids:
+            return {}
+        marks = ", ".join("?" for _ in originator_ids)
+        cursor.execute(
+            self.sql(
+                f"SELECT originator_id, MAX(originator_version) AS v FROM {self.log} "
+                f"WHERE originator_id IN ({marks}) AND recorded_at <= ? GROUP BY originator_id"
+            ),
+            [*originator_ids, known_at],
+        )
+        return {row["originator_id"]: int(row["v"]) for row in cursor.fetchall()}

@@ -1,0 +1,135 @@
+"""The credibility view on each backend: the library's tracking recorder plus our tables.
+
+A view is an ``eventsourcing`` ``TrackingRecorder`` (SQLite or PostgreSQL) built by the
+ledger's own infrastructure factory, so it shares the ledger's database (SQLite file or
+PostgreSQL schema) and connection pool. ``write`` runs the projection's changes and the
+library's tracking upsert in one transaction: the upsert refuses a position already
+recorded, so an event is projected exactly once even if two processes race. The in-memory
+store has no view: its reads replay (see ``ledger.reads``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from ledger.projection.tables import CredibilityTables
+
+#: The application name the projection tracks (the ledger's ``Application.name``).
+TRACKED = "ClaimsLedger"
+
+
+class CredibilityView(Protocol):
+    """What the projector and the reads need of a view, on every backend."""
+
+    tables: CredibilityTables
+
+    def write(self, change: Callable[[Any], None], tracking: Tracking) -> None: ...
+    def reading(self) -> Any: ...
+    def position(self) -> int: ...
+    def drop(self) -> None: ...
+    def wait_for(self, position: int, timeout: float) -> bool: ...
+
+
+class ViewMixin:
+    """Reads and waits shared by the SQL views."""
+
+    tables: CredibilityTables
+
+    max_tracking_id: Callable[[str], int | None]  # the library recorder's
+
+    def position(self) -> int:
+        """The last log position projected (0: none)."""
+        return self.max_tracking_id(TRACKED) or 0
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until ``position`` is projected; False if ``timeout`` seconds pass first.
+
+        The library's ``TrackingRecorder.wait`` sleeps 0.1 s and more between polls; a read
+        that waits for its own write should wait milliseconds, so this polls from 2 ms up.
+        """
+        deadline, pause = time.monotonic() + timeout, 0.002
+        while self.position() < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.05)
+        return True
+
+
+class SQLiteCredibilityView(ViewMixin, SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        self.tables = CredibilityTables("stored_events_log")  # the library's __init__ reads it
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + self.tables.create_statements()
+
+    def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            # The tracking upsert first: it is a write, so it takes SQLite's write lock
+            # before anything is read (a deferred transaction that reads, then writes, can
+            # fail with "database is locked" instead of waiting).
+            self._insert_tracking(cursor, tracking)
+            change(cursor)
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
+
+    def drop(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in self.tables.drop_statements():
+                cursor.execute(statement)
+            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (TRACKED,))
+            for statement in self.tables.create_statements():
+                cursor.execute(statement)
+
+
+def postgres_view_class() -> type:
+    """The PostgreSQL view (imported on demand: psycopg is needed only for PostgreSQL)."""
+    from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+    from psycopg.sql import SQL, Identifier
+
+    class PostgresCredibilityView(ViewMixin, PostgresTrackingRecorder):
+        def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+            super().__init__(datastore, **kwargs)
+            schema = datastore.schema
+            self.tables = CredibilityTables(
+                f"{schema}.claimsledger_events_log", placeholder="%s", schema=schema
+            )
+            self.sql_create_statements.extend(
+                SQL(s).format() for s in self.tables.create_statements()
+            )
+
+        def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
+            with self.datastore.transaction(commit=True) as cursor:
+                self._insert_tracking(cursor, tracking)
+                change(cursor)
+
+        @contextmanager
+        def reading(self) -> Iterator[Any]:
+            with self.datastore.transaction(commit=False) as cursor:
+                yield cursor
+
+        def drop(self) -> None:
+            with self.datastore.transaction(commit=True) as cursor:
+                for statement in self.tables.drop_statements():
+                    cursor.execute(statement)
+                cursor.execute(
+                    SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
+                        Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+                    ),
+                    (TRACKED,),
+                )
+                for statement in self.tables.create_statements():
+                    cursor.execute(statement)
+
+    return PostgresCredibilityView

@@ -1,0 +1,233 @@
+"""The credibility projection answers what a replay answers, survives rebuilds and kills.
+
+Run on SQLite and PostgreSQL (the in-memory store has no projection: its lists replay).
+A seeded random ledger holds every kind of event: back-filled statements, same-day ties,
+retractions, corrections (of time, type and likelihood), resolutions and re-ratings.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger.projection.tables import Filters
+from ledger.times import format_instant, from_micros, to_micros
+
+from .helpers import ACTOR
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+AFFILIATIONS = [None, "UA", "RU", "KP", "US", "KR"]
+PARTIES = [[], ["RU"], ["RU", "KP"]]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite and PostgreSQL: the in-memory store has no projection (its lists replay)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    return str(request.getfixturevalue("postgres_store"))
+
+
+@pytest.fixture
+def projected(sql_store: str) -> Iterator[ClaimsLedger]:
+    ledger = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        assert ledger.projector is not None
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def day(n: int) -> str:
+    return format_instant(START + timedelta(days=n))
+
+
+def random_ledger(ledger: ClaimsLedger, seed: int, events: int = 160) -> list[int]:
+    """Fill ``ledger`` with a random history; returns the recording times along the way."""
+    rng = random.Random(seed)
+    sources = [f"s{i}" for i in range(8)]
+    for i, sid in enumerate(sources):
+        body: dict[str, Any] = {"id": sid, "name": f"Source {i}", "reliability": "ABCDEF"[i % 6]}
+        if AFFILIATIONS[i % len(AFFILIATIONS)]:
+            body["affiliation"] = AFFILIATIONS[i % len(AFFILIATIONS)]
+        ledger.register_source(body, ACTOR)
+    claims = [f"c{i}" for i in range(6)]
+    for i, cid in enumerate(claims):
+        ledger.register_claim(
+            {"id": cid, "text": f"Claim {cid} about troops" if i % 2 else f"Claim {cid}",
+             "tags": ["even" if i % 2 == 0 else "odd"], "parties": PARTIES[i % 3]},
+            ACTOR,
+        )
+    said: dict[str, list[tuple[str, str, int]]] = {cid: [] for cid in claims}
+    times = []
+    for _ in range(events):
+        cid = rng.choice(claims[:3] * 3 + claims)  # some claims hot
+        sid = rng.choice(sources)
+        when = rng.randrange(0, 60)
+        roll = rng.random()
+        mine = [s for s in said[cid] if s[1] == sid]
+        if roll < 0.08:
+            answer = ledger.rerate_source(
+                sid, {"reliability": rng.choice("ABCDE"), "occurred_at": day(when)}, ACTOR
+            )
+            times.append(to_micros(datetime.fromisoformat(answer["known_at"])))
+            continue
+        if roll < 0.16 and mine:
+            target = rng.choice(mine)
+            body: dict[str, Any] = {"type": "retracted", "source": sid, "supersedes": target[0],
+                                    "occurred_at": day(max(when, target[2]))}
+        elif roll < 0.24 and mine:
+            target = rng.choice(mine)
+            body = {"type": "corrected", "supersedes": target[0], "occurred_at": day(target[2]),
+                    "corrected_type": rng.choice(["asserted", "denied"]), "summary": "fixed"}
+        elif roll < 0.27:
+            body = {"type": "resolved", "source": sid, "occurred_at": day(when),
+                    "outcome": rng.choice(["confirmed", "refuted"]), "basis": "record"}
+        elif roll < 0.6:
+            body = {"type": "assessed", "source": sid, "occurred_at": day(when),
+                    "likelihood": rng.choice(["likely", "very unlikely", 0.3, 0.92, "remote"])}
+        else:
+            body = {"type": rng.choice(["asserted", "denied"]), "source": sid,
+                    "occurred_at": day(when), "summary": "said so"}
+        try:
+            answer = ledger.append(cid, body, ACTOR)
+        except Exception:  # a refused correction or retraction (e.g. already retracted)
+            continue
+        if body["type"] in ("asserted", "denied", "assessed", "resolved"):
+            said[cid].append((answer["event_id"], sid, when))
+        times.append(to_micros(datetime.fromisoformat(answer["recorded_at"])))
+    return times
+
+
+def tables(ledger: ClaimsLedger) -> dict[str, list[tuple[Any, ...]]]:
+    assert ledger.projector is not None
+    view = ledger.projector.view
+    t = view.tables
+    dump = {}
+    with view.reading() as cursor:
+        for table in (t.claims, t.tags, t.citations, t.intervals):
+            cursor.execute(f"SELECT * FROM {table}")
+            dump[table] = sorted(tuple(row) if not isinstance(row, dict) else
+                                 tuple(row.values()) for row in cursor.fetchall())
+    return dump
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_projected_picture_is_the_replayed_one(projected: ClaimsLedger, seed: int) -> None:
+    times = random_ledger(projected, seed)
+    assert projected.projector is not None and projected.projector.caught_up()
+    rng = random.Random(seed)
+    knowns = [*rng.sample(times, 12), times[-1]]
+    filters = [Filters(), Filters(status="leaning true"), Filters(tag="odd"),
+               Filters(text="troops"), Filters(min_probability=0.3, max_probability=0.7)]
+    for known_us in knowns:
+        known = from_micros(known_us)
+        for as_of_day in [-1, 5, 20, 33, 59, 400]:
+            as_of = START + timedelta(days=as_of_day, hours=rng.choice([0, 12]))
+            for chosen in filters:
+                projected_page = projected.reads._projected(
+                    to_micros(as_of), known_us, chosen, 0, 1000
+                )
+                replayed_page = projected.reads._replayed(as_of, known, chosen, 0, 1000)
+                assert projected_page == replayed_page, (known, as_of, chosen)
+
+
+def test_rebuilt_tables_equal_the_incremental_ones(projected: ClaimsLedger) -> None:
+    random_ledger(projected, 3)
+    assert projected.projector is not None and projected.projector.caught_up()
+    incremental = tables(projected)
+    assert projected.projector.rebuild() > 0
+    assert tables(projected) == incremental
+
+
+def test_a_read_after_a_write_sees_it(projected: ClaimsLedger) -> None:
+    assert projected.projector is not None
+    projected.projector.start()  # as a server does: the projection follows in the background
+    projected.register_source({"id": "s", "name": "S", "reliability": "A"}, ACTOR)
+    projected.register_claim({"id": "c", "text": "C"}, ACTOR)
+    for n in range(5):
+        kind = "asserted" if n % 2 == 0 else "denied"
+        appended = projected.append(
+            "c", {"type": kind, "source": "s", "occurred_at": day(n), "summary": "x"}, ACTOR
+        )
+        listed = projected.list_claims()["data"][0]["credibility"]
+        assert listed["probability"] == appended["credibility"]["probability"]
+
+
+def test_another_ledger_on_the_store_waits_for_the_projector(
+    projected: ClaimsLedger, sql_store: str
+) -> None:
+    assert projected.projector is not None
+    projected.projector.start()
+    other = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        other.register_source({"id": "s", "name": "S", "reliability": "A"}, ACTOR)
+        other.register_claim({"id": "c", "text": "C"}, ACTOR)
+        appended = other.append(
+            "c", {"type": "asserted", "source": "s", "occurred_at": day(1), "summary": "x"}, ACTOR
+        )
+        # The other ledger cannot take the lock: it waits for the running projector.
+        assert other.projector is not None and not other.projector.lock.acquire()
+        listed = other.list_claims()["data"][0]["credibility"]
+        assert listed["probability"] == appended["credibility"]["probability"]
+    finally:
+        other.close()
+
+
+KILLED_WORKER = textwrap.dedent(
+    """
+    import sys, time
+    from ledger.bootstrap import open_ledger
+    from ledger.config import Settings
+    from ledger.projection import projector as module
+    module.PAGE = 50
+    ledger = open_ledger(Settings(store=sys.argv[1], _env_file=None))
+    assert ledger.projector.lock.acquire()
+    def slowly(n):
+        print("projected", n, flush=True)
+        time.sleep(0.2)
+    ledger.projector.catch_up(progress=slowly)
+    print("done", flush=True)
+    """
+)
+
+
+def test_a_projector_killed_half_way_resumes_to_the_same_tables(sql_store: str) -> None:
+    settings = Settings(store=sql_store, _env_file=None)  # type: ignore[call-arg]
+    writer = open_ledger(settings)
+    try:
+        random_ledger(writer, 4, events=200)
+    finally:
+        writer.close()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER, sql_store], stdout=subprocess.PIPE, text=True
+    )
+    assert worker.stdout is not None
+    seen = [worker.stdout.readline() for _ in range(2)]
+    assert all(line.startswith("projected") for line in seen)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    worker.stdout.close()
+    resumed = open_ledger(settings)
+    try:
+        assert resumed.projector is not None
+        half_way = resumed.projector.view.position()
+        assert 0 < half_way < resumed.projector.head()
+        assert resumed.projector.caught_up()
+        after_resume = tables(resumed)
+        resumed.projector.rebuild()
+        assert tables(resumed) == after_resume
+    finally:
+        resumed.close()
