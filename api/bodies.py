@@ -1,9 +1,12 @@
 """Request bodies: the shape of what clients send, for OpenAPI and a first check.
 
-These models check shape only (which fields, of which JSON types). The rules of the domain
-(slugs, Admiralty grades, ICD 203 terms, which fields an event type needs, dates not in the
-future) are the ledger's (``ledger.inputs``), which gets ``model_dump(exclude_unset=True)``
-and answers with its own errors; the enums below are taken from it for documentation.
+These models check shape (which fields, of which JSON types) and size: every string has a
+``maxLength`` and every list a ``maxItems``, checked here so an oversized value is refused
+before any per-item work. The rules of the domain (slugs, Admiralty grades, ICD 203 terms,
+which fields an event type needs, dates not in the future) are the ledger's
+(``ledger.inputs``), which gets ``model_dump(exclude_unset=True)`` and answers with its own
+errors; it enforces the same limits, for the CLI, which does not come through here. The
+enums below are taken from it for documentation.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from annotated_types import MaxLen
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,6 +24,14 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from ledger.inputs import (
+    MAX_AFFILIATION,
+    MAX_EVENT_ID,
+    MAX_ID,
+    MAX_ITEMS,
+    MAX_LIKELIHOOD_TERM,
+    MAX_TEXT,
+)
 from ledger.statements import CONFIDENCE_LEVELS, OUTCOMES, RELIABILITY_GRADES, STATEMENT_TYPES
 
 # JSON's \uXXXX escapes can spell half a UTF-16 pair, which Python decodes to a lone
@@ -43,9 +55,14 @@ def _number_or_words(value: object) -> object:
     return _unicode(value) if isinstance(value, str) else value
 
 
-#: Every string of a request body: any Unicode text, but only text.
-Text = Annotated[str, AfterValidator(_unicode)]
-Likelihood = Annotated[float | str, BeforeValidator(_number_or_words)]
+#: Every string of a request body: any Unicode text, but only text, and at most MAX_TEXT.
+Text = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode)]
+Id = Annotated[str, MaxLen(MAX_ID), AfterValidator(_unicode)]
+Affiliation = Annotated[str, MaxLen(MAX_AFFILIATION), AfterValidator(_unicode)]
+EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode)]
+Likelihood = Annotated[
+    float | Annotated[str, MaxLen(MAX_LIKELIHOOD_TERM)], BeforeValidator(_number_or_words)
+]
 # Documented as enums, checked by the ledger (which also accepts, e.g., lower-case grades).
 Reliability = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(RELIABILITY_GRADES)})]
 EventType = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(STATEMENT_TYPES)})]
@@ -68,10 +85,10 @@ class Body(BaseModel):
 class SourceCreate(Body):
     """A new source: who speaks."""
 
-    id: Text = Field(description="slug: 1-64 characters of a-z, 0-9 and '-'", examples=["zelensky"])
+    id: Id = Field(description="slug: 1-64 characters of a-z, 0-9 and '-'", examples=["zelensky"])
     name: Text = Field(examples=["Volodymyr Zelensky"])
     role: Text | None = Field(default=None, examples=["President of Ukraine"])
-    affiliation: Text | None = Field(
+    affiliation: Affiliation | None = Field(
         default=None, description="country or bloc code", examples=["UA"]
     )
     reliability: Reliability | None = Field(
@@ -92,20 +109,22 @@ class RatingCreate(Body):
 class ClaimCreate(Body):
     """A new claim, phrased as an allegation against its parties."""
 
-    id: Text | None = Field(
+    id: Id | None = Field(
         default=None,
         description="slug [a-z0-9-]{1,64}; omitted, the server makes a UUID",
         examples=["nk-troops-for-russia"],
     )
     text: Text = Field(examples=["North Korea is sending troops to fight for Russia in Ukraine"])
-    tags: list[Text] = Field(default_factory=list, examples=[["north-korea", "troops"]])
-    parties: list[Text] = Field(
-        default_factory=list,
+    tags: list[Id] = Field(
+        default_factory=list, max_length=MAX_ITEMS, examples=[["north-korea", "troops"]]
+    )
+    parties: list[Affiliation] = Field(
+        default_factory=list, max_length=MAX_ITEMS,
         description="affiliation codes of the actors whose conduct the claim alleges",
         examples=[["RU", "KP"]],
     )
-    beneficiaries: list[Text] = Field(
-        default_factory=list,
+    beneficiaries: list[Affiliation] = Field(
+        default_factory=list, max_length=MAX_ITEMS,
         description="affiliation codes of those whose cause gains if the claim is believed "
         "(their statements for it count as self-serving); none may also be a party",
         examples=[["UA"]],
@@ -116,7 +135,7 @@ class EventCreate(Body):
     """A statement, denial, assessment, retraction, correction or resolution of a claim."""
 
     type: EventType = Field(examples=["asserted"])
-    source: Text | None = Field(
+    source: Id | None = Field(
         default=None,
         description="the source's id; required except on corrected (defaults to the "
         "corrected event's source)",
@@ -141,7 +160,7 @@ class EventCreate(Body):
     )
     likelihood_phrase: Text | None = Field(default=None, description="the source's own words")
     confidence: Confidence | None = Field(default=None, description="assessed: how sure")
-    supersedes: Text | None = Field(
+    supersedes: EventId | None = Field(
         default=None, description="retracted/corrected: the event_id it replaces"
     )
     corrected_type: Text | None = Field(
@@ -154,4 +173,4 @@ class EventCreate(Body):
 class BatchEventCreate(EventCreate):
     """One event of a batch: an event with the claim it is about."""
 
-    claim_id: Text = Field(examples=["nk-arms-for-russia"])
+    claim_id: Id = Field(examples=["nk-arms-for-russia"])

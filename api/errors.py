@@ -38,6 +38,7 @@ from ledger.errors import (
     StoreUnavailable,
     VersionMismatch,
 )
+from ledger.inputs import too_long, too_many
 
 log = logging.getLogger("claims_ledger.http")
 
@@ -103,6 +104,12 @@ def _reason(error: dict[str, Any]) -> str:
         where = error.get("loc", ())[-1]
         at = f" (at character {where})" if isinstance(where, int) else ""
         return f"is not valid JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}{at}"
+    # Size limits, in the words the ledger uses for the same limits (``ledger.inputs``).
+    limit = error.get("ctx", {}).get("max_length")
+    if error.get("type") == "string_too_long" and isinstance(limit, int):
+        return too_long(limit)
+    if error.get("type") == "too_long" and isinstance(limit, int):
+        return too_many(limit)
     message = str(error.get("msg", "is invalid"))
     return _READABLE.get(message, message.removeprefix("Value error, "))
 

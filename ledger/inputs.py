@@ -3,6 +3,10 @@
 HTTP and the CLI both hand plain mappings (parsed JSON) to these functions, so one set of
 rules decides what the ledger accepts. Every refusal is an ``InvalidInput`` naming the
 field and the reason; nothing here touches the store.
+
+Every value is bounded, and every check is linear in the size of its input: the HTTP
+schema (``api.bodies``) publishes the same limits (``maxLength``, ``maxItems``), but the
+CLI's ``load`` comes here without it, so these checks are the ones that hold.
 """
 
 from __future__ import annotations
@@ -28,12 +32,38 @@ from ledger.statements import (
 )
 from ledger.times import CLOCK_SKEW, now, parse_instant
 
-SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
-AFFILIATION = re.compile(r"^[A-Z0-9-]{2,16}$")
+#: Ids (of claims and sources) and tags: matched whole (``fullmatch``: no trailing newline).
+SLUG = re.compile(r"[a-z0-9-]{1,64}")
+MAX_ID = 64
+#: Affiliation codes, matched whole once upper-cased.
+AFFILIATION = re.compile(r"[A-Z0-9-]{2,16}")
+MAX_AFFILIATION = 16
+#: Free text: a claim's text, a name, a quote, a summary, a note, a basis, a reference.
 MAX_TEXT = 20_000
+#: An event id (``supersedes``; an imported ``event_id`` or ``actor``): a UUID, or an id kept
+#: from an export.
+MAX_EVENT_ID = 200
+#: Items in each of a claim's lists: tags, parties and beneficiaries.
+MAX_ITEMS = 32
+#: A likelihood given in words: an ICD 203 term or a synonym, as typed.
+MAX_LIKELIHOOD_TERM = 64
+#: Events in one batch request.
+MAX_BATCH = 10_000
+#: How much of a refused value an error message repeats.
+_SHOWN = 80
 
 
-def _text(data: Mapping[str, Any], field: str, *, required: bool = False) -> str | None:
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut short: a refused value may be huge."""
+    if isinstance(value, str) and len(value) > _SHOWN:
+        return f"{value[:_SHOWN]!r}... ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... (a {type(value).__name__})"
+
+
+def _text(
+    data: Mapping[str, Any], field: str, *, required: bool = False, max_length: int = MAX_TEXT
+) -> str | None:
     value = data.get(field)
     if value is None:
         if required:
@@ -41,13 +71,14 @@ def _text(data: Mapping[str, Any], field: str, *, required: bool = False) -> str
         return None
     if not isinstance(value, str):
         raise InvalidInput(field, f"must be a string, not {type(value).__name__}")
+    # As sent, like the schema's maxLength: whitespace counts before it is trimmed.
+    if len(value) > max_length:
+        raise InvalidInput(field, too_long(max_length))
     value = value.strip()
     if not value:
         if required:
             raise InvalidInput(field, "must not be empty")
         return None
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(field, f"is longer than {MAX_TEXT} characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, e.g. half of an escaped emoji
@@ -55,20 +86,32 @@ def _text(data: Mapping[str, Any], field: str, *, required: bool = False) -> str
     return value
 
 
+def too_long(max_length: int) -> str:
+    """The reason given for a string over its limit (the HTTP layer says the same)."""
+    return f"is longer than {max_length} characters"
+
+
+def too_many(max_items: int) -> str:
+    """The reason given for a list over its limit (the HTTP layer says the same)."""
+    return f"has more than {max_items} items"
+
+
 def imported_text(data: Mapping[str, Any], field: str) -> str | None:
     """An ``event_id`` or ``actor`` kept from an export: a short string, if given."""
     value = data.get(field)
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidInput(field, "must be a non-empty string of at most 200 characters")
-    return _text(data, field)
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_EVENT_ID:
+        raise InvalidInput(
+            field, f"must be a non-empty string of at most {MAX_EVENT_ID} characters"
+        )
+    return _text(data, field, max_length=MAX_EVENT_ID)
 
 
 def slug(field: str, value: object) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise InvalidInput(
-            field, f"{value!r} is not an id: use 1-64 characters of a-z, 0-9 and '-'"
+            field, f"{shown(value)} is not an id: use 1-{MAX_ID} characters of a-z, 0-9 and '-'"
         )
     return value
 
@@ -77,16 +120,23 @@ def reliability(field: str, value: object) -> str:
     if not isinstance(value, str) or value.upper() not in RELIABILITY_GRADES:
         raise InvalidInput(
             field,
-            f"{value!r} is not an Admiralty reliability grade; "
+            f"{shown(value)} is not an Admiralty reliability grade; "
             f"use one of {' '.join(RELIABILITY_GRADES)}",
         )
     return value.upper()
 
 
 def affiliation(field: str, value: object) -> str:
-    if not isinstance(value, str) or not AFFILIATION.match(value.upper()):
+    # The length first: upper-casing a long string would cost as much as the string.
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_AFFILIATION
+        or not AFFILIATION.fullmatch(value.upper())
+    ):
         raise InvalidInput(
-            field, f"{value!r} is not an affiliation code such as 'UA', 'RU' or 'KR'"
+            field,
+            f"{shown(value)} is not an affiliation code such as 'UA', 'RU' or 'KR' "
+            f"(2-{MAX_AFFILIATION} characters of A-Z, 0-9 and '-'; case does not matter)",
         )
     return value.upper()
 
@@ -95,13 +145,18 @@ def _string_list(data: Mapping[str, Any], field: str, item: Any) -> list[str]:
     values = data.get(field) or []
     if not isinstance(values, list):
         raise InvalidInput(field, "must be a list of strings")
-    out = [item(f"{field}[{i}]", v) for i, v in enumerate(values)]
-    return sorted(set(out), key=out.index)
+    # The bound first, so a huge list costs one comparison; then linear work only.
+    if len(values) > MAX_ITEMS:
+        raise InvalidInput(field, too_many(MAX_ITEMS))
+    # Duplicates dropped, first occurrence kept, in one pass.
+    return list(dict.fromkeys(item(f"{field}[{i}]", v) for i, v in enumerate(values)))
 
 
 def _tag(field: str, value: object) -> str:
-    if not isinstance(value, str) or not SLUG.match(value.lower()):
-        raise InvalidInput(field, f"{value!r} is not a tag: use a-z, 0-9 and '-'")
+    if not isinstance(value, str) or len(value) > MAX_ID or not SLUG.fullmatch(value.lower()):
+        raise InvalidInput(
+            field, f"{shown(value)} is not a tag: use 1-{MAX_ID} characters of a-z, 0-9 and '-'"
+        )
     return value.lower()
 
 
@@ -177,7 +232,7 @@ def statement(
     kind = data.get("type")
     if kind not in STATEMENT_TYPES:
         raise InvalidInput(
-            "type", f"{kind!r} is not an event type; use one of {', '.join(STATEMENT_TYPES)}"
+            "type", f"{shown(kind)} is not an event type; use one of {', '.join(STATEMENT_TYPES)}"
         )
     rule = RULES[StatementType(kind)]
     allowed = COMMON_FIELDS | rule.fields
@@ -198,13 +253,14 @@ def statement(
         said["occurred_at"] = occurred_at(data.get("occurred_at"), at=at)
     said["reference"] = _reference(data)
     if rule.supersedes:
-        said["supersedes"] = _text(data, "supersedes", required=True)
+        said["supersedes"] = _text(data, "supersedes", required=True, max_length=MAX_EVENT_ID)
     if "likelihood" in data or kind == StatementType.ASSESSED:
         _likelihood(data, said, required=kind == StatementType.ASSESSED)
     if data.get("confidence") is not None:
         if data["confidence"] not in CONFIDENCE_LEVELS:
             raise InvalidStatement(
-                "confidence", f"{data['confidence']!r} is not one of {', '.join(CONFIDENCE_LEVELS)}"
+                "confidence",
+                f"{shown(data['confidence'])} is not one of {', '.join(CONFIDENCE_LEVELS)}",
             )
         said["confidence"] = data["confidence"]
     if kind == StatementType.RESOLVED or data.get("outcome") is not None:
@@ -248,6 +304,10 @@ def _likelihood(data: Mapping[str, Any], said: dict[str, Any], *, required: bool
         return
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InvalidStatement("likelihood", "must be a number in (0,1) or an ICD 203 term")
+    if isinstance(value, str) and len(value) > MAX_LIKELIHOOD_TERM:
+        raise InvalidStatement(
+            "likelihood", f"{too_long(MAX_LIKELIHOOD_TERM)}: no ICD 203 term is that long"
+        )
     try:
         parsed = parse_likelihood(value)
     except (UnknownLikelihoodTerm, LikelihoodOutOfRange) as error:
