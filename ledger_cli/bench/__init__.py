@@ -153,6 +153,10 @@ def bench(
         print_json(result)
     else:
         report.render(result)
+    broken = sorted(name for name, found in figures.items() if found.get("failed"))
+    if broken:
+        say(f"bench: {', '.join(broken)} failed (see the report's reasons)")
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _parameters(plan: scenarios.Plan, selected: frozenset[str], seconds: float) -> dict[str, Any]:

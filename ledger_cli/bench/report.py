@@ -50,25 +50,44 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return round(numerator / denominator, 4)
 
 
+#: The concurrency levels of HTTP appends, and the time-travel queries, in report order.
+CONCURRENCY = (1, 4, 16, 64)
+TIME_TRAVEL_QUERIES = ("claim", "hot_claim", "list_first_page", "list_status", "list_q")
+
+
+def failed(error: BaseException) -> JSON:
+    """The figures of a scenario that could not finish: None, and why."""
+    lines = str(error).strip().splitlines() or [""]
+    return {
+        "failed": True,
+        "ratio": None,
+        "reason": f"failed: {type(error).__name__}: {lines[0]}".rstrip(": "),
+        "detail": "\n".join(lines[1:])[-4000:] or None,
+    }
+
+
 def headline(scenarios: JSON) -> JSON:
-    """The figures to compare between runs: one ratio per scenario (and per concurrency)."""
+    """The figures to compare between runs: one ratio per scenario (and per concurrency).
+
+    Every scenario that ran has its keys here, None where it failed or cannot measure.
+    """
     figures: JSON = {}
-    http = scenarios.get("http_append")
-    if http is not None:
-        for level, pair in http["levels"].items():
-            figures[f"http_append_c{level}"] = pair["ratio"]
+    if "http_append" in scenarios:
+        levels = scenarios["http_append"].get("levels", {})
+        for level in CONCURRENCY:
+            figures[f"http_append_c{level}"] = levels.get(str(level), {}).get("ratio")
     if "load" in scenarios:
         figures["load"] = scenarios["load"]["ratio"]
-    travel = scenarios.get("time_travel")
-    if travel is not None:
-        for name, pair in travel["queries"].items():
-            figures[f"time_travel_{name}"] = pair["ratio"]
-    for name in ("rebuild", "memory", "scale_out", "library_append", "library_batch"):
-        key = name.removeprefix("library_")
-        if name.startswith("library_") and "library" in scenarios:
-            figures[name] = scenarios["library"][key]["ratio"]
-        elif name in scenarios:
+    if "time_travel" in scenarios:
+        queries = scenarios["time_travel"].get("queries", {})
+        for name in TIME_TRAVEL_QUERIES:
+            figures[f"time_travel_{name}"] = queries.get(name, {}).get("ratio")
+    for name in ("memory", "rebuild", "scale_out"):
+        if name in scenarios:
             figures[name] = scenarios[name]["ratio"]
+    if "library" in scenarios:
+        for name in ("append", "batch"):
+            figures[f"library_{name}"] = scenarios["library"].get(name, {}).get("ratio")
     return figures
 
 
@@ -98,8 +117,19 @@ def _ratio_or_reason(figures: JSON, digits: int = 3) -> str:
     return str(figures.get("reason") or "-")
 
 
+_LABELS = {
+    "http_append": "HTTP append", "load": "bulk load", "time_travel": "time travel",
+    "memory": "server peak RSS", "rebuild": "rebuild", "scale_out": "scale-out",
+    "library": "in-process",
+}
+
+
 def _rows(scenarios: JSON) -> list[list[str]]:
     rows: list[list[str]] = []
+    for name, figures in scenarios.items():
+        if figures.get("failed"):
+            rows.append([_LABELS.get(name, name), "-", "-", figures["reason"], *_latency(None)])
+    scenarios = {k: v for k, v in scenarios.items() if not v.get("failed")}
     http = scenarios.get("http_append")
     if http is not None:
         for level, pair in http["levels"].items():

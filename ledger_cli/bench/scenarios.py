@@ -41,7 +41,13 @@ from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger_cli.bench import synthetic
-from ledger_cli.bench.report import JSON, ratio, summary
+from ledger_cli.bench.report import (
+    CONCURRENCY,
+    JSON,
+    failed,
+    ratio,
+    summary,
+)
 from ledger_cli.bench.servers import (
     Client,
     baseline_server,
@@ -54,7 +60,6 @@ from ledger_cli.session import say
 from ledger_cli.transfer import _BatchLoader
 
 LOAD_BATCH = 500  # claims-ledger load's default --batch-size
-CONCURRENCY = (1, 4, 16, 64)
 STATUS_FILTER = "contested"
 APPEND_CLAIMS = 100
 
@@ -549,37 +554,72 @@ SCENARIOS = ("http", "load", "time-travel", "memory", "rebuild", "scale-out", "l
 NEEDS_LOAD = frozenset({"load", "time-travel", "memory", "rebuild"})
 
 
-def run(plan: Plan, selected: frozenset[str]) -> JSON:
-    """Run the ``selected`` scenarios; returns {name: figures} in the report's names."""
-    from ledger_cli.bench import library
+def _guarded(name: str, work: Callable[[], JSON]) -> JSON:
+    """``work()``'s figures, or (when it fails) the reason, so the other scenarios go on."""
+    try:
+        return work()
+    except Exception as error:
+        return _failure(name, error)
 
+
+def _failure(name: str, error: Exception) -> JSON:
+    figures = failed(error)
+    say(f"bench: {name} {figures['reason']}")
+    return figures
+
+
+def run(plan: Plan, selected: frozenset[str]) -> JSON:
+    """Run the ``selected`` scenarios; returns {name: figures} in the report's names.
+
+    A scenario that fails is reported with ``failed``, a None ratio and the reason (a
+    server that did not start, a store error), and the run goes on with the next one.
+    """
     scenarios: JSON = {}
     try:
         if "http" in selected:
-            scenarios["http_append"] = http_append(plan)
+            scenarios["http_append"] = _guarded("http", lambda: http_append(plan))
         if selected & NEEDS_LOAD:
-            path, made = generate(plan, plan.events)
-            scenarios["load"], large = load(plan, path, made)
-            if selected & {"time-travel", "memory"}:
-                small_path, small_made = generate(plan, plan.small_events)
-                say(f"bench: loading the small ledger ({plan.small_events:,} events)")
-                _, small = load_file(new_store(plan, "small"), small_path, small_made)
-                travel, memory = time_travel(plan, large, small)
-                if "time-travel" in selected:
-                    scenarios["time_travel"] = travel
-                if "memory" in selected:
-                    scenarios["memory"] = memory
-            if "rebuild" in selected:
-                scenarios["rebuild"] = rebuild(plan, large)
+            _load_scenarios(plan, selected, scenarios)
         if "scale-out" in selected:
-            scenarios["scale_out"] = scale_out(plan)
+            scenarios["scale_out"] = _guarded("scale-out", lambda: scale_out(plan))
         if "library" in selected:
-            say("bench: in-process appends, batches and reads vs the bare library")
-            store = "sqlite" if plan.postgres is None else new_store(plan, "library")
-            sizes = (50, 10, 1) if plan.quick else (500, 100, 3)
-            scenarios["library"] = library.run(
-                store=store, events=sizes[0], batch=sizes[1], repeats=sizes[2]
-            )
+            scenarios["library"] = _guarded("library", lambda: _library(plan))
     finally:
         drop_stores(plan)
     return scenarios
+
+
+def _load_scenarios(plan: Plan, selected: frozenset[str], scenarios: JSON) -> None:
+    """Load the large ledger, then the scenarios that read it."""
+    names = {"time-travel": "time_travel", "memory": "memory", "rebuild": "rebuild"}
+    try:
+        path, made = generate(plan, plan.events)
+        scenarios["load"], large = load(plan, path, made)
+    except Exception as error:
+        failure = _failure("load", error)
+        scenarios["load"] = failure
+        scenarios.update({names[n]: failure for n in selected & set(names)})
+        return
+    if selected & {"time-travel", "memory"}:
+        try:
+            small_path, small_made = generate(plan, plan.small_events)
+            say(f"bench: loading the small ledger ({plan.small_events:,} events)")
+            _, small = load_file(new_store(plan, "small"), small_path, small_made)
+            travel, memory = time_travel(plan, large, small)
+        except Exception as error:
+            travel = memory = _failure("time-travel", error)
+        if "time-travel" in selected:
+            scenarios["time_travel"] = travel
+        if "memory" in selected:
+            scenarios["memory"] = memory
+    if "rebuild" in selected:
+        scenarios["rebuild"] = _guarded("rebuild", lambda: rebuild(plan, large))
+
+
+def _library(plan: Plan) -> JSON:
+    from ledger_cli.bench import library
+
+    say("bench: in-process appends, batches and reads vs the bare library")
+    store = "sqlite" if plan.postgres is None else new_store(plan, "library")
+    sizes = (50, 10, 1) if plan.quick else (500, 100, 3)
+    return library.run(store=store, events=sizes[0], batch=sizes[1], repeats=sizes[2])
