@@ -517,9 +517,11 @@ def rebuild(plan: Plan, large: Loaded) -> JSON:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
         return {**figures, "reason": f"rebuild failed ({done.returncode}): {' '.join(tail)}"}
+    said = (done.stderr or "").strip().splitlines()
     led = {"method": "claims-ledger rebuild (a process of its own, start-up included)",
            "count": raw["count"], "seconds": round(elapsed, 3),
-           "throughput": round(raw["count"] / elapsed, 1)}
+           "throughput": round(raw["count"] / elapsed, 1),
+           "said": said[-1] if said else None}
     return {**figures, "ledger": led, "ratio": ratio(led["throughput"], raw["throughput"])}
 
 
