@@ -2,7 +2,8 @@
 
 ``Settings`` only describe the store; opening it is here: make the SQLite data directory if
 it is missing, turn the settings into the ``eventsourcing`` library's environment and
-construct the application.
+construct the application. PostgreSQL's driver is an extra (``claims-ledger[postgres]``):
+without it a PostgreSQL store is refused here, saying what to install.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import StoreUnavailable
 
+POSTGRES_EXTRA = "pip install 'claims-ledger[postgres]'"
+
 
 def open_ledger(settings: Settings) -> ClaimsLedger:
     """The ledger ``settings`` name, open; close it when done.
 
-    Raises ``StoreUnavailable`` if the data directory cannot be made or the store cannot
-    be opened.
+    Raises ``StoreUnavailable`` if the data directory cannot be made, PostgreSQL's driver
+    is not installed, or the store cannot be opened.
     """
+    if settings.backend == "postgres":
+        _require_postgres_driver()
     if settings.backend == "sqlite":
         directory = settings.sqlite_path().parent
         try:
@@ -27,3 +32,14 @@ def open_ledger(settings: Settings) -> ClaimsLedger:
                 f"cannot create the data directory {directory}: {error.strerror or error}"
             ) from None
     return ClaimsLedger(settings.eventsourcing_env(), snapshot_interval=settings.snapshot_interval)
+
+
+def _require_postgres_driver() -> None:
+    try:
+        import psycopg  # noqa: F401 - only to know it is there
+        import psycopg_pool  # noqa: F401
+    except ImportError as error:
+        raise StoreUnavailable(
+            f"PostgreSQL support is not installed (no module {error.name!r}): "
+            f"{POSTGRES_EXTRA}"
+        ) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,18 @@ def test_unreachable_postgres_is_a_clear_message_and_exit_4(invoke: Invoke) -> N
     assert "postgresql://ledger:***@127.0.0.1:1/ledger" in result.stderr  # where, not how
     assert "s3cret" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_postgres_without_its_driver_is_one_line_naming_the_extra(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    result = invoke("--store", "postgresql://ledger:s3cret@127.0.0.1:1/ledger", "verify")
+    assert result.exit_code == 4
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: PostgreSQL support is not installed")
+    assert "pip install 'claims-ledger[postgres]'" in result.stderr
+    assert "s3cret" not in result.output
 
 
 def test_data_directory_that_cannot_be_created_is_exit_4(invoke: Invoke, tmp_path: Path) -> None:

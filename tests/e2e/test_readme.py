@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +26,12 @@ import pytest
 
 from ledger.config import Settings
 
-README = Path(__file__).parents[2] / "README.md"
+ROOT = Path(__file__).parents[2]
+README = ROOT / "README.md"
 README_URL = "http://127.0.0.1:8000"
 TESTED_BLOCK = re.compile(r"<!-- test: curl -->\s*\n```sh\n(.*?)\n```", re.DOTALL)
 INSTALL_AND_RUN = (
-    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" '
-    "&& .venv/bin/claims-ledger serve --demo"
+    "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/claims-ledger serve --demo"
 )
 TEST_SUITE = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest'
@@ -45,6 +46,25 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     opening = README.read_text(encoding="utf-8").split("\n## ", 1)[0]
     commands = re.findall(r"```sh\n(.*?)\n```", opening, re.DOTALL)
     assert commands == [INSTALL_AND_RUN, TEST_SUITE]
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    assert TEST_SUITE in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=~!; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_serving_installs_no_test_tools_and_no_postgres_driver() -> None:
+    """The first command's plain install serves on SQLite; the rest is in extras."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    base = _requirement_names(project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert not base & {"psycopg", "pytest", "hypothesis", "mypy", "ruff"}, base
+    assert "psycopg" in _requirement_names(extras["postgres"])
+    assert "psycopg" in _requirement_names(extras["test"])  # the suite runs on PostgreSQL
+    assert "pytest" in _requirement_names(extras["test"])
 
 
 def test_the_configuration_table_names_every_setting() -> None:

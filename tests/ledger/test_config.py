@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from pydantic import ValidationError
 
+from ledger.bootstrap import open_ledger
 from ledger.config import Settings
+from ledger.errors import StoreUnavailable
 
 
 def settings(**values: object) -> Settings:
@@ -54,3 +58,16 @@ def test_unknown_stores_and_levels_are_refused() -> None:
     with pytest.raises(ValidationError, match="log_level"):
         settings(log_level="chatty")
     assert settings(log_level="DEBUG").log_level == "debug"
+
+
+@pytest.mark.parametrize("module", ["psycopg", "psycopg_pool"])
+def test_a_postgres_store_without_its_driver_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    with pytest.raises(StoreUnavailable) as caught:
+        open_ledger(settings(store="postgresql://ledger@127.0.0.1:1/ledger"))
+    assert caught.value.detail == (
+        f"PostgreSQL support is not installed (no module {module!r}): "
+        "pip install 'claims-ledger[postgres]'"
+    )
