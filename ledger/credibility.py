@@ -163,22 +163,14 @@ def assess(
     reasons: dict[str, str] = {}
     withdrawn = _apply_retractions(items, standings, reasons)
 
-    latest: dict[str, Statement] = {}
-    resolution: Statement | None = None
-    for item in reversed(items):  # latest first, by (occurred_at, position)
-        if item.event_id in withdrawn or item.type == "retracted":
-            continue
-        if item.type == "resolved" and resolution is None:
-            resolution = item
-        elif item.type == "resolved":
-            reasons[item.event_id] = f"superseded by later resolution {_ref(resolution)}"
-        elif item.speaker not in latest:
-            latest[item.speaker] = item
-        else:
-            reasons[item.event_id] = (
-                f"superseded by this source's later statement {_ref(latest[item.speaker])}:"
-                " only a source's latest position counts"
-            )
+    latest, resolution, superseded = _select(items, withdrawn)
+    for item, by in superseded:
+        reasons[item.event_id] = (
+            f"superseded by later resolution {_ref(by)}"
+            if item.type == "resolved"
+            else f"superseded by this source's later statement {_ref(by)}:"
+            " only a source's latest position counts"
+        )
 
     positions = [
         _weigh(item, standings[item.speaker], parties, beneficiaries)
@@ -221,6 +213,75 @@ def assess(
     return Credibility(
         probability, band_for(probability), status, grade, MODEL_VERSION, contributions
     )
+
+
+def summarize(
+    evidence: Iterable[Statement],
+    sources: Mapping[str, SourceStanding],
+    parties: Collection[str],
+    beneficiaries: Collection[str] = (),
+) -> tuple[float, str, str, int]:
+    """``assess``'s probability, band, status and grade, without explaining them.
+
+    The same selection, weights, discounts and pooling as ``assess`` (they share every
+    function that computes a number), skipping the sentences and the per-event deltas: for
+    the projection, which stores only these four values for every step in valid time.
+    """
+    items = _canonical(evidence)
+    standings = {item.speaker: _standing(sources, item.speaker) for item in items}
+    withdrawn = _apply_retractions(items, standings, {})
+    latest, resolution, _ = _select(items, withdrawn)
+    weighed = [
+        (
+            item,
+            _group(item, standings[item.speaker]),
+            _weight(item, standings[item.speaker], parties, beneficiaries),
+        )
+        for item in items
+        if latest.get(item.speaker) is item
+    ]
+    voices: dict[tuple[str, bool], list[tuple[float, str]]] = {}
+    for item, group, weight in weighed:
+        voices.setdefault((group, weight > 0), []).append((-abs(weight), item.event_id))
+    totals, finals, supporting = [], [], set()
+    for (group, positive), side in voices.items():
+        side.sort()
+        magnitude = math.fsum(-voice * 0.5**rank for rank, (voice, _) in enumerate(side))
+        totals.append(magnitude if positive else -magnitude)
+        for rank, (voice, _) in enumerate(side):
+            final = (-voice if positive else voice) * 0.5**rank
+            finals.append(final)
+            if final > 0:
+                supporting.add(group)
+    probability = _probability(math.fsum(totals)) if weighed else _probability(0.0)
+    outcome = None
+    if resolution is not None:
+        outcome = str(resolution.outcome)
+        probability = RESOLVED_PROBABILITY[outcome]
+    status, grade = _verdict(probability, outcome, finals, len(supporting))
+    return probability, band_for(probability), status, grade
+
+
+def _select(
+    items: Sequence[Statement], withdrawn: set[str]
+) -> tuple[dict[str, Statement], Statement | None, list[tuple[Statement, Statement]]]:
+    """Each source's latest position, the latest resolution, and what they superseded."""
+    latest: dict[str, Statement] = {}
+    resolution: Statement | None = None
+    superseded: list[tuple[Statement, Statement]] = []
+    for item in reversed(items):  # latest first, by (occurred_at, position)
+        if item.event_id in withdrawn or item.type == "retracted":
+            continue
+        if item.type == "resolved" and resolution is None:
+            resolution = item
+        elif item.type == "resolved":
+            assert resolution is not None
+            superseded.append((item, resolution))
+        elif item.speaker not in latest:
+            latest[item.speaker] = item
+        else:
+            superseded.append((item, latest[item.speaker]))
+    return latest, resolution, superseded
 
 
 def _canonical(evidence: Iterable[Statement]) -> list[Statement]:
@@ -285,7 +346,7 @@ def _weigh(
         factor = ASSESSOR_FACTOR[grade]
         confidence = CONFIDENCE_FACTOR[item.confidence or "moderate"]  # unstated reads moderate
         stated = f"{item.confidence or 'no stated'} confidence"
-        weight, kind = logit * factor * confidence, "assessment"
+        weight, kind = _stated_weight(item, grade), "assessment"
         account = (
             f"{speaker} assessed the claim {band_for(likelihood)} ({likelihood:g}) with {stated}:"
             f" logit {_num(logit)} x{factor:g} for an assessor rated {grade}"
@@ -293,14 +354,13 @@ def _weigh(
             f" = {_num(weight)} log-odds"
         )
     else:
-        weight = STATEMENT_WEIGHT[grade] * (1.0 if item.type == "asserted" else -1.0)
+        weight = _stated_weight(item, grade)
         kind = "assertion" if item.type == "asserted" else "denial"
         account = f"{speaker} {item.type} the claim: {_num(weight)} log-odds"
         account += f" for reliability {grade}"
     affiliation = standing.affiliation
-    # Parties are those whose conduct the claim alleges, so "false" is what suits them.
+    multiplier = _interest(weight, affiliation, parties, beneficiaries)
     if affiliation is not None and affiliation in parties and weight != 0.0:
-        multiplier = SELF_SERVING if weight < 0 else AGAINST_INTEREST
         weight *= multiplier
         why = f"a self-serving {kind}" if weight < 0 else f"an {kind} against its interest"
         account += (
@@ -308,15 +368,54 @@ def _weigh(
             f" counts x{multiplier:g}: {_num(weight)} log-odds"
         )
     elif affiliation is not None and affiliation in beneficiaries and weight != 0.0:
-        multiplier = SELF_SERVING_ACCUSATION if weight > 0 else AGAINST_INTEREST
         weight *= multiplier
         why = f"a self-serving {kind}" if weight > 0 else f"a {kind} against its interest"
         account += (
             f"; {affiliation} gains if the claim is believed, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"
         )
-    group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.speaker}"
-    return _Position(item, group, affiliation, weight, account)
+    return _Position(item, _group(item, standing), affiliation, weight, account)
+
+
+def _stated_weight(item: Statement, grade: str) -> float:
+    """The log-odds of a position before any interest multiplier."""
+    if item.type == "assessed":
+        likelihood = float(item.likelihood or 0.5)
+        logit = math.log(likelihood / (1.0 - likelihood))
+        return logit * ASSESSOR_FACTOR[grade] * CONFIDENCE_FACTOR[item.confidence or "moderate"]
+    return STATEMENT_WEIGHT[grade] * (1.0 if item.type == "asserted" else -1.0)
+
+
+def _interest(
+    weight: float,
+    affiliation: str | None,
+    parties: Collection[str],
+    beneficiaries: Collection[str],
+) -> float:
+    """The multiplier a speaker's interest puts on a position of ``weight`` (1: none)."""
+    # Parties are those whose conduct the claim alleges, so "false" is what suits them.
+    if affiliation is not None and affiliation in parties and weight != 0.0:
+        return SELF_SERVING if weight < 0 else AGAINST_INTEREST
+    if affiliation is not None and affiliation in beneficiaries and weight != 0.0:
+        return SELF_SERVING_ACCUSATION if weight > 0 else AGAINST_INTEREST
+    return 1.0
+
+
+def _weight(
+    item: Statement,
+    standing: SourceStanding,
+    parties: Collection[str],
+    beneficiaries: Collection[str],
+) -> float:
+    """A position's log-odds, interest included (what ``_weigh`` explains)."""
+    weight = _stated_weight(item, standing.reliability)
+    return weight * _interest(weight, standing.affiliation, parties, beneficiaries)
+
+
+def _group(item: Statement, standing: SourceStanding) -> str:
+    """Positions sharing a group are one witness, not several."""
+    affiliation = standing.affiliation
+    return f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.speaker}"
 
 
 def _ranks(positions: Sequence[_Position]) -> _Ranks:

@@ -144,9 +144,9 @@ class CredibilityProjection(Projection[Any]):
             self._source(statement.source)
             source_id, claim_id = statement.source, state.claim_id
             self.pending.append(lambda cursor: self.view.tables.cite(cursor, source_id, claim_id))
-        since = state.apply(statement)
-        if since is not None:
-            self._restate(state, since)
+        moved = state.apply(statement)
+        if moved is not None:
+            self._restate(state, *moved)
         self.tracking = tracking
 
     @process_event.register
@@ -226,26 +226,33 @@ class CredibilityProjection(Projection[Any]):
         """The answer of a claim nothing has been said about (at any valid time)."""
         return state.summary(datetime.now(UTC), self.sources, self.recorded_at)
 
-    def _restate(self, state: ClaimState, since: datetime) -> None:
-        """Queue the rows of ``state`` from valid time ``since`` on, as known now."""
-        steps = state.steps(since, self.sources, self.recorded_at)
+    def _restate(self, state: ClaimState, since: datetime, until: datetime | None = None) -> None:
+        """Queue the rows of ``state`` for valid times in [``since``, ``until``), as known now."""
+        if until is not None and until <= since:
+            return
+        steps = state.steps(since, until, self.sources, self.recorded_at)
         claim_id, recorded_at = state.claim_id, self.recorded_at
         since_us = to_micros(since)
+        until_us = END_OF_TIME if until is None else to_micros(until)
         starts = [since_us] + [to_micros(moment) for moment, _ in steps[1:]]
+        ends = [*starts[1:], until_us]
         values = [value for _, value in steps]
 
         def change(cursor: Any) -> None:
             tables = self.view.tables
-            old = tables.current(cursor, claim_id, since_us)
-            head = old[0]  # the current rows cover all of valid time
+            old = tables.current(cursor, claim_id, since_us, until_us)
+            head, tail = old[0], old[-1]  # the current rows cover all of valid time
+            pieces = [Interval(head.valid_from, since_us, *_value(head))]
+            pieces += [Interval(starts[i], ends[i], *value) for i, value in enumerate(values)]
+            pieces.append(Interval(until_us, tail.valid_to, *_value(tail)))
             new: list[Interval] = []
-            start = head.valid_from
-            if head.valid_from < since_us and _value(head) != values[0]:
-                new.append(Interval(head.valid_from, since_us, *_value(head)))
-                start = since_us
-            ends = [*starts[1:], END_OF_TIME]
-            for i, value in enumerate(values):
-                new.append(Interval(start if i == 0 else starts[i], ends[i], *value))
+            for piece in pieces:
+                if piece.valid_from >= piece.valid_to:
+                    continue
+                if new and _value(new[-1]) == _value(piece):  # one step, not two
+                    new[-1] = Interval(new[-1].valid_from, piece.valid_to, *_value(piece))
+                else:
+                    new.append(piece)
             # Rows that stay as they are keep their recording time.
             while old and new and old[0] == new[0]:
                 old, new = old[1:], new[1:]

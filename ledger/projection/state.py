@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ledger.credibility import SourceStanding, assess, unweighable
+from ledger.credibility import SourceStanding, summarize, unweighable
 from ledger.replay import SourceData
 from ledger.statements import STANCE_TYPES, Statement, StatementType
 
@@ -48,9 +48,12 @@ class ClaimState:
     #: The retractions of each statement, by the statement's event id.
     retractions: dict[str, list[Statement]] = field(default_factory=dict)
 
-    def apply(self, statement: Statement) -> datetime | None:
-        """Take one recorded statement; answer the earliest valid time it may change.
+    def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
+        """Take one recorded statement; answer the valid times whose answer may change.
 
+        ``(since, until)``: from ``since`` up to (not including) ``until``, None for ever
+        after. A position counts until its source's next position in valid time (one never
+        withdrawn), so a statement back-filled among many others moves only that stretch.
         None: it changes nothing (a correction of an event this claim does not have).
         """
         if statement.type == StatementType.CORRECTED:
@@ -61,10 +64,23 @@ class ClaimState:
             corrected = target.corrected(statement)
             self.statements[target.event_id] = corrected
             self._index(corrected)
-            return min(target.at, corrected.at)
+            return min(target.at, corrected.at), None
         self.statements[statement.event_id] = statement
         self._index(statement)
-        return statement.at
+        if statement.type == StatementType.RETRACTED:
+            target = self.statements.get(statement.supersedes or "")
+            return statement.at, None if target is None else self._counts_until(target)
+        return statement.at, self._counts_until(statement)
+
+    def _counts_until(self, statement: Statement) -> datetime | None:
+        """When the next position of the same list, never withdrawn, takes over."""
+        keys = self._lists(statement)
+        if keys is None:
+            return None
+        for key in keys[bisect.bisect_right(keys, key_of(statement)) :]:
+            if not self.retractions.get(key[2]):
+                return key[0]
+        return None
 
     def _lists(self, statement: Statement) -> list[Key] | None:
         if unweighable(statement):  # left out of the credibility, as a replay does
@@ -113,15 +129,22 @@ class ClaimState:
         return {s.speaker for s in self.statements.values()}
 
     def moments(
-        self, since: datetime, sources: Mapping[str, SourceData], known_us: int
+        self,
+        since: datetime,
+        until: datetime | None,
+        sources: Mapping[str, SourceData],
+        known_us: int,
     ) -> list[datetime]:
-        """Every valid time from ``since`` on at which the answer may step."""
-        found = {s.at for s in self.statements.values() if s.at >= since}
+        """Every valid time in [``since``, ``until``) at which the answer may step."""
+
+        def inside(at: datetime | None) -> bool:
+            return at is not None and since <= at and (until is None or at < until)
+
+        found = {s.at for s in self.statements.values() if inside(s.at)}
         for sid in self.cited() & sources.keys():
             for rated in sources[sid].ratings:
-                at = rated.record["occurred_at"]
-                if at is not None and at >= since and rated.recorded_at <= known_us:
-                    found.add(at)
+                if inside(rated.record["occurred_at"]) and rated.recorded_at <= known_us:
+                    found.add(rated.record["occurred_at"])
         return sorted(found | {since})
 
     def summary(
@@ -134,15 +157,19 @@ class ClaimState:
             for s in counted
             if s.speaker in sources
         }
-        result = assess(counted, standings, self.parties, self.beneficiaries)
-        return (result.probability, result.band, result.status, result.grade)
+        return summarize(counted, standings, self.parties, self.beneficiaries)
 
     def steps(
-        self, since: datetime, sources: Mapping[str, SourceData], known_us: int
+        self,
+        since: datetime,
+        until: datetime | None,
+        sources: Mapping[str, SourceData],
+        known_us: int,
     ) -> list[tuple[datetime, Summary]]:
-        """The answer as a step function of valid time from ``since`` on (equal steps merged)."""
+        """The answer as a step function of valid time in [``since``, ``until``) (equal
+        steps merged)."""
         steps: list[tuple[datetime, Summary]] = []
-        for moment in self.moments(since, sources, known_us):
+        for moment in self.moments(since, until, sources, known_us):
             value = self.summary(moment, sources, known_us)
             if not steps or steps[-1][1] != value:
                 steps.append((moment, value))

@@ -127,15 +127,15 @@ class CredibilityTables:
         )
         return [row["claim_id"] for row in cursor.fetchall()]
 
-    def current(self, cursor: Any, claim_id: str, since: int) -> list[Interval]:
-        """The current rows of ``claim_id`` whose valid time reaches past ``since``."""
+    def current(self, cursor: Any, claim_id: str, since: int, until: int) -> list[Interval]:
+        """The current rows of ``claim_id`` that overlap valid times [``since``, ``until``)."""
         cursor.execute(
             self.sql(
                 "SELECT valid_from, valid_to, probability, band, status, grade "
                 f"FROM {self.intervals} WHERE claim_id = ? AND recorded_to = ? AND valid_to > ? "
-                "ORDER BY valid_from"
+                "AND valid_from < ? ORDER BY valid_from"
             ),
-            (claim_id, END_OF_TIME, since),
+            (claim_id, END_OF_TIME, since, until),
         )
         return [
             Interval(

@@ -17,6 +17,7 @@ from ledger.credibility import (
     Credibility,
     SourceStanding,
     assess,
+    summarize,
 )
 from ledger.likelihood import SYNONYMS, parse_likelihood
 from ledger.statements import CONFIDENCE_LEVELS, RELIABILITY_GRADES, Statement
@@ -297,3 +298,12 @@ def test_an_assertion_never_moves_the_probability_down_nor_a_denial_up(
             assert contribution.delta >= 0
         if contribution.type == "denied":
             assert contribution.delta <= 0
+
+
+@laws
+@given(scenarios())
+def test_summarize_answers_what_assess_answers(scenario: Scenario) -> None:
+    """The projection's fast path: the same four values as the full model, on any evidence."""
+    full = scenario.assess()
+    assert summarize(scenario.evidence, scenario.sources, scenario.parties,
+                     scenario.beneficiaries) == verdict(full)
