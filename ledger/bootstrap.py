@@ -40,6 +40,5 @@ def _require_postgres_driver() -> None:
         import psycopg_pool  # noqa: F401
     except ImportError as error:
         raise StoreUnavailable(
-            f"PostgreSQL support is not installed (no module {error.name!r}): "
-            f"{POSTGRES_EXTRA}"
+            f"PostgreSQL support is not installed (no module {error.name!r}): {POSTGRES_EXTRA}"
         ) from None

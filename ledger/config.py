@@ -10,6 +10,10 @@ environment here, never in code elsewhere:
 Reading settings has no side effect: ``eventsourcing_env`` only describes the store;
 ``ledger.bootstrap.open_ledger`` makes the data directory and opens the ledger.
 
+A ``CLAIMS_LEDGER_*`` variable that names no setting (a typo such as
+``CLAIMS_LEDGER_PROT``) would be ignored without a word; instead reading the settings logs
+one warning line for it, naming the closest setting.
+
 The API keys are checked here for their syntax (``principal:role:token`` entries), so every
 entry point refuses a malformed list the same way when it loads its settings; what a role
 may do is the HTTP layer's business (``api.access``).
@@ -17,7 +21,10 @@ may do is the HTTP layer's business (``api.access``).
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -26,6 +33,16 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 API_KEY_ROLES = ("reader", "writer", "admin")  # in increasing power
+ENV_PREFIX = "CLAIMS_LEDGER_"
+# Variables with the prefix that are not settings: the test suite's own.
+NOT_SETTINGS = (
+    "CLAIMS_LEDGER_TEST_",
+    "CLAIMS_LEDGER_REQUIRE_POSTGRES",
+    "CLAIMS_LEDGER_WRITE_GOLDEN",
+)
+
+logger = logging.getLogger("claims_ledger.config")
+_warned: set[str] = set()  # each unknown variable is reported once per process
 
 
 class KeyEntry(NamedTuple):
@@ -65,7 +82,7 @@ class Settings(BaseSettings):
     """Everything the service reads from its environment."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CLAIMS_LEDGER_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         extra="ignore",
         frozen=True,
@@ -114,6 +131,14 @@ class Settings(BaseSettings):
                 f"host {self.host!r} exposes the ledger to the network but no API keys are "
                 "configured: set CLAIMS_LEDGER_API_KEYS or bind to 127.0.0.1"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _warn_of_unknown_variables(self) -> Settings:
+        for message in unknown_variables(os.environ):
+            if message not in _warned:
+                _warned.add(message)
+                logger.warning(message)
         return self
 
     @property
@@ -165,3 +190,27 @@ class Settings(BaseSettings):
         if url.password:
             return self.store.replace(f":{url.password}@", ":***@")
         return self.store
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A message for each ``CLAIMS_LEDGER_*`` variable that is no setting, naming the closest.
+
+    Names are compared in upper case, as the settings read them case-insensitively.
+    """
+    known = [name.upper() for name in Settings.model_fields]
+    messages = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(NOT_SETTINGS):
+            continue
+        suffix = upper.removeprefix(ENV_PREFIX)
+        if suffix in known:
+            continue
+        closest = difflib.get_close_matches(suffix, known, n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {ENV_PREFIX}{closest[0]}?"
+            if closest
+            else "the settings are " + ", ".join(ENV_PREFIX + k for k in known)
+        )
+        messages.append(f"{name} is not a setting and is ignored ({hint})")
+    return messages

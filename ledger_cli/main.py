@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from typing import Annotated
 
 import typer
@@ -23,6 +25,19 @@ app = typer.Typer(
 )
 
 
+def _version() -> str:
+    try:
+        return installed_version("claims-ledger")
+    except PackageNotFoundError:  # a bare checkout, not installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"claims-ledger {_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
@@ -35,6 +50,15 @@ def options(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Settings come from CLAIMS_LEDGER_* variables (or .env); --store overrides the store."""
     ctx.obj = Options(store=store)

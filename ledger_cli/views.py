@@ -113,17 +113,22 @@ def claims(
     ctx: typer.Context,
     status: Annotated[Status | None, typer.Option(help="Only claims with this status.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only claims with this tag.")] = None,
-    q: Annotated[
+    query: Annotated[
         str | None,
         typer.Option(
-            "--q", "--text", metavar="WORDS", help="Only claims whose text contains WORDS."
+            "--query", "--text", metavar="WORDS", help="Only claims whose text contains WORDS."
         ),
     ] = None,
     as_of: AsOf = None,
     known_at: KnownAt = None,
     as_json: AsJson = False,
+    old_query: Annotated[
+        str | None,
+        typer.Option("--q", metavar="WORDS", hidden=True, help="The former name of --query."),
+    ] = None,
 ) -> None:
     """Every claim and its credibility, filtered."""
+    q = query if query is not None else old_query
     with open_ledger(ctx, existing=True) as ledger:
         view = _all_claims(ledger, as_of, known_at, status=status and status.value, tag=tag, q=q)
     _show(view, as_json, render.claims)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +32,14 @@ def test_help_lists_every_command(invoke: Invoke) -> None:
     ):
         assert command in result.stdout
     assert "Exit codes" in result.stdout
+
+
+def test_version_prints_the_installed_version(invoke: Invoke) -> None:
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"claims-ledger {version('claims-ledger')}\n"
 
 
 def test_no_arguments_shows_help(invoke: Invoke) -> None:
@@ -85,6 +95,25 @@ def test_postgres_without_its_driver_is_one_line_naming_the_extra(
     assert result.stderr.startswith("error: PostgreSQL support is not installed")
     assert "pip install 'claims-ledger[postgres]'" in result.stderr
     assert "s3cret" not in result.output
+
+
+def test_a_misspelt_variable_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """A real process: no logging set up, as a user at a terminal has it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_LEDGER_")}
+    env["CLAIMS_LEDGER_PROT"] = "9000"
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger_cli", "--store", "memory", "claims", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "CLAIMS_LEDGER_PROT is not a setting and is ignored (did you mean CLAIMS_LEDGER_PORT?)"
+    ]
 
 
 def test_data_directory_that_cannot_be_created_is_exit_4(invoke: Invoke, tmp_path: Path) -> None:

@@ -109,8 +109,11 @@ def test_timeline_json_is_the_ledgers_timeline(
 def test_claims_filters(invoke: Invoke, loaded_store: str) -> None:
     by_tag = as_json(invoke, "--store", loaded_store, "claims", "--tag", "arms")
     assert [c["id"] for c in by_tag["data"]] == ["nk-arms-for-russia"]  # type: ignore[attr-defined]
-    by_text = as_json(invoke, "--store", loaded_store, "claims", "--q", "PLEDGED")
+    by_text = as_json(invoke, "--store", loaded_store, "claims", "--query", "PLEDGED")
     assert [c["id"] for c in by_text["data"]] == ["ru-kp-defence-pact"]  # type: ignore[attr-defined]
+    for spelling in ("--text", "--q"):  # another name, and the former one (not in --help)
+        same = as_json(invoke, "--store", loaded_store, "claims", spelling, "PLEDGED")
+        assert [c["id"] for c in same["data"]] == ["ru-kp-defence-pact"]  # type: ignore[attr-defined]
     early = as_json(
         invoke, "--store", loaded_store, "claims", "--status", "unverified", "--as-of", AS_OF
     )
@@ -118,6 +121,12 @@ def test_claims_filters(invoke: Invoke, loaded_store: str) -> None:
     table = invoke("--store", loaded_store, "claims")
     assert table.exit_code == 0
     assert "nk-troops-for-russia" in table.stdout
+
+
+def test_the_text_filter_is_spelt_query_in_help(invoke: Invoke) -> None:
+    usage = invoke("claims", "--help").stdout
+    assert "--query" in usage
+    assert "--q " not in usage
 
 
 def test_an_unknown_status_is_a_usage_error(invoke: Invoke, loaded_store: str) -> None:

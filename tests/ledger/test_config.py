@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import pytest
 from pydantic import ValidationError
 
+from ledger import config
 from ledger.bootstrap import open_ledger
-from ledger.config import Settings
+from ledger.config import Settings, unknown_variables
 from ledger.errors import StoreUnavailable
 
 
@@ -71,3 +73,41 @@ def test_a_postgres_store_without_its_driver_says_which_extra_to_install(
         f"PostgreSQL support is not installed (no module {module!r}): "
         "pip install 'claims-ledger[postgres]'"
     )
+
+
+def test_a_misspelt_variable_is_named_with_the_closest_setting() -> None:
+    assert unknown_variables({"CLAIMS_LEDGER_PROT": "9000", "CLAIMS_LEDGER_PORT": "1"}) == [
+        "CLAIMS_LEDGER_PROT is not a setting and is ignored (did you mean CLAIMS_LEDGER_PORT?)"
+    ]
+    assert unknown_variables({"claims_ledger_loglevel": "debug"}) == [
+        "claims_ledger_loglevel is not a setting and is ignored "
+        "(did you mean CLAIMS_LEDGER_LOG_LEVEL?)"
+    ]
+    (far,) = unknown_variables({"CLAIMS_LEDGER_XYZZY": "1"})
+    assert far.startswith("CLAIMS_LEDGER_XYZZY is not a setting and is ignored (the settings are ")
+    assert "CLAIMS_LEDGER_STORE" in far
+
+
+def test_settings_and_the_test_suites_own_variables_are_not_reported() -> None:
+    environ = {f"CLAIMS_LEDGER_{name.upper()}": "x" for name in Settings.model_fields}
+    environ |= {
+        "CLAIMS_LEDGER_TEST_POSTGRES": "postgresql://",
+        "CLAIMS_LEDGER_REQUIRE_POSTGRES": "1",
+        "CLAIMS_LEDGER_WRITE_GOLDEN": "1",
+        "claims_ledger_store": "memory",  # read case-insensitively
+        "OTHER_PORT": "1",
+    }
+    assert unknown_variables(environ) == []
+
+
+def test_reading_settings_warns_once_of_an_unknown_variable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(config, "_warned", set())
+    monkeypatch.setenv("CLAIMS_LEDGER_PROT", "9000")
+    with caplog.at_level(logging.WARNING, logger="claims_ledger.config"):
+        assert settings().port == 8000  # ignored, but no longer silently
+        settings()
+    assert [r.getMessage() for r in caplog.records] == [
+        "CLAIMS_LEDGER_PROT is not a setting and is ignored (did you mean CLAIMS_LEDGER_PORT?)"
+    ]
