@@ -7,7 +7,9 @@ demo data must never land in a production ledger by surprise).
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -18,6 +20,7 @@ from ledger.examples import load_article
 from ledger_cli.session import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
+    EXIT_PORT_IN_USE,
     fail,
     load_settings,
     open_ledger_with,
@@ -64,6 +67,7 @@ def serve(
     settings = load_settings(ctx, host=host, port=port)
     if workers > 1 and settings.backend == "memory":
         fail(EXIT_BAD_INPUT, "--workers: processes cannot share the memory store")
+    _check_address(settings)  # before the store is opened or demo data loaded
     try:
         from api.main import create_app
     except ImportError as error:
@@ -85,6 +89,33 @@ def serve(
         CLAIMS_LEDGER_PORT=str(settings.port),
     )
     _run("api.main:create_app", settings, factory=True, workers=workers)
+
+
+def _check_address(settings: Settings) -> None:
+    """Fail in one line if the server could not listen (uvicorn says it in a log and exit 3).
+
+    Binds as uvicorn will (SO_REUSEADDR, so a port in TIME_WAIT is free) and lets go; a
+    process that takes the port in between still makes uvicorn fail.
+    """
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    address = f"{host}:{settings.port}"
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((settings.host, settings.port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            fail(
+                EXIT_PORT_IN_USE,
+                f"cannot listen on {address}: the port is already in use (another server?); "
+                "choose another with --port or CLAIMS_LEDGER_PORT",
+            )
+        fail(
+            EXIT_BAD_INPUT,
+            f"cannot listen on {address}: {error.strerror or error}; "
+            "check --host and --port (or CLAIMS_LEDGER_HOST, CLAIMS_LEDGER_PORT)",
+        )
 
 
 def _prepare(ledger: ClaimsLedger, settings: Settings, demo: bool | None) -> None:

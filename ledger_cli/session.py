@@ -36,10 +36,12 @@ EXIT_BAD_INPUT = 2  # bad option, file, record, time or configuration (click use
 EXIT_NOT_FOUND = 3
 EXIT_UNAVAILABLE = 4
 EXIT_CONFLICT = 5
+EXIT_PORT_IN_USE = 6  # serve: another process listens on the host and port
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 failed (e.g. verify found a broken chain), 2 bad input or "
-    "configuration, 3 not found, 4 store unavailable, 5 conflict (already exists)."
+    "configuration, 3 not found, 4 store unavailable, 5 conflict (already exists), "
+    "6 port already in use (serve)."
 )
 
 

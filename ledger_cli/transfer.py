@@ -26,7 +26,14 @@ from ledger.application import ClaimsLedger
 from ledger.errors import LedgerError
 from ledger_cli.records import Numbered, batches, count_records, read_records
 from ledger_cli.render import import_progress
-from ledger_cli.session import EXIT_BAD_INPUT, exit_code, fail, open_ledger, say
+from ledger_cli.session import (
+    EXIT_BAD_INPUT,
+    exit_code,
+    fail,
+    open_ledger,
+    reported_errors,
+    say,
+)
 
 EXPORT_PAGE = 1000
 
@@ -67,7 +74,8 @@ def load(
     its line. Records keep their event ids and actors.
     """
     who = actor or _default_actor()
-    with open_ledger(ctx) as ledger, _input(file) as (stream, total):
+    # The input first: a file that cannot be read must not leave a new, empty store behind.
+    with reported_errors(), _input(file) as (stream, total), open_ledger(ctx) as ledger:
         loader = _BatchLoader(ledger, who)
         with import_progress(total, batch_size) as advance:
             try:

@@ -6,6 +6,7 @@ uvicorn and the API are stand-ins here; ``tests/e2e/test_readme.py`` runs the re
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import types
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import ledger_cli.serve
 from ledger.application import ClaimsLedger
 
 from .helpers import Invoke
@@ -58,6 +60,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     module.create_app = fake.create_app  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "api.main", module)
     monkeypatch.setattr(uvicorn, "run", fake.run)
+    # Nothing listens here, so whether the port is free on this machine does not matter.
+    monkeypatch.setattr(ledger_cli.serve, "_check_address", lambda settings: None)
     for name in ("CLAIMS_LEDGER_STORE", "CLAIMS_LEDGER_HOST", "CLAIMS_LEDGER_PORT"):
         monkeypatch.setenv(name, "placeholder")  # so that serve's os.environ writes are undone
         monkeypatch.delenv(name)
@@ -146,6 +150,30 @@ def test_an_unusable_store_stops_before_the_server(
     assert result.exit_code == 4
     assert "cannot create the data directory" in result.stderr
     assert api.runs == []
+
+
+def test_a_port_in_use_is_one_line_and_exit_6(invoke: Invoke, tmp_path: Path) -> None:
+    store = tmp_path / "new" / "ledger.sqlite3"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("--store", f"sqlite:///{store}", "serve", "--port", str(port), "--demo")
+    assert result.exit_code == 6
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: the port is already in use (another "
+        "server?); choose another with --port or CLAIMS_LEDGER_PORT\n"
+    )
+    assert not store.parent.exists()  # stopped before the store was opened
+
+
+def test_a_host_that_is_not_here_is_exit_2(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_API_KEYS", "ops:admin:secret-token")
+    result = invoke("--store", "memory", "serve", "--host", "192.0.2.1", "--port", "8000")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: cannot listen on 192.0.2.1:8000: ")
 
 
 def test_a_missing_api_is_reported(

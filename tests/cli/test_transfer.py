@@ -87,6 +87,13 @@ def test_a_missing_file_is_exit_2(invoke: Invoke, sqlite_store: str, tmp_path: P
     )
 
 
+def test_a_missing_file_creates_no_store(invoke: Invoke, tmp_path: Path) -> None:
+    store = tmp_path / "new" / "ledger.sqlite3"
+    result = invoke("--store", f"sqlite:///{store}", "load", str(tmp_path / "missing.ndjson"))
+    assert result.exit_code == 2
+    assert not store.exists() and not store.parent.exists()
+
+
 def test_a_file_that_is_not_utf8_is_exit_2(
     invoke: Invoke, sqlite_store: str, tmp_path: Path
 ) -> None:
@@ -95,6 +102,7 @@ def test_a_file_that_is_not_utf8_is_exit_2(
     result = invoke("--store", sqlite_store, "load", str(file))
     assert result.exit_code == 2
     assert "is not UTF-8 text" in result.stderr
+    assert not (tmp_path / "ledger.sqlite3").exists()  # read before the store is opened
 
 
 def test_an_unparseable_line_is_named_and_its_batch_not_written(
