@@ -5,8 +5,12 @@ These models check shape (which fields, of which JSON types) and size: every str
 before any per-item work. The rules of the domain (slugs, Admiralty grades, ICD 203 terms,
 which fields an event type needs, dates not in the future) are the ledger's
 (``ledger.inputs``), which gets ``model_dump(exclude_unset=True)`` and answers with its own
-errors; it enforces the same limits, for the CLI, which does not come through here. The
-enums below are taken from it for documentation.
+errors; it enforces the same limits, for the CLI, which does not come through here.
+
+The schema publishes those rules too (patterns, formats, enums, and for events the fields
+each type allows and needs), so a client generated from it sends requests the ledger
+takes; they are documentation here (``Published``, ``WithJsonSchema``), not checks, so a
+refusal always carries the ledger's message.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from ledger.inputs import (
     MAX_AFFILIATION,
@@ -32,11 +39,43 @@ from ledger.inputs import (
     MAX_LIKELIHOOD_TERM,
     MAX_TEXT,
 )
-from ledger.statements import CONFIDENCE_LEVELS, OUTCOMES, RELIABILITY_GRADES, STATEMENT_TYPES
+from ledger.likelihood import ICD203_TERMS, SYNONYMS
+from ledger.statements import (
+    COMMON_FIELDS,
+    CONFIDENCE_LEVELS,
+    OUTCOMES,
+    RELIABILITY_GRADES,
+    RULES,
+    STATEMENT_TYPES,
+    SUPERSEDABLE_TYPES,
+    StatementType,
+)
 
 # JSON's \uXXXX escapes can spell half a UTF-16 pair, which Python decodes to a lone
 # surrogate: a str that no UTF-8 store can hold, so the write would fail deep in the store.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+# Patterns are ECMA 262 as JSON Schema means them: [0-9], not \d (which is any Unicode
+# digit in Python), and anchored at both ends.
+SLUG_PATTERN = f"^[a-z0-9-]{{1,{MAX_ID}}}$"
+TAG_PATTERN = f"^[A-Za-z0-9-]{{1,{MAX_ID}}}$"  # lower-cased by the ledger
+AFFILIATION_PATTERN = f"^[A-Za-z0-9-]{{2,{MAX_AFFILIATION}}}$"  # upper-cased by the ledger
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"  # 0001-9999
+_MONTH_DAY = (  # February 29th is left to the ledger, which knows leap years
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-9]))"
+)
+_DAY = f"{_YEAR}-{_MONTH_DAY}"
+_CLOCK = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_INSTANT = rf"{_DAY}[Tt]{_CLOCK}:[0-5][0-9](?:\.[0-9]{{1,6}})?(?:[Zz]|[+-]{_CLOCK})"
+#: What ``ledger.times.parse_instant`` takes: RFC 3339 with a zone (at most microseconds).
+DATE_TIME_PATTERN = f"^{_INSTANT}$"
+DATE_PATTERN = f"^{_DAY}$"
+#: A query time: either of the two.
+TIME_PATTERN = f"^(?:{_INSTANT}|{_DAY})$"
+TIME_MAX_LENGTH = 32  # 2024-10-13T18:00:00.000000+00:00
+#: Non-blank: the ledger trims text, and a blank one counts as not given.
+NOT_BLANK = r"\S"
 
 
 def _unicode(value: str) -> str:
@@ -55,23 +94,75 @@ def _number_or_words(value: object) -> object:
     return _unicode(value) if isinstance(value, str) else value
 
 
+class Published:
+    """JSON Schema keywords added to a type's schema for clients, and not checked here:
+    the ledger checks what they say, with its own messages."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        return schema
+
+
+def _time_schema(description: str) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN,
+             "maxLength": TIME_MAX_LENGTH},
+            {"type": "string", "format": "date", "pattern": DATE_PATTERN, "maxLength": 10},
+        ],
+        "description": description,
+    }
+
+
 #: Every string of a request body: any Unicode text, but only text, and at most MAX_TEXT.
-Text = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode)]
-Id = Annotated[str, MaxLen(MAX_ID), AfterValidator(_unicode)]
-Affiliation = Annotated[str, MaxLen(MAX_AFFILIATION), AfterValidator(_unicode)]
-EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode)]
+Text = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode),
+                 Published(minLength=1, pattern=NOT_BLANK)]
+Id = Annotated[str, MaxLen(MAX_ID), AfterValidator(_unicode), Published(pattern=SLUG_PATTERN)]
+Tag = Annotated[str, MaxLen(MAX_ID), AfterValidator(_unicode), Published(pattern=TAG_PATTERN)]
+Affiliation = Annotated[
+    str, MaxLen(MAX_AFFILIATION), AfterValidator(_unicode),
+    Published(pattern=AFFILIATION_PATTERN,
+              description="country or bloc code, 2-16 of A-Z, 0-9 and '-' (case-insensitive: "
+                          "stored upper-cased)"),
+]
+EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode),
+                    Published(minLength=1, pattern=NOT_BLANK)]
+Url = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode),
+                Published(format="uri", pattern="^https?://")]
+TIME_HELP = (
+    "RFC 3339 timestamp with a zone ('2024-10-13T18:00:00Z'), or a date (00:00 UTC that day); "
+    "a timestamp without a zone is refused, and so is one in the future"
+)
+Time = Annotated[str, MaxLen(64), AfterValidator(_unicode), WithJsonSchema(_time_schema(TIME_HELP))]
+#: Every word the ledger reads as a likelihood (case, hyphens and spacing do not matter).
+LIKELIHOOD_TERMS = sorted({*ICD203_TERMS, *SYNONYMS})
 Likelihood = Annotated[
-    float | Annotated[str, MaxLen(MAX_LIKELIHOOD_TERM)], BeforeValidator(_number_or_words)
+    float | Annotated[str, MaxLen(MAX_LIKELIHOOD_TERM)], BeforeValidator(_number_or_words),
+    WithJsonSchema({
+        "oneOf": [
+            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            {"type": "string", "enum": LIKELIHOOD_TERMS},
+        ],
+    }),
 ]
 # Documented as enums, checked by the ledger (which also accepts, e.g., lower-case grades).
-Reliability = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(RELIABILITY_GRADES)})]
+Reliability = Annotated[Text, WithJsonSchema({
+    "type": "string", "enum": list(RELIABILITY_GRADES),
+    "description": "NATO Admiralty source reliability, A (completely reliable) to E "
+                   "(unreliable), F cannot be judged; case-insensitive (stored upper-cased)",
+})]
 EventType = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(STATEMENT_TYPES)})]
 Confidence = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(CONFIDENCE_LEVELS)})]
 Outcome = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(OUTCOMES)})]
-TIME_HELP = (
-    "RFC 3339 timestamp with a zone ('2024-10-13T18:00:00Z'), or a date (00:00 UTC that day); "
-    "a timestamp without a zone is refused"
-)
+SupersedableType = Annotated[
+    Text, WithJsonSchema({"type": "string", "enum": list(SUPERSEDABLE_TYPES)})
+]
 
 
 class Body(BaseModel):
@@ -88,13 +179,11 @@ class SourceCreate(Body):
     id: Id = Field(description="slug: 1-64 characters of a-z, 0-9 and '-'", examples=["zelensky"])
     name: Text = Field(examples=["Volodymyr Zelensky"])
     role: Text | None = Field(default=None, examples=["President of Ukraine"])
-    affiliation: Affiliation | None = Field(
-        default=None, description="country or bloc code", examples=["UA"]
-    )
+    affiliation: Affiliation | None = Field(default=None, examples=["UA"])
     reliability: Reliability | None = Field(
         default=None,
         description="NATO Admiralty source reliability, A (completely reliable) to E "
-        "(unreliable); F cannot be judged (the default)",
+        "(unreliable); F cannot be judged (the default); case-insensitive",
     )
 
 
@@ -102,7 +191,7 @@ class RatingCreate(Body):
     """A source's new reliability rating, in force from ``occurred_at``."""
 
     reliability: Reliability
-    occurred_at: Text = Field(description=TIME_HELP, examples=["2024-10-14"])
+    occurred_at: Time = Field(description=TIME_HELP, examples=["2024-10-14"])
     note: Text | None = Field(default=None, description="why the rating changed")
 
 
@@ -115,8 +204,9 @@ class ClaimCreate(Body):
         examples=["nk-troops-for-russia"],
     )
     text: Text = Field(examples=["North Korea is sending troops to fight for Russia in Ukraine"])
-    tags: list[Id] = Field(
-        default_factory=list, max_length=MAX_ITEMS, examples=[["north-korea", "troops"]]
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=MAX_ITEMS,
+        description="lower-cased; duplicates are dropped", examples=[["north-korea", "troops"]],
     )
     parties: list[Affiliation] = Field(
         default_factory=list, max_length=MAX_ITEMS,
@@ -131,8 +221,42 @@ class ClaimCreate(Body):
     )
 
 
+_PRESENT = {"not": {"type": "null"}}
+
+
+def _per_type(schema: dict[str, Any]) -> None:
+    """Publish which fields each event type allows and needs (``ledger.statements.RULES``
+    and ``ledger.inputs.statement``), as one ``oneOf`` branch per type."""
+    every = set(COMMON_FIELDS).union(*(rule.fields for rule in RULES.values()))
+    branches = []
+    for kind, rule in RULES.items():
+        allowed = COMMON_FIELDS | rule.fields
+        needed = [] if kind == StatementType.CORRECTED else ["source", "occurred_at"]
+        needed += ["supersedes"] if rule.supersedes else []
+        needed += {StatementType.ASSESSED: ["likelihood"],
+                   StatementType.RESOLVED: ["outcome", "basis"]}.get(kind, [])
+        branch: dict[str, Any] = {
+            "properties": {
+                "type": {"const": str(kind)},
+                **{name: _PRESENT for name in needed},
+                **{name: False for name in sorted(every - allowed)},
+            },
+            "required": ["type", *needed],
+        }
+        if kind in (StatementType.ASSERTED, StatementType.DENIED):
+            branch["anyOf"] = [{"required": [f], "properties": {f: _PRESENT}}
+                               for f in ("quote", "summary")]
+        elif kind == StatementType.CORRECTED:  # and at least one corrected field
+            branch["anyOf"] = [{"required": [f], "properties": {f: _PRESENT}}
+                               for f in sorted(allowed - {"type", "supersedes", "source"})]
+        branches.append(branch)
+    schema["oneOf"] = branches
+
+
 class EventCreate(Body):
     """A statement, denial, assessment, retraction, correction or resolution of a claim."""
+
+    model_config = ConfigDict(json_schema_extra=_per_type)
 
     type: EventType = Field(examples=["asserted"])
     source: Id | None = Field(
@@ -141,7 +265,7 @@ class EventCreate(Body):
         "corrected event's source)",
         examples=["zelensky"],
     )
-    occurred_at: Text | None = Field(
+    occurred_at: Time | None = Field(
         default=None,
         description=TIME_HELP + "; required except on corrected",
         examples=["2024-10-13T18:00:00Z"],
@@ -150,7 +274,7 @@ class EventCreate(Body):
         default=None, description="the words used (asserted/denied need a quote or a summary)"
     )
     summary: Text | None = Field(default=None, description="a paraphrase")
-    reference: Text | None = Field(default=None, description="http(s) URL of the report")
+    reference: Url | None = Field(default=None, description="http(s) URL of the report")
     note: Text | None = Field(default=None, description="the recorder's note")
     likelihood: Likelihood | None = Field(
         default=None,
@@ -163,7 +287,7 @@ class EventCreate(Body):
     supersedes: EventId | None = Field(
         default=None, description="retracted/corrected: the event_id it replaces"
     )
-    corrected_type: Text | None = Field(
+    corrected_type: SupersedableType | None = Field(
         default=None, description="corrected: the type the corrected event should have had"
     )
     outcome: Outcome | None = Field(default=None, description="resolved: the ground truth")

@@ -14,22 +14,26 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import KeyRing, Principal, Role
+from api.bodies import SLUG_PATTERN, TIME_MAX_LENGTH, TIME_PATTERN, Published
 from api.errors import UnsupportedMediaType
 from api.metrics import Metrics
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import InvalidInput
+from ledger.inputs import MAX_ID
 from ledger.reads import MAX_LIMIT
 from ledger.times import parse_instant
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _ETAG = re.compile(r'^(?:W/)?(?:"(\d{1,18})"|(\d{1,18}))$')
+ETAG_PATTERN = r'^(\*|(W/)?("[0-9]{1,18}"|[0-9]{1,18}))$'
 
 
 async def _ledger(request: Request) -> ClaimsLedger:
@@ -85,11 +89,19 @@ def _instant(field: str, value: str | None, bare_date: str = "end") -> datetime 
 
 
 _TIME = "RFC 3339 timestamp with a zone, or a date (the end of that day, UTC); default now"
+#: A query time as the schema publishes it; the ledger checks it (``parse_instant``), so a
+#: refusal names the parameter and says how to fix it.
+QueryTime = Annotated[str, Published(pattern=TIME_PATTERN, maxLength=TIME_MAX_LENGTH)]
+#: A claim's or source's id in a path: any text is looked up (and not found), but only ids
+#: of this form exist.
+PathId = Annotated[str, Published(pattern=SLUG_PATTERN, maxLength=MAX_ID)]
+ClaimId = Annotated[PathId, Path(description="the claim's id", examples=["nk-troops-for-russia"])]
+SourceId = Annotated[PathId, Path(description="the source's id", examples=["peskov"])]
 
 
 async def _as_of(
     as_of: Annotated[
-        str | None,
+        QueryTime | None,
         Query(description="valid time: count events that occurred by then. " + _TIME,
               examples=["2024-10-15"]),
     ] = None,
@@ -99,7 +111,7 @@ async def _as_of(
 
 async def _known_at(
     known_at: Annotated[
-        str | None,
+        QueryTime | None,
         Query(description="recording time: as the ledger knew it then. " + _TIME,
               examples=["2026-01-01T00:00:00Z"]),
     ] = None,
@@ -109,7 +121,7 @@ async def _known_at(
 
 async def _since(
     since: Annotated[
-        str | None,
+        QueryTime | None,
         Query(description="recorded at or after: an RFC 3339 timestamp with a zone, or a date "
                           "(the start of that day, UTC)"),
     ] = None,
@@ -118,7 +130,7 @@ async def _since(
 
 
 async def _until(
-    until: Annotated[str | None, Query(description="recorded at or before. " + _TIME)] = None,
+    until: Annotated[QueryTime | None, Query(description="recorded at or before. " + _TIME)] = None,
 ) -> datetime | None:
     return _instant("until", until)
 
@@ -138,14 +150,14 @@ Cursor = Annotated[
 
 async def _idempotency_key(
     idempotency_key: Annotated[
-        str | None,
+        Annotated[str, Published(pattern=IDEMPOTENCY_KEY_PATTERN, maxLength=255)] | None,
         Header(alias="Idempotency-Key",
                description="retrying with the same key and body returns the first answer "
                "and writes nothing; 1-255 visible ASCII characters",
                examples=["5f0c7d1e-article-2024-10-13"]),
     ] = None,
 ) -> str | None:
-    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise InvalidInput("Idempotency-Key", "must be 1-255 visible ASCII characters, e.g. a UUID")
     return idempotency_key
 
@@ -155,7 +167,7 @@ IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
 
 async def _if_match(
     if_match: Annotated[
-        str | None,
+        Annotated[str, Published(pattern=ETAG_PATTERN, maxLength=64)] | None,
         Header(alias="If-Match",
                description="the claim's ETag (its version): append only if it is still current",
                examples=['"5"']),

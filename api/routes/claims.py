@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from api import examples
-from api.bodies import ClaimCreate
+from api.bodies import ClaimCreate, Published
 from api.deps import (
     Actor,
     AsOf,
+    ClaimId,
     Cursor,
     IdempotencyKey,
     JsonBody,
@@ -22,6 +23,7 @@ from api.deps import (
 from api.http import etag
 from api.openapi_docs import READ, WRITE, problems
 from api.schemas import ClaimPublic, ClaimsPublic
+from ledger.statements import STATUSES
 
 router = APIRouter(
     prefix="/claims", tags=["claims"], dependencies=[Depends(authorize)], responses=READ
@@ -49,8 +51,8 @@ def list_claims(
     as_of: AsOf,
     known_at: KnownAt,
     status: Annotated[
-        str | None, Query(description="only claims with this credibility status",
-                          examples=["leaning true"])
+        Annotated[str, Published(enum=list(STATUSES))] | None,
+        Query(description="only claims with this credibility status", examples=["leaning true"]),
     ] = None,
     tag: Annotated[str | None, Query(examples=["north-korea"])] = None,
     q: Annotated[str | None, Query(description="words in the claim's text",
@@ -72,7 +74,7 @@ def list_claims(
 
 @router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404))
 def read_claim(
-    claim_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response
+    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response
 ) -> dict[str, Any]:
     """One claim with its credibility and each event's contribution at (as_of, known_at)."""
     claim = ledger.claim(claim_id, as_of=as_of, known_at=known_at)

@@ -12,6 +12,7 @@ from api.bodies import EventCreate
 from api.deps import (
     Actor,
     AsOf,
+    ClaimId,
     Cursor,
     IdempotencyKey,
     IfMatch,
@@ -37,7 +38,7 @@ APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
     dependencies=[JsonBody], responses=WRITE | problems(404, 412),
 )
 def append_event(
-    claim_id: str,
+    claim_id: ClaimId,
     body: Annotated[EventCreate, Body(openapi_examples=APPEND_EXAMPLES)],
     ledger: LedgerDep, actor: Actor, key: IdempotencyKey, expected_version: IfMatch,
     metrics: MetricsDep, response: Response,
@@ -72,7 +73,7 @@ def append_batch(
     response_model_exclude_unset=True, responses=problems(404),
 )
 def claim_events(
-    claim_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
+    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The claim's raw, immutable events in position order, as recorded by known_at."""

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from api.deps import AsOf, KnownAt, LedgerDep, Since, Until, authorize
+from api.deps import AsOf, ClaimId, KnownAt, LedgerDep, Since, Until, authorize
 from api.http import choose
 from api.openapi_docs import READ, problems
 from api.schemas import AuditPublic, TimelinePublic
@@ -21,7 +21,8 @@ JSON, SVG = "application/json", "image/svg+xml"
 
 @router.get("/audit", response_model=AuditPublic)
 def audit(
-    claim_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, since: Since, until: Until,
+    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, since: Since,
+    until: Until,
     source: Annotated[str | None, Query(description="only this source's events",
                                         examples=["peskov"])] = None,
 ) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def audit(
                406: problems(422)[422] | {"description": "Accept allows neither JSON nor SVG"}},
 )
 def timeline(
-    claim_id: str, ledger: LedgerDep, known_at: KnownAt, response: Response,
+    claim_id: ClaimId, ledger: LedgerDep, known_at: KnownAt, response: Response,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     """Credibility as a step function of valid time, as known at known_at (JSON or SVG)."""

@@ -17,6 +17,7 @@ from api.deps import (
     KnownAt,
     LedgerDep,
     Limit,
+    SourceId,
     authorize,
 )
 from api.openapi_docs import READ, WRITE, problems
@@ -51,7 +52,7 @@ def list_sources(
 
 @router.get("/{source_id}", response_model=SourcePublic, responses=problems(404))
 def read_source(
-    source_id: str, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt
+    source_id: SourceId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt
 ) -> dict[str, Any]:
     """Read a source, its rating at as_of and its rating history as known at known_at."""
     return ledger.get_source(source_id, known_at=known_at, as_of=as_of)
@@ -62,7 +63,7 @@ def read_source(
     dependencies=[JsonBody], responses=WRITE | problems(404),
 )
 def rerate_source(
-    source_id: str,
+    source_id: SourceId,
     body: Annotated[RatingCreate, Body(openapi_examples=examples.RATINGS)],
     ledger: LedgerDep, actor: Actor, key: IdempotencyKey,
 ) -> dict[str, Any]:
