@@ -67,6 +67,16 @@ def test_serving_installs_no_test_tools_and_no_postgres_driver() -> None:
     assert "pytest" in _requirement_names(extras["test"])
 
 
+def test_the_license_is_an_spdx_expression_with_its_text_shipped() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    assert project["license"] == "MIT"
+    assert project["license-files"] == ["LICENSE"]
+    assert not [c for c in project["classifiers"] if c.startswith("License ::")]  # PEP 639
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")
+    assert "setuptools>=77" in pyproject["build-system"]["requires"]  # reads the expression
+
+
 def test_the_configuration_table_names_every_setting() -> None:
     text = README.read_text(encoding="utf-8")
     for name in Settings.model_fields:
