@@ -8,7 +8,8 @@ route needs a try/except and no error leaves as HTML, plain text or a stack trac
     NotFound 404 · InvalidInput 422 · VersionMismatch 412 · Conflict 409
     IdempotencyKeyReused 422 · StoreUnavailable 503 · any other LedgerError 400
     RequestValidationError 422 · NotAuthenticated 401 · NotAllowed 403
-    UnsupportedMediaType 415 · HTTPException its status · anything else 500
+    UnsupportedMediaType 415 · BodyTooLarge 413 · HTTPException its status
+    anything else 500
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from api.access import NotAllowed, NotAuthenticated
-from api.middleware import request_id_of
+from api.middleware import BodyTooLarge, request_id_of
 from api.problems import problem_response
 from ledger.errors import (
     Conflict,
@@ -172,6 +173,16 @@ def _allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
+async def body_too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    return _problem(
+        request, 413, "Content too large",
+        f"the request body is over the limit of {exc.limit} bytes for {request.url.path}; "
+        "split the request (batches: several smaller batches)",
+        limit_bytes=exc.limit, headers={"Connection": "close"},
+    )
+
+
 async def not_authenticated(request: Request, exc: Exception) -> Response:
     return _problem(
         request, 401, "Not authenticated",
@@ -212,6 +223,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, ledger_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(BodyTooLarge, body_too_large)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(NotAllowed, not_allowed)
     app.add_exception_handler(UnsupportedMediaType, unsupported_media_type)

@@ -8,12 +8,16 @@ done writes one log line and the request metrics.
 answer only the methods they declare): the route runs as GET and the body is dropped, so
 the status and headers are GET's.
 
-``BodyLimit`` reads the whole request body before any route sees it, refusing with 413 as
+``BodyLimit`` reads the whole request body before any route sees it, and stops reading as
 soon as it passes the limit (``Settings.max_batch_bytes`` for ``/events/batch``,
 ``Settings.max_body_bytes`` elsewhere). A declared ``Content-Length`` over the limit is
-refused without reading, but a small or missing one is not trusted: the bytes are counted.
-FastAPI's own ``max_body_size`` answers a declared oversize in ``text/plain``; we want
-problem+json for every error, hence this.
+not read at all, but a small or missing one is not trusted: the bytes are counted. An
+oversized request still goes to the app, with no body: the route authenticates the caller
+first (``api.deps.AuthenticatedRoute``), and reading the body raises ``BodyTooLarge``,
+which ``api.errors`` answers with a 413; so a caller without a valid key gets its 401
+whatever the size of its body. The connection is closed after such an answer, since the
+rest of the body is never read. FastAPI's own ``max_body_size`` answers a declared
+oversize in ``text/plain``; we want problem+json for every error, hence this.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
-from api.problems import problem_response
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -119,8 +123,12 @@ class HeadAsGet:
                 scope["route"] = as_get["route"]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """The request's body is over the limit of its path (raised when it is read)."""
+
+    def __init__(self, limit: int = 0) -> None:
+        super().__init__(413)
+        self.limit = limit
 
 
 class BodyLimit:
@@ -140,17 +148,7 @@ class BodyLimit:
         try:
             body = await self._read(scope, receive, limit)
         except BodyTooLarge:
-            response = problem_response(
-                413,
-                "Content too large",
-                f"the request body is over the limit of {limit} bytes for {scope['path']}; "
-                "split the request (batches: several smaller batches)",
-                instance=scope["path"],
-                request_id=request_id_of(scope),
-                limit_bytes=limit,
-                headers={"Connection": "close"},
-            )
-            await response(scope, receive, send)
+            await self._too_large(scope, send, limit)
             return
         if body is None:
             # The client went away mid-body: a cut NDJSON batch may still parse, so the
@@ -168,11 +166,29 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
+        """Let the app answer, with a body that cannot be read (see the module's docstring)."""
+        asked = False
+
+        async def refuse() -> Message:
+            nonlocal asked
+            if asked:  # after the refusal, only a listener for the client's going away
+                return {"type": "http.disconnect"}
+            asked = True
+            raise BodyTooLarge(limit)
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Connection"] = "close"
+            await send(message)
+
+        await self.app(scope, refuse, closing)
+
     @staticmethod
     async def _read(scope: Scope, receive: Receive, limit: int) -> bytes | None:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(limit)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -182,7 +198,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise BodyTooLarge
+                raise BodyTooLarge(limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

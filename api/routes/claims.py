@@ -11,6 +11,7 @@ from api.bodies import ClaimCreate, Published
 from api.deps import (
     Actor,
     AsOf,
+    AuthenticatedRoute,
     ClaimId,
     Cursor,
     IdempotencyKey,
@@ -26,7 +27,8 @@ from api.schemas import ClaimPublic, ClaimsPublic
 from ledger.statements import STATUSES
 
 router = APIRouter(
-    prefix="/claims", tags=["claims"], dependencies=[Depends(authorize)], responses=READ
+    prefix="/claims", tags=["claims"], dependencies=[Depends(authorize)], responses=READ,
+    route_class=AuthenticatedRoute,
 )
 
 

@@ -12,6 +12,7 @@ from api.bodies import EventCreate
 from api.deps import (
     Actor,
     AsOf,
+    AuthenticatedRoute,
     ClaimId,
     Cursor,
     IdempotencyKey,
@@ -28,7 +29,8 @@ from api.openapi_docs import READ, WRITE, problems
 from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, LogPage
 from ledger.reads import MAX_POSITION
 
-router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ)
+router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ,
+                   route_class=AuthenticatedRoute)
 
 APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
 

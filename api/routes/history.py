@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from api.deps import AsOf, ClaimId, KnownAt, LedgerDep, Since, Until, authorize
+from api.deps import AsOf, AuthenticatedRoute, ClaimId, KnownAt, LedgerDep, Since, Until, authorize
 from api.http import choose
 from api.openapi_docs import READ, problems
 from api.schemas import AuditPublic, TimelinePublic
@@ -14,6 +14,7 @@ from api.svg import timeline_svg
 
 router = APIRouter(
     prefix="/claims/{claim_id}", tags=["history"], dependencies=[Depends(authorize)],
+    route_class=AuthenticatedRoute,
     responses=READ | problems(404),
 )
 JSON, SVG = "application/json", "image/svg+xml"

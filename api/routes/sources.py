@@ -11,6 +11,7 @@ from api.bodies import RatingCreate, SourceCreate
 from api.deps import (
     Actor,
     AsOf,
+    AuthenticatedRoute,
     Cursor,
     IdempotencyKey,
     JsonBody,
@@ -24,7 +25,8 @@ from api.openapi_docs import READ, WRITE, problems
 from api.schemas import SourcePublic, SourcesPublic
 
 router = APIRouter(
-    prefix="/sources", tags=["sources"], dependencies=[Depends(authorize)], responses=READ
+    prefix="/sources", tags=["sources"], dependencies=[Depends(authorize)], responses=READ,
+    route_class=AuthenticatedRoute,
 )
 
 

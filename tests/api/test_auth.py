@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -100,3 +101,65 @@ def test_bad_key_configuration_is_refused_without_echoing_tokens(value: str, mes
 def test_tokens_may_contain_colons() -> None:
     (key,) = parse_api_keys(SecretStr("ana:admin:a:b:c:0123456789abcdef"))
     assert key.principal.name == "ana" and key.token == "a:b:c:0123456789abcdef"
+
+
+# -- authentication comes first, whatever the body -------------------------------------
+
+JSON_TYPE = {"Content-Type": "application/json"}
+SMALL = 1024  # the smallest body limit the settings allow
+WRITE_PATHS = ["/sources", "/sources/s/ratings", "/claims", "/claims/c/events", "/events/batch"]
+
+
+def _chunked(size: int) -> Iterator[bytes]:
+    yield b'{"text": "'
+    for _ in range(size // 100):
+        yield b"x" * 100
+    yield b'"}'
+
+
+BAD_BODIES = [
+    ("malformed JSON", lambda: b'{"text": ', JSON_TYPE),
+    ("not UTF-8", lambda: b'{"text": "\xff"}', JSON_TYPE),
+    ("nested too deeply", lambda: b"[" * 2000 + b"]" * 2000, JSON_TYPE),
+    ("an integer too long to read", lambda: b'{"text": ' + b"9" * 5000 + b"}", JSON_TYPE),
+    ("unknown fields", lambda: b'{"colour": 1}', JSON_TYPE),
+    ("empty", lambda: b"", JSON_TYPE),
+    ("not JSON", lambda: b"text=x", {"Content-Type": "application/x-www-form-urlencoded"}),
+    ("over the limit", lambda: b'{"text": "' + b"x" * 4 * SMALL + b'"}', JSON_TYPE),
+    ("over the limit, chunked", lambda: _chunked(4 * SMALL), JSON_TYPE),
+]
+
+
+@pytest.fixture
+def small_guarded(memory_ledger: ClaimsLedger) -> Iterator[TestClient]:
+    settings = Settings(store="memory", api_keys=SecretStr(KEYS), max_body_bytes=SMALL,
+                        max_batch_bytes=SMALL, _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, memory_ledger)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", WRITE_PATHS)
+@pytest.mark.parametrize("name, body, kind", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_a_caller_without_a_valid_key_gets_401_whatever_the_body(
+    small_guarded: TestClient, memory_ledger: ClaimsLedger, path: str, name: str,
+    body: Any, kind: dict[str, str],
+) -> None:
+    for headers, status in [({}, 401), (bearer("wrong-token-0123456789"), 401),
+                            (bearer(READER), 403)]:
+        answer = small_guarded.post(path, content=body(), headers={**kind, **headers})
+        assert_problem(answer, status)
+        assert "validation" not in answer.text.lower() and "limit" not in answer.text
+    # With a writer's key, the body is judged as before.
+    answer = small_guarded.post(path, content=body(), headers={**kind, **bearer(WRITER)})
+    assert answer.status_code in (404, 413, 415, 422), answer.text
+    assert log_length(memory_ledger) == 0
+
+
+def test_an_oversized_body_is_still_a_413_for_a_writer(small_guarded: TestClient) -> None:
+    for body in (b'{"text": "' + b"x" * 4 * SMALL + b'"}', _chunked(4 * SMALL)):
+        answer = small_guarded.post("/claims", content=body,
+                                    headers={**JSON_TYPE, **bearer(WRITER)})
+        problem = assert_problem(answer, 413)
+        assert problem["limit_bytes"] == SMALL and answer.headers["connection"] == "close"
+    # Nor does an oversized body to a path with no route hide its 404.
+    assert_problem(small_guarded.post("/nowhere", content=b"x" * 4 * SMALL), 404)
