@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidStatement
-from ledger.statements import SUPERSEDABLE_TYPES, Statement, StatementType, with_corrections
+from ledger.statements import SUPERSEDABLE_TYPES, Statement, StatementType
 
 _NAMESPACE = UUID("0b7c1d0e-4f0a-5b7e-9a51-6c1f2f2a4d10")
 
@@ -73,17 +73,37 @@ class Claim(Aggregate):
         """Everything said about the claim, in recording order, as recorded."""
         return [Statement.from_payload(record) for record in self.records]
 
+    def _lookup(self) -> dict[str, list[int]]:
+        """Where each event is among the records, and the corrections and retractions that
+        name it (``"<id>"``, ``"corrected:<id>"``, ``"retracted:<id>"``): so checking a
+        statement costs the same on a claim of ten events or of a hundred thousand.
+
+        Derived from ``records`` and kept beside them; rebuilt when missing or stale (a
+        snapshot taken before it existed).
+        """
+        lookup: dict[str, list[int]] | None = getattr(self, "_records_by_id", None)
+        if lookup is None or getattr(self, "_records_indexed", -1) != len(self.records):
+            lookup = {}
+            for i, record in enumerate(self.records):
+                _index_record(lookup, record, i)
+            self._records_by_id = lookup
+            self._records_indexed = len(self.records)
+        return lookup
+
     def find(self, event_id: str) -> Statement | None:
-        for record in self.records:
-            if record["event_id"] == event_id:
-                return Statement.from_payload(record)
-        return None
+        found = self._lookup().get(event_id)
+        return Statement.from_payload(self.records[found[0]]) if found else None
+
+    def _naming(self, how: str, event_id: str) -> list[Statement]:
+        return [
+            Statement.from_payload(self.records[i])
+            for i in self._lookup().get(f"{how}:{event_id}", [])
+        ]
 
     def current(self, target: Statement) -> Statement:
         """``target`` as the corrections recorded so far replace it."""
-        for statement in with_corrections(self.statements()):
-            if statement.event_id == target.event_id:
-                return statement
+        for correction in self._naming(StatementType.CORRECTED, target.event_id):
+            target = target.corrected(correction)
         return target
 
     def check_statement(self, statement: Statement) -> None:
@@ -111,10 +131,7 @@ class Claim(Aggregate):
                 else f"a correction keeps the statement's source ({target.source!r}); "
                 "a different source's statement is a new event",
             )
-        retractions = [
-            s for s in self.statements()
-            if s.type == StatementType.RETRACTED and s.supersedes == target_id
-        ]
+        retractions = self._naming(StatementType.RETRACTED, target_id)
         if kind == StatementType.RETRACTED:
             if statement.at < self.current(target).at:
                 raise InvalidStatement(
@@ -165,7 +182,16 @@ class Claim(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Claim)
+            lookup = aggregate._lookup()
             aggregate.records.append(dict(self.record, version=self.originator_version))
+            _index_record(lookup, self.record, len(aggregate.records) - 1)
+            aggregate._records_indexed = len(aggregate.records)
+
+
+def _index_record(lookup: dict[str, list[int]], record: dict[str, Any], i: int) -> None:
+    lookup.setdefault(record["event_id"], []).append(i)
+    if record["type"] in (StatementType.CORRECTED, StatementType.RETRACTED):
+        lookup.setdefault(f"{record['type']}:{record.get('supersedes')}", []).append(i)
 
 
 class Source(Aggregate):

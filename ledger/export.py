@@ -8,6 +8,7 @@ re-ratings and statements may be mixed; event ids and recorded actors are kept.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,7 +19,7 @@ from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import AlreadyExists, ClaimNotFound, InvalidInput, SourceNotFound
 from ledger.replay import RecordedStatement, event_view
 from ledger.statements import Statement
-from ledger.store import LedgerApplication, store_errors
+from ledger.store import END_OF_TIME, LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros
 
 
@@ -69,8 +70,13 @@ def export_record(event: Any, position: int, recorded_at: int) -> JSON:
 class Importer:
     """Reads export records into a store, all of them in one transaction or none."""
 
+    #: Claims kept between batches, so a long load does not reload a hot claim each time.
+    HELD = 1000
+
     def __init__(self, store: LedgerApplication) -> None:
         self.store = store
+        self.known_sources: set[str] = set()  # registered sources seen in this batch
+        self.held: OrderedDict[str, Claim] = OrderedDict()
 
     @store_errors
     def import_batch(
@@ -88,6 +94,7 @@ class Importer:
         when given, else its 1-based place in ``records``) and nothing of the batch is
         written.
         """
+        self.known_sources.clear()
         claims: dict[str, Claim] = {}
         sources: dict[str, Source] = {}
         streams: list[tuple[str, str, UUID]] = []
@@ -99,18 +106,36 @@ class Importer:
                 aggregate = self._one(item, actor, claims, sources, streams, seen)
                 events += aggregate.collect_events()
             except InvalidInput as error:
+                self.held.clear()
                 raise type(error)(f"{where}: {error.field}", error.reason) from None
             except (ClaimNotFound, SourceNotFound, AlreadyExists) as error:
+                self.held.clear()
                 raise type(error)(f"{where}: {error.detail}") from None
         if not records:
             return {"count": 0}
-        positions = self.store.save_all(*events, streams=streams)
+        try:
+            positions = self.store.save_all(*events, streams=streams)
+        except BaseException:
+            self.held.clear()  # they hold what was not saved
+            raise
         self.store.snapshot_crossed([*claims.values(), *sources.values()], len(events))
+        for cid, claim in claims.items():
+            self.held[cid] = claim
+            self.held.move_to_end(cid)
+        while len(self.held) > self.HELD:
+            self.held.popitem(last=False)
         return {
             "count": len(positions),
             "first_position": positions[0],
             "last_position": positions[-1],
         }
+
+    def _claim(self, claim_id: str) -> Claim:
+        """The claim to add to: the one held since the last batch if nobody wrote since."""
+        held = self.held.get(claim_id)
+        if held is not None and self.store.index.version_at(held.id, END_OF_TIME) == held.version:
+            return held
+        return self.store.claim_for_update(claim_id)
 
     def _one(
         self,
@@ -166,9 +191,11 @@ class Importer:
             if not isinstance(cid, str):
                 raise InvalidInput("claim_id", "is required: the claim the event is about")
             if cid not in claims:
-                claims[cid] = self.store.claim_for_update(cid)
+                claims[cid] = self._claim(cid)
             statement = inputs.statement({"type": kind, **body}, event_id=event_id, actor=who)
-            if statement.source is not None and statement.source not in sources:
-                self.store.require_source(statement.source)
+            speaker = statement.source
+            if speaker is not None and speaker not in sources and speaker not in self.known_sources:
+                self.store.require_source(speaker)  # once per batch
+                self.known_sources.add(speaker)
             claims[cid].record(statement)
             return claims[cid]

@@ -167,8 +167,7 @@ class Statement:
 
     @classmethod
     def from_payload(cls, stored: Mapping[str, Any], position: int = 0) -> Statement:
-        known = {f.name for f in fields(cls)} - {"position", "corrected_by"}
-        return cls(position=position, **{k: v for k, v in stored.items() if k in known})
+        return cls(position=position, **{k: v for k, v in stored.items() if k in _SAID})
 
     def corrected(self, correction: Statement) -> Statement:
         """This statement as ``correction`` replaces it (its identity kept)."""
@@ -203,6 +202,10 @@ class Statement:
             if not self.basis:
                 return "basis", f"{what} needs the basis of the ground truth"
         return None
+
+
+#: The fields of a stored payload (everything but where the log holds it).
+_SAID = frozenset(f.name for f in fields(Statement)) - {"position", "corrected_by"}
 
 
 def with_corrections(statements: Iterable[Statement]) -> list[Statement]:

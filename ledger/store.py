@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
@@ -128,6 +128,52 @@ class LedgerApplication(Application[UUID]):
             callback()
         return [r.notification.id for r in recordings]
 
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: Any = project_aggregate,
+    ) -> None:
+        """The library's snapshot, then the aggregate's older snapshots pruned."""
+        super().take_snapshot(aggregate_id, version, projector_func)
+        self.prune_snapshots(aggregate_id)
+
+    def snapshot(self, aggregate: Any) -> None:
+        """Snapshot an aggregate held in memory as saved, without loading it again."""
+        assert self.snapshots is not None
+        snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+        self.snapshots.put([snapshot_class.take(aggregate)])
+        self.prune_snapshots(aggregate.id)
+
+    def prune_snapshots(self, aggregate_id: UUID) -> None:
+        """Keep an aggregate's latest snapshot and those at interval x 2^k; delete the rest.
+
+        A snapshot holds the whole aggregate, so keeping one every ``interval`` events
+        would make a long claim's snapshots grow with the square of its length; these
+        grow with its length, and a read as known at any time still starts from a
+        snapshot at least half way to the version it needs. Snapshots are derived data.
+        """
+        recorder: Any = getattr(self.snapshots, "recorder", None)
+        datastore = getattr(recorder, "datastore", None)
+        if datastore is None:  # the in-memory store keeps them all
+            return
+        interval = min(self.snapshotting_intervals.values())
+        keep = [interval * 2**k for k in range(48)]
+        marks = ", ".join(str(v) for v in keep)
+        oid: Any
+        if hasattr(datastore.pool, "db_name"):  # SQLite
+            table, mark, oid = recorder.events_table_name, "?", aggregate_id.hex
+        else:
+            table = f"{datastore.schema}.{recorder.events_table_name}"
+            mark, oid = "%s", aggregate_id
+        statement = (
+            f"DELETE FROM {table} WHERE originator_id = {mark} AND originator_version < "
+            f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = {mark}) "
+            f"AND originator_version NOT IN ({marks})"
+        )
+        with datastore.transaction(commit=True) as cursor:
+            cursor.execute(statement, (oid, oid))
+
     def snapshot_crossed(self, aggregates: Iterable[Any], written: int) -> None:
         """Snapshot aggregates whose version crossed an interval in a multi-event save.
 
@@ -142,7 +188,7 @@ class LedgerApplication(Application[UUID]):
                 interval
                 and aggregate.version // interval > max(aggregate.version - written, 0) // interval
             ):
-                self.take_snapshot(aggregate.id, version=aggregate.version)
+                self.snapshot(aggregate)
 
     def versions(self, aggregate_id: UUID) -> dict[int, LogEntry]:
         return {e.originator_version: e for e in self.index.entries_for(aggregate_id)}
