@@ -168,6 +168,8 @@ Cursor = Annotated[
 
 
 async def _idempotency_key(
+    request: Request,
+    principal: Caller,
     idempotency_key: Annotated[
         Annotated[str, Published(pattern=IDEMPOTENCY_KEY_PATTERN, maxLength=255)] | None,
         Header(alias="Idempotency-Key",
@@ -176,9 +178,19 @@ async def _idempotency_key(
                examples=["5f0c7d1e-article-2024-10-13"]),
     ] = None,
 ) -> str | None:
-    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+    """The key as the ledger keeps it: the client's, in the caller's own namespace.
+
+    Keys are the principal's: another principal's use of the same key neither replays its
+    answer nor is refused because of it (which would tell that the key was used). A
+    principal's name holds no ':', so ``principal:key`` names one key of one principal.
+    """
+    if idempotency_key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise InvalidInput("Idempotency-Key", "must be 1-255 visible ASCII characters, e.g. a UUID")
-    return idempotency_key
+    scoped = f"{principal.name}:{idempotency_key}"
+    request.state.idempotency_key = (scoped, idempotency_key)  # for api.errors' messages
+    return scoped
 
 
 IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]

@@ -88,7 +88,14 @@ async def ledger_error(request: Request, exc: Exception) -> Response:
                  "headers": {"ETag": f'"{exc.actual}"'}}
     elif isinstance(exc, StoreUnavailable):
         extra = {"headers": {"Retry-After": RETRY_AFTER_SECONDS}}
-    return _problem(request, status, exc.title, exc.detail, **extra)
+    detail = exc.detail
+    keys = getattr(request.state, "idempotency_key", None)
+    if isinstance(exc, IdempotencyKeyReused) and keys is not None:
+        # The ledger names the key as it keeps it (``principal:key``, see api.deps); the
+        # client knows the key it sent.
+        scoped, sent = keys
+        detail = detail.replace(repr(scoped), repr(sent))
+    return _problem(request, status, exc.title, detail, **extra)
 
 
 def _field(loc: Sequence[int | str]) -> tuple[str, str | None]:

@@ -163,3 +163,52 @@ def test_an_oversized_body_is_still_a_413_for_a_writer(small_guarded: TestClient
         assert problem["limit_bytes"] == SMALL and answer.headers["connection"] == "close"
     # Nor does an oversized body to a path with no route hide its 404.
     assert_problem(small_guarded.post("/nowhere", content=b"x" * 4 * SMALL), 404)
+
+
+# -- Idempotency-Keys are each principal's own --------------------------------------------
+
+EVENTS = "/claims/c/events"
+
+
+def _event(quote: str) -> dict[str, str]:
+    return {"type": "asserted", "source": "s", "occurred_at": "2024-10-13", "quote": quote}
+
+
+def test_idempotency_keys_are_per_principal(
+    guarded: TestClient, memory_ledger: ClaimsLedger
+) -> None:
+    guarded.post("/sources", json={"id": "s", "name": "S"}, headers=bearer(ADMIN))
+    guarded.post("/claims", json={"id": "c", "text": "C"}, headers=bearer(ADMIN))
+    key = {"Idempotency-Key": "shared-key-1"}
+    wes = guarded.post(EVENTS, json=_event("wes says"), headers={**key, **bearer(WRITER)})
+    # root's key of the same name is root's own: a new write, not a refusal that would tell
+    # root that wes used the key, nor wes's answer.
+    root = guarded.post(EVENTS, json=_event("root says"), headers={**key, **bearer(ADMIN)})
+    assert (wes.status_code, root.status_code) == (201, 201), root.text
+    assert wes.json()["event_id"] != root.json()["event_id"]
+    written = log_length(memory_ledger)
+
+    # Each principal's retry gets its own first answer, and writes nothing.
+    again = guarded.post(EVENTS, json=_event("wes says"), headers={**key, **bearer(WRITER)})
+    assert (again.status_code, again.content) == (201, wes.content)
+    again = guarded.post(EVENTS, json=_event("root says"), headers={**key, **bearer(ADMIN)})
+    assert (again.status_code, again.content) == (201, root.content)
+    assert log_length(memory_ledger) == written
+
+    # Reusing one's own key for another request is refused, naming the key as it was sent.
+    reused = guarded.post(EVENTS, json=_event("else"), headers={**key, **bearer(WRITER)})
+    problem = assert_problem(reused, 422)
+    assert "'shared-key-1'" in problem["detail"] and "wes" not in problem["detail"]
+    assert log_length(memory_ledger) == written
+    events = guarded.get(EVENTS, headers=bearer(READER)).json()["events"]
+    assert [(e["actor"], e["quote"]) for e in events] == [("wes", "wes says"),
+                                                          ("root", "root says")]
+
+
+def test_a_retry_without_keys_configured_still_replays(memory_client: TestClient) -> None:
+    memory_client.post("/sources", json={"id": "s", "name": "S"})
+    memory_client.post("/claims", json={"id": "c", "text": "C"})
+    key = {"Idempotency-Key": "k"}
+    first = memory_client.post(EVENTS, json=_event("q"), headers=key)
+    assert first.status_code == 201
+    assert memory_client.post(EVENTS, json=_event("q"), headers=key).content == first.content
