@@ -4,11 +4,14 @@ The format is the global log's (``ClaimsLedger.global_log``): one event per line
 order, keeping event ids and actors, so ``export`` then ``load`` into an empty store gives
 the same answers. ``load`` writes one ``import_batch`` transaction per batch: a bad record
 rejects its whole batch, and the batches before it stay written (the summary says which
-lines, so the rest can be loaded once fixed).
+lines). Loading resumes: a record whose event id the store already holds with the same
+content is skipped and counted, so once the bad record is fixed the same load can simply
+be run again; a stored event with that id but other content is a conflict naming the line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import io
 import json
@@ -17,13 +20,15 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO, cast
 
 import typer
 
+from ledger import inputs
 from ledger.application import ClaimsLedger
-from ledger.errors import LedgerError
+from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger_cli.records import Numbered, batches, count_records, read_records
 from ledger_cli.render import import_progress
 from ledger_cli.session import (
@@ -71,7 +76,8 @@ def load(
 
     Reads the export format (NDJSON, or a JSON array of the same records), writing each
     batch in one transaction: a bad record rejects its batch and stops the load, naming
-    its line. Records keep their event ids and actors.
+    its line. Records keep their event ids and actors. Records already in the store (same
+    event id, same content) are skipped, so an interrupted load can be run again.
     """
     who = actor or _default_actor()
     # The input first: a file that cannot be read must not leave a new, empty store behind.
@@ -90,15 +96,40 @@ def load(
 
 
 class _BatchLoader:
-    """Writes batches and remembers what was written, for the summary."""
+    """Writes batches, less what the store already holds, and remembers it for the summary."""
 
     def __init__(self, ledger: ClaimsLedger, actor: str) -> None:
         self.ledger, self.actor = ledger, actor
-        self.count = self.batches = self.last_line = 0
+        self.stored = _StoredEvents(ledger)
+        self.count = self.skipped = self.batches = self.last_line = 0
         self.first_position: int | None = None
         self.last_position: int | None = None
 
     def write(self, batch: list[Numbered]) -> None:
+        fresh = [item for item in batch if not self._already_stored(*item)]
+        self.skipped += len(batch) - len(fresh)
+        if fresh:
+            self._import(fresh)
+        self.last_line = batch[-1][0]
+
+    def _already_stored(self, line: int, record: object) -> bool:
+        """True if the store holds this very record; a conflict if it holds another."""
+        if not isinstance(record, Mapping):
+            return False  # the import names the problem
+        stored = self.stored.find(record)
+        if stored is None:
+            return False
+        same = _same_event(record, stored)
+        if same is None:
+            return False  # a bad record: the import names the problem
+        if not same:
+            raise Conflict(
+                f"line {line}: event {record['event_id']!r} is already in the store "
+                f"(position {stored.get('position')}) with other content"
+            )
+        return True
+
+    def _import(self, batch: list[Numbered]) -> None:
         lines = [line for line, _ in batch]
         # Blank lines and multi-line array elements make file lines non-consecutive, so
         # each record's own line goes with it.
@@ -106,28 +137,175 @@ class _BatchLoader:
         result = self.ledger.import_batch(records, self.actor, lines=lines)
         self.count += int(result["count"])
         self.batches += 1
-        self.last_line = lines[-1]
         self.first_position = self.first_position or result.get("first_position")
         self.last_position = result.get("last_position", self.last_position)
 
+    def _skipped(self) -> str:
+        plural = "record" if self.skipped == 1 else "records"
+        return f"{self.skipped} {plural} already in the store skipped"
+
     def partial_summary(self) -> str:
-        if not self.count:
+        if not self.count and not self.skipped:
             return "nothing was written"
-        return (
+        done = (
             f"{self.count} events up to line {self.last_line} were written (positions "
-            f"{self.first_position}-{self.last_position}); nothing after line "
-            f"{self.last_line} was: fix the record, then load the rest"
+            f"{self.first_position}-{self.last_position})"
+            if self.count
+            else f"nothing up to line {self.last_line} was written"
+        )
+        if self.skipped:
+            done += f", {self._skipped()}"
+        return (
+            f"{done}; nothing after line {self.last_line} was: fix the record, then run the "
+            "same load again (what is already in the store is skipped)"
         )
 
     def summary(self, file: str) -> str:
         name = "stdin" if file == "-" else file
-        if not self.count:
+        if not self.count and not self.skipped:
             return f"nothing to load: {name} holds no records"
+        if not self.count:
+            return f"nothing new in {name}: {self._skipped()}"
         plural = "batch" if self.batches == 1 else "batches"
-        return (
+        loaded = (
             f"loaded {self.count} events from {name} in {self.batches} {plural} "
             f"(positions {self.first_position}-{self.last_position})"
         )
+        return f"{loaded}; {self._skipped()}" if self.skipped else loaded
+
+
+class _StoredEvents:
+    """Finds the stored event with a record's event id, through the ledger's public reads.
+
+    A source's ratings (``get_source``) and a claim's statements (``claim_events``) carry
+    their event ids; a claim's registration is looked up in the global log, read once and
+    only if a record registers a claim that exists. Nothing is read for a store that was
+    empty when the load began. Answers are cached for the load: the events it writes
+    itself are new, and a record repeated in the file is the import's to refuse.
+    """
+
+    def __init__(self, ledger: ClaimsLedger) -> None:
+        self.ledger = ledger
+        self.empty = not ledger.global_log(0, limit=1)["events"]
+        self._ratings: dict[str, dict[str, int]] = {}  # source: event id -> position
+        self._statements: dict[str, dict[str, Mapping[str, Any]] | None] = {}  # None: no claim
+        self._registrations: dict[str, Mapping[str, Any]] | None = None  # claim -> record
+
+    def find(self, record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        event_id, kind = record.get("event_id"), record.get("type")
+        if self.empty or not isinstance(event_id, str):
+            return None
+        if kind in ("source_registered", "source_rerated"):
+            position = self._source_ratings(record.get("source")).get(event_id)
+            if position is None:
+                return None
+            events: list[Mapping[str, Any]] = self.ledger.global_log(position - 1, limit=1)[
+                "events"
+            ]
+            return events[0] if events else None
+        claim = record.get("claim_id")
+        statements = self._claim_statements(claim)
+        if statements is None:  # no such claim
+            return None
+        if kind == "claim_registered":
+            registration = self._claim_registrations().get(cast(str, claim))
+            return registration if registration and registration["event_id"] == event_id else None
+        return statements.get(event_id)
+
+    def _source_ratings(self, source: object) -> dict[str, int]:
+        if not isinstance(source, str):
+            return {}
+        if source not in self._ratings:
+            try:
+                ratings = self.ledger.get_source(source)["ratings"]
+            except (NotFound, InvalidInput):
+                ratings = []
+            self._ratings[source] = {r["event_id"]: int(r["position"]) for r in ratings}
+        return self._ratings[source]
+
+    def _claim_statements(self, claim: object) -> dict[str, Mapping[str, Any]] | None:
+        if not isinstance(claim, str):
+            return None
+        if claim not in self._statements:
+            self._statements[claim] = self._read_statements(claim)
+        return self._statements[claim]
+
+    def _read_statements(self, claim: str) -> dict[str, Mapping[str, Any]] | None:
+        found: dict[str, Mapping[str, Any]] = {}
+        later = datetime.now(UTC) + timedelta(days=1)  # every statement, whenever it occurred
+        cursor = None
+        while True:
+            try:
+                page = self.ledger.claim_events(
+                    claim, as_of=later, limit=EXPORT_PAGE, cursor=cursor
+                )
+            except (NotFound, InvalidInput):
+                return None
+            found.update((event["event_id"], event) for event in page["events"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return found
+
+    def _claim_registrations(self) -> dict[str, Mapping[str, Any]]:
+        if self._registrations is None:
+            self._registrations = {
+                event["claim_id"]: event
+                for event in _log(self.ledger)
+                if event["type"] == "claim_registered"
+            }
+        return self._registrations
+
+
+#: What the ledger assigns or keeps beside the content of an event.
+_NOT_CONTENT = ("event_id", "actor", "position", "recorded_at")
+
+
+def _same_event(given: Mapping[str, Any], stored: Mapping[str, Any]) -> bool | None:
+    """Whether a record says what the stored event says; None if the record is not valid.
+
+    Both go through the import's own validation, so a bare date and its RFC 3339 instant,
+    or an omitted empty list and ``[]``, are the same content. The actor counts only if
+    the record names one.
+    """
+    if given.get("actor") is not None and given.get("actor") != stored.get("actor"):
+        return False
+    try:
+        mine = _content(given)
+    except InvalidInput:
+        return None
+    try:
+        theirs = _content(stored)
+    except InvalidInput:
+        return False
+    if isinstance(mine, tuple) and mine[0] == "statement" and isinstance(theirs, tuple):
+        said = mine[2]
+        kept = theirs[2]
+        # A correction may leave its source and time to the corrected event; stored, they
+        # are filled in.
+        if said.source is None:
+            kept = dataclasses.replace(kept, source=None)
+        if said.occurred_at is None:
+            kept = dataclasses.replace(kept, occurred_at=None)
+        theirs = (theirs[0], theirs[1], kept)
+    return bool(mine == theirs)
+
+
+def _content(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A record's content, validated and normalised as the import does it."""
+    body = {k: v for k, v in record.items() if k not in _NOT_CONTENT}
+    kind = body.pop("type", None)
+    if kind == "source_registered":
+        body["id"] = body.pop("source", None)
+        return (kind, inputs.source_fields(body))
+    if kind == "source_rerated":
+        source = body.pop("source", None)
+        return (kind, source, inputs.rating_fields(body))
+    if kind == "claim_registered":
+        body["id"] = body.pop("claim_id", None)
+        return (kind, inputs.claim_fields(body))
+    claim = body.pop("claim_id", None)
+    said = inputs.statement({"type": kind, **body}, event_id=str(record["event_id"]), actor="")
+    return ("statement", claim, said)
 
 
 @contextmanager

@@ -148,8 +148,11 @@ def test_lines_are_numbered_in_the_file_despite_blank_lines(
 def test_records_json_cannot_hold_are_exit_2_and_write_nothing(
     invoke: Invoke, sqlite_store: str, open_ledger: OpenLedger
 ) -> None:
-    for bad in ('{"claim_id": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000,
-                json.dumps({**CLAIM, "text": "\ud800"})):
+    for bad in (
+        '{"claim_id": ' + "9" * 5000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({**CLAIM, "text": "\ud800"}),
+    ):
         result = invoke("--store", sqlite_store, "load", "-", input=ndjson(SOURCE) + bad + "\n")
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith("error: line 2: "), result.stderr
@@ -163,8 +166,116 @@ def test_a_record_that_is_not_an_object_is_exit_2(invoke: Invoke, sqlite_store: 
     assert result.stderr.startswith("error: line 1: record: must be a JSON object")
 
 
-def test_loading_twice_is_a_conflict(invoke: Invoke, loaded_store: str) -> None:
+def test_loading_twice_skips_what_is_there(
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+) -> None:
     result = invoke("--store", loaded_store, "load", str(ARTICLE))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"nothing new in {ARTICLE}: 19 records already in the store skipped\n"
+    assert log_size(open_ledger, loaded_store) == 19
+
+
+def with_ids(*records: dict[str, object]) -> list[dict[str, object]]:
+    return [{"event_id": f"e-{n}", **record} for n, record in enumerate(records, start=1)]
+
+
+def test_a_partial_load_resumes_once_the_bad_record_is_fixed(
+    invoke: Invoke, persistent_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    records = with_ids(
+        SOURCE,
+        CLAIM,
+        statement(),
+        statement(type="denied", occurred_at="2024-10-19"),
+        statement(occurred_at="2024-10-20", reference="not a url"),
+        statement(occurred_at="2024-10-21"),
+    )
+    file = tmp_path / "events.ndjson"
+    file.write_text(ndjson(*records))
+    first = invoke("--store", persistent_store, "load", "--batch-size", "2", str(file))
+    assert first.exit_code == 2
+    assert first.stderr.splitlines()[0].startswith("error: line 5: reference")
+    assert log_size(open_ledger, persistent_store) == 4
+
+    records[4]["reference"] = "https://example.org/report"
+    file.write_text(ndjson(*records))
+    again = invoke("--store", persistent_store, "load", "--batch-size", "2", str(file))
+    assert again.exit_code == 0, again.output
+    assert again.stderr == (
+        f"loaded 2 events from {file} in 1 batch (positions 5-6); "
+        "4 records already in the store skipped\n"
+    )
+    log = open_ledger(persistent_store).global_log(0, limit=100)["events"]
+    assert [e["event_id"] for e in log] == [f"e-{n}" for n in range(1, 7)]
+
+
+def test_re_ratings_and_corrections_are_recognised_too(
+    invoke: Invoke, sqlite_store: str, open_ledger: OpenLedger
+) -> None:
+    records = with_ids(
+        SOURCE,
+        CLAIM,
+        statement(),
+        {
+            "type": "source_rerated",
+            "source": "kr-nis",
+            "reliability": "C",
+            "occurred_at": "2024-11-01",
+        },
+        {"type": "corrected", "claim_id": "nk-troops", "supersedes": "e-3", "summary": "said more"},
+    )
+    assert invoke("--store", sqlite_store, "load", "-", input=ndjson(*records)).exit_code == 0
+    again = invoke("--store", sqlite_store, "load", "-", input=ndjson(*records))
+    assert again.exit_code == 0, again.output
+    assert again.stderr == "nothing new in stdin: 5 records already in the store skipped\n"
+    records[4]["summary"] = "said something else"
+    changed = invoke("--store", sqlite_store, "load", "-", input=ndjson(*records))
+    assert changed.exit_code == 5
+    assert changed.stderr.startswith("error: line 5: event 'e-5' is already in the store")
+    assert log_size(open_ledger, sqlite_store) == 5
+
+
+def test_a_record_with_a_stored_event_id_and_other_content_is_a_conflict_naming_its_line(
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger
+) -> None:
+    records = [json.loads(line) for line in ARTICLE.read_text().splitlines() if line.strip()]
+    records[2]["reliability"] = "A"  # the NIS, rated B when it was loaded
+    result = invoke(
+        "--store", loaded_store, "load", "--batch-size", "2", "-", input=ndjson(*records)
+    )
+    assert result.exit_code == 5
+    assert result.stderr.splitlines() == [
+        f"error: line 3: event {records[2]['event_id']!r} is already in the store "
+        "(position 3) with other content",
+        "nothing up to line 2 was written, 2 records already in the store skipped; nothing "
+        "after line 2 was: fix the record, then run the same load again (what is already in "
+        "the store is skipped)",
+    ]
+    assert log_size(open_ledger, loaded_store) == 19
+
+
+def test_an_export_loaded_back_into_its_own_store_adds_nothing(
+    invoke: Invoke, loaded_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    """The export spells times and defaults out; the article file leaves them bare."""
+    exported = tmp_path / "export.ndjson"
+    assert invoke("--store", loaded_store, "export", str(exported)).exit_code == 0
+    result = invoke("--store", loaded_store, "load", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "19 records already in the store skipped" in result.stderr
+    assert log_size(open_ledger, loaded_store) == 19
+
+
+def test_a_claim_registered_again_under_another_event_id_is_still_a_conflict(
+    invoke: Invoke, loaded_store: str
+) -> None:
+    again = {
+        "event_id": "another-id",
+        "type": "claim_registered",
+        "claim_id": "nk-troops-for-russia",
+        "text": "North Korea is sending troops to fight for Russia in Ukraine",
+    }
+    result = invoke("--store", loaded_store, "load", "-", input=ndjson(again))
     assert result.exit_code == 5
     assert result.stderr.startswith("error: line 1: ")
     assert "already registered" in result.stderr
