@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -135,12 +136,16 @@ def bench(
         )
         if quick:
             plan.claim_reads, plan.list_reads, plan.read_budget = 20, 3, 5.0
+        # A TERM (a CI timeout) unwinds like ^C, so the servers started are stopped.
+        previous = signal.signal(signal.SIGTERM, _terminated)
         started = time.perf_counter()
         try:
             with reported_errors():
                 figures = scenarios.run(plan, selected)
         except BenchError as error:
             fail(EXIT_FAILED, f"bench: {error}")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     result = {
         "parameters": _parameters(plan, selected, time.perf_counter() - started),
         "headline": report.headline(figures),
@@ -157,6 +162,10 @@ def bench(
     if broken:
         say(f"bench: {', '.join(broken)} failed (see the report's reasons)")
         raise typer.Exit(EXIT_FAILED)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _parameters(plan: scenarios.Plan, selected: frozenset[str], seconds: float) -> dict[str, Any]:

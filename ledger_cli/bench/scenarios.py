@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import bisect
+import http.client
 import json
 import random
 import sqlite3
@@ -49,6 +50,7 @@ from ledger_cli.bench.report import (
     summary,
 )
 from ledger_cli.bench.servers import (
+    BenchError,
     Client,
     baseline_server,
     clean_environment,
@@ -78,7 +80,9 @@ class Plan:
     claim_reads: int = 200  # samples per time-travel query kind (at most)
     list_reads: int = 20
     read_budget: float = 30.0  # seconds per time-travel query kind (at least 3 samples)
+    read_timeout: float = 120.0  # seconds one time-travel read may take
     stores: list[str] = field(default_factory=list)
+    rebuild_available: bool | None = None  # found out on first use
 
     @property
     def backend(self) -> str:
@@ -374,18 +378,31 @@ class _Moments:
 def _sampled(
     client: Client, paths: Callable[[], str], samples: int, budget: float
 ) -> JSON:
+    """Up to ``samples`` reads (at least 3, then while within ``budget`` seconds).
+
+    A read that fails or takes longer than the client's timeout ends the sampling of its
+    kind (the server is stuck there, more would only wait again) and is counted in
+    ``errors``, with ``timed_out`` set.
+    """
     latencies: list[float] = []
     errors = 0
+    timed_out = False
     started = time.perf_counter()
     for i in range(samples):
         if i >= 3 and time.perf_counter() - started > budget:
             break
-        status, seconds, _ = client.timed_get(paths())
+        try:
+            status, seconds, _ = client.timed_get(paths())
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            timed_out = True
+            client.reconnect()
+            break
         if status == 200:
             latencies.append(seconds)
         else:
             errors += 1
-    return summary(latencies, time.perf_counter() - started, errors=errors)
+    return summary(latencies, time.perf_counter() - started, errors=errors, timed_out=timed_out)
 
 
 def _queries(plan: Plan, loaded: Loaded) -> JSON:
@@ -409,7 +426,7 @@ def _queries(plan: Plan, loaded: Loaded) -> JSON:
 
     with ledger_server(loaded.store, plan.workdir) as server:
         startup = server.peak_rss_kib()
-        client = Client(server.port)
+        client = Client(server.port, timeout=plan.read_timeout)
         try:
             client.timed_get(claim())  # the first request pays for imports
             figures = {
@@ -453,6 +470,9 @@ def time_travel(plan: Plan, large: Loaded, small: Loaded) -> tuple[JSON, JSON]:
             "ratio": ratio(figures["p50_ms"], base["p50_ms"]),
         }
     travel = {
+        "prepared": "projections rebuilt (claims-ledger rebuild) before serving"
+        if plan.rebuild_available
+        else "served as loaded (no rebuild command)",
         "large_events": large.events,
         "small_events": small.events,
         "ratio_is": "median latency on the large ledger / on the small one",
@@ -477,12 +497,15 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ledger_cli", *args]
 
 
-def rebuild_available(cwd: Path) -> bool:
-    done = subprocess.run(
-        _cli("rebuild", "--help"), cwd=cwd, env=clean_environment(),
-        capture_output=True, timeout=120,
-    )
-    return done.returncode == 0
+def rebuild_available(plan: Plan) -> bool:
+    """Whether ``claims-ledger rebuild --help`` succeeds (asked once a run)."""
+    if plan.rebuild_available is None:
+        done = subprocess.run(
+            _cli("rebuild", "--help"), cwd=plan.workdir, env=clean_environment(),
+            capture_output=True, timeout=120,
+        )
+        plan.rebuild_available = done.returncode == 0
+    return plan.rebuild_available
 
 
 def _notification_read(store: str) -> JSON:
@@ -502,26 +525,34 @@ def _notification_read(store: str) -> JSON:
             "seconds": round(elapsed, 3), "throughput": round(count / elapsed, 1)}
 
 
-def rebuild(plan: Plan, large: Loaded) -> JSON:
-    raw = _notification_read(large.store)
-    figures: JSON = {"baseline": raw, "ledger": None, "ratio": None}
-    if not rebuild_available(plan.workdir):
-        return {**figures, "reason": "not available"}
-    say("bench: claims-ledger rebuild")
+def run_rebuild(plan: Plan, store: str, events: int) -> JSON:
+    """``claims-ledger --store STORE rebuild`` in a process of its own, timed."""
     began = time.perf_counter()
     done = subprocess.run(
-        _cli("--store", large.store, "rebuild"), cwd=plan.workdir,
+        _cli("--store", store, "rebuild"), cwd=plan.workdir,
         env=clean_environment(), capture_output=True, text=True,
     )
     elapsed = time.perf_counter() - began
+    said = (done.stderr or done.stdout or "").strip().splitlines()
     if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-        return {**figures, "reason": f"rebuild failed ({done.returncode}): {' '.join(tail)}"}
-    said = (done.stderr or "").strip().splitlines()
-    led = {"method": "claims-ledger rebuild (a process of its own, start-up included)",
-           "count": raw["count"], "seconds": round(elapsed, 3),
-           "throughput": round(raw["count"] / elapsed, 1),
-           "said": said[-1] if said else None}
+        raise BenchError(f"claims-ledger rebuild exited {done.returncode}: {' '.join(said[-1:])}")
+    return {"method": "claims-ledger rebuild (a process of its own, start-up included)",
+            "count": events, "seconds": round(elapsed, 3),
+            "throughput": round(events / elapsed, 1), "said": said[-1] if said else None}
+
+
+def rebuild(plan: Plan, large: Loaded) -> JSON:
+    """The rebuild figures of the large ledger; its projections are up to date afterwards."""
+    raw = _notification_read(large.store)
+    figures: JSON = {"baseline": raw, "ledger": None, "ratio": None}
+    if not rebuild_available(plan):
+        return {**figures, "reason": "not available"}
+    say(f"bench: claims-ledger rebuild of {large.events:,} events")
+    try:
+        led = run_rebuild(plan, large.store, raw["count"])
+    except BenchError as error:
+        return {**figures, "reason": str(error)}
+    say(f"bench: rebuilt at {led['throughput']} events/s")
     return {**figures, "ledger": led, "ratio": ratio(led["throughput"], raw["throughput"])}
 
 
@@ -592,7 +623,12 @@ def run(plan: Plan, selected: frozenset[str]) -> JSON:
 
 
 def _load_scenarios(plan: Plan, selected: frozenset[str], scenarios: JSON) -> None:
-    """Load the large ledger, then the scenarios that read it."""
+    """Load the large ledger, then the scenarios that read it.
+
+    Where ``claims-ledger rebuild`` exists, it runs right after the load (the rebuild
+    scenario's figure): a loaded store's projections are then up to date, so the time-travel
+    reads measure reading, not a server catching up with the log it was just given.
+    """
     names = {"time-travel": "time_travel", "memory": "memory", "rebuild": "rebuild"}
     try:
         path, made = generate(plan, plan.events)
@@ -602,11 +638,19 @@ def _load_scenarios(plan: Plan, selected: frozenset[str], scenarios: JSON) -> No
         scenarios["load"] = failure
         scenarios.update({names[n]: failure for n in selected & set(names)})
         return
+    if "rebuild" in selected or (
+        selected & {"time-travel", "memory"} and rebuild_available(plan)
+    ):
+        rebuilt = _guarded("rebuild", lambda: rebuild(plan, large))
+        if "rebuild" in selected:
+            scenarios["rebuild"] = rebuilt
     if selected & {"time-travel", "memory"}:
         try:
             small_path, small_made = generate(plan, plan.small_events)
             say(f"bench: loading the small ledger ({plan.small_events:,} events)")
             _, small = load_file(new_store(plan, "small"), small_path, small_made)
+            if rebuild_available(plan):
+                run_rebuild(plan, small.store, small.events)
             travel, memory = time_travel(plan, large, small)
         except Exception as error:
             travel = memory = _failure("time-travel", error)
@@ -614,8 +658,6 @@ def _load_scenarios(plan: Plan, selected: frozenset[str], scenarios: JSON) -> No
             scenarios["time_travel"] = travel
         if "memory" in selected:
             scenarios["memory"] = memory
-    if "rebuild" in selected:
-        scenarios["rebuild"] = _guarded("rebuild", lambda: rebuild(plan, large))
 
 
 def _library(plan: Plan) -> JSON:

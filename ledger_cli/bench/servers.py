@@ -165,7 +165,12 @@ class Client:
     """One keep-alive connection for sequential requests, timing each."""
 
     def __init__(self, port: int, timeout: float = 900) -> None:
+        self.port, self.timeout = port, timeout
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def reconnect(self) -> None:
+        self.connection.close()
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
 
     def timed_get(self, path: str) -> tuple[int, float, bytes]:
         start = time.perf_counter()
