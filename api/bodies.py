@@ -38,6 +38,7 @@ from ledger.inputs import (
     MAX_ITEMS,
     MAX_LIKELIHOOD_TERM,
     MAX_TEXT,
+    too_long,
 )
 from ledger.likelihood import ICD203_TERMS, SYNONYMS
 from ledger.statements import (
@@ -91,6 +92,8 @@ def _unicode(value: str) -> str:
 def _number_or_words(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("must be a probability in (0,1) or an ICD 203 term such as 'likely'")
+    if isinstance(value, str) and len(value) > MAX_LIKELIHOOD_TERM:  # here: one error, not
+        raise ValueError(too_long(MAX_LIKELIHOOD_TERM))  # one per member of the union
     return _unicode(value) if isinstance(value, str) else value
 
 
@@ -143,7 +146,7 @@ Time = Annotated[str, MaxLen(64), AfterValidator(_unicode), WithJsonSchema(_time
 #: Every word the ledger reads as a likelihood (case, hyphens and spacing do not matter).
 LIKELIHOOD_TERMS = sorted({*ICD203_TERMS, *SYNONYMS})
 Likelihood = Annotated[
-    float | Annotated[str, MaxLen(MAX_LIKELIHOOD_TERM)], BeforeValidator(_number_or_words),
+    float | str, BeforeValidator(_number_or_words),
     WithJsonSchema({
         "oneOf": [
             {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},

@@ -158,6 +158,14 @@ def test_http_refuses_the_same_values_with_the_same_reasons(
     assert [e["reason"] for e in problem["errors"] if e["field"] == field] == [reason]
 
 
+def test_a_long_likelihood_is_one_error(client: TestClient) -> None:
+    body = {"type": "assessed", "source": "s", "occurred_at": "2024-10-13",
+            "likelihood": "likely " * MAX_LIKELIHOOD_TERM}
+    problem = assert_problem(client.post(f"/claims/{TROOPS}/events", json=body), 422)
+    assert problem["errors"] == [{"field": "likelihood", "in": "body",
+                                  "reason": f"is longer than {MAX_LIKELIHOOD_TERM} characters"}]
+
+
 def test_a_batch_holds_at_most_max_batch_events(article: TestClient, ledger: Any) -> None:
     written = log_length(ledger)
     events = [{"claim_id": TROOPS, **EVENT}] * (MAX_BATCH + 1)
