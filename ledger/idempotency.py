@@ -4,13 +4,16 @@ A write hands its ``(key, fingerprint)`` to the store, which records it in the s
 transaction as the events (``ledger.persistence``), under a unique key. So a retry, from
 this process or another sharing the store, finds the positions the first attempt wrote and
 rebuilds the same answer from them; a different request under the same key is refused; and
-a write that lost a race to another writer of the same aggregate is run again.
+a write that lost a race to another writer of the same aggregate is run again, after a
+jittered pause that grows, within a time budget.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -21,8 +24,9 @@ from ledger.errors import Conflict, IdempotencyKeyReused
 from ledger.persistence.chain import IdempotencyRecord, LedgerIndex
 
 T = TypeVar("T")
-#: How often a write is retried when another writer got to the same aggregate first.
-RETRIES = 20
+#: How long a write keeps trying when writers elsewhere keep getting to its aggregate first.
+RETRY_BUDGET = 10.0  # seconds
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.002, 0.25
 
 
 def fingerprint(*parts: object) -> str:
@@ -54,7 +58,7 @@ def run_once(
         found = index.find_idempotency(key)
         if found is not None:
             return Written(_replayed(found, digest, result), replayed=True)
-    attempt = 0
+    deadline, pause, attempts = time.monotonic() + RETRY_BUDGET, _FIRST_PAUSE, 0
     while True:
         try:
             positions = write(None if key is None else (key, digest))
@@ -64,12 +68,15 @@ def run_once(
                 found = index.find_idempotency(key)
                 if found is not None:
                     return Written(_replayed(found, digest, result), replayed=True)
-            attempt += 1
-            if attempt >= RETRIES:
+            attempts += 1
+            if time.monotonic() + pause > deadline:
                 raise Conflict(
-                    f"gave up after {RETRIES} attempts: other writers kept changing the "
-                    "same claim or source; retry the request"
+                    f"gave up after {attempts} attempts in {RETRY_BUDGET:g} s: other writers "
+                    "kept changing the same claim or source; retry the request"
                 ) from None
+            # Jittered, growing pauses: writers that collided do not collide again in step.
+            time.sleep(random.uniform(0, pause))
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 def _replayed(found: IdempotencyRecord, digest: str, result: Callable[[int, int], T]) -> T:

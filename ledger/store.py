@@ -13,8 +13,10 @@ Library errors stop here: connection failures become ``StoreUnavailable`` (``sto
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -23,6 +25,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import ClaimNotFound, SourceNotFound, StoreUnavailable
+from ledger.groupcommit import GroupCommit
 from ledger.persistence.chain import LedgerIndex, LogEntry
 from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
 from ledger.statements import Statement
@@ -57,6 +60,10 @@ class LedgerApplication(Application[UUID]):
         self.snapshotting_intervals = {Claim: snapshot_interval, Source: snapshot_interval}  # type: ignore[misc]
         #: Called after every save (the credibility projector wakes on it).
         self.on_saved: list[Callable[[], None]] = []
+        self.group_commit = GroupCommit(self._commit)
+        # Writers to one aggregate in this process take turns (striped locks), so they
+        # never make each other retry; writers in other processes still can.
+        self._stripes = [threading.Lock() for _ in range(1024)]
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -103,6 +110,15 @@ class LedgerApplication(Application[UUID]):
         assert isinstance(source, Source)
         return source
 
+    @contextlib.contextmanager
+    def writing(self, *aggregate_ids: UUID) -> Iterator[None]:
+        """Hold the write turn of these aggregates (taken in one order: no deadlock)."""
+        stripes = sorted({aggregate_id.int % len(self._stripes) for aggregate_id in aggregate_ids})
+        with contextlib.ExitStack() as held:
+            for stripe in stripes:
+                held.enter_context(self._stripes[stripe])
+            yield
+
     def require_source(self, source_id: str) -> None:
         if not self.exists(source_uuid(source_id)):
             raise SourceNotFound(f"no source {source_id!r}; register the source first")
@@ -117,15 +133,38 @@ class LedgerApplication(Application[UUID]):
         streams: Sequence[tuple[str, str, UUID]] = (),
         idempotency: tuple[str, str] | None = None,
     ) -> list[int]:
-        """Save aggregates or events in one transaction; returns the positions written.
+        """Save aggregates or events durably; returns the positions written.
 
-        ``streams`` registers public ids, ``idempotency`` a (key, fingerprint), in the same
+        Concurrent saves share one transaction (``ledger.groupcommit``). ``streams``
+        registers public ids, ``idempotency`` a (key, fingerprint), in the same
         transaction (see ``ledger.persistence``). The library's ``IntegrityError`` passes
         through: the idempotency protocol decides what it means.
         """
-        recordings = self.save(*objs, streams=list(streams), idempotency=idempotency)
+        events: list[Any] = []
+        saved: list[tuple[Any, list[Any]]] = []
+        for obj in objs:
+            if hasattr(obj, "collect_events"):
+                collected = obj.collect_events()
+                saved.append((obj, collected))
+                events += collected
+            else:
+                events.append(obj)
+        positions = self.group_commit.write(events, streams, idempotency)
+        for aggregate, collected in saved:  # as the library's save() snapshots
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval and any(e.originator_version % interval == 0 for e in collected):
+                self.snapshot(aggregate)
         for callback in self.on_saved:
             callback()
+        return positions
+
+    def _commit(
+        self,
+        events: list[Any],
+        streams: list[tuple[str, str, UUID]],
+        idempotency: list[tuple[str, str, int, int]],
+    ) -> list[int]:
+        recordings = self.save(*events, streams=streams, idempotency=idempotency)
         return [r.notification.id for r in recordings]
 
     def take_snapshot(

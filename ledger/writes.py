@@ -59,9 +59,10 @@ class LedgerWrites:
         fields = inputs.rating_fields(data)
 
         def write(idem: tuple[str, str] | None) -> list[int]:
-            source = self.store.source_for_update(source_id)
-            source.rerate(actor=actor, event_id=str(uuid4()), **fields)
-            return self.store.save_all(source, idempotency=idem)
+            with self.store.writing(source_uuid(source_id)):
+                source = self.store.source_for_update(source_id)
+                source.rerate(actor=actor, event_id=str(uuid4()), **fields)
+                return self.store.save_all(source, idempotency=idem)
 
         return run_once(
             self.store.index,
@@ -111,11 +112,12 @@ class LedgerWrites:
         """Append one event to a claim; answers with its position and the credibility after it."""
 
         def write(idem: tuple[str, str] | None) -> list[int]:
-            claim = self.store.claim_for_update(claim_id)
-            if expected_version is not None and claim.version != expected_version:
-                raise VersionMismatch(claim_id, expected_version, claim.version)
-            self._add_statement(claim, data, actor, event_id, field_prefix="")
-            return self.store.save_all(claim, idempotency=idem)
+            with self.store.writing(claim_uuid(claim_id)):
+                claim = self.store.claim_for_update(claim_id)
+                if expected_version is not None and claim.version != expected_version:
+                    raise VersionMismatch(claim_id, expected_version, claim.version)
+                self._add_statement(claim, data, actor, event_id, field_prefix="")
+                return self.store.save_all(claim, idempotency=idem)
 
         return run_once(
             self.store.index,
@@ -136,7 +138,17 @@ class LedgerWrites:
         if not items:
             raise InvalidInput("events", "a batch needs at least one event")
 
+        named = {
+            item["claim_id"]
+            for item in items
+            if isinstance(item, Mapping) and isinstance(item.get("claim_id"), str)
+        }
+
         def write(idem: tuple[str, str] | None) -> list[int]:
+            with self.store.writing(*(claim_uuid(cid) for cid in named)):
+                return write_batch(idem)
+
+        def write_batch(idem: tuple[str, str] | None) -> list[int]:
             claims: dict[str, Claim] = {}
             events: list[Any] = []  # in item order, so positions follow the request
             for i, item in enumerate(items):

@@ -42,9 +42,9 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
     def _update_table(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        key = kwargs.get("idempotency")
-        if key is not None and key[0] in self.idempotency:
-            raise IntegrityError(f"idempotency key {key[0]!r} already used")
+        keys: Sequence[tuple[str, str, int, int]] = kwargs.get("idempotency", ())
+        for used in (k[0] for k in keys if k[0] in self.idempotency):
+            raise IntegrityError(f"idempotency key {used!r} already used")
         positions = super()._update_table(stored_events, **kwargs)
         assert positions is not None
         previous = self.log[-1].hash if self.log else GENESIS
@@ -64,10 +64,8 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         for kind, public, oid in kwargs.get("streams", ()):
             first = self.by_stream[uuid_hex(oid)][0]
             self.streams[(kind, public)] = (first.position, first.recorded_at)
-        if key is not None:
-            self.idempotency[key[0]] = IdempotencyRecord(
-                key[0], key[1], positions[0], positions[-1]
-            )
+        for key, digest, i, j in keys:
+            self.idempotency[key] = IdempotencyRecord(key, digest, positions[i], positions[j])
         return positions
 
     def version_at(self, originator_id: UUID, known_at: int) -> int | None:

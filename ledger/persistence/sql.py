@@ -63,7 +63,7 @@ class SqlIndex:
         stored_events: Sequence[StoredEvent],
         positions: Sequence[int],
         streams: Sequence[tuple[str, str, UUID]] = (),
-        idempotency: tuple[str, str] | None = None,
+        idempotency: Sequence[tuple[str, str, int, int]] = (),
     ) -> None:
         cursor.execute(
             f"SELECT position, recorded_at, hash FROM {self.log} ORDER BY position DESC LIMIT 1"
@@ -97,13 +97,13 @@ class SqlIndex:
                     for kind, public, oid in streams
                 ],
             )
-        if idempotency is not None:
-            cursor.execute(
+        if idempotency:
+            cursor.executemany(
                 self.sql(
                     f"INSERT INTO {self.idempotency} (key, fingerprint, first_position, "
                     "last_position) VALUES (?, ?, ?, ?)"
                 ),
-                (idempotency[0], idempotency[1], positions[0], positions[-1]),
+                [(key, digest, positions[i], positions[j]) for key, digest, i, j in idempotency],
             )
 
     # Reads. Each takes an open cursor so a backend decides how to get one.
