@@ -221,28 +221,42 @@ def summarize(
     parties: Collection[str],
     beneficiaries: Collection[str] = (),
 ) -> tuple[float, str, str, int]:
-    """``assess``'s probability, band, status and grade, without explaining them.
-
-    The same selection, weights, discounts and pooling as ``assess`` (they share every
-    function that computes a number), skipping the sentences and the per-event deltas: for
-    the projection, which stores only these four values for every step in valid time.
-    """
+    """``assess``'s probability, band, status and grade, without explaining them."""
     items = _canonical(evidence)
     standings = {item.speaker: _standing(sources, item.speaker) for item in items}
     withdrawn = _apply_retractions(items, standings, {})
     latest, resolution, _ = _select(items, withdrawn)
     weighed = [
-        (
-            item,
-            _group(item, standings[item.speaker]),
-            _weight(item, standings[item.speaker], parties, beneficiaries),
-        )
+        (item.event_id, *weigh(item, standings[item.speaker], parties, beneficiaries))
         for item in items
         if latest.get(item.speaker) is item
     ]
+    return pool(weighed, None if resolution is None else str(resolution.outcome))
+
+
+def weigh(
+    item: Statement,
+    standing: SourceStanding,
+    parties: Collection[str],
+    beneficiaries: Collection[str] = (),
+) -> tuple[str, float]:
+    """A counted position's witness group and its log-odds, interest included."""
+    return _group(item, standing), _weight(item, standing, parties, beneficiaries)
+
+
+def pool(
+    weighed: Sequence[tuple[str, str, float]], outcome: str | None
+) -> tuple[float, str, str, int]:
+    """Probability, band, status and grade of the counted positions and the resolution.
+
+    ``weighed`` holds each counted position's (event id, witness group, log-odds); the
+    voices of a group on one side count 1, 1/2, 1/4 ... strongest first (ties by event id),
+    pooled in log-odds; a resolution's ``outcome`` overrides the pool. ``assess`` gives the
+    same four values and explains them.
+    """
     voices: dict[tuple[str, bool], list[tuple[float, str]]] = {}
-    for item, group, weight in weighed:
-        voices.setdefault((group, weight > 0), []).append((-abs(weight), item.event_id))
+    for event_id, group, weight in weighed:
+        voices.setdefault((group, weight > 0), []).append((-abs(weight), event_id))
     totals, finals, supporting = [], [], set()
     for (group, positive), side in voices.items():
         side.sort()
@@ -253,10 +267,8 @@ def summarize(
             finals.append(final)
             if final > 0:
                 supporting.add(group)
-    probability = _probability(math.fsum(totals)) if weighed else _probability(0.0)
-    outcome = None
-    if resolution is not None:
-        outcome = str(resolution.outcome)
+    probability = _probability(math.fsum(totals))
+    if outcome is not None:
         probability = RESOLVED_PROBABILITY[outcome]
     status, grade = _verdict(probability, outcome, finals, len(supporting))
     return probability, band_for(probability), status, grade

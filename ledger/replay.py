@@ -63,6 +63,11 @@ class SourceData:
 
     def standing(self, as_of: datetime, known_at: int) -> SourceStanding:
         """The rating in force at ``as_of`` among those recorded by ``known_at``."""
+        grade = self.grade(as_of, known_at)
+        return SourceStanding(self.source_id, self.name, self.affiliation, grade)
+
+    def grade(self, as_of: datetime, known_at: int) -> str:
+        """The reliability grade in force at ``as_of`` among those recorded by ``known_at``."""
         best: tuple[datetime | None, int] | None = None
         grade = "F"
         for rated in self.ratings:
@@ -72,7 +77,7 @@ class SourceData:
             key = (r["occurred_at"], r["version"])
             if best is None or _later(key, best):
                 best, grade = key, r["reliability"]
-        return SourceStanding(self.source_id, self.name, self.affiliation, grade)
+        return str(grade)
 
 
 def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bool:
@@ -172,8 +177,13 @@ def audit(
     and just after the event was recorded.
     """
     changes: list[tuple[int, int, JSON, str, str | None]] = [
-        (rec.position, rec.recorded_at, rec.statement.payload(), rec.statement.type,
-         rec.statement.source)
+        (
+            rec.position,
+            rec.recorded_at,
+            rec.statement.payload(),
+            rec.statement.type,
+            rec.statement.source,
+        )
         for rec in claim.records
     ]
     cited = {rec.statement.speaker for rec in claim.records}

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ledger.credibility import SourceStanding, summarize, unweighable
+from ledger.credibility import SourceStanding, pool, unweighable, weigh
 from ledger.replay import SourceData
 from ledger.statements import STANCE_TYPES, Statement, StatementType
 
@@ -47,6 +47,8 @@ class ClaimState:
     resolutions: list[Key] = field(default_factory=list)
     #: The retractions of each statement, by the statement's event id.
     retractions: dict[str, list[Statement]] = field(default_factory=dict)
+    #: (witness group, log-odds) by (statement, its source's grade).
+    _weights: dict[tuple[Statement, str], tuple[str, float]] = field(default_factory=dict)
 
     def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         """Take one recorded statement; answer the valid times whose answer may change.
@@ -150,14 +152,32 @@ class ClaimState:
     def summary(
         self, moment: datetime, sources: Mapping[str, SourceData], known_us: int
     ) -> Summary:
-        """The credibility at valid time ``moment``, as known at ``known_us``."""
-        counted = self.counted(moment)
-        standings: dict[str, SourceStanding] = {
-            s.speaker: sources[s.speaker].standing(moment, known_us)
-            for s in counted
-            if s.speaker in sources
-        }
-        return summarize(counted, standings, self.parties, self.beneficiaries)
+        """The credibility at valid time ``moment``, as known at ``known_us``.
+
+        The model's ``pool`` over the counted positions, each weighed once per (statement,
+        rating) and remembered: what ``summarize`` computes, without recomputing weights.
+        """
+        weighed: list[tuple[str, str, float]] = []
+        outcome = None
+        for statement in self.counted(moment):
+            if statement.type == StatementType.RESOLVED:
+                outcome = statement.outcome
+                continue
+            source = sources.get(statement.speaker)
+            grade = "F" if source is None else source.grade(moment, known_us)
+            key = (statement, grade)
+            found = self._weights.get(key)
+            if found is None:
+                standing = (
+                    SourceStanding(statement.speaker, statement.speaker, None, "F")
+                    if source is None
+                    else SourceStanding(source.source_id, source.name, source.affiliation, grade)
+                )
+                found = self._weights[key] = weigh(
+                    statement, standing, self.parties, self.beneficiaries
+                )
+            weighed.append((statement.event_id, *found))
+        return pool(weighed, outcome)
 
     def steps(
         self,
