@@ -16,12 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY ledger ./ledger
 COPY api ./api
 COPY ledger_cli ./ledger_cli
-# The same install as CI's, without the test extras.
-RUN pip install .
+# The same install as CI's, without the test extras; the PostgreSQL driver included.
+RUN pip install ".[postgres]"
 
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ledger \
