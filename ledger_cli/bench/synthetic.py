@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger.statements import CONFIDENCE_LEVELS, OUTCOMES, StatementType
+
 #: Most events one claim receives: hot claims are long, but their load stays bounded.
 MAX_CLAIM_EVENTS = 5000
 #: Bytes a line is padded to (quotes, summaries and notes carry the padding).
@@ -287,11 +289,17 @@ class SyntheticLedger:
                 "type": "resolved",
                 "source": sid,
                 "occurred_at": _stamp(at),
-                "outcome": rng.choice(("confirmed", "refuted")),
+                "outcome": rng.choice(OUTCOMES),
             }
             return self._padded(record, "basis")
         kind = rng.choices(
-            ("asserted", "denied", "assessed", "retracted", "corrected"),
+            (
+                StatementType.ASSERTED,
+                StatementType.DENIED,
+                StatementType.ASSESSED,
+                StatementType.RETRACTED,
+                StatementType.CORRECTED,
+            ),
             (40, 22, 24, 7, 7),
         )[0]
         if kind == "retracted":
@@ -336,7 +344,7 @@ class SyntheticLedger:
                 else round(rng.uniform(0.02, 0.98), 2)
             )
             if rng.random() < 0.5:
-                record["confidence"] = rng.choice(("low", "moderate", "high"))
+                record["confidence"] = rng.choice(CONFIDENCE_LEVELS)
         state.said.append(_Said(common["event_id"], sid, kind, at))
         return self._padded(record, "quote" if rng.random() < 0.5 else "summary")
 
