@@ -15,14 +15,15 @@ from datetime import datetime
 from ledger import replay
 from ledger.answers import JSON
 from ledger.credibility import MODEL_VERSION
-from ledger.errors import InvalidInput, SourceNotFound
+from ledger.domain import claim_uuid
+from ledger.errors import ClaimNotFound, InvalidInput, SourceNotFound
 from ledger.export import export_record
 from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
 from ledger.projection.projector import Projector
 from ledger.projection.tables import Filters
 from ledger.statements import STATUSES
-from ledger.store import LedgerApplication, store_errors
+from ledger.store import END_OF_TIME, LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
 
 MAX_LIMIT = 1000
@@ -132,8 +133,11 @@ class LedgerReads:
 
     @store_errors
     def claim_version(self, claim_id: str) -> int:
-        """The claim's current version (its ETag)."""
-        return self.store.claim_for_update(claim_id).version
+        """The claim's current version (its ETag), from the log's index."""
+        version = self.store.index.version_at(claim_uuid(claim_id), END_OF_TIME)
+        if version is None:
+            raise ClaimNotFound(f"no claim {claim_id!r}")
+        return version
 
     @store_errors
     def claim_events(

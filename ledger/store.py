@@ -21,10 +21,22 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    PersistenceError,
+)
 
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
-from ledger.errors import ClaimNotFound, SourceNotFound, StoreUnavailable
+from ledger.errors import (
+    ClaimNotFound,
+    Conflict,
+    SourceNotFound,
+    StoreFailed,
+    StoreUnavailable,
+)
 from ledger.groupcommit import GroupCommit
 from ledger.persistence.chain import LedgerIndex, LogEntry
 from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
@@ -34,7 +46,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store_errors(method: F) -> F:
-    """Report the store's connection failures as ``StoreUnavailable``, never as library errors."""
+    """Run a use case so that no persistence error of the library leaves it: each becomes
+    the ledger's error for it (the table is in ``ledger.errors``).
+
+    - ``OperationalError``, ``InterfaceError``: ``StoreUnavailable`` (cannot be reached);
+    - ``InternalError``: ``StoreUnavailable`` (the store failed on its side; transient);
+    - ``IntegrityError``: ``Conflict``; a write retries it (``ledger.idempotency``), so
+      one that gets here is a race the retries lost, or an import's;
+    - any other ``PersistenceError`` (``DataError``, ``ProgrammingError``,
+      ``NotSupportedError``, ``DatabaseError``): ``StoreFailed``, which a retry will not mend.
+
+    The ledger's own errors pass through, so use cases may call each other.
+    """
 
     @functools.wraps(method)
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -42,6 +65,16 @@ def store_errors(method: F) -> F:
             return method(*args, **kwargs)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
+        except InternalError as error:
+            raise StoreUnavailable(f"the event store failed on its side: {error}") from None
+        except IntegrityError:
+            raise Conflict(
+                "other writers kept changing the same records; retry the request"
+            ) from None
+        except PersistenceError as error:
+            raise StoreFailed(
+                f"the event store refused the work ({type(error).__name__}): {error}"
+            ) from error
 
     return cast(F, guarded)
 
@@ -86,21 +119,39 @@ class LedgerApplication(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         return self.index.version_at(aggregate_id, END_OF_TIME) is not None
 
-    def aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
+    def aggregate(
+        self, aggregate_id: UUID, version: int | None = None, *, copy: bool = True
+    ) -> Any:
         try:
-            return self.repository.get(aggregate_id, version=version)
+            return self.repository.get(aggregate_id, version=version, deepcopy_from_cache=copy)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
 
-    def claim_for_update(self, claim_id: str, field: str = "claim_id") -> Claim:
+    def claim_for_update(
+        self, claim_id: str, field: str = "claim_id", *, held: bool = False
+    ) -> Claim:
+        """The claim as it stands, to record statements on.
+
+        ``held``: the caller holds ``writing()`` for it and calls ``discard()`` if its
+        write fails; it then gets the cached aggregate itself rather than a copy (copying
+        a long claim costs more than the rest of an append).
+        """
         try:
-            claim = self.aggregate(claim_uuid(claim_id))
+            claim = self.aggregate(claim_uuid(claim_id), copy=not held)
         except AggregateNotFoundError:
             raise ClaimNotFound(
                 f"{field}: no claim {claim_id!r}; register the claim first"
             ) from None
         assert isinstance(claim, Claim)
         return claim
+
+    def discard(self, *aggregate_ids: UUID) -> None:
+        """Forget cached aggregates a failed write may have changed."""
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate_id in aggregate_ids:
+                with contextlib.suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
 
     def source_for_update(self, source_id: str) -> Source:
         try:
@@ -244,10 +295,23 @@ class LedgerApplication(Application[UUID]):
         return self.claim_at_version(uid, version, entries)
 
     def claim_at_version(
-        self, uid: UUID, version: int, entries: dict[int, LogEntry] | None = None
+        self,
+        uid: UUID,
+        version: int,
+        entries: dict[int, LogEntry] | None = None,
+        *,
+        loaded: Claim | None = None,
     ) -> ClaimData:
-        """The claim stream ``uid`` at ``version``, each record with its position and time."""
-        claim = self.aggregate(uid, version=version)
+        """The claim stream ``uid`` at ``version``, each record with its position and time.
+
+        ``loaded``: the claim already in memory at ``version`` or later (it is not loaded
+        again; only its records up to ``version`` are read).
+        """
+        if loaded is not None and loaded.version >= version:
+            claim = loaded
+        else:
+            claim = self.aggregate(uid, version=version)
+        records = claim.records[: version - 1]  # a slice: other writers may append
         entries = entries if entries is not None else self.versions(uid)
         return ClaimData(
             claim_id=claim.claim_id,
@@ -261,7 +325,7 @@ class LedgerApplication(Application[UUID]):
                     Statement.from_payload(r, position=entries[r["version"]].position),
                     entries[r["version"]].recorded_at,
                 )
-                for r in claim.records
+                for r in records
             ],
         )
 

@@ -110,21 +110,28 @@ class LedgerWrites:
         event_id: str | None = None,
     ) -> Written[JSON]:
         """Append one event to a claim; answers with its position and the credibility after it."""
+        written: list[Claim | None] = [None]  # the claim as saved, to answer from
 
         def write(idem: tuple[str, str] | None) -> list[int]:
-            with self.store.writing(claim_uuid(claim_id)):
-                claim = self.store.claim_for_update(claim_id)
-                if expected_version is not None and claim.version != expected_version:
-                    raise VersionMismatch(claim_id, expected_version, claim.version)
-                self._add_statement(claim, data, actor, event_id, field_prefix="")
-                return self.store.save_all(claim, idempotency=idem)
+            uid = claim_uuid(claim_id)
+            with self.store.writing(uid):
+                claim = written[0] = self.store.claim_for_update(claim_id, held=True)
+                try:
+                    if expected_version is not None and claim.version != expected_version:
+                        raise VersionMismatch(claim_id, expected_version, claim.version)
+                    self._add_statement(claim, data, actor, event_id, field_prefix="")
+                    return self.store.save_all(claim, idempotency=idem)
+                except BaseException:
+                    written[0] = None
+                    self.store.discard(uid)
+                    raise
 
         return run_once(
             self.store.index,
             key,
             fingerprint("append", claim_id, actor, expected_version, dict(data)),
             write,
-            lambda first, last: self.append_result(first),
+            lambda first, last: self.append_result(first, written[0]),
         )
 
     @store_errors
@@ -201,10 +208,14 @@ class LedgerWrites:
         at = from_micros(self.store.entry(position).recorded_at)
         return self.reads.get_source(source_id, known_at=at, as_of=at)
 
-    def append_result(self, position: int) -> JSON:
+    def append_result(self, position: int, loaded: Claim | None = None) -> JSON:
         """The answer to an append: where it landed and the credibility right after it."""
         entry = self.store.entry(position)
-        data = self.store.claim_at_version(UUID(entry.originator_id), entry.originator_version)
+        if loaded is not None and loaded.id.hex != entry.originator_id:
+            loaded = None  # an idempotent replay of another claim's append
+        data = self.store.claim_at_version(
+            UUID(entry.originator_id), entry.originator_version, loaded=loaded
+        )
         statement = data.records[-1].statement
         known_at = from_micros(entry.recorded_at)
         # An occurred_at within the clock-skew allowance may be later than recorded_at.
