@@ -1,7 +1,8 @@
 """The ledger's exceptions.
 
 Every error the ledger raises on purpose is a ``LedgerError``; the HTTP layer maps each
-branch of this tree to one status code in one place, and the CLI to one exit code::
+branch of this tree to one status code in one place (``api.errors``), and the CLI to one
+exit code (``ledger_cli.session``)::
 
     LedgerError
     ├── NotFound                      the thing named does not exist (at known_at)
@@ -16,7 +17,37 @@ branch of this tree to one status code in one place, and the CLI to one exit cod
     │   ├── AlreadyExists             a claim or source id is taken
     │   └── VersionMismatch           If-Match did not match the claim's version
     ├── IdempotencyKeyReused          same Idempotency-Key, different request
-    └── StoreUnavailable              the event store cannot be reached
+    ├── StoreUnavailable              the event store cannot do the work now; retry
+    └── StoreFailed                   the event store refused the work; a retry will not help
+
+No exception of the ``eventsourcing`` library passes the ledger's boundary: every use case
+(``ledger.reads``, ``ledger.writes``, ``ledger.export``, ``ledger.integrity``, the store's
+``ping``) runs under ``ledger.store.store_errors``, which turns the library's persistence
+errors (``eventsourcing.persistence``, named after PEP 249's) into these::
+
+    OperationalError, InterfaceError   StoreUnavailable  the connection failed or the store
+                                                         could not run the statement now
+                                                         (down, locked, timed out)
+    InternalError                      StoreUnavailable  the store lost track of a
+                                                         transaction or cursor: transient
+    IntegrityError                     Conflict          another writer stored the same
+                                                         records first and the write's own
+                                                         retries (``ledger.idempotency``)
+                                                         gave up, or an import raced one
+    DataError                          StoreFailed       the store cannot hold a value the
+                                                         ledger's checks let through: a gap
+                                                         in those checks, not the caller's
+    ProgrammingError                   StoreFailed       a table missing, SQL the store
+                                                         does not take, no privilege: the
+                                                         deployment or the ledger is at fault
+    NotSupportedError                  StoreFailed       the store lacks a feature the
+                                                         ledger needs
+    DatabaseError, PersistenceError    StoreFailed       any other failure of the store
+    (any other subclass)
+
+So the faces never import the library: a ``StoreUnavailable`` is HTTP 503 with
+``Retry-After`` (exit code 4), a ``StoreFailed`` HTTP 500 whose detail is logged, not sent
+(exit code 1).
 """
 
 from __future__ import annotations
@@ -92,4 +123,14 @@ class IdempotencyKeyReused(LedgerError):
 
 
 class StoreUnavailable(LedgerError):
+    """The event store cannot do the work now (unreachable, locked, timed out): retry."""
+
     title = "Event store unavailable"
+
+
+class StoreFailed(LedgerError):
+    """The event store refused the work for a reason a retry will not mend (a missing
+    table, a value it cannot hold, a feature it lacks): the deployment's fault or the
+    ledger's, never the caller's. ``detail`` names the library's error, for the operator."""
+
+    title = "Event store failed"
