@@ -15,7 +15,6 @@ refusal always carries the ledger's message.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from annotated_types import MaxLen
@@ -39,6 +38,7 @@ from ledger.inputs import (
     MAX_LIKELIHOOD_TERM,
     MAX_TEXT,
     too_long,
+    unicode_problem,
 )
 from ledger.likelihood import ICD203_TERMS, SYNONYMS
 from ledger.statements import (
@@ -51,10 +51,6 @@ from ledger.statements import (
     SUPERSEDABLE_TYPES,
     StatementType,
 )
-
-# JSON's \uXXXX escapes can spell half a UTF-16 pair, which Python decodes to a lone
-# surrogate: a str that no UTF-8 store can hold, so the write would fail deep in the store.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Patterns are ECMA 262 as JSON Schema means them: [0-9], not \d (which is any Unicode
 # digit in Python), and anchored at both ends.
@@ -80,12 +76,11 @@ NOT_BLANK = r"\S"
 
 
 def _unicode(value: str) -> str:
-    found = _SURROGATE.search(value)
-    if found is not None:
-        raise ValueError(
-            f"is not valid Unicode text: it holds a lone surrogate (\\u{ord(found[0]):04x}, "
-            "half of a UTF-16 pair); send the whole character"
-        )
+    # The ledger's rule (``ledger.inputs.unicode_problem``), checked here as well so that a
+    # lone surrogate is refused in the words of the other shape errors, at its field.
+    problem = unicode_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -2,8 +2,8 @@
 
 The app's objects (ledger, settings, metrics, keys) live on ``app.state`` (set by
 ``api.main.create_app``). Query times are parsed by the ledger's own rules
-(``ledger.times.parse_instant``: a bare date in ``as_of``/``known_at`` is the end of that
-day; no zone is refused). Every dependency here is cheap and ``async``: none touches the
+(``ledger.times.parse_time_option``: a bare date in ``as_of``/``known_at`` is the end of
+that day; no zone is refused). Every dependency here is cheap and ``async``: none touches the
 store, so none needs the thread pool.
 """
 
@@ -28,7 +28,7 @@ from ledger.config import Settings
 from ledger.errors import InvalidInput
 from ledger.inputs import MAX_ID
 from ledger.reads import MAX_LIMIT
-from ledger.times import parse_instant
+from ledger.times import parse_time_option
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -103,12 +103,8 @@ async def _actor(principal: Caller) -> str:
 Actor = Annotated[str, Depends(_actor)]
 
 
-def _instant(field: str, value: str | None, bare_date: str = "end") -> datetime | None:
-    return None if value is None else parse_instant(field, value, bare_date=bare_date)
-
-
 _TIME = "RFC 3339 timestamp with a zone, or a date (the end of that day, UTC); default now"
-#: A query time as the schema publishes it; the ledger checks it (``parse_instant``), so a
+#: A query time as the schema publishes it; the ledger checks it (``parse_time_option``), so a
 #: refusal names the parameter and says how to fix it.
 QueryTime = Annotated[str, Published(pattern=TIME_PATTERN, maxLength=TIME_MAX_LENGTH)]
 #: A claim's or source's id in a path: any text is looked up (and not found), but only ids
@@ -125,7 +121,7 @@ async def _as_of(
               examples=["2024-10-15"]),
     ] = None,
 ) -> datetime | None:
-    return _instant("as_of", as_of)
+    return parse_time_option("as_of", as_of)
 
 
 async def _known_at(
@@ -135,7 +131,7 @@ async def _known_at(
               examples=["2026-01-01T00:00:00Z"]),
     ] = None,
 ) -> datetime | None:
-    return _instant("known_at", known_at)
+    return parse_time_option("known_at", known_at)
 
 
 async def _since(
@@ -145,13 +141,13 @@ async def _since(
                           "(the start of that day, UTC)"),
     ] = None,
 ) -> datetime | None:
-    return _instant("since", since, bare_date="start")
+    return parse_time_option("since", since, bare_date="start")
 
 
 async def _until(
     until: Annotated[QueryTime | None, Query(description="recorded at or before. " + _TIME)] = None,
 ) -> datetime | None:
-    return _instant("until", until)
+    return parse_time_option("until", until)
 
 
 AsOf = Annotated[datetime | None, Depends(_as_of)]

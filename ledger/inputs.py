@@ -12,6 +12,7 @@ CLI's ``load`` comes here without it, so these checks are the ones that hold.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,9 @@ MAX_LIKELIHOOD_TERM = 64
 MAX_BATCH = 10_000
 #: How much of a refused value an error message repeats.
 _SHOWN = 80
+#: Half of a UTF-16 pair. JSON's ``\uXXXX`` escapes can spell one alone, which Python decodes
+#: to a str that no UTF-8 store can hold: the write would fail deep in the store.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def shown(value: object) -> str:
@@ -79,11 +83,52 @@ def _text(
         if required:
             raise InvalidInput(field, "must not be empty")
         return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, e.g. half of an escaped emoji
-        raise InvalidInput(field, "is not valid Unicode text (a lone surrogate)") from None
+    return check_text(field, value)
+
+
+def unicode_problem(value: str) -> str | None:
+    """Why ``value`` is not Unicode text the ledger can keep (a lone surrogate), or None.
+
+    The one statement of this rule: the HTTP schema (``api.bodies``), the CLI's record
+    reader (``ledger_cli.records``) and the checks here all ask it.
+    """
+    found = _SURROGATE.search(value)
+    if found is None:
+        return None
+    return (
+        f"is not valid Unicode text: it holds a lone surrogate (\\u{ord(found[0]):04x}, "
+        "half of a UTF-16 pair); send the whole character"
+    )
+
+
+def check_text(field: str, value: str) -> str:
+    """``value``, or ``InvalidInput`` naming ``field`` if it is not Unicode text."""
+    problem = unicode_problem(value)
+    if problem is not None:
+        raise InvalidInput(field, problem)
     return value
+
+
+def json_problem(error: BaseException | None) -> str:
+    """Why a JSON document without a syntax error still could not be read, in words.
+
+    ``error`` is what the parser raised (or the cause it gave): bytes that are not UTF-8,
+    nesting deeper than the parser goes, an integer longer than Python reads. The HTTP
+    layer and the CLI's ``load`` both give this reason, after the place it concerns.
+    """
+    if isinstance(error, UnicodeDecodeError):
+        return (
+            f"is not UTF-8 text (byte {error.start} cannot be decoded); "
+            "send JSON encoded as UTF-8"
+        )
+    if isinstance(error, RecursionError):
+        return "is nested too deeply to be parsed"
+    if isinstance(error, ValueError) and "digits" in str(error):
+        return (
+            f"holds an integer of more than {sys.get_int_max_str_digits()} digits; "
+            "send such a value as a string"
+        )
+    return "could not be parsed as JSON"
 
 
 def too_long(max_length: int) -> str:

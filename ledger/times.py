@@ -70,6 +70,14 @@ def parse_instant(field: str, value: object, *, bare_date: str = "start") -> dat
         raise InvalidTime(field, f"{text!r} is outside the calendar the ledger keeps") from None
 
 
+def parse_time_option(name: str, value: str | None, bare_date: str = "end") -> datetime | None:
+    """A query time as a caller names it (an HTTP parameter, a CLI option), or None if not
+    given. A bare date is the end of that day (``as_of``, ``known_at``, ``until``); pass
+    ``bare_date="start"`` for the start of it (``since``). A refusal names ``name``.
+    """
+    return None if value is None else parse_instant(name, value, bare_date=bare_date)
+
+
 def _day_bound(day: date, bare_date: str) -> datetime:
     start = datetime.combine(day, time(0), tzinfo=UTC)
     if bare_date == "end":

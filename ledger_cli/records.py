@@ -7,18 +7,14 @@ on, and a line that is not JSON is reported by its number like any other bad rec
 from __future__ import annotations
 
 import json
-import re
-import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from ledger.errors import InvalidInput
+from ledger.inputs import json_problem, unicode_problem
 
 Numbered = tuple[int, object]  # (line number, decoded record)
 _DECODER = json.JSONDecoder()
-# A \uXXXX escape may spell half a UTF-16 pair: Python decodes it to a str that no store
-# can encode, so the write would fail deep in the store instead of naming the line.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def read_records(stream: TextIO) -> Iterator[Numbered]:
@@ -70,21 +66,12 @@ def _decode_line(number: int, line: str) -> object:
             f"line {number}", f"not valid JSON ({error.msg} at column {error.colno})"
         ) from None
     except (RecursionError, ValueError) as error:
-        raise InvalidInput(f"line {number}", _unreadable(error)) from None
-
-
-def _unreadable(error: BaseException) -> str:
-    """Why JSON without a syntax error still could not be read: too deep, or a huge integer."""
-    if isinstance(error, RecursionError):
-        return "nested too deeply to be read"
-    if "digits" in str(error):
-        return (f"an integer of more than {sys.get_int_max_str_digits()} digits "
-                "(write such a value as a string)")
-    return f"cannot be read ({error})"
+        raise InvalidInput(f"line {number}", json_problem(error)) from None
 
 
 def _text_only(number: int, value: object) -> object:
-    """``value``, unless one of its strings (or keys) holds a lone surrogate."""
+    """``value``, unless one of its strings (or keys) is not Unicode text (the ledger's rule,
+    ``ledger.inputs.unicode_problem``): refused here, so the error names the line."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -92,12 +79,8 @@ def _text_only(number: int, value: object) -> object:
             pending += [*item.keys(), *item.values()]
         elif isinstance(item, list):
             pending += item
-        elif isinstance(item, str) and (found := _SURROGATE.search(item)):
-            raise InvalidInput(
-                f"line {number}",
-                f"holds a lone surrogate (\\u{ord(found[0]):04x}, half of a UTF-16 pair), "
-                "which is not Unicode text",
-            )
+        elif isinstance(item, str) and (problem := unicode_problem(item)) is not None:
+            raise InvalidInput(f"line {number}", problem)
     return value
 
 
@@ -116,7 +99,7 @@ def json_array(text: str) -> list[Numbered]:
                 f"line {error.lineno}", f"not valid JSON ({error.msg} at column {error.colno})"
             ) from None
         except (RecursionError, ValueError) as error:
-            raise InvalidInput(f"line {line}", _unreadable(error)) from None
+            raise InvalidInput(f"line {line}", json_problem(error)) from None
         records.append((line, _text_only(line, record)))
         position = _skip_space(text, position)
         if text.startswith(",", position):

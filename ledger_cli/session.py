@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NoReturn
 
 import typer
@@ -28,7 +27,7 @@ from ledger.errors import (
     NotFound,
     StoreUnavailable,
 )
-from ledger.times import parse_instant
+from ledger.times import parse_time_option
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # verify found a break in the chain; any other failure
@@ -144,9 +143,9 @@ def open_ledger(ctx: typer.Context, *, existing: bool = False) -> Iterator[Claim
         ledger.close()
 
 
-def instant(option: str, value: str | None, bare_date: str = "end") -> datetime | None:
-    """A time option; a bare date is the end of that day (the start, for ``--since``)."""
-    return None if value is None else parse_instant(option, value, bare_date=bare_date)
+#: A time option (``--as-of``, ``--known-at``, ``--since``...), by the ledger's rule: a bare
+#: date is the end of that day (the start, for ``--since``), a timestamp needs a zone.
+instant = parse_time_option
 
 
 def print_json(data: Any) -> None:
