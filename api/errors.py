@@ -2,25 +2,27 @@
 
 Routes raise or let through the ledger's exceptions (``ledger.errors``); this module maps
 each branch of that tree to one status, and does the same for FastAPI's validation errors,
-Starlette's 404/405, access control, unsupported media types and store outages, so no
-route needs a try/except and no error leaves as HTML, plain text or a stack trace::
+Starlette's 404/405, access control and unsupported media types, so no route needs a
+try/except and no error leaves as HTML, plain text or a stack trace::
 
     NotFound 404 · InvalidInput 422 · VersionMismatch 412 · Conflict 409
-    IdempotencyKeyReused 422 · StoreUnavailable 503 · any other LedgerError 400
+    IdempotencyKeyReused 422 · StoreUnavailable 503 · StoreFailed 500
+    any other LedgerError 400
     RequestValidationError 422 · NotAuthenticated 401 · NotAllowed 403
     UnsupportedMediaType 415 · BodyTooLarge 413 · HTTPException its status
     anything else 500
+
+The store's own errors never get here: the ledger turns them into its own
+(``ledger.store.store_errors``), so this layer does not import the ``eventsourcing`` library.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,10 +38,11 @@ from ledger.errors import (
     InvalidInput,
     LedgerError,
     NotFound,
+    StoreFailed,
     StoreUnavailable,
     VersionMismatch,
 )
-from ledger.inputs import too_long, too_many
+from ledger.inputs import json_problem, too_long, too_many
 
 log = logging.getLogger("claims_ledger.http")
 
@@ -51,6 +54,7 @@ STATUS: tuple[tuple[type[LedgerError], int], ...] = (
     (Conflict, 409),
     (IdempotencyKeyReused, 422),
     (StoreUnavailable, 503),
+    (StoreFailed, 500),
 )
 RETRY_AFTER_SECONDS = "5"
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -89,6 +93,11 @@ async def ledger_error(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, StoreUnavailable):
         extra = {"headers": {"Retry-After": RETRY_AFTER_SECONDS}}
     detail = exc.detail
+    if isinstance(exc, StoreFailed):
+        # The store's own words are for the operator (they may name tables or SQL).
+        log.error("event store failed: %s", exc.detail,
+                  extra={"fields": {"request_id": request_id_of(request.scope)}})
+        detail = "the event store failed to answer; the server log has this request id"
     keys = getattr(request.state, "idempotency_key", None)
     if isinstance(exc, IdempotencyKeyReused) and keys is not None:
         # The ledger names the key as it keeps it (``principal:key``, see api.deps); the
@@ -134,17 +143,9 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return _problem(request, 422, "Invalid input", detail, errors=errors)
 
 
-def unparseable(error: BaseException | None) -> str:
-    """Why a body that is not a JSON syntax error still could not be parsed, in words."""
-    if isinstance(error, UnicodeDecodeError):
-        return (f"is not UTF-8 text (byte {error.start} cannot be decoded); "
-                "send JSON encoded as UTF-8")
-    if isinstance(error, RecursionError):
-        return "is nested too deeply to be parsed"
-    if isinstance(error, ValueError) and "digits" in str(error):
-        return (f"holds an integer of more than {sys.get_int_max_str_digits()} digits; "
-                "send such a value as a string")
-    return "could not be parsed as JSON"
+#: Why a body that is not a JSON syntax error still could not be parsed: the ledger's
+#: reason (``ledger.inputs.json_problem``), which ``api.batch`` gives too.
+unparseable = json_problem
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -155,7 +156,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and request.method not in ("GET", "HEAD"):
         # FastAPI's answer to a body its JSON parser gave up on for a reason other than a
         # syntax error (those are validation errors); the parser's error is the cause.
-        reason = unparseable(exc.__cause__)
+        reason = json_problem(exc.__cause__)
         return _problem(request, 422, "Invalid input", f"body: {reason}",
                         errors=[{"field": "body", "reason": reason, "in": "body"}])
     if exc.status_code == 404 and detail == title:
@@ -208,19 +209,6 @@ async def unsupported_media_type(request: Request, exc: Exception) -> Response:
                     headers={"Accept-Post": ", ".join(exc.accepted)})
 
 
-async def store_error(request: Request, exc: Exception) -> Response:
-    log.error("event store error: %s", type(exc).__name__,
-              extra={"fields": {"request_id": request_id_of(request.scope)}})
-    return _problem(request, 503, "Event store unavailable",
-                    "the event store cannot be reached; retry shortly",
-                    headers={"Retry-After": RETRY_AFTER_SECONDS})
-
-
-async def write_contention(request: Request, exc: Exception) -> Response:
-    return _problem(request, 409, "Conflict",
-                    "other writers kept changing the same records; retry the request")
-
-
 async def internal_error(request: Request, exc: Exception) -> Response:
     return _problem(request, 500, "Internal server error",
                     "the server failed to answer; the server log has this request id")
@@ -234,7 +222,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(NotAllowed, not_allowed)
     app.add_exception_handler(UnsupportedMediaType, unsupported_media_type)
-    app.add_exception_handler(OperationalError, store_error)
-    app.add_exception_handler(InterfaceError, store_error)
-    app.add_exception_handler(IntegrityError, write_contention)
     app.add_exception_handler(Exception, internal_error)

@@ -131,7 +131,8 @@ def test_an_unreachable_store_is_503(
     answer = memory_client.get("/readyz")
     assert answer.status_code == 503 and answer.headers["retry-after"]
     assert answer.json()["title"] == "Event store unavailable"
-    monkeypatch.setattr(memory_ledger, "list_claims", unreachable)
+    # Under the ledger's boundary, where the library's errors are raised.
+    monkeypatch.setattr(memory_ledger.store.recorder, "stream_ids", unreachable)
     assert memory_client.get("/claims").status_code == 503
 
     def gone(*_args: object, **_kwargs: object) -> None:
