@@ -1,9 +1,10 @@
 """OpenAPI examples, taken from the article that started the project.
 
-``seeds/article-nk-russia.txt`` (mid-October 2024) as entered in the shipped example data,
-``ledger/data/article-nk-russia.ndjson``. Each request example is accepted by the ledger as
-it stands (``tests/api/test_openapi.py`` posts every one), except retractions and
-corrections, which need the id of an event already recorded.
+A news article of mid-October 2024 on North Korean troops for Russia, as entered in the
+shipped example data, ``ledger/data/article-nk-russia.ndjson`` (walked through in
+``docs/time.md`` and ``docs/credibility-model.md``). Each request example is accepted by
+the ledger as it stands (``tests/api/test_openapi.py`` posts every one), except
+retractions and corrections, which need the id of an event already recorded.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Response models: the contract's shapes (SPEC "Shapes"), for OpenAPI and serialisation.
+"""Response models: the contract's shapes (docs/http-api.md, "Shapes"), for OpenAPI and
+serialisation.
 
 The ledger already answers in these field names; the models document them and must drop
 nothing it sends (``tests/api/test_schemas.py`` compares every read with the ledger's dict,

@@ -1,4 +1,5 @@
-"""Access control: bearer API keys with reader / writer / admin roles (SPEC "Trust")."""
+"""Access control: bearer API keys with reader / writer / admin roles (the HTTP contract,
+docs/http-api.md, "Authentication and roles")."""
 
 from __future__ import annotations
 

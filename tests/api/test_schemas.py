@@ -85,7 +85,8 @@ def test_a_claim_takes_and_shows_its_beneficiaries(
 
 
 def test_the_contract_fields_are_there(article: TestClient) -> None:
-    """SPEC "Shapes": the field names a client relies on."""
+    """The HTTP contract's shapes (docs/http-api.md, "Shapes"): the field names a client
+    relies on."""
     claim = article.get(f"/claims/{TROOPS}").json()
     assert {"id", "text", "tags", "parties", "version", "as_of", "known_at", "credibility"} <= set(
         claim

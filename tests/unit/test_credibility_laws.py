@@ -1,4 +1,5 @@
-"""The eight laws of the credibility model (SPEC.md, "Credibility model (v1)"), as properties.
+"""The eight laws of the credibility model (docs/credibility-model.md, "The eight laws"), as
+properties.
 
 Each law is one test over generated sets of evidence: sources of every reliability and
 affiliation (parties among them), statements and assessments on random dates in several time
