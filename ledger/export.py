@@ -8,23 +8,46 @@ re-ratings and statements may be mixed; event ids and recorded actors are kept.
 
 from __future__ import annotations
 
+import base64
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
 from ledger import inputs
 from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
-from ledger.errors import AlreadyExists, ClaimNotFound, InvalidInput, SourceNotFound
+from ledger.errors import AlreadyExists, ClaimNotFound, Conflict, InvalidInput, SourceNotFound
+from ledger.persistence.chain import Restore, uuid_hex
 from ledger.replay import RecordedStatement, event_view
 from ledger.statements import Statement
 from ledger.store import END_OF_TIME, LedgerApplication, store_errors
-from ledger.times import format_instant, from_micros
+from ledger.times import format_instant, from_micros, parse_instant, to_micros
 
 
-def export_record(event: Any, position: int, recorded_at: int) -> JSON:
-    """One stored event as a record of the export format (what ``global_log`` serves)."""
+def export_record(
+    event: Any, position: int, recorded_at: int, stored: StoredEvent | None = None
+) -> JSON:
+    """One stored event as a record of the export format (what ``global_log`` serves).
+
+    With ``stored``, the record also carries the event's stored bytes (``stored``: topic,
+    base64 state, stream and version): a backup, which a load into a store whose log ends
+    just before it restores exactly, with its position, recording time and hash chain.
+    """
+    record = _record(event, position, recorded_at)
+    if stored is not None:
+        record["stored"] = {
+            "topic": stored.topic,
+            "state": base64.b64encode(bytes(stored.state)).decode("ascii"),
+            "originator_id": uuid_hex(stored.originator_id),
+            "originator_version": stored.originator_version,
+        }
+    return record
+
+
+def _record(event: Any, position: int, recorded_at: int) -> JSON:
     base = {"position": position, "recorded_at": format_instant(from_micros(recorded_at))}
     if isinstance(event, Claim.StatementRecorded):
         statement = Statement.from_payload(event.record, position=position)
@@ -67,6 +90,18 @@ def export_record(event: Any, position: int, recorded_at: int) -> JSON:
     raise TypeError(f"unexpected event {type(event).__name__}")  # pragma: no cover
 
 
+def _stored_event(record: Mapping[str, Any]) -> tuple[StoredEvent, int]:
+    raw = record["stored"]
+    recorded_at = to_micros(parse_instant("recorded_at", record["recorded_at"], bare_date="start"))
+    event = StoredEvent(
+        originator_id=UUID(str(raw["originator_id"])),
+        originator_version=int(raw["originator_version"]),
+        topic=str(raw["topic"]),
+        state=base64.b64decode(str(raw["state"]), validate=True),
+    )
+    return event, recorded_at
+
+
 class Importer:
     """Reads export records into a store, all of them in one transaction or none."""
 
@@ -94,6 +129,9 @@ class Importer:
         when given, else its 1-based place in ``records``) and nothing of the batch is
         written.
         """
+        restorable = self._restorable(records)
+        if restorable is not None:
+            return self._restore(records, restorable, lines)
         self.known_sources.clear()
         claims: dict[str, Claim] = {}
         sources: dict[str, Source] = {}
@@ -130,6 +168,54 @@ class Importer:
             "last_position": positions[-1],
         }
 
+    def _restorable(self, records: Sequence[Mapping[str, Any]]) -> int | None:
+        """The store's head, if ``records`` are a backup that continues the log from it."""
+        if not records or not all(
+            isinstance(r, Mapping) and isinstance(r.get("stored"), Mapping) for r in records
+        ):
+            return None
+        head = int(self.store.recorder.max_notification_id() or 0)
+        wanted = list(range(head + 1, head + 1 + len(records)))
+        return head if [r.get("position") for r in records] == wanted else None
+
+    def _restore(
+        self, records: Sequence[Mapping[str, Any]], head: int, lines: Sequence[int] | None
+    ) -> JSON:
+        """Write a backup's stored events as they were: same bytes, places and times."""
+        stored: list[StoredEvent] = []
+        times: list[int] = []
+        streams: list[tuple[str, str, UUID]] = []
+        for i, record in enumerate(records):
+            where = f"line {lines[i] if lines is not None else i + 1}"
+            try:
+                event, recorded_at = _stored_event(record)
+                self.store.mapper.to_domain_event(event)  # a topic and state this ledger reads
+            except (ValueError, TypeError, KeyError) as error:
+                raise InvalidInput(f"{where}: stored", f"is not a stored event: {error}") from None
+            stored.append(event)
+            times.append(recorded_at)
+            oid = UUID(str(event.originator_id))
+            if record.get("type") == "claim_registered":
+                streams.append(("claim", str(record.get("claim_id")), oid))
+            elif record.get("type") == "source_registered":
+                streams.append(("source", str(record.get("source")), oid))
+        positions = list(range(head + 1, head + 1 + len(records)))
+        try:
+            self.store.recorder.insert_events(
+                stored, streams=streams, restore=Restore(positions, times)
+            )
+        except IntegrityError as error:
+            raise Conflict(f"the backup cannot continue this log: {error}") from None
+        self.held.clear()
+        for callback in self.store.on_saved:
+            callback()
+        return {
+            "count": len(positions),
+            "first_position": positions[0],
+            "last_position": positions[-1],
+            "restored": True,
+        }
+
     def _claim(self, claim_id: str) -> Claim:
         """The claim to add to: the one held since the last batch if nobody wrote since."""
         held = self.held.get(claim_id)
@@ -152,7 +238,7 @@ class Importer:
         body = {
             k: v
             for k, v in item.items()
-            if k not in ("position", "recorded_at", "actor", "event_id")
+            if k not in ("position", "recorded_at", "actor", "event_id", "stored")
         }
         who = inputs.imported_text(item, "actor") or actor
         event_id = inputs.imported_text(item, "event_id") or str(uuid4())

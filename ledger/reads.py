@@ -374,8 +374,11 @@ class LedgerReads:
         }
 
     @store_errors
-    def global_log(self, after: int = 0, limit: int = 100) -> JSON:
-        """The global log in position order, for subscribers, replication and export."""
+    def global_log(self, after: int = 0, limit: int = 100, *, stored: bool = False) -> JSON:
+        """The global log in position order, for subscribers, replication and export.
+
+        ``stored``: each record also carries the event's stored bytes (a backup).
+        """
         if not 0 <= after < MAX_POSITION:
             raise InvalidInput("after", "must be 0 or a position")
         entries = self.store.index.log_entries(after, _limit(limit))
@@ -387,7 +390,14 @@ class LedgerReads:
         events = []
         for entry, notification in zip(entries, notifications, strict=True):
             domain_event = self.store.mapper.to_domain_event(notification)
-            events.append(export_record(domain_event, entry.position, entry.recorded_at))
+            events.append(
+                export_record(
+                    domain_event,
+                    entry.position,
+                    entry.recorded_at,
+                    notification if stored else None,
+                )
+            )
         return {"events": events, "next": entries[-1].position}
 
     def verify(self, page_size: int = 1000) -> JSON:

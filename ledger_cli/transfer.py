@@ -101,7 +101,7 @@ class _BatchLoader:
     def __init__(self, ledger: ClaimsLedger, actor: str) -> None:
         self.ledger, self.actor = ledger, actor
         self.stored = _StoredEvents(ledger)
-        self.count = self.skipped = self.batches = self.last_line = 0
+        self.count = self.skipped = self.batches = self.last_line = self.restored = 0
         self.first_position: int | None = None
         self.last_position: int | None = None
 
@@ -136,6 +136,8 @@ class _BatchLoader:
         records = cast(list[Mapping[str, Any]], [r for _, r in batch])  # checked there
         result = self.ledger.import_batch(records, self.actor, lines=lines)
         self.count += int(result["count"])
+        if result.get("restored"):
+            self.restored += int(result["count"])
         self.batches += 1
         self.first_position = self.first_position or result.get("first_position")
         self.last_position = result.get("last_position", self.last_position)
@@ -171,6 +173,10 @@ class _BatchLoader:
             f"loaded {self.count} events from {name} in {self.batches} {plural} "
             f"(positions {self.first_position}-{self.last_position})"
         )
+        if self.restored and self.restored == self.count:
+            loaded += ": restored as backed up (positions, recording times, hash chain)"
+        elif self.restored:
+            loaded += f": {self.restored} restored as backed up, the rest recorded now"
         return f"{loaded}; {self._skipped()}" if self.skipped else loaded
 
 
@@ -257,7 +263,7 @@ class _StoredEvents:
 
 
 #: What the ledger assigns or keeps beside the content of an event.
-_NOT_CONTENT = ("event_id", "actor", "position", "recorded_at")
+_NOT_CONTENT = ("event_id", "actor", "position", "recorded_at", "stored")
 
 
 def _same_event(given: Mapping[str, Any], stored: Mapping[str, Any]) -> bool | None:
@@ -334,23 +340,25 @@ def export(
         typer.Argument(metavar="FILE", help="Where to write; '-' or nothing writes to stdout."),
     ] = None,
 ) -> None:
-    """Write every event as NDJSON, in log order.
+    """Write every event as NDJSON, in log order: a backup.
 
-    The export keeps event ids and actors: `load` into an empty store gives the same
-    answers. A FILE is replaced only once the export is complete.
+    Each record carries the event as stored, so `load` into an empty store restores the
+    ledger as it was: the same positions, recording times and hash chain (old checkpoints
+    and `known_at` questions still hold). Into a store that already holds events, `load`
+    records them anew. A FILE is replaced only once the export is complete.
     """
     with open_ledger(ctx, existing=True) as ledger, _output(file) as out:
         count = 0
-        for event in _log(ledger):
+        for event in _log(ledger, stored=True):
             out.write(json.dumps(event, ensure_ascii=False) + "\n")
             count += 1
     say(f"exported {count} events to {file if file not in (None, '-') else 'stdout'}")
 
 
-def _log(ledger: ClaimsLedger) -> Iterator[dict[str, Any]]:
+def _log(ledger: ClaimsLedger, *, stored: bool = False) -> Iterator[dict[str, Any]]:
     after = 0
     while True:
-        page = ledger.global_log(after, limit=EXPORT_PAGE)
+        page = ledger.global_log(after, limit=EXPORT_PAGE, stored=stored)
         yield from page["events"]
         if len(page["events"]) < EXPORT_PAGE:
             return

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 GENESIS = "0" * 64
 
@@ -35,6 +35,32 @@ class IdempotencyRecord:
     fingerprint: str
     first_position: int
     last_position: int
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Events restored from a backup keep their place and time: the positions the store
+    must give them (else the write is refused) and their original recording times."""
+
+    positions: Sequence[int]
+    recorded_at: Sequence[int]  # microseconds, strictly increasing
+
+
+def restored_times(
+    restore: Restore | None, positions: Sequence[int], last_time: int
+) -> Sequence[int] | None:
+    """The recording times of restored events, checked; None for a plain write."""
+    if restore is None:
+        return None
+    if list(positions) != list(restore.positions):
+        raise IntegrityError(
+            f"the log does not end where the backup continues: positions {positions[0]}.. "
+            f"were given, the backup holds {restore.positions[0]}.."
+        )
+    times = list(restore.recorded_at)
+    if any(b <= a for a, b in zip([last_time, *times], times, strict=False)):
+        raise IntegrityError("restored recording times must increase along the log")
+    return times
 
 
 def chain_link(previous: str, position: int, event: StoredEvent, recorded_at: int) -> str:

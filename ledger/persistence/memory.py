@@ -22,6 +22,7 @@ from ledger.persistence.chain import (
     LogEntry,
     chain_link,
     now_micros,
+    restored_times,
     uuid_hex,
 )
 
@@ -48,8 +49,12 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         positions = super()._update_table(stored_events, **kwargs)
         assert positions is not None
         previous = self.log[-1].hash if self.log else GENESIS
-        recorded_at = max(now_micros(), self.log[-1].recorded_at + 1 if self.log else 0)
-        for event, position in zip(stored_events, positions, strict=True):
+        last_time = self.log[-1].recorded_at if self.log else 0
+        times = restored_times(kwargs.get("restore"), positions, last_time)
+        recorded_at = max(now_micros(), last_time + 1)
+        for i, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
+            if times is not None:
+                recorded_at = times[i]
             previous = chain_link(previous, position, event, recorded_at)
             entry = LogEntry(
                 position,

@@ -36,7 +36,12 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert positions is not None
         self.index.write(
-            curs, stored_events, positions, kwargs.get("streams", ()), kwargs.get("idempotency", ())
+            curs,
+            stored_events,
+            positions,
+            kwargs.get("streams", ()),
+            kwargs.get("idempotency", ()),
+            kwargs.get("restore"),
         )
         return positions
 

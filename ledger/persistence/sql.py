@@ -20,8 +20,10 @@ from ledger.persistence.chain import (
     GENESIS,
     IdempotencyRecord,
     LogEntry,
+    Restore,
     chain_link,
     now_micros,
+    restored_times,
     uuid_hex,
 )
 
@@ -64,16 +66,20 @@ class SqlIndex:
         positions: Sequence[int],
         streams: Sequence[tuple[str, str, UUID]] = (),
         idempotency: Sequence[tuple[str, str, int, int]] = (),
+        restore: Restore | None = None,
     ) -> None:
         cursor.execute(
             f"SELECT position, recorded_at, hash FROM {self.log} ORDER BY position DESC LIMIT 1"
         )
         tail = cursor.fetchone()
         previous, last_time = (tail["hash"], tail["recorded_at"]) if tail else (GENESIS, 0)
+        times = restored_times(restore, positions, last_time)
         rows = []
         recorded_at = max(now_micros(), last_time + 1)
         by_stream: dict[str, tuple[int, int]] = {}
-        for event, position in zip(stored_events, positions, strict=True):
+        for i, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
+            if times is not None:
+                recorded_at = times[i]
             previous = chain_link(previous, position, event, recorded_at)
             oid = uuid_hex(event.originator_id)
             rows.append((position, oid, event.originator_version, recorded_at, previous))

@@ -32,7 +32,12 @@ class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
         positions = super()._insert_events(c, stored_events, **kwargs)
         assert positions is not None
         self.index.write(
-            c, stored_events, positions, kwargs.get("streams", ()), kwargs.get("idempotency", ())
+            c,
+            stored_events,
+            positions,
+            kwargs.get("streams", ()),
+            kwargs.get("idempotency", ()),
+            kwargs.get("restore"),
         )
         return positions
 

@@ -292,7 +292,7 @@ class SyntheticLedger:
                 "outcome": rng.choice(OUTCOMES),
             }
             return self._padded(record, "basis")
-        kind = rng.choices(
+        kind: str = rng.choices(
             (
                 StatementType.ASSERTED,
                 StatementType.DENIED,
