@@ -16,7 +16,7 @@ from ledger import inputs
 from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import AlreadyExists, InvalidInput, SourceNotFound, VersionMismatch
-from ledger.idempotency import Written, fingerprint, run_once
+from ledger.idempotency import Written, fingerprint, fingerprint_items, run_once
 from ledger.reads import LedgerReads
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros
@@ -144,6 +144,10 @@ class LedgerWrites:
         """Append many events atomically: all are stored in one transaction, or none."""
         if not items:
             raise InvalidInput("events", "a batch needs at least one event")
+        if len(items) > inputs.MAX_BATCH:
+            raise InvalidInput(
+                "events", f"a batch holds at most {inputs.MAX_BATCH} events; split it"
+            )
 
         named = {
             item["claim_id"]
@@ -178,7 +182,9 @@ class LedgerWrites:
         return run_once(
             self.store.index,
             key,
-            fingerprint("batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]),
+            fingerprint_items(
+                "batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]
+            ),
             write,
             self.batch_result,
         )
