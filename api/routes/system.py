@@ -21,7 +21,7 @@ PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
 @router.get("/verify", response_model=VerifyResult, dependencies=[Depends(authorize)],
             responses=problems(401, 403, 503))
 def verify(ledger: LedgerDep) -> dict[str, Any]:
-    """Recompute the hash chain over the whole log; name the first bad position, if any."""
+    """Check the hash chain, the streams table and snapshots; name the first bad position."""
     return ledger.verify()
 
 
