@@ -14,6 +14,10 @@ A ``CLAIMS_LEDGER_*`` variable that names no setting (a typo such as
 ``CLAIMS_LEDGER_PROT``) would be ignored without a word; instead reading the settings logs
 one warning line for it, naming the closest setting.
 
+The signing key (``signing_key``, for checkpoints: ``ledger.checkpoints``) is read here
+too, so a key that is not an Ed25519 private key, or a ``file:PATH`` that cannot be read,
+is refused at start whatever the entry point, without echoing the key.
+
 The API keys are checked here for their syntax (``principal:role:token`` entries), so every
 entry point refuses a malformed list the same way when it loads its settings; what a role
 may do is the HTTP layer's business (``api.access``).
@@ -103,6 +107,11 @@ class Settings(BaseSettings):
         default=None,
         description="comma-separated principal:role:token entries (roles: reader, writer, admin)",
     )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="the Ed25519 private key that signs checkpoints: PEM, its 32 bytes in hex "
+        "or base64, or file:PATH of a key file; unset, no checkpoint is signed",
+    )
 
     @field_validator("store")
     @classmethod
@@ -117,6 +126,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parseable_keys(cls, value: SecretStr | None) -> SecretStr | None:
         api_key_entries(value)  # raises ValueError naming the entry, never its token
+        return value
+
+    @field_validator("signing_key")
+    @classmethod
+    def _readable_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from ledger.checkpoints import load_private_key  # cryptography, only when set
+
+        load_private_key(value.get_secret_value())  # ValueError says why, never the key
         return value
 
     @field_validator("log_level", mode="before")
