@@ -1,0 +1,275 @@
+"""The web view in a real browser: headless Chromium against ``claims-ledger serve --demo``.
+
+The server runs in a subprocess on a fresh SQLite file with the article loaded and API keys
+configured (a writer for the test's append, a reader for the browser). The browser signs in
+with the reader's key, reads the claims, opens the North Korea troops claim, finds a marker
+per event, moves ``known_at`` back before the test's append and sees the numbers change,
+overlays today's line, and reads the audit trail; each number is checked against the API.
+Screenshots go to ``tests/ui/artifacts/`` (git-ignored; ``CLAIMS_LEDGER_UI_ARTIFACTS``
+names another directory).
+
+Chromium comes from Debian (``apt-get install chromium``): without ``/usr/bin/chromium``
+the test skips, saying so, unless ``CLAIMS_LEDGER_REQUIRE_BROWSER=1`` (as ``.ci/run``
+sets), when it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from .cdp import CHROMIUM, Browser
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(
+    os.environ.get("CLAIMS_LEDGER_UI_ARTIFACTS") or Path(__file__).parent / "artifacts"
+)
+WRITER = "ui-test-writer-0123456789abcdef"
+READER = "ui-test-reader-0123456789abcdef"
+TROOPS = "nk-troops-for-russia"
+NIS_18_OCTOBER = {
+    "type": "assessed", "source": "kr-nis", "occurred_at": "2024-10-18",
+    "likelihood": "almost certain", "confidence": "high",
+    "summary": "North Korea has sent about 1,500 special forces troops to Russia, "
+               "to be deployed in Ukraine after training.",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        reason = (f"{CHROMIUM} is not installed (Debian: apt-get install -y chromium "
+                  "chromium-driver); the browser test needs it")
+        if os.environ.get("CLAIMS_LEDGER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CLAIMS_LEDGER_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``claims-ledger serve --demo`` on a fresh SQLite store, with keys; its base URL."""
+    work = tmp_path_factory.mktemp("ui-server")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_LEDGER_")}
+    env.update(
+        XDG_DATA_HOME=str(work / "xdg"),
+        CLAIMS_LEDGER_API_KEYS=f"desk:writer:{WRITER},viewer:reader:{READER}",
+    )
+    command = [sys.executable, "-m", "ledger_cli", "--store", f"sqlite:///{work}/ledger.sqlite3",
+               "serve", "--demo", "--port", str(port)]
+    log_path = work / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=work, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start:\n" + log_path.read_text()
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only if shutdown hangs
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def api(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=30,
+                      headers={"Authorization": f"Bearer {WRITER}"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    work = tmp_path_factory.mktemp("chromium")
+    chrome = Browser(work / "profile", work / "chromium.log", binary=chromium)
+    try:
+        yield chrome
+    finally:
+        chrome.close()
+
+
+def _shot(browser: Browser, name: str) -> Path:
+    return browser.screenshot(ARTIFACTS / f"{name}.png")
+
+
+def _rows(browser: Browser, selector: str, *attributes: str) -> list[dict[str, str]]:
+    """The data-* attributes of the elements a selector finds, as the page holds them."""
+    script = f"""Array.from(document.querySelectorAll({json.dumps(selector)})).map(e => {{
+        const out = {{}};
+        for (const name of {json.dumps(list(attributes))})
+            out[name] = e.getAttribute('data-' + name);
+        return out;
+    }})"""
+    rows: list[dict[str, str]] = browser.evaluate(script)
+    return rows
+
+
+def _choose(browser: Browser, select: str, value: str) -> None:
+    """Pick an option as a person would: the select's change submits its form."""
+    script = f"""(() => {{
+        const s = document.querySelector({json.dumps(select)});
+        s.focus(); s.value = {json.dumps(value)};
+        s.dispatchEvent(new Event('change', {{bubbles: true}}));
+    }})()"""
+    browser.after_navigation(lambda: browser.evaluate(script))
+
+
+def test_the_web_view_in_a_browser(server: str, api: httpx.Client, browser: Browser) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # A later recording time: the NIS's 18 October assessment, appended through the API.
+    appended = api.post(f"/claims/{TROOPS}/events", json=NIS_18_OCTOBER,
+                        headers={"Idempotency-Key": "ui-browser-nis"})
+    assert appended.status_code == 201, appended.text
+    events = api.get(f"/claims/{TROOPS}/events").json()["events"]
+    assert events[-1]["event_id"] == appended.json()["event_id"]
+
+    # Keys are configured: the view asks for one, once.
+    browser.navigate(f"{server}/ui")
+    assert browser.evaluate("document.querySelector('form.login') !== null")
+    _shot(browser, "01-sign-in")
+    browser.evaluate("document.getElementById('key').focus()")
+    browser.type_text(READER)
+    browser.after_navigation(lambda: browser.press("Enter"))
+    assert browser.evaluate("location.pathname") == "/ui"
+
+    # The claims page: every claim, each number the API's.
+    listed = {c["id"]: c for c in api.get("/claims").json()["data"]}
+    rows = _rows(browser, "tr[data-claim-id]", "claim-id", "probability", "band", "status")
+    assert {r["claim-id"] for r in rows} == set(listed)
+    for row in rows:
+        credibility = listed[row["claim-id"]]["credibility"]
+        assert float(row["probability"]) == credibility["probability"]
+        assert (row["band"], row["status"]) == (credibility["band"], credibility["status"])
+    _shot(browser, "02-claims")
+
+    # Sorted by probability, highest first: the header link says so and the rows follow.
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.querySelector('th a[href*=\"sort=-probability\"]').click()"))
+    ordered = [float(r["probability"]) for r in _rows(browser, "tr[data-claim-id]", "probability")]
+    assert ordered == sorted(ordered, reverse=True)
+    assert "sort=-probability" in browser.evaluate("location.search")
+
+    # Open the troops claim from the list.
+    browser.after_navigation(lambda: browser.evaluate(
+        f"document.querySelector('tr[data-claim-id=\"{TROOPS}\"] a.claim-link').click()"))
+    assert browser.evaluate("location.pathname") == f"/ui/claims/{TROOPS}"
+    today = api.get(f"/claims/{TROOPS}").json()["credibility"]
+    summary = _rows(browser, "section.summary", "probability", "band", "known-at")[0]
+    assert float(summary["probability"]) == today["probability"] == 0.974758
+    assert summary["band"] == today["band"] == "almost certain"
+
+    # One marker per event, each described for the keyboard.
+    markers = _rows(browser, ".chart .marker", "event-id", "type", "source")
+    assert [m["event-id"] for m in markers] == [e["event_id"] for e in events]
+    _shot(browser, "03-claim-now")
+    browser.evaluate("document.querySelector('.controls .actions a').focus()")
+    browser.press("Tab")  # from the form's last link to the first marker of the chart
+    focused = browser.evaluate("document.activeElement.getAttribute('data-event-id')")
+    assert focused == events[0]["event_id"]
+    for _ in range(len(events) - 1):
+        browser.press("ArrowRight")
+    assert browser.evaluate("document.activeElement.getAttribute('data-event-id')") == \
+        events[-1]["event_id"]
+    tip = browser.wait_for("!document.getElementById('chart-tip').hidden && "
+                           "document.getElementById('chart-tip').textContent")
+    assert "National Intelligence Service" in tip and "almost certain" in tip
+    assert "Contribution" in tip and "North Korea has sent about 1,500" in tip
+    _shot(browser, "04-claim-marker-tooltip")
+    browser.press("Escape")
+
+    # known_at back to just before the append: the chart and every number as known then.
+    before = events[-2]["recorded_at"]
+    _choose(browser, "#known-at", before)
+    assert f"known_at={quote(before, safe='')}" in browser.evaluate("location.search")
+    then = api.get(f"/claims/{TROOPS}", params={"known_at": before}).json()["credibility"]
+    summary = _rows(browser, "section.summary", "probability", "band", "known-at")[0]
+    assert float(summary["probability"]) == then["probability"] == 0.864555
+    assert float(summary["probability"]) != today["probability"]
+    assert summary["known-at"] == before
+    shown = browser.evaluate("document.getElementById('probability').textContent")
+    assert shown == "0.865"
+    markers = _rows(browser, ".chart .marker", "event-id")
+    assert [m["event-id"] for m in markers] == [e["event_id"] for e in events[:-1]]
+    _shot(browser, "05-claim-known-before-append")
+
+    # Overlay today's view: "what we believed then about then" against now.
+    _choose(browser, "#compare", "now")
+    assert browser.evaluate("document.querySelector('.chart path.line.overlay') !== null")
+    assert browser.evaluate("document.querySelector('.chart path.line.primary') !== null")
+    _shot(browser, "06-claim-then-versus-now")
+
+    # The audit trail as known then, entry by entry the API's.
+    audit = api.get(f"/claims/{TROOPS}/audit", params={"known_at": before}).json()["entries"]
+    table = browser.evaluate("""Array.from(document.querySelectorAll('table.audit tbody tr'))
+        .map(r => ({position: r.dataset.position, before: r.dataset.before, after: r.dataset.after,
+                    cells: Array.from(r.cells).map(c => c.innerText.trim())}))""")
+    assert [int(r["position"]) for r in table] == [a["position"] for a in audit]
+    for row, entry in zip(table, audit, strict=True):
+        assert float(row["before"]) == entry["before"]["probability"]
+        assert float(row["after"]) == entry["after"]["probability"]
+        _recorded, what, source, actor, change, reason = row["cells"]
+        assert actor == entry["actor"] == "example-data"
+        assert source == entry["source"] and reason == entry["reason"]
+        assert entry["type"] in what and "→" in change
+    # And today's audit names who appended the NIS's assessment.
+    browser.navigate(f"{server}/ui/claims/{TROOPS}#audit-heading")
+    actors = browser.evaluate("Array.from(document.querySelectorAll('table.audit tbody tr'))"
+                              ".map(r => r.dataset.actor)")
+    assert actors[-1] == "desk"
+
+    # The sources, with their ratings and what they spoke on.
+    browser.navigate(f"{server}/ui/sources")
+    sources = {s["id"]: s for s in api.get("/sources").json()["data"]}
+    cards = _rows(browser, "section.source", "source-id", "reliability", "affiliation")
+    assert {c["source-id"] for c in cards} == set(sources)
+    for card in cards:
+        assert card["reliability"] == sources[card["source-id"]]["reliability"]
+    spoke = browser.evaluate("Array.from(document.querySelectorAll('#source-kr-nis .spoke-on li'))"
+                             ".map(li => li.dataset.claimId)")
+    assert spoke == [TROOPS]
+    _shot(browser, "07-sources")
+
+    # A phone: the same pages, laid out for a narrow screen.
+    browser.viewport(390, 844, mobile=True, scale=2)
+    try:
+        browser.navigate(f"{server}/ui")
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        _shot(browser, "08-phone-claims")
+        browser.navigate(f"{server}/ui/claims/{TROOPS}?known_at={quote(before, safe='')}"
+                         "&compare=now")
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        _shot(browser, "09-phone-claim")
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")
+
+    assert browser.console_errors() == []
