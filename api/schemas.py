@@ -274,3 +274,24 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str = Field(examples=["ready"])
     store: str = Field(description="memory, sqlite or postgres", examples=["sqlite"])
+
+
+class SignedCheckpoint(BaseModel):
+    """A checkpoint: the log's length and chain hash at one time, signed (docs/trust.md)."""
+
+    format: str = Field(examples=["claims-ledger-checkpoint/1"])
+    position: int = Field(description="how far the log reached: the position of its last event")
+    head: str = Field(
+        description="the chain hash at that position (64 hex digits; all zeros: empty log)"
+    )
+    signed_at: Instant
+    algorithm: str = Field(examples=["Ed25519"])
+    key_id: str = Field(
+        description="the public key's fingerprint: SHA256: and the base64 (unpadded) of the "
+        "SHA-256 of its 32 bytes"
+    )
+    public_key: str = Field(description="the Ed25519 public key's 32 bytes, base64")
+    signature: str = Field(
+        description="Ed25519 signature (base64) of the four lines 'claims-ledger-checkpoint/1', "
+        "'position: P', 'head: H', 'signed_at: T', each ending in a newline"
+    )
