@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger_cli import bench, rebuild, serve, transfer, views
+from ledger_cli import bench, checkpoints, rebuild, serve, transfer, views
 from ledger_cli.session import EXIT_CODES_HELP, Options
 
 app = typer.Typer(
@@ -75,6 +75,7 @@ app.command(rich_help_panel=READ)(views.replay)
 app.command(rich_help_panel=DATA)(transfer.load)
 app.command(rich_help_panel=DATA)(transfer.export)
 app.command(rich_help_panel=DATA)(views.verify)
+app.command(rich_help_panel=DATA)(checkpoints.checkpoint)
 app.command(rich_help_panel=DATA)(rebuild.rebuild)
 app.add_typer(bench.app, name="bench", rich_help_panel=SERVE)
 

@@ -6,15 +6,30 @@ Each calls the ledger method the matching HTTP route calls, so the answers are t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ledger.application import ClaimsLedger
+from ledger.checkpoints import Checkpoint, signer_for, trusted_key_id, verify_against
+from ledger.config import Settings
+from ledger.errors import InvalidInput
+from ledger.integrity import failed_part
 from ledger.statements import Status
 from ledger_cli import render
-from ledger_cli.session import EXIT_FAILED, instant, open_ledger, print_json, say
+from ledger_cli.session import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    fail,
+    instant,
+    load_settings,
+    open_ledger,
+    print_json,
+    say,
+)
 
 JSON = dict[str, Any]
 
@@ -191,21 +206,105 @@ def sources(
     _show(view, as_json, render.sources)
 
 
-def verify(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """Check the log's hash chain; name the first bad position.
+def verify(
+    ctx: typer.Context,
+    as_json: AsJson = False,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            metavar="FILE",
+            help="Also prove the log extends this checkpoint (JSON from `claims-ledger "
+            "checkpoint` or GET /checkpoints/latest, kept elsewhere): its signature is valid, "
+            "the log reaches its position and has its chain hash there.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            metavar="KEY",
+            help="With --against: the key the checkpoint must be signed by, as its key id "
+            "(SHA256:...) or public key (PEM, 32 bytes in hex or base64, or file:PATH). "
+            "(default: the configured signing key's; else the checkpoint's own, named)",
+        ),
+    ] = None,
+) -> None:
+    """Check the log's hash chain, the streams table and snapshots; name the first bad position.
 
-    Recomputes the SHA-256 chain over every stored event: any byte changed behind the
-    service's back breaks it. Exits 1 if the chain is broken.
+    Recomputes the SHA-256 chain over every stored event (any byte changed behind the
+    service's back breaks it), checks that each claim's and source's row of the streams
+    table matches its first event, and that each snapshot equals what its events rebuild.
+    With --against, also that the log extends a signed checkpoint: a log cut short, rewritten
+    or replaced and hashed again (a fork) fails, named. Exits 1 if anything is wrong.
     """
+    settings = load_settings(ctx)
+    checkpoint, trusted = None, set()
+    if against is not None:
+        checkpoint = _read_checkpoint(against)
+        trusted = _trusted_keys(settings, public_key)
+    elif public_key is not None:
+        fail(EXIT_BAD_INPUT, "--public-key: only with --against FILE")
     with open_ledger(ctx, existing=True) as ledger:
-        result = ledger.verify()
+        if checkpoint is None:
+            result = ledger.verify()
+        else:
+            result = verify_against(ledger.store, checkpoint, trusted)
     if as_json:
         print_json(result)
-    elif result["ok"]:
+    elif result["first_bad_position"] is None:
         typer.echo(f"ok: {result['checked']} events checked, chain head {result['head']}")
-    if not result["ok"]:
+    if checkpoint is not None:
+        _report_checkpoint(result["checkpoint"], trusted, quiet=as_json)
+    part = failed_part(result) if result["first_bad_position"] is not None else None
+    if part == "log":
         say(
             f"error: the log is broken at position {result['first_bad_position']}: "
             f"{result['reason']} ({result['checked']} events before it are intact)"
         )
+    elif part is not None:
+        say(
+            f"error: verify failed at position {result['first_bad_position']}: "
+            f"{result['reason']} (the hash chain of {result['checked']} events is intact)"
+        )
+    if not result["ok"]:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(EXIT_BAD_INPUT, f"--against: cannot read {path}: {error.strerror or error}")
+    except (UnicodeDecodeError, ValueError) as error:
+        fail(EXIT_BAD_INPUT, f"--against: {path} is not a JSON checkpoint ({error})")
+    try:
+        return Checkpoint.from_json(data)
+    except InvalidInput as error:
+        fail(EXIT_BAD_INPUT, f"--against: {path} is not a checkpoint: {error.detail}")
+
+
+def _trusted_keys(settings: Settings, public_key: str | None) -> set[str]:
+    """The key ids a checkpoint may be signed by: --public-key's, else the configured
+    signing key's, else none (the checkpoint's own key is then taken, and named)."""
+    if public_key is not None:
+        try:
+            return {trusted_key_id(public_key)}
+        except ValueError as error:
+            fail(EXIT_BAD_INPUT, f"--public-key: {error}")
+    signer = signer_for(settings)
+    return {signer.key_id} if signer is not None else set()
+
+
+def _report_checkpoint(found: JSON, trusted: set[str], quiet: bool) -> None:
+    where = f"the checkpoint at position {found['position']} (signed at {found['signed_at']})"
+    if not found["extended"]:
+        say(f"error: the log does not extend {where}: {found['problem']}: {found['reason']}")
+        return
+    if not quiet:
+        typer.echo(f"ok: the log extends {where}, signed by key {found['key_id']}")
+    if not trusted:
+        say(
+            f"note: the signature was checked with the checkpoint's own key {found['key_id']}; "
+            "make sure it is the ledger's (or pass --public-key)"
+        )
