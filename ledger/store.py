@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -79,6 +80,9 @@ def store_errors(method: F) -> F:
     return cast(F, guarded)
 
 
+#: Sources kept in memory as read at a version (they never change at a version).
+SOURCES_KEPT = 10_000
+
 #: A recording time (microseconds) later than any real one: "as known now, whatever now is".
 END_OF_TIME = 2**62
 
@@ -97,6 +101,8 @@ class LedgerApplication(Application[UUID]):
         # Writers to one aggregate in this process take turns (striped locks), so they
         # never make each other retry; writers in other processes still can.
         self._stripes = [threading.Lock() for _ in range(1024)]
+        self._versions_lock = threading.Lock()
+        self._sources_seen: OrderedDict[tuple[UUID, int], SourceData] = OrderedDict()
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -337,8 +343,15 @@ class LedgerApplication(Application[UUID]):
         version = _version_at(entries, known_at_us)
         if version is None:
             return None
+        # A stream at a version never changes: keep what was read (sources are small, and
+        # every answer about a claim reads each of its sources).
+        key = (uid, version)
+        with self._versions_lock:
+            found = self._sources_seen.get(key)
+        if found is not None:
+            return found
         source = self.aggregate(uid, version=version)
-        return SourceData(
+        data = SourceData(
             source_id=source.source_id,
             name=source.name,
             role=source.role,
@@ -348,6 +361,11 @@ class LedgerApplication(Application[UUID]):
                 for r in source.ratings
             ],
         )
+        with self._versions_lock:
+            self._sources_seen[key] = data
+            while len(self._sources_seen) > SOURCES_KEPT:
+                self._sources_seen.popitem(last=False)
+        return data
 
     def sources_cited(self, claim: ClaimData, known_at_us: int) -> dict[str, SourceData]:
         cited = sorted({r.statement.speaker for r in claim.records})

@@ -52,6 +52,8 @@ Change = Callable[[Any], None]
 #: Claims whose state is kept in memory between events (the rest are loaded on demand).
 CLAIMS_IN_MEMORY = 5000
 PAGE = 1000
+#: How long the runner gathers new events before projecting them, unless a reader waits.
+GATHER = 0.05
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,8 @@ class Projector:
         self.projection = CredibilityProjection(view, store)
         self.lock = ProjectorLock(store)
         self.poll = poll
-        self.wake = threading.Event()
+        self.wake = threading.Event()  # new events were stored
+        self.urgent = threading.Event()  # a reader waits for them
         self.stopping = threading.Event()
         self._mutex = threading.Lock()  # one catch-up at a time in this process
         self._thread: threading.Thread | None = None
@@ -395,6 +398,7 @@ class Projector:
             if mine:
                 self.catch_up(until=head)
                 return True
+        self.urgent.set()
         self.wake.set()
         return self.view.wait_for(head, timeout)
 
@@ -420,6 +424,7 @@ class Projector:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.urgent.set()
         self.wake.set()
         if self._listener is not None:
             with contextlib.suppress(Exception):
@@ -441,7 +446,13 @@ class Projector:
                 self.projection.forget()
                 self.stopping.wait(1.0)
             self.wake.wait(self.poll)
+            # Under a stream of writes, gather them: one projection transaction for many
+            # events, not one per write competing with the writes for the disk. A reader
+            # waiting for its own write cuts the gathering short.
+            if not self.urgent.is_set():
+                self.urgent.wait(GATHER)
             self.wake.clear()
+            self.urgent.clear()
 
     def _listen(self) -> None:
         """On PostgreSQL, wake on the library's LISTEN/NOTIFY subscription to the log."""
