@@ -1,0 +1,290 @@
+"""A candidate credibility model, ``credibility-v2``: v1 plus what the sources' records teach.
+
+Selectable only in ``claims-ledger evaluate --model credibility-v2`` for now; the projection
+and every read still answer with v1. ``assess`` takes what v1's takes, and optionally the
+sources' track records on claims resolved by ``as_of`` (``track_records``), and returns the
+same ``Credibility``. It keeps v1's steps (retractions, each source's latest position,
+interest multipliers, the 1/2^rank discount of voices of one affiliation, the bounded pool
+and the resolution override) and changes these, each measured on the calibration set
+(docs/evaluation.md):
+
+- **track record**: a source's reliability grade stands for a prior accuracy,
+  ``sigmoid(v1 statement weight)`` (B: 0.769), worth ``PRIOR_STANCES`` (2) stances; its
+  stances on claims resolved by ``as_of`` update it (a Beta-binomial mean), each counting
+  1/2 per ``RECORD_HALF_LIFE_DAYS`` (365) since its claim was resolved, and its weight is
+  scaled by ``logit(posterior) / logit(prior)``, kept within 0 .. ``MAX_RECORD_FACTOR``
+  (2). A source wrong more often than right is not heard (x0), never heard backwards;
+- **early-report caution**: a position taken less than ``EARLY_DAYS`` (1) after the first
+  counted position on the claim, on the day the story broke, counts x``EARLY_FACTOR`` (0.5).
+
+Measured and not kept (they hurt out of sample): a stronger discount of a beneficiary's
+accusation (``SELF_SERVING_ACCUSATION`` stays 0.5) and extremizing the pooled log-odds
+(``EXTREMIZING`` stays 1).
+
+Every number used appears in the contribution's reason, with its value. Like v1 the model is
+a pure function: no store, clock or randomness.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.credibility import (
+    AGAINST_INTEREST,
+    ASSESSOR_FACTOR,
+    CONFIDENCE_FACTOR,
+    RESOLVED_PROBABILITY,
+    SELF_SERVING,
+    STATEMENT_WEIGHT,
+    Contribution,
+    Credibility,
+    SourceStanding,
+    _apply_retractions,
+    _canonical,
+    _discount_note,
+    _num,
+    _Position,
+    _ranks,
+    _ref,
+    _round,
+    _select,
+    _speaker,
+    _standing,
+    _verdict,
+)
+from ledger.likelihood import band_for
+from ledger.statements import OUTCOMES, Statement, StatementType
+
+MODEL_VERSION = "credibility-v2"
+
+#: How many stances a reliability grade is worth against a source's record.
+PRIOR_STANCES = 2.0
+#: The most a good record can multiply a source's weight by.
+MAX_RECORD_FACTOR = 2.0
+#: A beneficiary accusing the parties says what suits it. Measured 0.25 and 0.35: both hurt
+#: out of sample, so it stays at v1's 0.5.
+SELF_SERVING_ACCUSATION = 0.5
+#: A stance counts in a record at 1/2 for every this many days since its claim's resolution.
+RECORD_HALF_LIFE_DAYS = 365.0
+#: Positions taken less than this many days after the first one on the claim (the day the
+#: story broke) count x EARLY_FACTOR.
+EARLY_DAYS = 1.0
+EARLY_FACTOR = 0.5
+#: The pooled log-odds are multiplied by this before the bounded sigmoid. Measured from 0.4
+#: to 1.3 (docs/evaluation.md): anything but 1 hurt out of sample, so it stays at v1's 1.
+EXTREMIZING = 1.0
+
+_LOWEST, _HIGHEST = 0.010001, 0.989999
+_MAX_LOG_ODDS = 50.0
+
+
+@dataclass(frozen=True)
+class ResolvedStance:
+    """A source's latest stance on a claim, and how and when the claim was resolved."""
+
+    source: str
+    supported: bool  # asserted, or assessed above 0.5
+    outcome: str  # confirmed / refuted
+    resolved_at: datetime
+
+    @property
+    def matched(self) -> bool:
+        return self.supported == (self.outcome == OUTCOMES[0])
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """How often a source's stances matched the resolutions known by some ``as_of``."""
+
+    matched: float = 0
+    missed: float = 0
+
+
+def track_records(history: Iterable[ResolvedStance], as_of: datetime) -> dict[str, TrackRecord]:
+    """Each source's record on claims resolved by ``as_of``: nothing resolved later counts."""
+    counts: dict[str, list[float]] = {}
+    for stance in history:
+        if stance.resolved_at <= as_of:
+            tally = counts.setdefault(stance.source, [0.0, 0.0])
+            age = (as_of - stance.resolved_at).total_seconds() / 86400
+            tally[0 if stance.matched else 1] += 0.5 ** (age / RECORD_HALF_LIFE_DAYS)
+    return {source: TrackRecord(*tally) for source, tally in sorted(counts.items())}
+
+
+def record_factor(grade: str, record: TrackRecord) -> tuple[float, float, float]:
+    """(prior accuracy, posterior accuracy, weight factor) of a source rated ``grade``."""
+    prior = 1.0 / (1.0 + math.exp(-STATEMENT_WEIGHT[grade]))
+    seen = record.matched + record.missed
+    posterior = (prior * PRIOR_STANCES + record.matched) / (PRIOR_STANCES + seen)
+    if seen == 0:
+        return prior, posterior, 1.0
+    heard = max(posterior, 0.5)
+    factor = math.log(heard / (1.0 - heard)) / math.log(prior / (1.0 - prior))
+    return prior, posterior, min(max(factor, 0.0), MAX_RECORD_FACTOR)
+
+
+def assess(
+    evidence: Iterable[Statement],
+    sources: Mapping[str, SourceStanding],
+    parties: Collection[str],
+    beneficiaries: Collection[str] = (),
+    *,
+    track_records: Mapping[str, TrackRecord] | None = None,
+) -> Credibility:
+    """The credibility of one claim from the evidence in scope (see the module's notes).
+
+    ``track_records``: each source's record on claims resolved by the ``as_of`` of the
+    evidence (``track_records(history, as_of)``); none means every source's grade alone.
+    """
+    records = track_records or {}
+    items = _canonical(evidence)
+    standings = {item.speaker: _standing(sources, item.speaker) for item in items}
+    reasons: dict[str, str] = {}
+    withdrawn = _apply_retractions(items, standings, reasons)
+
+    latest, resolution, superseded = _select(items, withdrawn)
+    for item, by in superseded:
+        reasons[item.event_id] = (
+            f"superseded by later resolution {_ref(by)}"
+            if item.type == StatementType.RESOLVED
+            else f"superseded by this source's later statement {_ref(by)}:"
+            " only a source's latest position counts"
+        )
+    counted = [item for item in items if latest.get(item.speaker) is item]
+    first = min((item.at for item in counted), default=None)
+    positions = [
+        _weigh(item, standings[item.speaker], parties, beneficiaries, records, first)
+        for item in counted
+    ]
+    ranks = _ranks(positions)
+    pooling = (
+        f"; the pooled log-odds are multiplied by the extremizing factor {EXTREMIZING:g}"
+        if EXTREMIZING != 1.0
+        else ""
+    )
+    for position in positions:
+        reasons[position.item.event_id] = (
+            position.account + _discount_note(position, ranks) + pooling
+        )
+
+    deltas: dict[str, float] = {}
+    pooled = _probability(0.0)
+    for position, step in zip(positions, _pooled_steps(positions), strict=True):
+        deltas[position.item.event_id] = _round(step - pooled)
+        pooled = step
+    probability, outcome = pooled, None
+    if resolution is not None:
+        outcome = str(resolution.outcome)
+        probability = RESOLVED_PROBABILITY[outcome]
+        deltas[resolution.event_id] = _round(probability - pooled)
+        reasons[resolution.event_id] = (
+            f"{_speaker(standings[resolution.speaker])} resolved the claim as {outcome}: ground"
+            f" truth overrides the pooled {pooled:g} and sets the probability to {probability:g}"
+        )
+    finals = [p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions]
+    supporting = {p.group for p, final in zip(positions, finals, strict=True) if final > 0}
+    status, grade = _verdict(probability, outcome, finals, len(supporting))
+    for item in items:
+        if item.corrected_by:
+            reasons[item.event_id] += f" (as corrected by event {item.corrected_by})"
+    contributions = tuple(
+        Contribution(
+            i.event_id, i.speaker, i.type, deltas.get(i.event_id, 0.0), reasons[i.event_id]
+        )
+        for i in items
+    )
+    return Credibility(
+        probability, band_for(probability), status, grade, MODEL_VERSION, contributions
+    )
+
+
+def _weigh(
+    item: Statement,
+    standing: SourceStanding,
+    parties: Collection[str],
+    beneficiaries: Collection[str],
+    records: Mapping[str, TrackRecord],
+    first: datetime | None = None,
+) -> _Position:
+    speaker, grade = _speaker(standing), standing.reliability
+    if item.type == StatementType.ASSESSED:
+        likelihood = float(item.likelihood or 0.5)
+        logit = math.log(likelihood / (1.0 - likelihood))
+        factor = ASSESSOR_FACTOR[grade]
+        confidence = CONFIDENCE_FACTOR[item.confidence or "moderate"]
+        weight, kind = logit * factor * confidence, "assessment"
+        account = (
+            f"{speaker} assessed the claim {band_for(likelihood)} ({likelihood:g}) with"
+            f" {item.confidence or 'no stated'} confidence: logit {_num(logit)} x{factor:g}"
+            f" for an assessor rated {grade} x{confidence:g} for"
+            f" {item.confidence or 'moderate (assumed)'} confidence = {_num(weight)} log-odds"
+        )
+    else:
+        sign = 1.0 if item.type == StatementType.ASSERTED else -1.0
+        weight = STATEMENT_WEIGHT[grade] * sign
+        kind = "assertion" if sign > 0 else "denial"
+        account = (
+            f"{speaker} {item.type} the claim: {_num(weight)} log-odds for reliability {grade}"
+        )
+    record = records.get(item.speaker)
+    if record is not None and record.matched + record.missed:
+        prior, posterior, scale = record_factor(grade, record)
+        weight *= scale
+        account += (
+            f"; its record on claims resolved by now, {record.matched:.3g} matched and"
+            f" {record.missed:.3g} missed (a stance counts 1/2 per {RECORD_HALF_LIFE_DAYS:g}"
+            f" days since its claim's resolution), moves its accuracy from {prior:.3f} (grade"
+            f" {grade}, worth {PRIOR_STANCES:g} stances) to {posterior:.3f}, so it counts"
+            f" x{scale:.3f} (between 0 and {MAX_RECORD_FACTOR:g}): {_num(weight)} log-odds"
+        )
+    if first is not None and EARLY_FACTOR != 1.0:
+        days = (item.at - first).total_seconds() / 86400
+        if days < EARLY_DAYS:
+            weight *= EARLY_FACTOR
+            account += (
+                f"; made {days:g} days after the first report, within {EARLY_DAYS:g} days,"
+                f" so it counts x{EARLY_FACTOR:g}: {_num(weight)} log-odds"
+            )
+    affiliation = standing.affiliation
+    if affiliation is not None and affiliation in parties and weight != 0.0:
+        multiplier = SELF_SERVING if weight < 0 else AGAINST_INTEREST
+        weight *= multiplier
+        why = f"a self-serving {kind}" if weight < 0 else f"an {kind} against its interest"
+        account += (
+            f"; {affiliation} is a party to the claim, so {why}"
+            f" counts x{multiplier:g}: {_num(weight)} log-odds"
+        )
+    elif affiliation is not None and affiliation in beneficiaries and weight != 0.0:
+        multiplier = SELF_SERVING_ACCUSATION if weight > 0 else AGAINST_INTEREST
+        weight *= multiplier
+        why = f"a self-serving {kind}" if weight > 0 else f"a {kind} against its interest"
+        account += (
+            f"; {affiliation} gains if the claim is believed, so {why}"
+            f" counts x{multiplier:g}: {_num(weight)} log-odds"
+        )
+    group = f"affiliation:{affiliation}" if affiliation is not None else f"source:{item.speaker}"
+    return _Position(item, group, affiliation, weight, account)
+
+
+def _pooled_steps(positions: Sequence[_Position]) -> list[float]:
+    """The pooled probability of the first k positions, for k = 1 .. n, discounts included."""
+    voices: dict[tuple[str, bool], list[float]] = {}
+    totals: dict[tuple[str, bool], float] = {}
+    steps = []
+    for position in positions:
+        side = (position.group, position.weight > 0)
+        bisect.insort(voices.setdefault(side, []), -abs(position.weight))
+        magnitude = math.fsum(-voice * 0.5**rank for rank, voice in enumerate(voices[side]))
+        totals[side] = magnitude if position.weight > 0 else -magnitude
+        steps.append(_probability(math.fsum(totals.values())))
+    return steps
+
+
+def _probability(log_odds: float) -> float:
+    bounded = min(max(log_odds * EXTREMIZING, -_MAX_LOG_ODDS), _MAX_LOG_ODDS)
+    probability = 0.01 + 0.98 / (1.0 + math.exp(-bounded))
+    return min(max(_round(probability), _LOWEST), _HIGHEST)

@@ -1,0 +1,300 @@
+"""The candidate model ``credibility-v2``: laws 1, 2, 4, 7 and 8 of v1 hold for it (with any
+track records), it never looks ahead, and its reasons name every number it used."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import credibility_v2 as v2
+from ledger.credibility import Credibility, SourceStanding
+from ledger.credibility_v2 import ResolvedStance, TrackRecord, assess, track_records
+from ledger.statements import CONFIDENCE_LEVELS, RELIABILITY_GRADES, STANCE_TYPES, Statement
+
+laws = settings(max_examples=200, deadline=None)
+
+BASE = datetime(2024, 10, 1, tzinfo=UTC)
+LATE = BASE + timedelta(days=100)
+PARTIES = ("RU", "KP")
+AFFILIATIONS = (None, "UA", "RU", "KP", "KR", "US")
+ZONES = (UTC, timezone(timedelta(hours=9)), timezone(timedelta(hours=-5)))
+
+moments = st.builds(
+    lambda hours, zone: (BASE + timedelta(hours=hours)).astimezone(zone),
+    st.integers(0, 24 * 20),
+    st.sampled_from(ZONES),
+)
+records = st.builds(
+    TrackRecord,
+    st.floats(min_value=0, max_value=12, allow_nan=False),
+    st.floats(min_value=0, max_value=12, allow_nan=False),
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    evidence: list[Statement]
+    sources: dict[str, SourceStanding]
+    parties: tuple[str, ...]
+    beneficiaries: tuple[str, ...]
+    records: dict[str, TrackRecord]
+
+    def assess(self, evidence: Sequence[Statement] | None = None) -> Credibility:
+        chosen = self.evidence if evidence is None else evidence
+        return assess(
+            chosen, self.sources, self.parties, self.beneficiaries, track_records=self.records
+        )
+
+
+def verdict(credibility: Credibility) -> tuple[float, str, str, int]:
+    return (credibility.probability, credibility.band, credibility.status, credibility.grade)
+
+
+@st.composite
+def positions(draw: st.DrawFn, event_id: str, source: str) -> Statement:
+    kind = draw(st.sampled_from(STANCE_TYPES))
+    if kind != "assessed":
+        return Statement(event_id, kind, source, draw(moments))
+    return Statement(
+        event_id,
+        kind,
+        source,
+        draw(moments),
+        likelihood=draw(st.floats(min_value=0.001, max_value=0.999)),
+        confidence=draw(st.sampled_from((None, *CONFIDENCE_LEVELS))),
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    sources = {
+        f"s{i}": SourceStanding(
+            f"s{i}",
+            f"Source {i}",
+            draw(st.sampled_from(AFFILIATIONS)),
+            draw(st.sampled_from(RELIABILITY_GRADES)),
+        )
+        for i in range(draw(st.integers(1, 5)))
+    }
+    speakers = [*sources, "ghost"]
+    evidence = [
+        draw(positions(f"e{i}", draw(st.sampled_from(speakers))))
+        for i in range(draw(st.integers(0, 10)))
+    ]
+    for i in range(draw(st.integers(0, 2))):
+        outcome = draw(st.sampled_from(("confirmed", "refuted")))
+        source = draw(st.sampled_from(speakers))
+        evidence.append(Statement(f"v{i}", "resolved", source, draw(moments), outcome=outcome))
+    for i in range(draw(st.integers(0, 3)) if evidence else 0):
+        target = draw(st.sampled_from(evidence))
+        source = target.source if draw(st.booleans()) else draw(st.sampled_from(speakers))
+        evidence.append(
+            Statement(f"r{i}", "retracted", source, draw(moments), supersedes=target.event_id)
+        )
+    landslide = draw(st.sampled_from(("asserted", "denied")))
+    for i in range(draw(st.sampled_from((0, 0, 4, 12)))):
+        sources[f"l{i}"] = SourceStanding(f"l{i}", f"Witness {i}", None, "A")
+        evidence.append(Statement(f"l{i}", landslide, f"l{i}", draw(moments)))
+    known = draw(st.lists(st.sampled_from([*sources, "ghost"]), unique=True))
+    return Scenario(
+        evidence,
+        sources,
+        draw(st.sampled_from(((), ("RU",), PARTIES))),
+        draw(st.sampled_from(((), ("UA",), ("UA", "US")))),
+        {source: draw(records) for source in known},
+    )
+
+
+@laws
+@given(scenarios())
+def test_law_1_no_events_gives_roughly_even_chance_and_unverified(scenario: Scenario) -> None:
+    credibility = scenario.assess([])
+    assert credibility.probability == 0.5
+    assert credibility.band == "roughly even chance"
+    assert credibility.status == "unverified"
+    assert credibility.contributions == ()
+    assert credibility.model == "credibility-v2"
+
+
+@laws
+@given(scenarios(), st.data())
+def test_law_2_an_assertion_never_lowers_and_a_denial_never_raises_the_probability(
+    scenario: Scenario, data: st.DataObject
+) -> None:
+    affiliation = data.draw(st.sampled_from([s.affiliation for s in scenario.sources.values()]))
+    reliability = data.draw(st.sampled_from(RELIABILITY_GRADES))
+    sources = {
+        **scenario.sources,
+        "newcomer": SourceStanding("newcomer", "Newcomer", affiliation, reliability),
+    }
+    records = {**scenario.records, "newcomer": data.draw(records_or_none())}
+    records = {source: record for source, record in records.items() if record is not None}
+    speaker = data.draw(st.sampled_from([*sources, "ghost"]))
+    without = [item for item in scenario.evidence if item.source != speaker]
+    earlier = [
+        data.draw(positions(f"early-{i}", speaker)) for i in range(data.draw(st.integers(0, 2)))
+    ]
+    kind = data.draw(st.sampled_from(("asserted", "denied")))
+    statement = Statement("statement", kind, speaker, LATE)
+
+    def probability(evidence: list[Statement]) -> float:
+        return assess(
+            evidence, sources, scenario.parties, scenario.beneficiaries, track_records=records
+        ).probability
+
+    before = probability(without)
+    after = probability([*without, *earlier, statement])
+    assert after >= before if kind == "asserted" else after <= before
+
+
+def records_or_none() -> st.SearchStrategy[TrackRecord | None]:
+    return st.one_of(st.none(), records)
+
+
+@laws
+@given(scenarios(), st.data())
+def test_law_4_the_result_does_not_depend_on_input_order(
+    scenario: Scenario, data: st.DataObject
+) -> None:
+    shuffled = data.draw(st.permutations(scenario.evidence))
+    assert scenario.assess(shuffled) == scenario.assess()
+
+
+@laws
+@given(scenarios(), st.sampled_from(("confirmed", "refuted")), st.data())
+def test_law_7_a_resolution_dominates_until_retracted(
+    scenario: Scenario, outcome: str, data: st.DataObject
+) -> None:
+    unresolved = [item for item in scenario.evidence if item.type != "resolved"]
+    before = scenario.assess(unresolved)
+    assert 0.01 < before.probability < 0.99
+
+    resolver = data.draw(st.sampled_from([*scenario.sources, "ghost"]))
+    ruling = Statement("ruling", "resolved", resolver, LATE, outcome=outcome)
+    resolved = scenario.assess([*scenario.evidence, ruling])
+    assert resolved.status == outcome
+    if outcome == "confirmed":
+        assert resolved.probability >= 0.99
+    else:
+        assert resolved.probability <= 0.01
+
+    withdrawal = Statement(
+        "ruling-withdrawn", "retracted", resolver, LATE + timedelta(days=1), supersedes="ruling"
+    )
+    assert verdict(scenario.assess([*unresolved, ruling, withdrawal])) == verdict(before)
+
+
+@laws
+@given(scenarios(), st.data())
+def test_law_8_the_same_events_give_the_same_bytes(scenario: Scenario, data: st.DataObject) -> None:
+    shuffled = data.draw(st.permutations(scenario.evidence))
+    first = json.dumps(scenario.assess().to_dict(), sort_keys=True)
+    assert json.dumps(scenario.assess().to_dict(), sort_keys=True) == first
+    assert json.dumps(scenario.assess(shuffled).to_dict(), sort_keys=True) == first
+
+
+@laws
+@given(scenarios())
+def test_every_event_has_one_contribution_and_the_deltas_add_up(scenario: Scenario) -> None:
+    credibility = scenario.assess()
+    in_order = sorted(scenario.evidence, key=lambda item: (item.occurred_at, item.event_id))
+    assert [c.event_id for c in credibility.contributions] == [e.event_id for e in in_order]
+    assert all(c.reason for c in credibility.contributions)
+    total = sum(c.delta for c in credibility.contributions)
+    assert abs(total - (credibility.probability - 0.5)) < 1e-5
+
+
+# --- no look-ahead -------------------------------------------------------------------------
+
+stances = st.builds(
+    ResolvedStance,
+    st.sampled_from(("s0", "s1", "s2", "ghost")),
+    st.booleans(),
+    st.sampled_from(("confirmed", "refuted")),
+    st.builds(lambda days: BASE + timedelta(days=days), st.integers(-2000, 200)),
+)
+
+
+@laws
+@given(scenarios(), st.lists(stances, max_size=12), st.lists(stances, min_size=1, max_size=6))
+def test_no_look_ahead_a_resolution_after_as_of_changes_nothing(
+    scenario: Scenario, history: list[ResolvedStance], later: list[ResolvedStance]
+) -> None:
+    as_of = BASE + timedelta(days=30)
+    past = [stance for stance in history if stance.resolved_at <= as_of]
+    future = [
+        ResolvedStance(s.source, s.supported, s.outcome, as_of + timedelta(seconds=1 + i))
+        for i, s in enumerate(later)
+    ]
+    known = track_records(past, as_of)
+    assert track_records([*past, *future], as_of) == known
+    assert track_records([*history, *future], as_of) == known  # later history: ignored too
+
+    def result(records: dict[str, TrackRecord]) -> str:
+        credibility = assess(
+            scenario.evidence,
+            scenario.sources,
+            scenario.parties,
+            scenario.beneficiaries,
+            track_records=records,
+        )
+        return json.dumps(credibility.to_dict(), sort_keys=True)
+
+    assert result(track_records([*past, *future], as_of)) == result(known)
+
+
+def test_a_record_is_weighed_by_recency_and_moves_the_weight_within_bounds() -> None:
+    as_of = datetime(2020, 1, 1, tzinfo=UTC)
+    year = timedelta(days=365)
+    history = [
+        ResolvedStance("gov", True, "refuted", as_of),  # missed, now: weight 1
+        ResolvedStance("gov", True, "confirmed", as_of - year),  # matched, a year ago: 1/2
+        ResolvedStance("gov", False, "refuted", as_of + year),  # after as_of: not counted
+    ]
+    assert track_records(history, as_of) == {"gov": TrackRecord(matched=0.5, missed=1.0)}
+    prior, posterior, factor = v2.record_factor("B", TrackRecord(0.0, 0.0))
+    assert (posterior, factor) == (prior, 1.0)
+    _, _, liar = v2.record_factor("B", TrackRecord(0.0, 20.0))
+    _, _, oracle = v2.record_factor("E", TrackRecord(50.0, 0.0))
+    assert liar == 0.0 and oracle == v2.MAX_RECORD_FACTOR
+
+
+def test_the_reason_names_every_number_used() -> None:
+    gov = SourceStanding("gov", "Government", "US", "B")
+    state = SourceStanding("state-tv", "State TV", "RU", "D")
+    first = Statement("e1", "asserted", "gov", BASE)
+    denial = Statement("e2", "denied", "state-tv", BASE + timedelta(days=3))
+    result = assess(
+        [first, denial],
+        {"gov": gov, "state-tv": state},
+        ["RU"],
+        ["US"],
+        track_records={"gov": TrackRecord(3.0, 1.0)},
+    )
+    reasons = {c.event_id: c.reason for c in result.contributions}
+    prior, posterior, factor = v2.record_factor("B", TrackRecord(3.0, 1.0))
+    for number in (
+        "+1.2",
+        "3 matched",
+        "1 missed",
+        f"{v2.RECORD_HALF_LIFE_DAYS:g} days",
+        f"{prior:.3f}",
+        f"{posterior:.3f}",
+        f"x{factor:.3f}",
+        f"{v2.PRIOR_STANCES:g} stances",
+        f"{v2.MAX_RECORD_FACTOR:g}",
+        f"x{v2.EARLY_FACTOR:g}",
+        f"within {v2.EARLY_DAYS:g} days",
+        "x0.5",  # US gains if believed: its accusation counts x0.5
+    ):
+        assert number in reasons["e1"], number
+    assert "first report" not in reasons["e2"]  # three days later: not early
+    assert "x0.25" in reasons["e2"]  # a party's self-serving denial
+    for contribution in result.contributions:
+        assert re.search(r"[-+]\d", contribution.reason)
