@@ -246,8 +246,9 @@ def _weigh(
         if days < EARLY_DAYS:
             weight *= EARLY_FACTOR
             account += (
-                f"; made {days:g} days after the first report, within {EARLY_DAYS:g} days,"
-                f" so it counts x{EARLY_FACTOR:g}: {_num(weight)} log-odds"
+                f"; made {days:g} days after the first report on the claim, less than"
+                f" {EARLY_DAYS:g} day: an early report counts x{EARLY_FACTOR:g}: {_num(weight)}"
+                " log-odds"
             )
     affiliation = standing.affiliation
     if affiliation is not None and affiliation in parties and weight != 0.0:

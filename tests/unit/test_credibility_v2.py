@@ -290,7 +290,7 @@ def test_the_reason_names_every_number_used() -> None:
         f"{v2.PRIOR_STANCES:g} stances",
         f"{v2.MAX_RECORD_FACTOR:g}",
         f"x{v2.EARLY_FACTOR:g}",
-        f"within {v2.EARLY_DAYS:g} days",
+        f"less than {v2.EARLY_DAYS:g} day",
         "x0.5",  # US gains if believed: its accusation counts x0.5
     ):
         assert number in reasons["e1"], number
