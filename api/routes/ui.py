@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -37,7 +37,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.access import KeyRing, NotAllowed, NotAuthenticated, Role
 from api.deps import LedgerDep
@@ -94,8 +94,11 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+#: The package's own folders, found from this file (not by the name "api", which a test
+#: runner may have given to another package).
+PACKAGE = Path(__file__).resolve().parent.parent
 templates = Environment(
-    loader=PackageLoader("api", "templates"),
+    loader=FileSystemLoader(PACKAGE / "templates"),
     autoescape=select_autoescape(("html", "svg")),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -206,7 +209,7 @@ templates.globals.update(
 
 @cache
 def _static(name: str) -> bytes:
-    return files("api").joinpath("static", name).read_bytes()
+    return (PACKAGE / "static" / name).read_bytes()
 
 
 def _static_url(name: str) -> str:
