@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import Application
 from eventsourcing.persistence import EventStore, Recording, StoredEvent
 
 logger = logging.getLogger("claims_ledger.snapshots")
@@ -225,8 +225,10 @@ class CheckedSnapshots(EventStore[UUID]):
         older = list(self.get(originator_id, lte=version - 1, desc=True, limit=1))
         aggregate: Any = older[0].mutate(None) if older else None
         start = older[0].originator_version if older else None
-        events = self.app.events.get(originator_id, gt=start, lte=version)
-        return project_aggregate(aggregate, events)
+        events: Iterator[Any] = self.app.events.get(originator_id, gt=start, lte=version)
+        for event in events:
+            aggregate = event.mutate(aggregate)
+        return aggregate
 
     def _judge(self, key: bytes, trusted: bool) -> None:
         with self._lock:
