@@ -173,11 +173,19 @@ class LedgerReads:
         until: datetime | None = None,
         source: str | None = None,
         known_at: datetime | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> JSON:
         """Every change of the claim's credibility in recording order, and its cause.
 
         With ``known_at``, the trail as it stood then: only changes recorded by then.
+        With ``limit``, one page: the entries after ``cursor`` (the ``next_cursor`` of the
+        page before), at most ``limit``, and ``next_cursor`` (None on the last page); the
+        work is the claim's records up to the page's end, and explaining that page's
+        entries. Without it, every entry (and no ``next_cursor``).
         """
+        page_size = None if limit is None else _limit(limit)
+        after = _cursor(cursor)
         as_of, known = _times(as_of, known_at)
         data = self.store.claim_as_known(claim_id, to_micros(known))
         sources = self.store.sources_cited(data, to_micros(known))
@@ -188,14 +196,20 @@ class LedgerReads:
             since=None if since is None else to_micros(since),
             until=None if until is None else to_micros(until),
             source=source,
+            after=after,
+            limit=None if page_size is None else page_size + 1,
         )
-        return {
+        answer: JSON = {
             "claim_id": claim_id,
             "as_of": format_instant(as_of),
             "known_at": format_instant(known),
             "model": MODEL_VERSION,
-            "entries": entries,
+            "entries": entries[:page_size],
         }
+        if page_size is not None:
+            more = len(entries) > page_size
+            answer["next_cursor"] = str(entries[page_size - 1]["position"]) if more else None
+        return answer
 
     @store_errors
     def timeline(self, claim_id: str, known_at: datetime | None = None) -> JSON:

@@ -9,13 +9,22 @@ recorded; a retraction withdraws its event from its own ``occurred_at`` on.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ledger.answers import JSON
-from ledger.credibility import Credibility, SourceStanding, assess, unweighable
-from ledger.statements import OPTIONAL_FIELDS, Statement, with_corrections
+from ledger.credibility import Credibility, SourceStanding, assess, pool, unweighable, weigh
+from ledger.statements import (
+    OPTIONAL_FIELDS,
+    STANCE_TYPES,
+    Statement,
+    StatementType,
+    with_corrections,
+)
 from ledger.times import format_instant, from_micros
 
 log = logging.getLogger(__name__)
@@ -161,6 +170,279 @@ def summary(c: Credibility) -> JSON:
     return {"probability": c.probability, "band": c.band, "status": c.status}
 
 
+#: Where a statement stands among the evidence: valid time, then recording order (law 3).
+Key = tuple[datetime, int, str]
+#: A credibility without its grade and explanation, as the audit and the timeline show it.
+Summary = JSON
+
+
+def _key(statement: Statement) -> Key:
+    return (statement.at, statement.position, statement.event_id)
+
+
+def _weighable(statement: Statement) -> bool:
+    return unweighable(statement) is None
+
+
+class _Voices:
+    """The counted positions, weighed, as the model's ``pool`` groups them.
+
+    ``pool`` counts the voices of one witness group on one side 1, 1/2, 1/4 ... strongest
+    first (ties by event id) and adds up those sides' totals. Each side's total is kept
+    here as its voices change, so a summary pools one voice a side: the same four values
+    (a side's total is its only voice's weight; the sides, their signs and the groups
+    with a voice in favour are the same), at the cost of the number of sides, not of
+    voices.
+    """
+
+    def __init__(self) -> None:
+        #: Each speaker's counted position: (event id, witness group, log-odds).
+        self.by_speaker: dict[str, tuple[str, str, float]] = {}
+        self._sides: dict[tuple[str, bool], list[tuple[float, str]]] = {}
+        self._totals: dict[tuple[str, bool], float] = {}
+
+    def set(self, speaker: str, entry: tuple[str, str, float] | None) -> bool:
+        """Count ``entry`` as the speaker's position (None: none); whether that changed."""
+        old = self.by_speaker.get(speaker)
+        if old == entry:
+            return False
+        if old is not None:
+            del self.by_speaker[speaker]
+            self._move(old, out=True)
+        if entry is not None:
+            self.by_speaker[speaker] = entry
+            self._move(entry, out=False)
+        return True
+
+    def _move(self, entry: tuple[str, str, float], *, out: bool) -> None:
+        event_id, group, weight = entry
+        side = (group, weight > 0)
+        voices = self._sides.setdefault(side, [])
+        voice = (-abs(weight), event_id)
+        if out:
+            del voices[bisect.bisect_left(voices, voice)]
+        else:
+            bisect.insort(voices, voice)
+        if not voices:
+            del self._sides[side], self._totals[side]
+            return
+        # As ``pool`` sums a side: fsum is exactly rounded, so the total is pool's own.
+        total = math.fsum(-v * 0.5**rank for rank, (v, _) in enumerate(voices))
+        self._totals[side] = total if side[1] else -total
+
+    def summary(self, outcome: str | None) -> Summary:
+        """Probability, band and status, as ``pool`` answers for every counted voice."""
+        sides = [(group, group, total) for (group, _), total in self._totals.items()]
+        probability, band, status, _ = pool(sides, outcome)
+        return {"probability": probability, "band": band, "status": status}
+
+
+class _Evidence:
+    """A claim's evidence at one valid time (``as_of``), taken in record by record.
+
+    What the model's summary depends on is kept up to date as records and ratings arrive
+    in recording order: each source's latest position at ``as_of`` not withdrawn, the latest
+    resolution, each source's grade at ``as_of``. ``summary`` pools the counted positions
+    (the model's ``pool``, which a property test holds equal to ``assess``), side by side
+    (``_Voices``), so it costs the number of witness groups speaking, not of events; it is
+    remembered until something counted changes. ``reason`` asks the model itself
+    (``assess``) about one event, over the few statements its contribution depends on.
+    """
+
+    def __init__(self, claim: ClaimData, sources: dict[str, SourceData], as_of: datetime) -> None:
+        self.as_of = as_of
+        self.parties, self.beneficiaries = claim.parties, claim.beneficiaries
+        self.sources = sources
+        #: Every statement but corrections, with the corrections taken in applied.
+        self.statements: dict[str, Statement] = {}
+        #: Weighable retractions, by the event id they name.
+        self.retractions: dict[str, list[Statement]] = {}
+        #: The keys of the positions that count at ``as_of`` (weighable, not withdrawn), by
+        #: speaker; resolutions under None. Each list is sorted: its last one counts.
+        self.live: dict[str | None, list[Key]] = {}
+        self.live_keys: dict[str, tuple[str | None, Key]] = {}
+        #: Each source's rating in force at ``as_of`` so far: (rating key, grade).
+        self.ratings: dict[str, tuple[tuple[datetime | None, int], str]] = {}
+        #: The counted position of each speaker, weighed.
+        self.voices = _Voices()
+        self._summary: Summary | None = None
+
+    # -- taking records in ---------------------------------------------------------------
+
+    def record(self, statement: Statement) -> None:
+        """Take one recorded statement (as ``with_corrections`` applies them)."""
+        if statement.type == StatementType.CORRECTED:
+            target = self.statements.get(statement.supersedes or "")
+            if target is not None:
+                self._remove(target)
+                self._add(target.corrected(statement))
+            return
+        known = self.statements.get(statement.event_id)
+        if known is not None:
+            self._remove(known)
+        self._add(statement)
+
+    def rate(self, source_id: str, rated: Recorded) -> None:
+        """Take one recorded rating of a source (as ``SourceData.grade`` picks them)."""
+        r = rated.record
+        if r["occurred_at"] and r["occurred_at"] > self.as_of:
+            return
+        key = (r["occurred_at"], r["version"])
+        best = self.ratings.get(source_id)
+        if best is None or _later(key, best[0]):
+            self.ratings[source_id] = (key, str(r["reliability"]))
+            if best is None or best[1] != str(r["reliability"]):
+                self._recount(source_id)
+
+    def _add(self, statement: Statement) -> None:
+        self.statements[statement.event_id] = statement
+        if statement.type == StatementType.RETRACTED and _weighable(statement):
+            target = statement.supersedes or ""
+            self.retractions.setdefault(target, []).append(statement)
+            self._refresh(target)
+        self._refresh(statement.event_id)
+
+    def _remove(self, statement: Statement) -> None:
+        del self.statements[statement.event_id]
+        if statement.type == StatementType.RETRACTED and _weighable(statement):
+            target = statement.supersedes or ""
+            self.retractions[target] = [r for r in self.retractions[target] if r is not statement]
+            self._refresh(target)
+        self._refresh(statement.event_id)
+
+    def _refresh(self, event_id: str) -> None:
+        """Put the event among the live positions, or take it out, as it now stands."""
+        owners: set[str | None] = set()
+        old = self.live_keys.pop(event_id, None)
+        if old is not None:
+            owner, key = old
+            keys = self.live[owner]
+            del keys[bisect.bisect_left(keys, key)]
+            owners.add(owner)
+        statement = self.statements.get(event_id)
+        if statement is not None and self._counts(statement):
+            owner = None if statement.type == StatementType.RESOLVED else statement.speaker
+            key = _key(statement)
+            bisect.insort(self.live.setdefault(owner, []), key)
+            self.live_keys[event_id] = (owner, key)
+            owners.add(owner)
+        for owner in owners:
+            self._recount(owner)
+
+    def _counts(self, statement: Statement) -> bool:
+        """Whether it may count at ``as_of``: a weighable position or resolution in scope,
+        not withdrawn."""
+        if statement.type not in STANCE_TYPES and statement.type != StatementType.RESOLVED:
+            return False
+        return self.in_scope(statement) and self.first_retraction(statement) is None
+
+    def _recount(self, owner: str | None) -> None:
+        if owner is None:  # the resolution
+            self._summary = None
+            return
+        keys = self.live.get(owner)
+        entry = None
+        if keys:
+            statement = self.statements[keys[-1][2]]
+            standing = self.standing(owner)
+            weighed = weigh(statement, standing, self.parties, self.beneficiaries)
+            entry = (statement.event_id, *weighed)
+        if self.voices.set(owner, entry):
+            self._summary = None
+
+    # -- what it answers -------------------------------------------------------------------
+
+    def in_scope(self, statement: Statement) -> bool:
+        """Whether the model weighs it at ``as_of`` (``evidence`` keeps it)."""
+        return _weighable(statement) and statement.at <= self.as_of
+
+    def first_retraction(self, statement: Statement) -> Statement | None:
+        """The retraction in scope that withdraws ``statement`` (its source's first)."""
+        found = [
+            r
+            for r in self.retractions.get(statement.event_id, ())
+            if r.source == statement.source and r.at <= self.as_of
+        ]
+        return min(found, key=_key) if found else None
+
+    def standing(self, source_id: str) -> SourceStanding:
+        source = self.sources.get(source_id)
+        if source is None:  # heard as the model hears any unregistered source
+            return SourceStanding(source_id, f"unregistered source {source_id}", None, "F")
+        rating = self.ratings.get(source_id)
+        grade = "F" if rating is None else rating[1]
+        return SourceStanding(source.source_id, source.name, source.affiliation, grade)
+
+    def summary(self) -> Summary:
+        """The credibility at ``as_of`` as known so far: probability, band, status."""
+        if self._summary is None:
+            resolved = self.live.get(None)
+            outcome = str(self.statements[resolved[-1][2]].outcome) if resolved else None
+            self._summary = self.voices.summary(outcome)
+        return dict(self._summary)
+
+    def reason(self, event_id: str) -> str | None:
+        """The reason of the event's contribution at ``as_of`` as known so far; None when
+        it is not in the model's evidence."""
+        statement = self.statements.get(event_id)
+        if statement is None or not self.in_scope(statement):
+            return None
+        context = self._context(statement)
+        standings = {
+            sid: self.standing(sid) for sid in {s.speaker for s in context} if sid in self.sources
+        }
+        result = assess(context, standings, self.parties, self.beneficiaries)
+        return next(c.reason for c in result.contributions if c.event_id == event_id)
+
+    def _context(self, statement: Statement) -> list[Statement]:
+        """The evidence in scope that the statement's contribution depends on.
+
+        ``assess`` explains a retraction by the event it names (and the retraction before
+        it that withdrew that event, if any); a withdrawn event by the retraction that
+        withdrew it; a superseded one by what superseded it; a counted position by the
+        stronger voices of its witness group on its side (its rank, and who is ahead of
+        it); the resolution by every counted position (the pool it overrides).
+        """
+        found = {statement.event_id: statement}
+
+        def add(*others: Statement) -> None:
+            for other in others:
+                found.setdefault(other.event_id, other)
+
+        if statement.type == StatementType.RETRACTED:
+            target = self.statements.get(statement.supersedes or "")
+            if target is not None and self.in_scope(target):
+                add(target)
+                if target.type != StatementType.RETRACTED and target.source == statement.source:
+                    first = self.first_retraction(target)
+                    if first is not None:
+                        add(first)
+        elif (withdrawn := self.first_retraction(statement)) is not None:
+            add(withdrawn)
+        else:
+            owner = None if statement.type == StatementType.RESOLVED else statement.speaker
+            latest = self.statements[self.live[owner][-1][2]]
+            if latest.event_id != statement.event_id:
+                add(latest)
+            elif owner is None:
+                counted = self.voices.by_speaker.values()
+                add(*(self.statements[event_id] for event_id, _, _ in counted))
+            else:
+                # Its rank and the voices ahead of it: its group's stronger ones on its side.
+                _, group, weight = self.voices.by_speaker[owner]
+                rank = (-abs(weight), statement.event_id)
+                add(
+                    *(
+                        self.statements[event_id]
+                        for event_id, their_group, their_weight in self.voices.by_speaker.values()
+                        if their_group == group
+                        and (their_weight > 0) == (weight > 0)
+                        and (-abs(their_weight), event_id) < rank
+                    )
+                )
+        return list(found.values())
+
+
 def audit(
     claim: ClaimData,
     sources: dict[str, SourceData],
@@ -169,12 +451,20 @@ def audit(
     since: int | None = None,
     until: int | None = None,
     source: str | None = None,
+    after: int = 0,
+    limit: int | None = None,
 ) -> list[JSON]:
     """Every change of credibility (at ``as_of``) in recording order, and what caused it.
 
     Each of the claim's events is an entry; a re-rating of one of its sources is an entry
     when it moved the result. ``before``/``after`` are the credibility as known just before
-    and just after the event was recorded.
+    and just after the event was recorded. ``after`` and ``limit`` page: the entries at
+    positions after ``after``, at most ``limit`` of them.
+
+    One pass in recording order: the claim's records and its sources' ratings are taken in
+    as they were recorded (``_Evidence``), and each entry is answered from what is known
+    just before and just after its recording time. The claim's records are in log order,
+    as ``ClaimData`` holds them.
     """
     changes: list[tuple[int, int, JSON, str, str | None]] = [
         (
@@ -186,44 +476,75 @@ def audit(
         )
         for rec in claim.records
     ]
-    cited = {rec.statement.speaker for rec in claim.records}
-    for sid in sorted(cited & sources.keys()):
+    cited = sorted({rec.statement.speaker for rec in claim.records} & sources.keys())
+    for sid in cited:
         changes += [
             (rated.position, rated.recorded_at, rated.record, "rerated", sid)
             for rated in sources[sid].ratings
             if rated.record["occurred_at"]
         ]
-    entries = []
-    for position, recorded_at, r, kind, who in sorted(changes, key=lambda c: c[0]):
-        if (since is not None and recorded_at < since) or (
-            until is not None and recorded_at > until
+    changes.sort(key=lambda c: c[0])
+    wanted: dict[int, list[tuple[int, int, JSON, str, str | None]]] = {}
+    for change in changes:
+        position, recorded_at, _, _, who = change
+        if (
+            position <= after
+            or (since is not None and recorded_at < since)
+            or (until is not None and recorded_at > until)
+            or (source is not None and who != source)
         ):
             continue
-        if source is not None and who != source:
+        wanted.setdefault(recorded_at, []).append(change)
+    # Everything the answer at a recording time depends on, in recording order.
+    feed: list[tuple[int, RecordedStatement | tuple[str, Recorded]]] = [
+        (rec.recorded_at, rec) for rec in claim.records
+    ]
+    feed += [(rated.recorded_at, (sid, rated)) for sid in cited for rated in sources[sid].ratings]
+    feed.sort(key=lambda item: item[0])  # stable: records keep their log order
+    # Positions and recording times agree in every store: entries then come out in
+    # position order, and the walk stops at the page's end.
+    in_order = all(a[1] <= b[1] for a, b in itertools.pairwise(changes))
+
+    state = _Evidence(claim, sources, as_of)
+    entries: list[tuple[int, JSON]] = []
+    for recorded_at, group in itertools.groupby(feed, key=lambda item: item[0]):
+        selected = wanted.get(recorded_at)
+        before = state.summary() if selected else None
+        for _, item in group:
+            if isinstance(item, RecordedStatement):
+                state.record(item.statement)
+            else:
+                state.rate(*item)
+        if not selected:
             continue
-        before = summary(credibility(claim, sources, as_of, recorded_at - 1))
-        result = credibility(claim, sources, as_of, recorded_at)
-        after = summary(result)
-        if kind == "rerated" and before == after:
-            continue
-        entries.append(
-            {
-                "position": position,
-                "event_id": r["event_id"],
-                "recorded_at": format_instant(from_micros(recorded_at)),
-                "occurred_at": format_instant(r["occurred_at"]),
-                "type": kind,
-                "source": who,
-                "actor": r["actor"],
-                "before": before,
-                "after": after,
-                "reason": _why(r, kind, who, result, as_of),
-            }
-        )
-    return entries
+        after_it = state.summary()
+        for position, _, r, kind, who in selected:
+            if kind == "rerated" and before == after_it:
+                continue
+            entries.append(
+                (
+                    position,
+                    {
+                        "position": position,
+                        "event_id": r["event_id"],
+                        "recorded_at": format_instant(from_micros(recorded_at)),
+                        "occurred_at": format_instant(r["occurred_at"]),
+                        "type": kind,
+                        "source": who,
+                        "actor": r["actor"],
+                        "before": dict(before or {}),
+                        "after": dict(after_it),
+                        "reason": _why(r, kind, who, state, as_of),
+                    },
+                )
+            )
+        if in_order and limit is not None and len(entries) >= limit:
+            break
+    entries.sort(key=lambda entry: entry[0])
+    return [entry for _, entry in entries[:limit]]
 
 
-def _why(record: JSON, kind: str, source: str | None, result: Credibility, as_of: datetime) -> str:
+def _why(record: JSON, kind: str, source: str | None, state: _Evidence, as_of: datetime) -> str:
     """Why the entry moved the result: its contribution's reason, or why it could not."""
     if kind == "rerated":
         note = f" ({record['note']})" if record.get("note") else ""
@@ -237,34 +558,114 @@ def _why(record: JSON, kind: str, source: str | None, result: Credibility, as_of
             "it does not count at this as_of"
         )
     target = record["supersedes"] if kind == "corrected" else record["event_id"]
-    for contribution in result.contributions:
-        if contribution.event_id == target:
-            prefix = f"corrects event {target}: " if kind == "corrected" else ""
-            return prefix + contribution.reason
+    reason = state.reason(target)
+    if reason is not None:
+        prefix = f"corrects event {target}: " if kind == "corrected" else ""
+        return prefix + reason
     return f"{kind} event outside the model's evidence"
 
 
 def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
-    """Credibility as a step function of valid time: a point wherever the result changes."""
+    """Credibility as a step function of valid time: a point wherever the result changes.
+
+    One sweep through valid time: statements are taken in as they occur (a retraction
+    withdraws its event from its own ``occurred_at`` on, for good), ratings as they come
+    into force, and the counted positions are pooled again only at a moment where
+    something counted changed.
+    """
+    statements = sorted(corrected_statements(claim, known_at), key=lambda s: (s.at, s.position))
     moments: dict[datetime, str] = {}
     # Among statements at one moment, the later recorded names the point (law 3's tie).
-    for statement in sorted(
-        corrected_statements(claim, known_at), key=lambda s: (s.at, s.position)
-    ):
+    for statement in statements:
         moments[statement.at] = statement.event_id
-    cited = {r.statement.speaker for r in claim.records}
-    for sid in sorted(cited & sources.keys()):
+    cited = sorted({r.statement.speaker for r in claim.records} & sources.keys())
+    ratings: list[tuple[datetime, str, Recorded]] = []
+    for sid in cited:
         for rated in sources[sid].ratings:
             t = rated.record["occurred_at"]
             if t is not None and rated.recorded_at <= known_at:
                 moments.setdefault(t, rated.record["event_id"])
+                ratings.append((t, sid, rated))
+    ratings.sort(key=lambda item: item[0])
+
+    by_id = {s.event_id: s for s in statements}
+    order = sorted(statements, key=_key)
+    withdrawn: set[str] = set()
+    latest: dict[str | None, list[Statement]] = {}  # by speaker, resolutions under None
+    grades: dict[str, tuple[tuple[datetime | None, int], str]] = {}
+    voices = _Voices()
+
+    def rate(sid: str, rated: Recorded) -> bool:
+        key = (rated.record["occurred_at"], rated.record["version"])
+        best = grades.get(sid)
+        if best is None or _later(key, best[0]):
+            grades[sid] = (key, str(rated.record["reliability"]))
+            return best is None or best[1] != grades[sid][1]
+        return False
+
+    def standing(sid: str) -> SourceStanding:
+        source = sources.get(sid)
+        if source is None:
+            return SourceStanding(sid, sid, None, "F")
+        return SourceStanding(
+            source.source_id, source.name, source.affiliation, grades.get(sid, (None, "F"))[1]
+        )
+
+    for sid in cited:  # the ratings given at registration are in force from the start
+        for rated in sources[sid].ratings:
+            if rated.record["occurred_at"] is None and rated.recorded_at <= known_at:
+                rate(sid, rated)
+
     points: list[JSON] = []
     previous: JSON = {"probability": 0.5, "band": "roughly even chance", "status": "unverified"}
+    taken = rated_up_to = 0
     for moment in sorted(moments):
-        now = summary(credibility(claim, sources, moment, known_at))
+        touched: set[str | None] = set()
+        while taken < len(order) and order[taken].at <= moment:
+            statement = order[taken]
+            taken += 1
+            if not _weighable(statement):
+                continue  # left out of the credibility, as ``evidence`` leaves it
+            if statement.type == StatementType.RETRACTED:
+                target = by_id.get(statement.supersedes or "")
+                if target is not None and target.source == statement.source:
+                    withdrawn.add(target.event_id)
+                    if _weighable(target) and target.at <= moment:
+                        touched.add(_owner(target))
+            elif statement.event_id not in withdrawn:
+                owner = _owner(statement)
+                latest.setdefault(owner, []).append(statement)
+                touched.add(owner)
+        while rated_up_to < len(ratings) and ratings[rated_up_to][0] <= moment:
+            _, sid, rated = ratings[rated_up_to]
+            rated_up_to += 1
+            if rate(sid, rated):
+                touched.add(sid)
+        changed = False
+        for owner in touched:
+            stack = latest.get(owner, [])
+            while stack and stack[-1].event_id in withdrawn:
+                stack.pop()
+            if owner is None:
+                changed = True
+            elif stack:
+                counted = stack[-1]
+                weighed = weigh(counted, standing(owner), claim.parties, claim.beneficiaries)
+                changed |= voices.set(owner, (counted.event_id, *weighed))
+            else:
+                changed |= voices.set(owner, None)
+        if not changed:
+            continue
+        resolved = latest.get(None)
+        now = voices.summary(str(resolved[-1].outcome) if resolved else None)
         if now != previous:
             points.append(
                 {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}
             )
             previous = now
     return points
+
+
+def _owner(statement: Statement) -> str | None:
+    """Whose list of positions a statement goes in: its speaker's; None for resolutions."""
+    return None if statement.type == StatementType.RESOLVED else statement.speaker
