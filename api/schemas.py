@@ -187,11 +187,14 @@ class AuditEntry(BaseModel):
 
 
 class AuditPublic(BaseModel):
+    """One page of the audit trail: its entries in recording (position) order."""
+
     claim_id: str
     as_of: Instant
     known_at: Instant
     model: str
     entries: list[AuditEntry]
+    next_cursor: Cursor
 
 
 class TimelinePoint(CredibilitySummary):

@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from api.deps import AsOf, AuthenticatedRoute, ClaimId, KnownAt, LedgerDep, Since, Until, authorize
+from api.deps import (
+    AsOf,
+    AuthenticatedRoute,
+    ClaimId,
+    Cursor,
+    KnownAt,
+    LedgerDep,
+    Limit,
+    Since,
+    Until,
+    authorize,
+)
 from api.http import choose
 from api.openapi_docs import READ, problems
 from api.schemas import AuditPublic, TimelinePublic
@@ -26,10 +37,12 @@ def audit(
     until: Until,
     source: Annotated[str | None, Query(description="only this source's events",
                                         examples=["peskov"])] = None,
+    limit: Limit = 100, cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Every change of credibility at as_of in recording order: before, after, cause, actor."""
+    """Every change of credibility at as_of in recording order (a page; next_cursor reads on)."""
     return ledger.audit(
-        claim_id, as_of=as_of, since=since, until=until, source=source, known_at=known_at
+        claim_id, as_of=as_of, since=since, until=until, source=source, known_at=known_at,
+        limit=limit, cursor=cursor,
     )
 
 

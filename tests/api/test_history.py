@@ -45,6 +45,29 @@ def test_audit_as_of_since_until_known_at(article: TestClient) -> None:
     assert_problem(article.get("/claims/nope/audit"), 404)
 
 
+def test_audit_pages(article: TestClient) -> None:
+    full = article.get(f"/claims/{TROOPS}/audit").json()
+    assert full["next_cursor"] is None and len(full["entries"]) == 4  # the default limit: 100
+    known = {"known_at": full["known_at"], "as_of": "2024-10-12"}
+    whole = article.get(f"/claims/{TROOPS}/audit", params=known).json()["entries"]
+    first = article.get(f"/claims/{TROOPS}/audit", params={**known, "limit": 3}).json()
+    assert first["entries"] == whole[:3]
+    assert first["next_cursor"] == str(whole[2]["position"])
+    rest = article.get(f"/claims/{TROOPS}/audit",
+                       params={**known, "limit": 3, "cursor": first["next_cursor"]}).json()
+    assert rest["entries"] == whole[3:] and rest["next_cursor"] is None
+    # Filters apply before the page is cut; before/after stay as known just before/after.
+    since = {**known, "since": whole[1]["recorded_at"], "limit": 1}
+    one = article.get(f"/claims/{TROOPS}/audit", params=since).json()
+    assert one["entries"] == whole[1:2] and one["next_cursor"] == str(whole[1]["position"])
+    last = article.get(f"/claims/{TROOPS}/audit",
+                       params={**known, "cursor": str(whole[-1]["position"])}).json()
+    assert last["entries"] == [] and last["next_cursor"] is None
+    for bad in ({"limit": 0}, {"limit": 1001}, {"cursor": "abc"}, {"cursor": "9" * 19}):
+        assert_problem(article.get(f"/claims/{TROOPS}/audit", params=bad), 422,
+                       next(iter(bad)))
+
+
 def test_timeline_json(article: TestClient) -> None:
     answer = article.get(f"/claims/{TROOPS}/timeline")
     assert answer.status_code == 200
