@@ -103,15 +103,34 @@ def audit(
     ledger knew it just before and just after each event was recorded. With --known-at,
     the trail as it stood then.
     """
+    filters: dict[str, Any] = {
+        "since": instant("--since", since, bare_date="start"),
+        "until": instant("--until", until),
+        "source": source,
+    }
     with open_ledger(ctx, existing=True) as ledger:
         view = ledger.audit(
             claim,
             as_of=instant("--as-of", as_of),
-            since=instant("--since", since, bare_date="start"),
-            until=instant("--until", until),
-            source=source,
             known_at=instant("--known-at", known_at),
+            limit=_PAGE,
+            **filters,
         )
+        # Every page, at the (as_of, known_at) the first one was answered for.
+        fixed_as_of = instant("as_of", view["as_of"])
+        fixed_known_at = instant("known_at", view["known_at"])
+        while view["next_cursor"] is not None:
+            page = ledger.audit(
+                claim,
+                as_of=fixed_as_of,
+                known_at=fixed_known_at,
+                limit=_PAGE,
+                cursor=view["next_cursor"],
+                **filters,
+            )
+            view["entries"] += page["entries"]
+            view["next_cursor"] = page["next_cursor"]
+    del view["next_cursor"]  # the whole trail: the ledger's answer without a limit
     _show(view, as_json, render.audit)
 
 

@@ -89,6 +89,21 @@ def test_audit_since_a_date_means_from_its_start(invoke: Invoke, loaded_store: s
     assert nothing["entries"] == []
 
 
+def test_audit_reads_every_page(
+    invoke: Invoke, loaded_store: str, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger_cli import views
+
+    monkeypatch.setattr(views, "_PAGE", 1)  # a page an entry: the trail is four pages
+    shown = as_json(invoke, "--store", loaded_store, "audit", TROOPS, "--as-of", AS_OF)
+    expected = open_ledger(loaded_store).audit(TROOPS, as_of=AS_OF_TIME)
+    del shown["known_at"], expected["known_at"]
+    assert shown == expected and len(expected["entries"]) == 4
+    assert "next_cursor" not in shown
+    since = as_json(invoke, "--store", loaded_store, "audit", TROOPS, "--source", "zelensky")
+    assert [e["source"] for e in since["entries"]] == ["zelensky"]  # type: ignore[index]
+
+
 def test_audit_table(invoke: Invoke, loaded_store: str) -> None:
     result = invoke("--store", loaded_store, "audit", TROOPS)
     assert result.exit_code == 0
