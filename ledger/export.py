@@ -156,7 +156,7 @@ class Importer:
         except BaseException:
             self.held.clear()  # they hold what was not saved
             raise
-        self.store.snapshot_crossed([*claims.values(), *sources.values()], len(events))
+        self.store.snapshot_crossed([*claims.values(), *sources.values()], events)
         for cid, claim in claims.items():
             self.held[cid] = claim
             self.held.move_to_end(cid)

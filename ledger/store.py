@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -270,19 +270,23 @@ class LedgerApplication(Application[UUID]):
         with datastore.transaction(commit=True) as cursor:
             cursor.execute(statement, (oid, oid))
 
-    def snapshot_crossed(self, aggregates: Iterable[Any], written: int) -> None:
+    def snapshot_crossed(self, aggregates: Iterable[Any], events: Iterable[Any]) -> None:
         """Snapshot aggregates whose version crossed an interval in a multi-event save.
 
         ``save()`` snapshots aggregates by itself, but a batch saves events in request
-        order rather than aggregates, so the interval is checked here instead.
+        order rather than aggregates, so the interval is checked here instead, with the
+        number of ``events`` each aggregate got.
         """
         if self.snapshots is None:
             return
+        written = Counter(event.originator_id for event in events)
         for aggregate in aggregates:
             interval = self.snapshotting_intervals.get(type(aggregate))
+            before = aggregate.version - written[aggregate.id]
             if (
-                interval
-                and aggregate.version // interval > max(aggregate.version - written, 0) // interval
+                written[aggregate.id]
+                and interval
+                and aggregate.version // interval > before // interval
             ):
                 self.snapshot(aggregate)
 

@@ -176,7 +176,7 @@ class LedgerWrites:
                 self._add_statement(claims[cid], body, actor, None, field_prefix=f"[{i}].")
                 events += claims[cid].collect_events()
             positions = self.store.save_all(*events, idempotency=idem)
-            self.store.snapshot_crossed(claims.values(), len(events))
+            self.store.snapshot_crossed(claims.values(), events)
             return positions
 
         return run_once(
