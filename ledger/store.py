@@ -41,6 +41,7 @@ from ledger.errors import (
 from ledger.groupcommit import GroupCommit
 from ledger.persistence.chain import LedgerIndex, LogEntry
 from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
+from ledger.snapshots import guard_snapshots
 from ledger.statements import Statement
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,6 +108,7 @@ class LedgerApplication(Application[UUID]):
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"cannot open the event store: {error}") from None
+        guard_snapshots(self)  # a snapshot is used only if it matches its events
 
     @store_errors
     def ping(self) -> None:
