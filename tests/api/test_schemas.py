@@ -34,7 +34,7 @@ READS: dict[str, tuple[str, tuple[str, ...], Read]] = {
     "audit": (
         f"/claims/{TROOPS}/audit",
         ("as_of", "known_at"),
-        lambda ledger, at: ledger.audit(TROOPS, **at),
+        lambda ledger, at: ledger.audit(TROOPS, limit=100, **at),  # the API pages by 100
     ),
     "timeline": (
         f"/claims/{TROOPS}/timeline",
