@@ -30,6 +30,7 @@ from ledger.statements import (
     SUPERSEDABLE_TYPES,
     Statement,
     StatementType,
+    a_or_an,
 )
 from ledger.times import CLOCK_SKEW, now, parse_instant
 
@@ -281,7 +282,7 @@ def statement(
         )
     rule = RULES[StatementType(kind)]
     allowed = COMMON_FIELDS | rule.fields
-    _reject_unknown(data, set(allowed), f"a {kind} event")
+    _reject_unknown(data, set(allowed), f"{a_or_an(kind)} {kind} event")
     correcting = kind == StatementType.CORRECTED
     said: dict[str, Any] = {
         name: _text(data, name)

@@ -185,7 +185,7 @@ class Statement:
 
         ``what`` names the statement in the reason (default: "a <type> event").
         """
-        kind, what = self.type, what or f"a {self.type} event"
+        kind, what = self.type, what or f"{a_or_an(self.type)} {self.type} event"
         if kind in (StatementType.ASSERTED, StatementType.DENIED):
             if not (self.quote or self.summary):
                 return "quote", f"{what} needs a quote or a summary"
@@ -202,6 +202,11 @@ class Statement:
             if not self.basis:
                 return "basis", f"{what} needs the basis of the ground truth"
         return None
+
+
+def a_or_an(word: str) -> str:
+    """The article before ``word`` ("an asserted event", "a denied event")."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 #: The fields of a stored payload (everything but where the log holds it).

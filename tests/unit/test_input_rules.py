@@ -62,3 +62,17 @@ def test_a_refused_time_option_is_named() -> None:
     with pytest.raises(InvalidTime) as raised:
         parse_time_option("--known-at", "2024-10-13T00:00:00")
     assert raised.value.field == "--known-at" and "time zone" in raised.value.reason
+
+
+def test_messages_say_an_asserted_event_and_a_denied_event() -> None:
+    from ledger import inputs
+    from ledger.errors import InvalidInput
+
+    for kind, article in (("asserted", "an"), ("assessed", "an"), ("denied", "a")):
+        body = {"type": kind, "source": "s", "occurred_at": "2024-01-01", "colour": "red"}
+        try:
+            inputs.statement(body, event_id="e", actor="t")
+        except InvalidInput as error:
+            assert f"is not a field of {article} {kind} event" in error.reason
+        else:  # pragma: no cover - the unknown field must be refused
+            raise AssertionError("colour was accepted")
