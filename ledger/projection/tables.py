@@ -84,6 +84,8 @@ class CredibilityTables:
             "grade INTEGER NOT NULL, PRIMARY KEY (claim_id, recorded_from, valid_from))",
             f"CREATE INDEX IF NOT EXISTS credibility_intervals_current "
             f"ON {self.intervals} (claim_id, recorded_to, valid_to)",
+            f"CREATE INDEX IF NOT EXISTS credibility_intervals_valid "
+            f"ON {self.intervals} (claim_id, valid_from, recorded_from, recorded_to)",
         ]
 
     def drop_statements(self) -> list[str]:
@@ -218,12 +220,18 @@ class CredibilityTables:
             self.sql(
                 "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
                 "c.beneficiaries, i.probability, i.band, i.status, i.grade "
-                f"FROM {self.claims} c JOIN {self.intervals} i ON i.claim_id = c.claim_id "
-                "AND i.recorded_from <= ? AND i.recorded_to > ? "
-                "AND i.valid_from <= ? AND i.valid_to > ? "
+                f"FROM {self.claims} c JOIN {self.intervals} i "
+                # The rows current at known_at split valid time, so the one holding as_of
+                # is the latest-starting of them to start by as_of: one index walk back
+                # from as_of, however long the claim's history.
+                "ON (i.claim_id, i.recorded_from, i.valid_from) = ("
+                f"SELECT j.claim_id, j.recorded_from, j.valid_from FROM {self.intervals} j "
+                "WHERE j.claim_id = c.claim_id AND j.valid_from <= ? "
+                "AND j.recorded_from <= ? AND j.recorded_to > ? "
+                "ORDER BY j.valid_from DESC LIMIT 1) "
                 f"WHERE {' AND '.join(where)} ORDER BY c.position LIMIT ?"
             ),
-            [known_at, known_at, as_of, as_of, *params, limit],
+            [as_of, known_at, known_at, *params, limit],
         )
         return list(cursor.fetchall())
 
