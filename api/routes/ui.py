@@ -52,6 +52,8 @@ COOKIE = "ledger_key"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 #: The most claims a list page reads to sort and count (narrow the filters beyond that).
 MAX_CLAIMS = 5000
+#: Entries of a claim's audit trail on one page (the ledger works up to the page's end).
+AUDIT_PAGE = 200
 #: The most claims the sources page reads events of, to tell who spoke on what.
 MAX_SCANNED_CLAIMS = 500
 PAGE_SIZES = (25, 50, 100, 200)
@@ -384,7 +386,7 @@ def claims_page(
 
 
 def _every_event(
-    ledger: ClaimsLedger, claim_id: str, as_of: datetime, known_at: datetime
+    ledger: ClaimsLedger, claim_id: str, as_of: datetime, known_at: datetime | None
 ) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     cursor = None
@@ -407,23 +409,26 @@ def _supersession(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
     return by_target
 
 
-def _moments(audit: dict[str, Any]) -> list[dict[str, Any]]:
-    """The recording times at which the claim's picture may have changed, latest first."""
-    seen: dict[str, dict[str, Any]] = {}
-    for entry in audit["entries"]:
-        seen[entry["recorded_at"]] = entry
-    return [
-        {
-            "value": recorded_at,
-            "label": f"{_when(recorded_at)} · after #{e['position']} {e['type']}"
-                     + (f" by {e['source']}" if e["source"] else ""),
-        }
-        for recorded_at, e in sorted(seen.items(), reverse=True)
-    ]
+def _moments(
+    events: list[dict[str, Any]], sources: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The recording times at which the claim's picture may have changed, latest first:
+    each of its events, and each re-rating of a source it cites."""
+    seen: dict[str, str] = {}
+    for e in events:
+        seen[e["recorded_at"]] = f"after #{e['position']} {e['type']}" + (
+            f" by {e['source']}" if e.get("source") else "")
+    for source_id, source in sources.items():
+        for rating in source["ratings"]:
+            if rating["occurred_at"] is not None:
+                seen.setdefault(rating["recorded_at"], f"after #{rating['position']} "
+                                f"{source_id} re-rated {rating['reliability']}")
+    return [{"value": recorded_at, "label": f"{_when(recorded_at)} · {label}"}
+            for recorded_at, label in sorted(seen.items(), reverse=True)]
 
 
 def _sources_named(
-    ledger: ClaimsLedger, ids: Iterable[str], as_of: datetime, known_at: datetime
+    ledger: ClaimsLedger, ids: Iterable[str], as_of: datetime, known_at: datetime | None
 ) -> dict[str, dict[str, Any]]:
     found = {}
     for source_id in sorted(set(ids)):
@@ -655,9 +660,11 @@ def claim_page(
     as_of: str | None = None,
     known_at: str | None = None,
     compare: Annotated[str | None, Query(description="a second known_at to overlay")] = None,
+    audit_after: Annotated[str | None, Query(description="the audit page's cursor")] = None,
 ) -> Response:
     """One claim: its timeline as known then (and another time), its audit, its events."""
     as_of, known_at, compare = _blank(as_of), _blank(known_at), _blank(compare)
+    audit_after = _blank(audit_after)
     claim = ledger.claim(
         claim_id, as_of=_time("as_of", as_of), known_at=_time("known_at", known_at)
     )
@@ -671,22 +678,26 @@ def claim_page(
     # Every event known then, whatever its date, for the chart; those by as_of for the table.
     known_events = _every_event(ledger, claim_id, END_OF_TIME, fixed_known)
     events = [e for e in known_events if e["occurred_at"] <= claim["as_of"]]
-    audit = ledger.audit(claim_id, as_of=fixed_as_of, known_at=fixed_known)
-    # Every recording moment so far, for the known_at control (the same audit, if known now).
-    everything = audit if known_at is None else ledger.audit(claim_id, as_of=fixed_as_of)
-    sources = _sources_named(
-        ledger, [e["source"] for e in known_events if e.get("source")], fixed_as_of, fixed_known
-    )
+    audit = ledger.audit(claim_id, as_of=fixed_as_of, known_at=fixed_known, limit=AUDIT_PAGE,
+                         cursor=audit_after)
+    cited = [e["source"] for e in known_events if e.get("source")]
+    sources = _sources_named(ledger, cited, fixed_as_of, fixed_known)
+    # Every recording moment so far, for the known_at control.
+    if known_at is None:
+        moments = _moments(known_events, sources)
+    else:
+        now_events = _every_event(ledger, claim_id, END_OF_TIME, None)
+        moments = _moments(now_events, _sources_named(
+            ledger, [e["source"] for e in now_events if e.get("source")], fixed_as_of, None))
     contributions = {c["event_id"]: c for c in claim["credibility"]["contributions"]}
     tips = {
         e["event_id"]: _tip(e, sources.get(e["source"]), contributions.get(e["event_id"]),
                             claim["as_of"])
         for e in known_events
     }
-    moments = _moments(everything)
     values = {m["value"] for m in moments}
     link = Link(f"/ui/claims/{claim_id}", {"as_of": as_of, "known_at": known_at,
-                                            "compare": compare})
+                                            "compare": compare, "audit_after": audit_after})
     return _render(request, "claim.html", {
         "title": claim["text"],
         "claim": claim,
@@ -701,7 +712,8 @@ def claim_page(
         "audit": audit,
         "sources": sources,
         "moments": moments,
-        "form": {"as_of": as_of, "known_at": known_at, "compare": compare},
+        "form": {"as_of": as_of, "known_at": known_at, "compare": compare,
+                 "audit_after": audit_after},
         "known_at_is_moment": known_at is None or known_at in values,
         "compare_is_moment": compare in (None, "now") or compare in values,
         "link": link,

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from api.routes import ui as ui_routes
+
 from .conftest import TROOPS, Article, Node, parse
 
 END_OF_TIME = "9999-12-31"
@@ -312,3 +314,26 @@ def test_pages_refuse_what_the_api_refuses(article: Article) -> None:
         assert answer.status_code == 422, (path, params)
         assert answer.headers["content-type"].startswith("text/html")
         assert f"{field}:" in parse(answer.text).one(cls="alert").text()
+
+
+def test_the_audit_trail_pages_as_the_ledger_does(
+    article: Article, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui_routes, "AUDIT_PAGE", 2)
+    whole = article.api(f"/claims/{TROOPS}/audit", limit=1000)
+    seen: list[int] = []
+    params: dict[str, str] = {"as_of": whole["as_of"], "known_at": whole["known_at"]}
+    for _ in range(10):
+        page = article.page(f"/ui/claims/{TROOPS}", **params)
+        rows = [r for r in page.one("table", cls="audit").all("tr") if "data-position" in r.attrs]
+        assert 1 <= len(rows) <= 2
+        seen += [int(r.data("position")) for r in rows]
+        later = [a for a in page.all("a") if a.attrs.get("rel") == "next"
+                 and "audit_after=" in a.attrs["href"]]
+        if not later:
+            break
+        (params["audit_after"],) = [p.split("=", 1)[1] for p in
+                                    later[0].attrs["href"].split("#")[0].split("?")[1].split("&")
+                                    if p.startswith("audit_after=")]
+    assert seen == [e["position"] for e in whole["entries"]]
+    assert len(seen) == 5
