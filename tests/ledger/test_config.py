@@ -93,6 +93,7 @@ def test_settings_and_the_test_suites_own_variables_are_not_reported() -> None:
     environ |= {
         "CLAIMS_LEDGER_TEST_POSTGRES": "postgresql://",
         "CLAIMS_LEDGER_REQUIRE_POSTGRES": "1",
+        "CLAIMS_LEDGER_REQUIRE_BROWSER": "1",
         "CLAIMS_LEDGER_WRITE_GOLDEN": "1",
         "claims_ledger_store": "memory",  # read case-insensitively
         "OTHER_PORT": "1",
