@@ -115,6 +115,21 @@ def _key_text(value: str) -> str:
     return text
 
 
+def _pem_is_exactly(text: str, key: Ed25519PrivateKey) -> bool:
+    """Whether the PEM's body is the key's PKCS#8 encoding and nothing more."""
+    body = "".join(line.strip() for line in text.strip().splitlines()[1:-1])
+    try:
+        der = base64.b64decode(body, validate=True)
+    except ValueError:
+        return False
+    expected = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return der == expected
+
+
 def load_private_key(value: str) -> Ed25519PrivateKey:
     """An Ed25519 private key: PEM (PKCS#8, unencrypted), its 32 bytes in hex or base64, or
     ``file:PATH`` of either (or of the 32 raw bytes). Errors never quote the key."""
@@ -126,6 +141,9 @@ def load_private_key(value: str) -> Ed25519PrivateKey:
             raise ValueError("is not an unencrypted PEM private key") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError("is a PEM private key, but not an Ed25519 one")
+        if not _pem_is_exactly(text, key):
+            # Older cryptography releases read past bytes that do not belong to the key.
+            raise ValueError("is not an unencrypted PEM private key")
         return key
     raw = _raw32(text)
     if raw is None:
