@@ -186,6 +186,8 @@ class LedgerReads:
         """
         page_size = None if limit is None else _limit(limit)
         after = _cursor(cursor)
+        if since is not None and until is not None and since > until:
+            raise InvalidInput("since", "is later than until: no entry could be recorded between")
         as_of, known = _times(as_of, known_at)
         data = self.store.claim_as_known(claim_id, to_micros(known))
         sources = self.store.sources_cited(data, to_micros(known))

@@ -119,3 +119,11 @@ def test_timeline_svg_of_a_statement_dated_in_antiquity(article: TestClient) -> 
     answer = article.get(f"/claims/{TROOPS}/timeline", headers={"Accept": "image/svg+xml"})
     assert answer.status_code == 200
     ET.fromstring(answer.text)
+
+
+def test_an_audit_since_later_than_until_is_refused(article: TestClient) -> None:
+    answer = article.get(
+        f"/claims/{TROOPS}/audit", params={"since": "2026-02-01", "until": "2026-01-01"}
+    )
+    assert answer.status_code == 422
+    assert "since" in answer.json()["detail"] and "until" in answer.json()["detail"]
