@@ -53,9 +53,10 @@ MAX_LIKELIHOOD_TERM = 64
 MAX_BATCH = 10_000
 #: How much of a refused value an error message repeats.
 _SHOWN = 80
-#: Half of a UTF-16 pair. JSON's ``\uXXXX`` escapes can spell one alone, which Python decodes
-#: to a str that no UTF-8 store can hold: the write would fail deep in the store.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: Characters no store of the ledger can keep, though JSON's ``\uXXXX`` escapes spell them:
+#: half of a UTF-16 pair (no UTF-8 text holds one alone) and NUL (PostgreSQL text cannot hold
+#: it: a claim's text with one would be stored, then fail every list's projection for ever).
+_UNKEEPABLE = re.compile(r"[\ud800-\udfff\x00]")
 
 
 def shown(value: object) -> str:
@@ -88,14 +89,16 @@ def _text(
 
 
 def unicode_problem(value: str) -> str | None:
-    """Why ``value`` is not Unicode text the ledger can keep (a lone surrogate), or None.
+    """Why ``value`` is not text the ledger can keep (a lone surrogate, a NUL), or None.
 
     The one statement of this rule: the HTTP schema (``api.bodies``), the CLI's record
     reader (``ledger_cli.records``) and the checks here all ask it.
     """
-    found = _SURROGATE.search(value)
+    found = _UNKEEPABLE.search(value)
     if found is None:
         return None
+    if found[0] == "\x00":
+        return "holds a NUL character (\\u0000), which the ledger cannot store; leave it out"
     return (
         f"is not valid Unicode text: it holds a lone surrogate (\\u{ord(found[0]):04x}, "
         "half of a UTF-16 pair); send the whole character"

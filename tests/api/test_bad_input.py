@@ -75,6 +75,8 @@ CASES = [
          headers={"Content-Type": "application/x-www-form-urlencoded"}),
     Case("claim: lone surrogate in a tag", "POST", "/claims", 422, "tags[0]",
          content=b'{"text": "x", "tags": ["\\udc80"]}', headers=JSON_TYPE),
+    Case("claim: NUL in the text", "POST", "/claims", 422, "text",
+         content=b'{"text": "troops\\u0000"}', headers=JSON_TYPE),
     Case("claim: text missing", "POST", "/claims", 422, "text", json={"tags": ["x"]}),
     Case("claim: text not a string", "POST", "/claims", 422, "text", json={"text": 5}),
     Case("claim: unknown field", "POST", "/claims", 422, "colour", json={"text": "x", "colour": 1}),

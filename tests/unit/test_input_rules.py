@@ -76,3 +76,17 @@ def test_messages_say_an_asserted_event_and_a_denied_event() -> None:
             assert f"is not a field of {article} {kind} event" in error.reason
         else:  # pragma: no cover - the unknown field must be refused
             raise AssertionError("colour was accepted")
+
+
+def test_a_nul_character_is_refused_before_it_reaches_a_store() -> None:
+    """PostgreSQL text cannot hold NUL: a claim stored with one broke every later list."""
+    from ledger import inputs
+    from ledger.errors import InvalidInput
+
+    assert inputs.unicode_problem("a\x00b") is not None
+    try:
+        inputs.claim_fields({"text": "troops\x00"})
+    except InvalidInput as error:
+        assert error.field == "text" and "NUL" in error.reason
+    else:  # pragma: no cover - the NUL must be refused
+        raise AssertionError("a NUL was accepted")
