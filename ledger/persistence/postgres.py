@@ -35,14 +35,7 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
         # EXCLUSIVE table lock: the tail of the log cannot move under us.
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert positions is not None
-        self.index.write(
-            curs,
-            stored_events,
-            positions,
-            kwargs.get("streams", ()),
-            kwargs.get("idempotency", ()),
-            kwargs.get("restore"),
-        )
+        self.index.record(curs, stored_events, positions, kwargs)
         return positions
 
     @contextmanager

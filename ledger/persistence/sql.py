@@ -9,7 +9,7 @@ them would leave those stores unreadable.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
@@ -58,6 +58,24 @@ class SqlIndex:
             "fingerprint TEXT NOT NULL, first_position BIGINT NOT NULL, "
             "last_position BIGINT NOT NULL)",
         ]
+
+    def record(
+        self,
+        cursor: Any,
+        stored_events: Sequence[StoredEvent],
+        positions: Sequence[int],
+        options: Mapping[str, Any],
+    ) -> None:
+        """``write`` with the side-table options a save passed the recorder (``streams``,
+        ``idempotency``, ``restore``), as every SQL backend's insert hook receives them."""
+        self.write(
+            cursor,
+            stored_events,
+            positions,
+            options.get("streams", ()),
+            options.get("idempotency", ()),
+            options.get("restore"),
+        )
 
     def write(
         self,

@@ -31,14 +31,7 @@ class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
         # read below cannot be overtaken by another writer.
         positions = super()._insert_events(c, stored_events, **kwargs)
         assert positions is not None
-        self.index.write(
-            c,
-            stored_events,
-            positions,
-            kwargs.get("streams", ()),
-            kwargs.get("idempotency", ()),
-            kwargs.get("restore"),
-        )
+        self.index.record(c, stored_events, positions, kwargs)
         return positions
 
     @contextmanager

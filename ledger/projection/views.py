@@ -40,8 +40,35 @@ class ViewMixin:
     """Reads and waits shared by the SQL views."""
 
     tables: CredibilityTables
+    datastore: Any  # the library recorder's, as are the two below
+    max_tracking_id: Callable[[str], int | None]
+    _insert_tracking: Callable[[Any, Tracking], None]
 
-    max_tracking_id: Callable[[str], int | None]  # the library recorder's
+    def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            # The tracking upsert first: it is a write, so it takes SQLite's write lock
+            # before anything is read (a deferred transaction that reads, then writes, can
+            # fail with "database is locked" instead of waiting). It also refuses a position
+            # already projected, which rolls the change back.
+            self._insert_tracking(cursor, tracking)
+            change(cursor)
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
+
+    def drop(self) -> None:
+        """Empty the tables and forget the position, in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in self.tables.drop_statements():
+                cursor.execute(statement)
+            self._forget_position(cursor)
+            for statement in self.tables.create_statements():
+                cursor.execute(statement)
+
+    def _forget_position(self, cursor: Any) -> None:
+        raise NotImplementedError  # pragma: no cover - each backend's view says how
 
     def position(self) -> int:
         """The last log position projected (0: none)."""
@@ -71,26 +98,8 @@ class SQLiteCredibilityView(ViewMixin, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.tables.create_statements()
 
-    def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            # The tracking upsert first: it is a write, so it takes SQLite's write lock
-            # before anything is read (a deferred transaction that reads, then writes, can
-            # fail with "database is locked" instead of waiting).
-            self._insert_tracking(cursor, tracking)
-            change(cursor)
-
-    @contextmanager
-    def reading(self) -> Iterator[Any]:
-        with self.datastore.transaction(commit=False) as cursor:
-            yield cursor
-
-    def drop(self) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            for statement in self.tables.drop_statements():
-                cursor.execute(statement)
-            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (TRACKED,))
-            for statement in self.tables.create_statements():
-                cursor.execute(statement)
+    def _forget_position(self, cursor: Any) -> None:
+        cursor.execute("DELETE FROM tracking WHERE application_name = ?", (TRACKED,))
 
 
 def postgres_view_class() -> type:
@@ -109,27 +118,12 @@ def postgres_view_class() -> type:
                 SQL(s).format() for s in self.tables.create_statements()
             )
 
-        def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
-            with self.datastore.transaction(commit=True) as cursor:
-                self._insert_tracking(cursor, tracking)
-                change(cursor)
-
-        @contextmanager
-        def reading(self) -> Iterator[Any]:
-            with self.datastore.transaction(commit=False) as cursor:
-                yield cursor
-
-        def drop(self) -> None:
-            with self.datastore.transaction(commit=True) as cursor:
-                for statement in self.tables.drop_statements():
-                    cursor.execute(statement)
-                cursor.execute(
-                    SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
-                        Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
-                    ),
-                    (TRACKED,),
-                )
-                for statement in self.tables.create_statements():
-                    cursor.execute(statement)
+        def _forget_position(self, cursor: Any) -> None:
+            cursor.execute(
+                SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
+                    Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+                ),
+                (TRACKED,),
+            )
 
     return PostgresCredibilityView
