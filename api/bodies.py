@@ -71,8 +71,9 @@ DATE_PATTERN = f"^{_DAY}$"
 #: A query time: either of the two.
 TIME_PATTERN = f"^(?:{_INSTANT}|{_DAY})$"
 TIME_MAX_LENGTH = 32  # 2024-10-13T18:00:00.000000+00:00
-#: Non-blank: the ledger trims text, and a blank one counts as not given.
-NOT_BLANK = r"\S"
+#: Non-blank (the ledger trims text, and a blank one counts as not given), and no NUL
+#: character (the ledger refuses it: PostgreSQL text cannot hold one).
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 
 def _unicode(value: str) -> str:
@@ -132,7 +133,7 @@ Affiliation = Annotated[
 EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode),
                     Published(minLength=1, pattern=NOT_BLANK)]
 Url = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode),
-                Published(format="uri", pattern="^https?://")]
+                Published(format="uri", pattern=r"^https?://[^\u0000]*$")]
 TIME_HELP = (
     "RFC 3339 timestamp with a zone ('2024-10-13T18:00:00Z'), or a date (00:00 UTC that day); "
     "a timestamp without a zone is refused, and so is one in the future"
