@@ -21,6 +21,7 @@ rebuild of millions of events) and cannot follow an SQLite store.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import json
@@ -129,6 +130,7 @@ class CredibilityProjection(Projection[Any]):
             json.dumps(state.beneficiaries),
         )
         first = Interval(BEGINNING_OF_TIME, END_OF_TIME, *self._summary(state))
+        state.rows = [first]
         claim_id, recorded_at, tags = e.claim_id, self.recorded_at, list(e.tags)
 
         def change(cursor: Any) -> None:
@@ -188,8 +190,10 @@ class CredibilityProjection(Projection[Any]):
         self.flush()
         with self.view.reading() as cursor:
             citing = self.view.tables.citing(cursor, e.source_id)
-        for claim_id in citing:
-            self._restate(self._claim(claim_id), e.occurred_at)
+        # Loaded first: loading a claim may write what is queued, which must not hold half
+        # of this event's changes.
+        for state in [self._claim(claim_id) for claim_id in citing]:
+            self._restate(state, e.occurred_at)
         self.tracking = tracking
 
     # -- state in memory ----------------------------------------------------------------
@@ -212,6 +216,10 @@ class CredibilityProjection(Projection[Any]):
             state.apply(recorded.statement)
         for source_id in state.cited():
             self._source(source_id)
+        # Its current rows, as the tables hold them once what is queued is written.
+        self.flush()
+        with self.view.reading() as cursor:
+            state.rows = self.view.tables.current(cursor, claim_id, BEGINNING_OF_TIME, END_OF_TIME)
         self._remember(state)
         return state
 
@@ -233,37 +241,43 @@ class CredibilityProjection(Projection[Any]):
         if until is not None and until <= since:
             return
         steps = state.steps(since, until, self.sources, self.recorded_at)
-        claim_id, recorded_at = state.claim_id, self.recorded_at
         since_us = to_micros(since)
         until_us = END_OF_TIME if until is None else to_micros(until)
         starts = [since_us] + [to_micros(moment) for moment, _ in steps[1:]]
         ends = [*starts[1:], until_us]
-        values = [value for _, value in steps]
+        rows = state.rows
+        # The current rows overlapping [since, until): they cover valid time end to end.
+        first = bisect.bisect_right(rows, since_us, key=_valid_from) - 1
+        last = bisect.bisect_left(rows, until_us, key=_valid_from)
+        head, tail = rows[first], rows[last - 1]
+        pieces = [Interval(head.valid_from, since_us, *_value(head))]
+        pieces += [Interval(starts[i], ends[i], *value) for i, (_, value) in enumerate(steps)]
+        pieces.append(Interval(until_us, tail.valid_to, *_value(tail)))
+        merged: list[Interval] = []
+        for piece in pieces:
+            if piece.valid_from >= piece.valid_to:
+                continue
+            if merged and _value(merged[-1]) == _value(piece):  # one step, not two
+                merged[-1] = Interval(merged[-1].valid_from, piece.valid_to, *_value(piece))
+            else:
+                merged.append(piece)
+        old, new = rows[first:last], merged
+        state.rows = [*rows[:first], *merged, *rows[last:]]
+        # Rows that stay as they are keep their recording time.
+        while old and new and old[0] == new[0]:
+            old, new = old[1:], new[1:]
+        while old and new and old[-1] == new[-1]:
+            old, new = old[:-1], new[:-1]
+        if not (old or new):
+            return
+        claim_id, recorded_at = state.claim_id, self.recorded_at
+        self.pending.append(
+            lambda cursor: self.view.tables.replace(cursor, claim_id, old, new, recorded_at)
+        )
 
-        def change(cursor: Any) -> None:
-            tables = self.view.tables
-            old = tables.current(cursor, claim_id, since_us, until_us)
-            head, tail = old[0], old[-1]  # the current rows cover all of valid time
-            pieces = [Interval(head.valid_from, since_us, *_value(head))]
-            pieces += [Interval(starts[i], ends[i], *value) for i, value in enumerate(values)]
-            pieces.append(Interval(until_us, tail.valid_to, *_value(tail)))
-            new: list[Interval] = []
-            for piece in pieces:
-                if piece.valid_from >= piece.valid_to:
-                    continue
-                if new and _value(new[-1]) == _value(piece):  # one step, not two
-                    new[-1] = Interval(new[-1].valid_from, piece.valid_to, *_value(piece))
-                else:
-                    new.append(piece)
-            # Rows that stay as they are keep their recording time.
-            while old and new and old[0] == new[0]:
-                old, new = old[1:], new[1:]
-            while old and new and old[-1] == new[-1]:
-                old, new = old[:-1], new[:-1]
-            if old or new:
-                tables.replace(cursor, claim_id, old, new, recorded_at)
 
-        self.pending.append(change)
+def _valid_from(row: Interval) -> int:
+    return row.valid_from
 
 
 def _value(row: Interval) -> Summary:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ledger.credibility import SourceStanding, pool, unweighable, weigh
+from ledger.projection.tables import Interval
 from ledger.replay import SourceData
 from ledger.statements import STANCE_TYPES, Statement, StatementType
 
@@ -27,6 +28,7 @@ Summary = tuple[float, str, str, int]
 #: Where a statement stands in valid time; ties break by recording order (position).
 Key = tuple[datetime, int, str]
 _LAST = (2**63, "")
+_NONE = object()
 
 
 def key_of(statement: Statement) -> Key:
@@ -47,6 +49,12 @@ class ClaimState:
     resolutions: list[Key] = field(default_factory=list)
     #: The retractions of each statement, by the statement's event id.
     retractions: dict[str, list[Statement]] = field(default_factory=dict)
+    #: Every statement in ``statements``, sorted by ``key_of``: what a stretch of valid
+    #: time holds, found by bisection.
+    timeline: list[Key] = field(default_factory=list)
+    #: The projection's current rows of this claim (recorded_to open), sorted by valid
+    #: time and covering all of it: what the tables hold, kept so a change need not read them.
+    rows: list[Interval] = field(default_factory=list)
     #: (witness group, log-odds) by (statement, its source's grade).
     _weights: dict[tuple[Statement, str], tuple[str, float]] = field(default_factory=dict)
 
@@ -62,13 +70,20 @@ class ClaimState:
             target = self.statements.get(statement.supersedes or "")
             if target is None:
                 return None
+            # It moves the answer only where the original or the corrected one counts.
+            before = self._counts_until(target)
             self._unindex(target)
+            self.timeline.remove(key_of(target))
             corrected = target.corrected(statement)
             self.statements[target.event_id] = corrected
             self._index(corrected)
-            return min(target.at, corrected.at), None
+            bisect.insort(self.timeline, key_of(corrected))
+            after = self._counts_until(corrected)
+            until = None if before is None or after is None else max(before, after)
+            return min(target.at, corrected.at), until
         self.statements[statement.event_id] = statement
         self._index(statement)
+        bisect.insort(self.timeline, key_of(statement))
         if statement.type == StatementType.RETRACTED:
             target = self.statements.get(statement.supersedes or "")
             return statement.at, None if target is None else self._counts_until(target)
@@ -136,47 +151,83 @@ class ClaimState:
         until: datetime | None,
         sources: Mapping[str, SourceData],
         known_us: int,
-    ) -> list[datetime]:
-        """Every valid time in [``since``, ``until``) at which the answer may step."""
+    ) -> dict[datetime, set[str | None]]:
+        """Every valid time in [``since``, ``until``) at which the answer may step, with the
+        lists whose counted statement may change there (a source id, None for resolutions).
+
+        A list's latest statement changes only where one of its statements starts or one
+        is withdrawn; a source's weight only where its rating changes.
+        """
 
         def inside(at: datetime | None) -> bool:
             return at is not None and since <= at and (until is None or at < until)
 
-        found = {s.at for s in self.statements.values() if inside(s.at)}
-        for sid in self.cited() & sources.keys():
+        found: dict[datetime, set[str | None]] = {}
+        first = bisect.bisect_left(self.timeline, (since,))
+        last = len(self.timeline) if until is None else bisect.bisect_left(self.timeline, (until,))
+        for _, _, event_id in self.timeline[first:last]:
+            statement = self.statements[event_id]
+            if statement.type == StatementType.RETRACTED:
+                target = self.statements.get(statement.supersedes or "")
+                if target is None or unweighable(statement):
+                    continue
+                touched = self._list_key(target)
+            else:
+                touched = self._list_key(statement)
+            if touched is not _NONE:
+                found.setdefault(statement.at, set()).add(touched)  # type: ignore[arg-type]
+        for sid in self.positions.keys() & sources.keys():
             for rated in sources[sid].ratings:
-                if inside(rated.record["occurred_at"]) and rated.recorded_at <= known_us:
-                    found.add(rated.record["occurred_at"])
-        return sorted(found | {since})
+                at = rated.record["occurred_at"]
+                if inside(at) and rated.recorded_at <= known_us:
+                    found.setdefault(at, set()).add(sid)
+        return found
+
+    def _list_key(self, statement: Statement) -> str | None | object:
+        """Which list ``statement`` is counted in: its source's, None (resolutions), or
+        ``_NONE`` (it is not weighed)."""
+        if unweighable(statement):
+            return _NONE
+        if statement.type == StatementType.RESOLVED:
+            return None
+        if statement.type in STANCE_TYPES:
+            return statement.speaker
+        return _NONE
+
+    def _weighed(
+        self,
+        statement: Statement,
+        moment: datetime,
+        sources: Mapping[str, SourceData],
+        known_us: int,
+    ) -> tuple[str, str, float]:
+        """(event id, witness group, log-odds) of a counted position at ``moment``: weighed
+        once per (statement, its source's grade) and remembered."""
+        source = sources.get(statement.speaker)
+        grade = "F" if source is None else source.grade(moment, known_us)
+        key = (statement, grade)
+        found = self._weights.get(key)
+        if found is None:
+            standing = (
+                SourceStanding(statement.speaker, statement.speaker, None, "F")
+                if source is None
+                else SourceStanding(source.source_id, source.name, source.affiliation, grade)
+            )
+            found = self._weights[key] = weigh(statement, standing, self.parties, self.beneficiaries)
+        return (statement.event_id, *found)
 
     def summary(
         self, moment: datetime, sources: Mapping[str, SourceData], known_us: int
     ) -> Summary:
-        """The credibility at valid time ``moment``, as known at ``known_us``.
-
-        The model's ``pool`` over the counted positions, each weighed once per (statement,
-        rating) and remembered: what ``summarize`` computes, without recomputing weights.
-        """
+        """The credibility at valid time ``moment``, as known at ``known_us``: the model's
+        ``pool`` over the counted positions, what ``summarize`` computes."""
         weighed: list[tuple[str, str, float]] = []
         outcome = None
         for statement in self.counted(moment):
             if statement.type == StatementType.RESOLVED:
                 outcome = statement.outcome
-                continue
-            source = sources.get(statement.speaker)
-            grade = "F" if source is None else source.grade(moment, known_us)
-            key = (statement, grade)
-            found = self._weights.get(key)
-            if found is None:
-                standing = (
-                    SourceStanding(statement.speaker, statement.speaker, None, "F")
-                    if source is None
-                    else SourceStanding(source.source_id, source.name, source.affiliation, grade)
-                )
-                found = self._weights[key] = weigh(
-                    statement, standing, self.parties, self.beneficiaries
-                )
-            weighed.append((statement.event_id, *found))
+            else:
+                weighed.append(self._weighed(statement, moment, sources, known_us))
         return pool(weighed, outcome)
 
     def steps(
@@ -187,10 +238,35 @@ class ClaimState:
         known_us: int,
     ) -> list[tuple[datetime, Summary]]:
         """The answer as a step function of valid time in [``since``, ``until``) (equal
-        steps merged)."""
-        steps: list[tuple[datetime, Summary]] = []
-        for moment in self.moments(since, until, sources, known_us):
-            value = self.summary(moment, sources, known_us)
-            if not steps or steps[-1][1] != value:
+        steps merged).
+
+        One sweep: the counted statements at ``since``, then at each later moment only the
+        lists that may change there are looked at again, so a long stretch costs its
+        moments and the model's pool, not moments times sources.
+        """
+        weighed: dict[str, tuple[str, str, float]] = {}
+        resolution = self._latest(self.resolutions, since)
+        for speaker, keys in self.positions.items():
+            statement = self._latest(keys, since)
+            if statement is not None:
+                weighed[speaker] = self._weighed(statement, since, sources, known_us)
+        outcome = None if resolution is None else resolution.outcome
+        steps = [(since, pool(list(weighed.values()), outcome))]
+        changes = self.moments(since, until, sources, known_us)
+        for moment in sorted(changes):
+            if moment <= since:
+                continue
+            for touched in changes[moment]:
+                if touched is None:
+                    resolution = self._latest(self.resolutions, moment)
+                    outcome = None if resolution is None else resolution.outcome
+                    continue
+                statement = self._latest(self.positions.get(touched, []), moment)
+                if statement is None:
+                    weighed.pop(touched, None)
+                else:
+                    weighed[touched] = self._weighed(statement, moment, sources, known_us)
+            value = pool(list(weighed.values()), outcome)
+            if steps[-1][1] != value:
                 steps.append((moment, value))
         return steps

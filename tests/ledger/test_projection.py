@@ -90,7 +90,8 @@ def random_ledger(ledger: ClaimsLedger, seed: int, events: int = 160) -> list[in
                                     "occurred_at": day(max(when, target[2]))}
         elif roll < 0.24 and mine:
             target = rng.choice(mine)
-            body = {"type": "corrected", "supersedes": target[0], "occurred_at": day(target[2]),
+            moved = target[2] if rng.random() < 0.5 else rng.randrange(0, 60)
+            body = {"type": "corrected", "supersedes": target[0], "occurred_at": day(moved),
                     "corrected_type": rng.choice(["asserted", "denied"]), "summary": "fixed"}
         elif roll < 0.27:
             body = {"type": "resolved", "source": sid, "occurred_at": day(when),
@@ -150,6 +151,21 @@ def test_rebuilt_tables_equal_the_incremental_ones(projected: ClaimsLedger) -> N
     incremental = tables(projected)
     assert projected.projector.rebuild() > 0
     assert tables(projected) == incremental
+
+
+def test_claims_dropped_from_memory_and_reloaded_project_the_same(
+    projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for two claims, states (and their current rows) are reloaded from the
+    store mid-page, re-ratings included: the tables equal those projected with room for all."""
+    from ledger.projection import projector as module
+
+    random_ledger(projected, 5)
+    assert projected.projector is not None and projected.projector.caught_up()
+    roomy = tables(projected)
+    monkeypatch.setattr(module, "CLAIMS_IN_MEMORY", 2)
+    projected.projector.rebuild()
+    assert tables(projected) == roomy
 
 
 def test_a_read_after_a_write_sees_it(projected: ClaimsLedger) -> None:

@@ -1,0 +1,134 @@
+"""The projection's sweep over valid time answers what a summary at every moment answers.
+
+``ClaimState.steps`` looks again, at each moment, only at the lists that may change there;
+this holds it equal to the plain way (the full summary at every moment a statement or a
+rating starts, equal steps merged) on random histories: back-filled and same-day
+statements, retractions, corrections of time and type, resolutions, and re-ratings.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.projection.state import ClaimState, Summary
+from ledger.replay import Recorded, SourceData
+from ledger.statements import Statement
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+SOURCES = ["a", "b", "c", "d"]
+AFFILIATIONS = {"a": "RU", "b": "UA", "c": None, "d": "UA"}
+
+
+def _day(n: int) -> datetime:
+    return START + timedelta(days=n)
+
+
+def _history(
+    seed: int, last: list[Statement] | None = None
+) -> tuple[ClaimState, dict[str, SourceData], list[datetime]]:
+    """A random history; with ``last``, its final statement is left out and put there."""
+    rng = random.Random(seed)
+    state = ClaimState("c", ["RU"], ["UA"])
+    sources = {
+        sid: SourceData(sid, sid.upper(), None, AFFILIATIONS[sid],
+                        [Recorded({"reliability": rng.choice("ABCDEF"), "occurred_at": None,
+                                   "version": 1}, 0, 0)])
+        for sid in SOURCES
+    }
+    said: list[Statement] = []
+    times = []
+    for position in range(1, rng.randrange(2, 40)):
+        sid = rng.choice(SOURCES)
+        when = _day(rng.randrange(0, 20))
+        times.append(when)
+        roll = rng.random()
+        event_id = f"e{position:03d}"
+        if roll < 0.1:
+            rating = {"reliability": rng.choice("ABCDE"), "occurred_at": when,
+                      "version": position + 1}
+            sources[sid].ratings.append(Recorded(rating, position, position))
+            continue
+        mine = [s for s in said if s.source == sid]
+        if roll < 0.2 and mine:
+            target = rng.choice(mine)
+            statement = Statement(event_id, "retracted", sid, max(when, target.at),
+                                  supersedes=target.event_id, position=position)
+        elif roll < 0.3 and said:
+            target = rng.choice(said)
+            statement = Statement(event_id, "corrected", None, when, supersedes=target.event_id,
+                                  corrected_type=rng.choice(["asserted", "denied"]),
+                                  summary="fixed", position=position)
+        elif roll < 0.35:
+            statement = Statement(event_id, "resolved", sid, when, position=position,
+                                  outcome=rng.choice(["confirmed", "refuted"]), basis="record")
+        elif roll < 0.65:
+            statement = Statement(event_id, "assessed", sid, when, position=position,
+                                  likelihood=rng.choice([0.1, 0.3, 0.5, 0.7, 0.92]))
+        else:
+            statement = Statement(event_id, rng.choice(["asserted", "denied"]), sid, when,
+                                  summary="said so", position=position)
+        if last is not None:
+            last[:] = [statement]
+            snapshot = (dict(state.statements), {k: list(v) for k, v in state.positions.items()},
+                        list(state.resolutions), {k: list(v) for k, v in state.retractions.items()},
+                        list(state.timeline))
+        state.apply(statement)
+        if statement.type in ("asserted", "denied", "assessed", "resolved"):
+            said.append(statement)
+    if last is not None and last:
+        (state.statements, state.positions, state.resolutions, state.retractions,
+         state.timeline) = snapshot
+    return state, sources, times
+
+
+def _plainly(
+    state: ClaimState, since: datetime, until: datetime | None, sources: dict[str, SourceData]
+) -> list[tuple[datetime, Summary]]:
+    """The full summary at every moment anything starts in [since, until), merged."""
+    moments = {since}
+    for statement in state.statements.values():
+        if since <= statement.at and (until is None or statement.at < until):
+            moments.add(statement.at)
+    for source in sources.values():
+        for rated in source.ratings:
+            at = rated.record["occurred_at"]
+            if at is not None and since <= at and (until is None or at < until):
+                moments.add(at)
+    steps: list[tuple[datetime, Summary]] = []
+    for moment in sorted(moments):
+        value = state.summary(moment, sources, 2**62)
+        if not steps or steps[-1][1] != value:
+            steps.append((moment, value))
+    return steps
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**9), st.integers(-2, 22), st.one_of(st.none(), st.integers(0, 24)))
+def test_the_sweep_equals_a_summary_at_every_moment(seed: int, since: int, span: int | None) -> None:
+    state, sources, _ = _history(seed)
+    start = _day(since) + timedelta(hours=12 if seed % 2 else 0)
+    until = None if span is None else start + timedelta(days=span)
+    if until is not None and until <= start:
+        return
+    assert state.steps(start, until, sources, 2**62) == _plainly(state, start, until, sources)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**9))
+def test_a_statement_moves_the_answer_only_where_apply_says(seed: int) -> None:
+    """Outside the valid times ``apply`` answers, the answer is as it was before."""
+    last: list[Statement] = []
+    state, sources, times = _history(seed, last)
+    if not last:
+        return
+    moments = sorted({START - timedelta(days=1), *times, *(t + timedelta(hours=1) for t in times)})
+    before = {m: state.summary(m, sources, 2**62) for m in moments}
+    moved = state.apply(last[0])
+    for moment in moments:
+        inside = moved is not None and moved[0] <= moment and (moved[1] is None or moment < moved[1])
+        if not inside:
+            assert state.summary(moment, sources, 2**62) == before[moment], (moment, moved)
