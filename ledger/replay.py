@@ -184,7 +184,7 @@ def _weighable(statement: Statement) -> bool:
     return unweighable(statement) is None
 
 
-class _Voices:
+class Voices:
     """The counted positions, weighed, as the model's ``pool`` groups them.
 
     ``pool`` counts the voices of one witness group on one side 1, 1/2, 1/4 ... strongest
@@ -230,10 +230,13 @@ class _Voices:
         total = math.fsum(-v * 0.5**rank for rank, (v, _) in enumerate(voices))
         self._totals[side] = total if side[1] else -total
 
+    def pooled(self, outcome: str | None) -> tuple[float, str, str, int]:
+        """Probability, band, status and grade, as ``pool`` answers for every counted voice."""
+        return pool([(group, group, total) for (group, _), total in self._totals.items()], outcome)
+
     def summary(self, outcome: str | None) -> Summary:
         """Probability, band and status, as ``pool`` answers for every counted voice."""
-        sides = [(group, group, total) for (group, _), total in self._totals.items()]
-        probability, band, status, _ = pool(sides, outcome)
+        probability, band, status, _ = self.pooled(outcome)
         return {"probability": probability, "band": band, "status": status}
 
 
@@ -244,7 +247,7 @@ class _Evidence:
     in recording order: each source's latest position at ``as_of`` not withdrawn, the latest
     resolution, each source's grade at ``as_of``. ``summary`` pools the counted positions
     (the model's ``pool``, which a property test holds equal to ``assess``), side by side
-    (``_Voices``), so it costs the number of witness groups speaking, not of events; it is
+    (``Voices``), so it costs the number of witness groups speaking, not of events; it is
     remembered until something counted changes. ``reason`` asks the model itself
     (``assess``) about one event, over the few statements its contribution depends on.
     """
@@ -264,7 +267,7 @@ class _Evidence:
         #: Each source's rating in force at ``as_of`` so far: (rating key, grade).
         self.ratings: dict[str, tuple[tuple[datetime | None, int], str]] = {}
         #: The counted position of each speaker, weighed.
-        self.voices = _Voices()
+        self.voices = Voices()
         self._summary: Summary | None = None
 
     # -- taking records in ---------------------------------------------------------------
@@ -593,7 +596,7 @@ def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) ->
     withdrawn: set[str] = set()
     latest: dict[str | None, list[Statement]] = {}  # by speaker, resolutions under None
     grades: dict[str, tuple[tuple[datetime | None, int], str]] = {}
-    voices = _Voices()
+    voices = Voices()
 
     def rate(sid: str, rated: Recorded) -> bool:
         key = (rated.record["occurred_at"], rated.record["version"])

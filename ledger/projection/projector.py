@@ -50,8 +50,10 @@ from ledger.times import to_micros
 
 log = logging.getLogger(__name__)
 Change = Callable[[Any], None]
-#: Claims whose state is kept in memory between events (the rest are loaded on demand).
+#: Claims whose state is kept in memory between events (the rest are loaded on demand),
+#: and the most statements they may hold together: the least recently used go first.
 CLAIMS_IN_MEMORY = 5000
+STATEMENTS_IN_MEMORY = 200_000
 PAGE = 1000
 #: How long the runner gathers new events before projecting them, unless a reader waits.
 GATHER = 0.05
@@ -75,6 +77,7 @@ class CredibilityProjection(Projection[Any]):
         super().__init__(view)
         self.store = store
         self.claims: OrderedDict[str, ClaimState] = OrderedDict()
+        self.held = 0  # statements held by ``claims``
         self.sources: dict[str, SourceData] = {}
         self.pending: list[Change] = []
         self.tracking: Tracking | None = None
@@ -83,6 +86,7 @@ class CredibilityProjection(Projection[Any]):
     def forget(self) -> None:
         """Drop what is in memory (after a failed write, or a rebuild)."""
         self.claims.clear()
+        self.held = 0
         self.sources.clear()
         self.pending.clear()
         self.tracking = None
@@ -148,7 +152,10 @@ class CredibilityProjection(Projection[Any]):
             self._source(statement.source)
             source_id, claim_id = statement.source, state.claim_id
             self.pending.append(lambda cursor: self.view.tables.cite(cursor, source_id, claim_id))
+        held = len(state.statements)
         moved = state.apply(statement)
+        self.held += len(state.statements) - held
+        self._make_room()
         if moved is not None:
             self._restate(state, *moved)
         self.tracking = tracking
@@ -201,8 +208,15 @@ class CredibilityProjection(Projection[Any]):
     def _remember(self, state: ClaimState) -> None:
         self.claims[state.claim_id] = state
         self.claims.move_to_end(state.claim_id)
-        while len(self.claims) > CLAIMS_IN_MEMORY:
-            self.claims.popitem(last=False)
+        self.held += len(state.statements)
+        self._make_room()
+
+    def _make_room(self) -> None:
+        while len(self.claims) > 1 and (
+            len(self.claims) > CLAIMS_IN_MEMORY or self.held > STATEMENTS_IN_MEMORY
+        ):
+            _, dropped = self.claims.popitem(last=False)
+            self.held -= len(dropped.statements)
 
     def _claim(self, claim_id: str) -> ClaimState:
         state = self.claims.get(claim_id)

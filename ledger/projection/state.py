@@ -20,7 +20,7 @@ from datetime import datetime
 
 from ledger.credibility import SourceStanding, pool, unweighable, weigh
 from ledger.projection.tables import Interval
-from ledger.replay import SourceData
+from ledger.replay import SourceData, Voices
 from ledger.statements import STANCE_TYPES, Statement, StatementType
 
 #: probability, band, status, grade
@@ -241,32 +241,37 @@ class ClaimState:
         steps merged).
 
         One sweep: the counted statements at ``since``, then at each later moment only the
-        lists that may change there are looked at again, so a long stretch costs its
-        moments and the model's pool, not moments times sources.
+        lists that may change there are looked at again, and pooled side by side as they
+        change (``Voices``), so a long stretch costs its moments and the witness groups
+        speaking, not moments times sources.
         """
-        weighed: dict[str, tuple[str, str, float]] = {}
+        voices = Voices()
         resolution = self._latest(self.resolutions, since)
         for speaker, keys in self.positions.items():
             statement = self._latest(keys, since)
             if statement is not None:
-                weighed[speaker] = self._weighed(statement, since, sources, known_us)
+                voices.set(speaker, self._weighed(statement, since, sources, known_us))
         outcome = None if resolution is None else resolution.outcome
-        steps = [(since, pool(list(weighed.values()), outcome))]
+        steps = [(since, voices.pooled(outcome))]
         changes = self.moments(since, until, sources, known_us)
         for moment in sorted(changes):
             if moment <= since:
                 continue
+            changed = False
             for touched in changes[moment]:
                 if touched is None:
                     resolution = self._latest(self.resolutions, moment)
-                    outcome = None if resolution is None else resolution.outcome
+                    now = None if resolution is None else resolution.outcome
+                    changed, outcome = changed or now != outcome, now
                     continue
                 statement = self._latest(self.positions.get(touched, []), moment)
-                if statement is None:
-                    weighed.pop(touched, None)
-                else:
-                    weighed[touched] = self._weighed(statement, moment, sources, known_us)
-            value = pool(list(weighed.values()), outcome)
+                entry = None if statement is None else self._weighed(
+                    statement, moment, sources, known_us
+                )
+                changed = voices.set(touched, entry) or changed
+            if not changed:
+                continue
+            value = voices.pooled(outcome)
             if steps[-1][1] != value:
                 steps.append((moment, value))
         return steps

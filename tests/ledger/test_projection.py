@@ -153,17 +153,19 @@ def test_rebuilt_tables_equal_the_incremental_ones(projected: ClaimsLedger) -> N
     assert tables(projected) == incremental
 
 
+@pytest.mark.parametrize("room", [("CLAIMS_IN_MEMORY", 2), ("STATEMENTS_IN_MEMORY", 30)])
 def test_claims_dropped_from_memory_and_reloaded_project_the_same(
-    projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+    projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch, room: tuple[str, int]
 ) -> None:
-    """With room for two claims, states (and their current rows) are reloaded from the
-    store mid-page, re-ratings included: the tables equal those projected with room for all."""
+    """With room for two claims (or 30 statements), states and their current rows are
+    reloaded from the store mid-page, re-ratings included: the tables equal those projected
+    with room for all."""
     from ledger.projection import projector as module
 
     random_ledger(projected, 5)
     assert projected.projector is not None and projected.projector.caught_up()
     roomy = tables(projected)
-    monkeypatch.setattr(module, "CLAIMS_IN_MEMORY", 2)
+    monkeypatch.setattr(module, *room)
     projected.projector.rebuild()
     assert tables(projected) == roomy
 
