@@ -272,7 +272,6 @@ class LedgerReads:
         view = self.projector.view
         with view.reading() as cursor:
             rows = view.tables.page(cursor, as_of_us, known_us, filters, after, limit)
-            versions = view.tables.versions(cursor, [r["originator_id"] for r in rows], known_us)
         return [
             (
                 int(r["position"]),
@@ -282,7 +281,7 @@ class LedgerReads:
                     "tags": json.loads(r["tags"]),
                     "parties": json.loads(r["parties"]),
                     "beneficiaries": json.loads(r["beneficiaries"]),
-                    "version": versions[r["originator_id"]],
+                    "version": int(r["version"]),
                     "credibility": {
                         "probability": float(r["probability"]),
                         "band": r["band"],

@@ -49,6 +49,9 @@ class SqlIndex:
             "recorded_at BIGINT NOT NULL, hash TEXT NOT NULL)",
             f"CREATE UNIQUE INDEX IF NOT EXISTS {self.prefix}_log_stream "
             f"ON {self.log} (originator_id, originator_version)",
+            # A stream's version as known at a time: one step back from that time.
+            f"CREATE INDEX IF NOT EXISTS {self.prefix}_log_stream_time "
+            f"ON {self.log} (originator_id, recorded_at, originator_version)",
             f"CREATE TABLE IF NOT EXISTS {self.streams} (kind TEXT NOT NULL, "
             "public_id TEXT NOT NULL, originator_id TEXT NOT NULL, position BIGINT NOT NULL, "
             "recorded_at BIGINT NOT NULL, PRIMARY KEY (kind, public_id))",

@@ -196,7 +196,8 @@ class CredibilityTables:
     def page(
         self, cursor: Any, as_of: int, known_at: int, filters: Filters, after: int, limit: int
     ) -> list[Any]:
-        """Claims registered by ``known_at`` with their answer at (``as_of``, ``known_at``)."""
+        """Claims registered by ``known_at`` with their answer at (``as_of``, ``known_at``)
+        and their version as recorded by then."""
         where: list[str] = ["c.recorded_at <= ?", "c.position > ?"]
         params: list[Any] = [known_at, after]
         for column, value in (("i.status", filters.status), ("i.band", filters.band)):
@@ -219,7 +220,11 @@ class CredibilityTables:
         cursor.execute(
             self.sql(
                 "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
-                "c.beneficiaries, i.probability, i.band, i.status, i.grade "
+                "c.beneficiaries, i.probability, i.band, i.status, i.grade, "
+                # The claim's version as recorded by known_at (versions grow with time).
+                f"(SELECT l.originator_version FROM {self.log} l "
+                "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
+                "ORDER BY l.recorded_at DESC LIMIT 1) AS version "
                 f"FROM {self.claims} c JOIN {self.intervals} i "
                 # The rows current at known_at split valid time, so the one holding as_of
                 # is the latest-starting of them to start by as_of: one index walk back
@@ -231,20 +236,6 @@ class CredibilityTables:
                 "ORDER BY j.valid_from DESC LIMIT 1) "
                 f"WHERE {' AND '.join(where)} ORDER BY c.position LIMIT ?"
             ),
-            [as_of, known_at, known_at, *params, limit],
+            [known_at, as_of, known_at, known_at, *params, limit],
         )
         return list(cursor.fetchall())
-
-    def versions(self, cursor: Any, originator_ids: Sequence[str], known_at: int) -> dict[str, int]:
-        """Each stream's version as recorded by ``known_at`` (from the ledger's log table)."""
-        if not originator_ids:
-            return {}
-        marks = ", ".join("?" for _ in originator_ids)
-        cursor.execute(
-            self.sql(
-                f"SELECT originator_id, MAX(originator_version) AS v FROM {self.log} "
-                f"WHERE originator_id IN ({marks}) AND recorded_at <= ? GROUP BY originator_id"
-            ),
-            [*originator_ids, known_at],
-        )
-        return {row["originator_id"]: int(row["v"]) for row in cursor.fetchall()}
