@@ -79,7 +79,7 @@ class HealthPool(ConnectionPool[Any]):
         """A pool like the (unopened) one the library built for ``datastore``, whose
         connections also get ``params``."""
         old = datastore.pool
-        assert not isinstance(old.kwargs, type(None)) and not callable(old.kwargs)
+        assert isinstance(old.kwargs, dict)  # the library gives a dict
         return cls(
             connection_class=old.connection_class,
             kwargs={**old.kwargs, **params},
