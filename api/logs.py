@@ -3,6 +3,11 @@
 ``Settings.log_format`` is ``auto`` (JSON unless stderr is a TTY), ``json`` or ``text``.
 Only the fields passed in ``extra={"fields": ...}`` are printed: headers never are, so an
 ``Authorization`` token cannot reach the log.
+
+When the format is JSON, uvicorn's own lines (startup, shutdown, its supervisor's, and
+the tracebacks it logs) and anything else logged (the pool's warnings, ...) are JSON too:
+``uvicorn_log_config`` is the logging configuration ``serve`` hands uvicorn, for the
+parent process and each worker.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # which worker, under serve --workers N
             "msg": record.getMessage(),
             **_fields(record),
         }
@@ -62,12 +68,37 @@ class TextFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(settings: Settings) -> logging.Logger:
-    """Give the HTTP logger one stderr handler in the configured format (idempotent)."""
-    logger = logging.getLogger(LOGGER)
-    fmt = settings.log_format
-    if fmt == "auto":
-        fmt = "text" if sys.stderr.isatty() else "json"
+def log_format(settings: Settings) -> str:
+    """``json`` or ``text``: ``auto`` is JSON unless stderr is a terminal."""
+    if settings.log_format == "auto":
+        return "text" if sys.stderr.isatty() else "json"
+    return settings.log_format
+
+
+def uvicorn_log_config(settings: Settings) -> dict[str, Any] | None:
+    """uvicorn's logging configuration: every logger to stderr as JSON when the format is
+    JSON; None (uvicorn's own) for text."""
+    if log_format(settings) != "json":
+        return None
+    stderr = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": stderr},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+    }
+
+
+def configure_logging(settings: Settings, name: str = LOGGER) -> logging.Logger:
+    """Give the logger ``name`` one stderr handler in the configured format (idempotent)."""
+    logger = logging.getLogger(name)
+    fmt = log_format(settings)
     handler = next((h for h in logger.handlers if isinstance(h, _CurrentStderr)), None)
     if handler is None:
         handler = _CurrentStderr()

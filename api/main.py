@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         try:
             yield
         finally:
+            metrics.close()
             if projector is not None:
                 await run_in_threadpool(projector.stop)
             if opened is not None:

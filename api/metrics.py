@@ -2,12 +2,22 @@
 
 Requests are labelled by route template (``/claims/{claim_id}``), never by the raw path, so
 the number of series stays bounded whatever clients send; unknown paths share ``unmatched``.
+
+Under ``serve --workers N`` each worker is a process of its own: ``serve`` gives them a
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode), each writes its
+numbers there, and a scrape, whichever worker answers it, sums every worker's (those of a
+worker that has stopped included: counts do not go back). A worker that stops marks
+itself dead (``close``).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
@@ -42,4 +52,13 @@ class Metrics:
         self.latency.labels(*labels).observe(seconds)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get(MULTIPROCESS_DIR):
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
+
+    def close(self) -> None:
+        """This process serves no more (multiprocess mode: its live gauges are dropped)."""
+        if os.environ.get(MULTIPROCESS_DIR):
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -5,7 +5,16 @@ environment here, never in code elsewhere:
 
 - ``memory``: the library's in-memory store (tests, throw-away demos);
 - ``sqlite:///relative/path.sqlite3`` or ``sqlite:////absolute/path.sqlite3``: embedded file;
-- ``postgresql://user:password@host:port/dbname``: shared by several API processes.
+- ``postgresql://user:password@host:port/dbname?param=value``: shared by several API
+  processes. ``schema`` is the ledger's own parameter (the PostgreSQL schema of its
+  tables); every other parameter is libpq's (``sslmode``, ``application_name``,
+  ``connect_timeout``, ...) and reaches the driver as given. A name libpq does not know is
+  refused when the settings are read (where the driver is installed).
+
+The ``postgres_*`` timeouts bound how long PostgreSQL may keep a caller waiting: to
+accept a connection, to hand a request a free connection from the pool, and to run one
+statement. While PostgreSQL cannot be reached, requests do not wait for the pool at all
+(``ledger.persistence.postgres``).
 
 Reading settings has no side effect: ``eventsourcing_env`` only describes the store;
 ``ledger.bootstrap.open_ledger`` makes the data directory and opens the ledger.
@@ -26,17 +35,20 @@ may do is the HTTP layer's business (``api.access``).
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, NamedTuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 API_KEY_ROLES = ("reader", "writer", "admin")  # in increasing power
+#: Parameters of a postgresql:// store URL that are the ledger's, not libpq's.
+OWN_STORE_PARAMS = ("schema",)
 ENV_PREFIX = "CLAIMS_LEDGER_"
 # Variables with the prefix that are not settings: the test suite's own.
 NOT_SETTINGS = (
@@ -108,6 +120,18 @@ class Settings(BaseSettings):
         default=None,
         description="comma-separated principal:role:token entries (roles: reader, writer, admin)",
     )
+    postgres_connect_timeout: int = Field(
+        default=5, ge=1, description="seconds PostgreSQL has to accept a new connection "
+        "(libpq's connect_timeout; one in the store URL wins)",
+    )
+    postgres_pool_timeout: int = Field(
+        default=5, ge=1, description="seconds a request waits for a free connection of the "
+        "pool while PostgreSQL is reachable (while it is not, requests answer 503 at once)",
+    )
+    postgres_statement_timeout: int = Field(
+        default=0, ge=0, description="seconds PostgreSQL may spend on one statement before "
+        "it cancels it (503); 0: no limit",
+    )
     signing_key: SecretStr | None = Field(
         default=None,
         description="the Ed25519 private key that signs checkpoints: PEM, its 32 bytes in hex "
@@ -117,7 +141,10 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _known_store(cls, value: str) -> str:
-        if value == "memory" or value.startswith(("sqlite://", "postgresql://", "postgres://")):
+        if value.startswith(("postgresql://", "postgres://")):
+            _check_libpq_params(_store_params(value))
+            return value
+        if value == "memory" or value.startswith("sqlite://"):
             return value
         raise ValueError(
             f"store {value!r} is not 'memory', 'sqlite:///PATH' or 'postgresql://USER@HOST/DB'"
@@ -190,26 +217,68 @@ class Settings(BaseSettings):
             )
         else:
             url = urlsplit(self.store)
-            query = parse_qs(url.query)
+            params = _store_params(self.store)
             env.update(
-                PERSISTENCE_MODULE="eventsourcing.postgres",
+                PERSISTENCE_MODULE="ledger.persistence.postgres:PostgresLedgerFactory",
                 POSTGRES_DBNAME=unquote(url.path.lstrip("/")) or "postgres",
                 POSTGRES_HOST=url.hostname or "127.0.0.1",
                 POSTGRES_PORT=str(url.port or 5432),
                 POSTGRES_USER=unquote(url.username or "postgres"),
                 POSTGRES_PASSWORD=unquote(url.password or ""),
-                POSTGRES_CONNECT_TIMEOUT="5",
-                POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
+                # The library's name for how long a request waits for a pooled connection.
+                POSTGRES_CONNECT_TIMEOUT=str(self.postgres_pool_timeout),
+                POSTGRES_SCHEMA=params.pop("schema", "public"),
+                LEDGER_POSTGRES_PARAMS=json.dumps(self.libpq_params()),
                 APPLICATION_RECORDER_TOPIC="ledger.persistence.postgres:PostgresLedgerRecorder",
             )
         return env
 
+    def libpq_params(self) -> dict[str, str]:
+        """What the driver gets besides host, port, user, password and database: the store
+        URL's libpq parameters, over the timeouts of these settings."""
+        params = {k: v for k, v in _store_params(self.store).items() if k not in OWN_STORE_PARAMS}
+        params.setdefault("connect_timeout", str(self.postgres_connect_timeout))
+        if self.postgres_statement_timeout:
+            limit = f"-c statement_timeout={self.postgres_statement_timeout}s"
+            params["options"] = f"{params['options']} {limit}" if "options" in params else limit
+        return params
+
     def redacted_store(self) -> str:
         """The store URL with any password replaced, for logs and messages."""
         url = urlsplit(self.store)
+        store = self.store
         if url.password:
-            return self.store.replace(f":{url.password}@", ":***@")
-        return self.store
+            store = store.replace(f":{url.password}@", ":***@")
+        for name, value in parse_qsl(url.query, keep_blank_values=True):
+            if name == "password" and value:
+                store = store.replace(f"password={value}", "password=***")
+        return store
+
+
+def _store_params(store: str) -> dict[str, str]:
+    """The query parameters of a store URL (the last of a repeated name wins, as in libpq)."""
+    return dict(parse_qsl(urlsplit(store).query, keep_blank_values=True))
+
+
+def _check_libpq_params(params: Mapping[str, str]) -> None:
+    """Refuse a parameter libpq does not know (a typo such as ``sslmod`` would otherwise
+    be dropped or fail at the first connection). Without the driver there is nothing to
+    ask: opening the store then says which extra to install (``ledger.bootstrap``)."""
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import make_conninfo
+    except ImportError:
+        return
+    for name, value in params.items():
+        if name in OWN_STORE_PARAMS:
+            continue
+        try:
+            make_conninfo("", **{name: value})
+        except ProgrammingError as error:
+            raise ValueError(
+                f"store parameter {name!r} is neither the ledger's ({', '.join(OWN_STORE_PARAMS)})"
+                f" nor libpq's: {error}"
+            ) from None
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:

@@ -3,16 +3,33 @@
 The first run on the default store loads the article's example data, so a new user has
 something to ask about; any other store gets it only with ``--demo`` (events are forever:
 demo data must never land in a production ledger by surprise).
+
+This process opens the store first (so its tables exist before any server starts), then
+serves in itself (one process) or starts ``--workers`` processes under uvicorn's
+supervisor. What the workers need is handed to them alone (``WorkerConfig``), never put
+in this process's environment: the settings as resolved here, and
+``PROMETHEUS_MULTIPROC_DIR``, a temporary directory where each worker keeps its metrics
+(prometheus-client's multiprocess mode) so that a scrape of ``/metrics`` counts every
+worker; it is removed when the server stops. A server process that fails to start ends
+the command with exit code 1, whatever the number of workers, so a supervisor restarts it.
+
+With ``CLAIMS_LEDGER_LOG_FORMAT=json`` (or ``auto`` when stderr is not a terminal) every
+line the server prints is JSON: these announcements, uvicorn's own lines and tracebacks,
+and the request log (``api.logs``).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import socket
-from typing import Annotated
+import tempfile
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 import typer
+import uvicorn
 
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
@@ -27,6 +44,8 @@ from ledger_cli.session import (
     reported_errors,
     say,
 )
+
+APP = "api.main:create_app"
 
 
 def serve(
@@ -69,26 +88,101 @@ def serve(
         fail(EXIT_BAD_INPUT, "--workers: processes cannot share the memory store")
     _check_address(settings)  # before the store is opened or demo data loaded
     try:
+        from api.logs import configure_logging, log_format, uvicorn_log_config
         from api.main import create_app
     except ImportError as error:
         fail(EXIT_FAILED, f"the HTTP API cannot be imported ({error})")
-    ledger = open_ledger_with(settings)
+    json_logs = log_format(settings) == "json"
+    tell = _json_teller(configure_logging(settings, "claims_ledger.serve")) if json_logs else say
+    ledger = open_ledger_with(settings)  # creates the store's tables, before any worker
+    options = _uvicorn_options(settings, uvicorn_log_config(settings))
     try:
         with reported_errors():
-            _prepare(ledger, settings, demo)
-        _announce(settings)
+            _prepare(ledger, settings, demo, tell)
+        _announce(settings, tell)
         if settings.backend == "memory":  # the server must share this very ledger
-            _run(create_app(settings=settings, ledger=ledger), settings)
-            return
+            started = _serve_here(create_app(settings=settings, ledger=ledger), options)
+            return _started_or_fail(started, tell)
     finally:
         ledger.close()
-    # The server builds its own Settings from the environment, so hand ours on there.
-    os.environ.update(
-        CLAIMS_LEDGER_STORE=settings.store,
-        CLAIMS_LEDGER_HOST=settings.host,
-        CLAIMS_LEDGER_PORT=str(settings.port),
-    )
-    _run("api.main:create_app", settings, factory=True, workers=workers)
+    if workers == 1:
+        return _started_or_fail(_serve_here(create_app(settings=settings), options), tell)
+    with tempfile.TemporaryDirectory(prefix="claims-ledger-metrics-") as metrics:
+        worker_env = {
+            **{f"CLAIMS_LEDGER_{name.upper()}": value for name, value in _given(settings).items()},
+            "PROMETHEUS_MULTIPROC_DIR": metrics,
+        }
+        started = _serve_workers(APP, worker_env, workers, options)
+    _started_or_fail(started, tell)
+
+
+def _given(settings: Settings) -> dict[str, str]:
+    """The settings as resolved here (flags, environment, .env), as the workers' variables
+    spell them; secrets included, for the workers only."""
+    values = settings.model_dump(mode="json")
+    for name in ("api_keys", "signing_key"):
+        secret = getattr(settings, name)
+        values[name] = secret.get_secret_value() if secret is not None else None
+    return {name: str(value) for name, value in values.items() if value is not None}
+
+
+class WorkerConfig(uvicorn.Config):
+    """uvicorn's configuration, carrying the variables each worker process starts with.
+
+    uvicorn sends its configuration to every worker it spawns; ``load`` runs there, before
+    the app is imported, and puts ``worker_env`` in that worker's environment only.
+    """
+
+    def __init__(self, app: str, *, worker_env: Mapping[str, str], **options: Any) -> None:
+        self.worker_env = dict(worker_env)
+        super().__init__(app, **options)
+
+    def load(self) -> None:
+        os.environ.update(self.worker_env)
+        super().load()
+
+
+def _serve_here(app: object, options: Mapping[str, Any]) -> bool:
+    """Serve in this process; whether the server started."""
+    server = uvicorn.Server(uvicorn.Config(app, **options))  # type: ignore[arg-type]
+    try:
+        server.run()
+    except SystemExit:  # uvicorn's way of saying that startup failed
+        return False
+    return server.started
+
+
+def _serve_workers(
+    app: str, worker_env: Mapping[str, str], workers: int, options: Mapping[str, Any]
+) -> bool:
+    """Serve in ``workers`` processes under uvicorn's supervisor; False if one failed to
+    start (the supervisor then stops them all)."""
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = WorkerConfig(app, worker_env=worker_env, factory=True, workers=workers, **options)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return not any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+
+
+def _started_or_fail(started: bool, tell: Callable[[str], None]) -> None:
+    if not started:
+        tell("error: the server failed to start (the reason is above)")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _json_teller(logger: logging.Logger) -> Callable[[str], None]:
+    """The command's messages as JSON log lines, when the server's logs are JSON (so every
+    line the server prints is)."""
+
+    def tell(message: str) -> None:
+        if message.startswith("error: "):
+            logger.error(message.removeprefix("error: "))
+        else:
+            logger.info(message)
+
+    return tell
 
 
 def _check_address(settings: Settings) -> None:
@@ -118,44 +212,44 @@ def _check_address(settings: Settings) -> None:
         )
 
 
-def _prepare(ledger: ClaimsLedger, settings: Settings, demo: bool | None) -> None:
+def _prepare(
+    ledger: ClaimsLedger, settings: Settings, demo: bool | None, tell: Callable[[str], None]
+) -> None:
     empty = not ledger.global_log(0, limit=1)["events"]
     default_store = "store" not in settings.model_fields_set
     if demo or (demo is None and empty and default_store):
         count = load_article(ledger, actor="example-data")
         if count:
-            say(f"loaded the article's example data: {count} events")
+            tell(f"loaded the article's example data: {count} events")
         else:
-            say("the store already holds claims: example data not loaded")
+            tell("the store already holds claims: example data not loaded")
 
 
-def _announce(settings: Settings) -> None:
+def _announce(settings: Settings, tell: Callable[[str], None]) -> None:
     if settings.backend == "sqlite":
-        say(f"data: {settings.sqlite_path().resolve()} (embedded SQLite)")
+        tell(f"data: {settings.sqlite_path().resolve()} (embedded SQLite)")
     elif settings.backend == "postgres":
-        say(f"data: {settings.redacted_store()} (PostgreSQL)")
+        tell(f"data: {settings.redacted_store()} (PostgreSQL)")
     else:
-        say("data: in memory, lost when the server stops")
+        tell("data: in memory, lost when the server stops")
     if settings.api_keys is None:
-        say(
+        tell(
             f"no API keys configured (CLAIMS_LEDGER_API_KEYS): listening on "
             f"{settings.host} only, open to every local user"
         )
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    say(f"API on http://{host}:{settings.port} (docs at /docs)")
+    tell(f"API on http://{host}:{settings.port} (docs at /docs)")
 
 
-def _run(app: object, settings: Settings, factory: bool = False, workers: int = 1) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
-        factory=factory,
+def _uvicorn_options(settings: Settings, log_config: dict[str, Any] | None) -> dict[str, Any]:
+    options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         http="httptools",  # with several workers the asyncio loop adds ~40 ms a request
-        workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,  # the API logs each request itself
     )
+    if log_config is not None:
+        options["log_config"] = log_config
+    return options

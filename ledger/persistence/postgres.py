@@ -1,23 +1,188 @@
-"""The PostgreSQL ledger recorder: the library's recorder plus the ledger's side tables.
+"""The PostgreSQL store: the library's factory and recorder plus what the ledger needs of them.
 
 The only module of the ledger that imports psycopg, so the SQLite and in-memory stores work
-without it installed. Selected with ``PERSISTENCE_MODULE=eventsourcing.postgres`` and
-``APPLICATION_RECORDER_TOPIC=ledger.persistence.postgres:PostgresLedgerRecorder``.
+without it installed. Selected with
+``PERSISTENCE_MODULE=ledger.persistence.postgres:PostgresLedgerFactory`` and
+``APPLICATION_RECORDER_TOPIC=ledger.persistence.postgres:PostgresLedgerRecorder``
+(``ledger.config.Settings.eventsourcing_env`` writes both).
+
+``PostgresLedgerFactory`` is the library's ``PostgresFactory`` with three changes:
+
+- every libpq parameter of the store URL (``sslmode``, ``application_name``, ...) and the
+  settings' connect and statement timeouts reach the driver (``LEDGER_POSTGRES_PARAMS``,
+  JSON): the library itself passes only host, port, user, password and database;
+- its pool is a ``HealthPool``: while the last attempt to connect failed and no connection
+  is idle, taking a connection raises ``StoreUnavailable`` at once (HTTP 503), naming the
+  failure, instead of waiting for the pool's timeout; each such request also asks the pool
+  to try again, and the first connection made ends the outage. A connection found broken
+  has the idle ones checked (psycopg_pool's ``check``), so an outage is noticed by the
+  pool's own attempts to replace them, not one request at a time;
+- the tables are created under a PostgreSQL advisory lock per schema, on a connection of
+  its own: two processes starting at once (``serve --workers 2``) would otherwise run the
+  library's ``CREATE OR REPLACE FUNCTION`` together and one would fail with "tuple
+  concurrently updated". That connection is made first, so a store that cannot be reached
+  (a closed port, ``sslmode=require`` against a server without TLS) is refused at once with
+  libpq's own reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import psycopg
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    StoredEvent,
+    TrackingRecorder,
+)
+from eventsourcing.postgres import (
+    ConnectionPool,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
+from psycopg_pool import PoolTimeout
 
+from ledger.errors import StoreUnavailable
 from ledger.persistence.sql import IndexReads, SqlIndex
+
+#: How long a request waits for an idle connection while PostgreSQL cannot be reached: just
+#: long enough to take one that is already there (psycopg_pool refuses a wait of 0).
+FAIL_FAST_SECONDS = 0.01
+
+
+class HealthPool(ConnectionPool[Any]):
+    """The library's pool, remembering whether its last attempt to connect failed.
+
+    ``failure`` is libpq's reason for the last failed attempt, or None once one succeeds
+    (psycopg_pool keeps reconnecting in the background, with backoff).
+    """
+
+    failure: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._checking = threading.Lock()  # held while a check runs
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def replacing(cls, datastore: PostgresDatastore, params: Mapping[str, str]) -> HealthPool:
+        """A pool like the (unopened) one the library built for ``datastore``, whose
+        connections also get ``params``."""
+        old = datastore.pool
+        assert isinstance(old.kwargs, dict)  # the library gives a dict
+        return cls(
+            connection_class=old.connection_class,
+            kwargs={**old.kwargs, **params},
+            min_size=old.min_size,
+            max_size=old.max_size,
+            open=False,
+            configure=datastore.after_connect_func(),
+            check=ConnectionPool.check_connection if datastore.pre_ping else None,
+            timeout=old.timeout,
+            max_waiting=old.max_waiting,
+            max_lifetime=old.max_lifetime,
+            get_password_func=old.get_password_func,
+        )
+
+    def _connect(self, timeout: float | None = None) -> Any:
+        try:
+            conn = super()._connect(timeout)
+        except Exception as error:
+            self.failure = " ".join(str(error).split()) or type(error).__name__
+            raise
+        self.failure = None
+        return conn
+
+    def getconn(self, timeout: float | None = None) -> Any:
+        failure = self.failure
+        if failure is None:
+            return super().getconn(timeout)
+        try:
+            # Takes an idle connection if there is one; otherwise the pool is asked to grow
+            # (a new attempt to connect) and the caller does not wait for it.
+            return super().getconn(FAIL_FAST_SECONDS)
+        except PoolTimeout:
+            raise StoreUnavailable(unreachable(failure)) from None
+
+    def putconn(self, conn: Any) -> None:
+        broken = conn.broken
+        super().putconn(conn)  # a broken connection is discarded and replaced
+        if broken:  # its siblings idle in the pool are most likely broken too
+            self._check_soon()
+
+    def _check_soon(self) -> None:
+        """Test the idle connections in the background (``check``: the broken ones are
+        replaced, and a failure to replace them is an outage), one check at a time."""
+        if not self._checking.acquire(blocking=False):
+            return
+
+        def check() -> None:
+            try:
+                with contextlib.suppress(Exception):  # a closed pool has nothing to check
+                    self.check()
+            finally:
+                self._checking.release()
+
+        threading.Thread(target=check, name=f"{self.name}-check", daemon=True).start()
+
+
+def unreachable(reason: str) -> str:
+    return f"PostgreSQL cannot be reached: {reason}"
+
+
+class PostgresLedgerFactory(PostgresFactory):
+    """The library's PostgreSQL factory: all libpq parameters, a ``HealthPool``, and the
+    tables created under an advisory lock (see the module's docstring)."""
+
+    PARAMS = "LEDGER_POSTGRES_PARAMS"
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        params = json.loads(self.env.get(self.PARAMS) or "{}")
+        self.datastore.pool = HealthPool.replacing(self.datastore, params)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with self._creating_tables():
+            return super().application_recorder()
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        with self._creating_tables():
+            return super().aggregate_recorder(purpose)
+
+    def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
+        with self._creating_tables():
+            recorder: TrackingRecorder = super().tracking_recorder(tracking_recorder_class)
+            return recorder
+
+    @contextmanager
+    def _creating_tables(self) -> Iterator[None]:
+        """Hold the schema's advisory lock (on a connection of its own) while the library
+        creates a recorder's tables; released when that connection closes."""
+        if not self.env_create_table():
+            yield
+            return
+        pool = self.datastore.pool
+        assert isinstance(pool.kwargs, Mapping)
+        try:
+            conn = pool.connection_class.connect(**pool.kwargs, autocommit=True)
+        except psycopg.Error as error:
+            raise StoreUnavailable(unreachable(" ".join(str(error).split()))) from None
+        with conn:
+            conn.execute(
+                "SELECT pg_advisory_lock(hashtext(%s))",
+                (f"claims-ledger tables {self.datastore.schema}",),
+            )
+            yield
 
 
 class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):

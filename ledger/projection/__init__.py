@@ -29,7 +29,7 @@ def open_projector(store: LedgerApplication) -> Projector | None:
         return Projector(
             store, cast(CredibilityView, factory.tracking_recorder(SQLiteCredibilityView))
         )
-    if type(factory).__module__ == "eventsourcing.postgres":
+    if any(c.__module__ == "eventsourcing.postgres" for c in type(factory).__mro__):
         from ledger.projection.views import postgres_view_class
 
         return Projector(

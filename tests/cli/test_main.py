@@ -79,7 +79,8 @@ def test_every_option_and_argument_says_what_it_is(invoke: Invoke) -> None:
 def test_unreachable_postgres_is_a_clear_message_and_exit_4(invoke: Invoke) -> None:
     result = invoke("--store", "postgresql://ledger:s3cret@127.0.0.1:1/ledger", "verify")
     assert result.exit_code == 4
-    assert result.stderr.startswith("error: cannot open the event store")
+    assert result.stderr.startswith("error: PostgreSQL cannot be reached: ")
+    assert "Connection refused" in result.stderr  # libpq's reason, at once
     assert "postgresql://ledger:***@127.0.0.1:1/ledger" in result.stderr  # where, not how
     assert "s3cret" not in result.output
     assert "Traceback" not in result.output

@@ -5,6 +5,7 @@ uvicorn and the API are stand-ins here; ``tests/e2e/test_readme.py`` runs the re
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -27,44 +28,36 @@ class FakeApi:
     def __init__(self) -> None:
         self.built: list[dict[str, Any]] = []
         self.runs: list[tuple[Any, dict[str, Any]]] = []
+        self.started = True
 
     def create_app(self, settings: Any = None, ledger: Any = None) -> str:
         self.built.append({"settings": settings, "ledger": ledger})
         return "app-instance"
 
-    def run(self, app: Any, **options: Any) -> None:
-        self.runs.append(
-            (
-                app,
-                {
-                    **options,
-                    "env": {
-                        name: os.environ.get(name)
-                        for name in (
-                            "CLAIMS_LEDGER_STORE",
-                            "CLAIMS_LEDGER_HOST",
-                            "CLAIMS_LEDGER_PORT",
-                        )
-                    },
-                },
-            )
-        )
+    def serve_here(self, app: Any, options: dict[str, Any]) -> bool:
+        self.runs.append((app, {**options, "workers": 1}))
+        return self.started
+
+    def serve_workers(
+        self, app: str, worker_env: dict[str, str], workers: int, options: dict[str, Any]
+    ) -> bool:
+        directory = Path(worker_env["PROMETHEUS_MULTIPROC_DIR"])
+        assert directory.is_dir()  # made for the workers, before they start
+        self.runs.append((app, {**options, "workers": workers, "env": worker_env}))
+        return self.started
 
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
-    import uvicorn
-
     fake = FakeApi()
     module = types.ModuleType("api.main")
     module.create_app = fake.create_app  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "api.main", module)
-    monkeypatch.setattr(uvicorn, "run", fake.run)
+    monkeypatch.setattr(ledger_cli.serve, "_serve_here", fake.serve_here)
+    monkeypatch.setattr(ledger_cli.serve, "_serve_workers", fake.serve_workers)
     # Nothing listens here, so whether the port is free on this machine does not matter.
     monkeypatch.setattr(ledger_cli.serve, "_check_address", lambda settings: None)
-    for name in ("CLAIMS_LEDGER_STORE", "CLAIMS_LEDGER_HOST", "CLAIMS_LEDGER_PORT"):
-        monkeypatch.setenv(name, "placeholder")  # so that serve's os.environ writes are undone
-        monkeypatch.delenv(name)
+    monkeypatch.setenv("CLAIMS_LEDGER_LOG_FORMAT", "text")  # the messages as a person reads them
     return fake
 
 
@@ -82,15 +75,12 @@ def test_first_run_on_the_default_store_loads_the_example_data(
         "API on http://127.0.0.1:8123 (docs at /docs)",
     ]
     [(app, options)] = api.runs
-    assert app == "api.main:create_app"
-    assert options["factory"] is True
+    assert app == "app-instance"  # built here, over the settings resolved here
+    [built] = api.built
+    assert built["settings"].store == f"sqlite:///{path}" and built["ledger"] is None
     assert (options["host"], options["port"]) == ("127.0.0.1", 8123)
     assert (options["loop"], options["http"]) == ("uvloop", "httptools")
-    assert options["env"] == {
-        "CLAIMS_LEDGER_STORE": f"sqlite:///{path}",
-        "CLAIMS_LEDGER_HOST": "127.0.0.1",
-        "CLAIMS_LEDGER_PORT": "8123",
-    }
+    assert "CLAIMS_LEDGER_STORE" not in os.environ  # nothing leaks into this process
 
     again = invoke("serve")
     assert again.exit_code == 0
@@ -224,7 +214,43 @@ def test_workers_cannot_share_the_memory_store(invoke: Invoke, api: FakeApi) -> 
     assert "--workers" in result.stderr
 
 
-def test_workers_are_handed_to_uvicorn(invoke: Invoke, api: FakeApi, sqlite_store: str) -> None:
-    result = invoke("--store", sqlite_store, "serve", "--workers", "3")
+def test_workers_get_the_settings_resolved_here_and_a_metrics_directory(
+    invoke: Invoke, api: FakeApi, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_API_KEYS", "ops:admin:secret-token-0123")
+    result = invoke("--store", sqlite_store, "serve", "--workers", "3", "--port", "8124",
+                    "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
-    assert api.runs[0][1]["workers"] == 3
+    [(app, options)] = api.runs
+    assert (app, options["workers"]) == ("api.main:create_app", 3)
+    env = options["env"]
+    assert env["CLAIMS_LEDGER_STORE"] == sqlite_store  # --store, not the environment's
+    assert (env["CLAIMS_LEDGER_HOST"], env["CLAIMS_LEDGER_PORT"]) == ("0.0.0.0", "8124")
+    assert env["CLAIMS_LEDGER_API_KEYS"] == "ops:admin:secret-token-0123"
+    assert not Path(env["PROMETHEUS_MULTIPROC_DIR"]).exists()  # removed when serve ends
+    for name in ("CLAIMS_LEDGER_STORE", "CLAIMS_LEDGER_PORT", "PROMETHEUS_MULTIPROC_DIR"):
+        assert name not in os.environ  # handed to the workers alone
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_server_that_fails_to_start_exits_1(
+    invoke: Invoke, api: FakeApi, sqlite_store: str, workers: str
+) -> None:
+    api.started = False
+    result = invoke("--store", sqlite_store, "serve", "--workers", workers)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: the server failed to start (the reason is above)"
+    )
+
+
+def test_json_logs_make_every_line_of_serve_json(
+    invoke: Invoke, api: FakeApi, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_LOG_FORMAT", "json")
+    result = invoke("--store", sqlite_store, "serve", "--demo")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [line["msg"] for line in lines][-1] == "API on http://127.0.0.1:8000 (docs at /docs)"
+    assert {line["logger"] for line in lines} == {"claims_ledger.serve"}
+    assert api.runs[0][1]["log_config"]["formatters"]["json"]["()"] == "api.logs.JsonFormatter"

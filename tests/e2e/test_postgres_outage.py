@@ -1,0 +1,75 @@
+"""PostgreSQL going away under a real server, and a PostgreSQL that is not there at all.
+
+While PostgreSQL is down, ``/readyz`` and every request that needs the store answer 503
+with ``Retry-After`` at once: they do not wait for the pool. The pool's wait is set far
+above the client's timeout here, so an answer at all proves that nothing waited for it.
+When PostgreSQL is back, the same server serves again without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger.errors import StoreUnavailable
+from ledger_cli.bench.servers import free_port
+
+from .conftest import Cluster, Serve, wait_ready
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+POOL_WAIT = "600"  # seconds: far more than any client below waits
+CLIENT_WAIT = 60  # seconds
+
+
+def source(source_id: str) -> dict[str, str]:
+    return {"id": source_id, "name": f"Source {source_id}", "role": "media",
+            "affiliation": "US", "reliability": "B"}
+
+
+def test_an_outage_answers_503_at_once_and_the_server_recovers(
+    cluster: Cluster, serve: Serve
+) -> None:
+    served = serve("--store", cluster.url, serve_args=("--no-demo",),
+                   env={"CLAIMS_LEDGER_POSTGRES_POOL_TIMEOUT": POOL_WAIT})
+    wait_ready(served)
+    with httpx.Client(base_url=served.base, timeout=CLIENT_WAIT) as client:
+        assert client.post("/sources", json=source("before")).status_code == 201
+
+        cluster.stop()
+        for _ in range(20):  # the first may meet a connection that just broke
+            ready = client.get("/readyz")
+            assert ready.status_code == 503, ready.text
+            if "PostgreSQL cannot be reached" in ready.json()["detail"]:
+                break
+        assert ready.headers["Retry-After"]
+        assert ready.headers["Content-Type"] == "application/problem+json"
+        assert "PostgreSQL cannot be reached" in ready.json()["detail"]
+        write = client.post("/sources", json=source("during"))
+        assert write.status_code == 503, write.text
+        assert write.headers["Retry-After"]
+
+        cluster.start()
+        deadline = time.monotonic() + 120  # psycopg_pool retries with backoff
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the server did not recover"
+            time.sleep(0.5)
+        assert client.post("/sources", json=source("after")).status_code == 201
+        ids = [s["id"] for s in client.get("/sources").json()["data"]]
+        assert {"before", "after"} <= set(ids) and "during" not in ids
+
+
+def test_a_closed_port_is_refused_with_libpqs_reason_not_after_the_pool_wait() -> None:
+    pytest.importorskip("psycopg")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, store=f"postgresql://postgres@127.0.0.1:{free_port()}/test",
+        postgres_pool_timeout=int(POOL_WAIT),
+    )
+    with pytest.raises(StoreUnavailable) as caught:
+        open_ledger(settings)
+    assert caught.value.detail.startswith("PostgreSQL cannot be reached: ")
+    assert "Connection refused" in caught.value.detail
