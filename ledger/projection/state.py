@@ -183,7 +183,7 @@ class ClaimState:
                     found.setdefault(at, set()).add(sid)
         return found
 
-    def _list_key(self, statement: Statement) -> str | None | object:
+    def _list_key(self, statement: Statement) -> object:
         """Which list ``statement`` is counted in: its source's, None (resolutions), or
         ``_NONE`` (it is not weighed)."""
         if unweighable(statement):
@@ -213,7 +213,8 @@ class ClaimState:
                 if source is None
                 else SourceStanding(source.source_id, source.name, source.affiliation, grade)
             )
-            found = self._weights[key] = weigh(statement, standing, self.parties, self.beneficiaries)
+            found = weigh(statement, standing, self.parties, self.beneficiaries)
+            self._weights[key] = found
         return (statement.event_id, *found)
 
     def summary(

@@ -108,7 +108,9 @@ def _plainly(
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 10**9), st.integers(-2, 22), st.one_of(st.none(), st.integers(0, 24)))
-def test_the_sweep_equals_a_summary_at_every_moment(seed: int, since: int, span: int | None) -> None:
+def test_the_sweep_equals_a_summary_at_every_moment(
+    seed: int, since: int, span: int | None
+) -> None:
     state, sources, _ = _history(seed)
     start = _day(since) + timedelta(hours=12 if seed % 2 else 0)
     until = None if span is None else start + timedelta(days=span)
@@ -129,6 +131,7 @@ def test_a_statement_moves_the_answer_only_where_apply_says(seed: int) -> None:
     before = {m: state.summary(m, sources, 2**62) for m in moments}
     moved = state.apply(last[0])
     for moment in moments:
-        inside = moved is not None and moved[0] <= moment and (moved[1] is None or moment < moved[1])
+        inside = moved is not None and moved[0] <= moment
+        inside = inside and (moved[1] is None or moment < moved[1])  # type: ignore[index]
         if not inside:
             assert state.summary(moment, sources, 2**62) == before[moment], (moment, moved)
