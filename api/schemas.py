@@ -33,12 +33,23 @@ class Contribution(BaseModel):
     source: str = Field(examples=["zelensky"])
     type: str = Field(examples=["asserted"])
     delta: float = Field(
-        description="how far this event moved the probability", examples=[0.050613]
+        description="the move this event made on arrival, in probability: the counted"
+        " positions taken one by one in date order, the pooled probability just after it"
+        " minus just before it (a resolution: the resolved probability minus the pool it"
+        " overrides); the deltas add up to the probability minus 0.5",
+        examples=[0.050613],
+    )
+    log_odds: float = Field(
+        description="this event's weight in the current pool, in log-odds, after every"
+        " multiplier and discount; 0 for an event that does not count now (superseded,"
+        " withdrawn, a retraction, a resolution); the sum over a claim's events is the"
+        " pooled log-odds. `reason` explains this number: its last figure is this weight",
+        examples=[0.4],
     )
     reason: str = Field(
-        examples=["Volodymyr Zelensky (UA, reliability C) asserted the claim: +0.8 log-odds "
-                  "for reliability C; UA gains if the claim is believed, so a self-serving "
-                  "assertion counts x0.5: +0.4 log-odds"]
+        examples=["Volodymyr Zelensky (UA, reliability C) asserted the claim: reliability C "
+                  "gives +0.8 log-odds; UA gains if the claim is believed, so a self-serving "
+                  "assertion counts x0.5: +0.4 log-odds, its weight in the pool now"]
     )
 
 

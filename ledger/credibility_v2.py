@@ -37,24 +37,20 @@ from ledger.credibility import (
     AGAINST_INTEREST,
     ASSESSOR_FACTOR,
     CONFIDENCE_FACTOR,
-    RESOLVED_PROBABILITY,
     SELF_SERVING,
     STATEMENT_WEIGHT,
-    Contribution,
     Credibility,
     SourceStanding,
     _apply_retractions,
     _canonical,
-    _discount_note,
     _num,
     _Position,
-    _ranks,
     _ref,
     _round,
     _select,
     _speaker,
     _standing,
-    _verdict,
+    conclude,
 )
 from ledger.likelihood import band_for
 from ledger.statements import OUTCOMES, Statement, StatementType
@@ -160,45 +156,20 @@ def assess(
         _weigh(item, standings[item.speaker], parties, beneficiaries, records, first)
         for item in counted
     ]
-    ranks = _ranks(positions)
     pooling = (
         f"; the pooled log-odds are multiplied by the extremizing factor {EXTREMIZING:g}"
         if EXTREMIZING != 1.0
         else ""
     )
-    for position in positions:
-        reasons[position.item.event_id] = (
-            position.account + _discount_note(position, ranks) + pooling
-        )
-
-    deltas: dict[str, float] = {}
-    pooled = _probability(0.0)
-    for position, step in zip(positions, _pooled_steps(positions), strict=True):
-        deltas[position.item.event_id] = _round(step - pooled)
-        pooled = step
-    probability, outcome = pooled, None
-    if resolution is not None:
-        outcome = str(resolution.outcome)
-        probability = RESOLVED_PROBABILITY[outcome]
-        deltas[resolution.event_id] = _round(probability - pooled)
-        reasons[resolution.event_id] = (
-            f"{_speaker(standings[resolution.speaker])} resolved the claim as {outcome}: ground"
-            f" truth overrides the pooled {pooled:g} and sets the probability to {probability:g}"
-        )
-    finals = [p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions]
-    supporting = {p.group for p, final in zip(positions, finals, strict=True) if final > 0}
-    status, grade = _verdict(probability, outcome, finals, len(supporting))
-    for item in items:
-        if item.corrected_by:
-            reasons[item.event_id] += f" (as corrected by event {item.corrected_by})"
-    contributions = tuple(
-        Contribution(
-            i.event_id, i.speaker, i.type, deltas.get(i.event_id, 0.0), reasons[i.event_id]
-        )
-        for i in items
-    )
-    return Credibility(
-        probability, band_for(probability), status, grade, MODEL_VERSION, contributions
+    return conclude(
+        items,
+        standings,
+        reasons,
+        positions,
+        _pooled_steps(positions),
+        resolution,
+        MODEL_VERSION,
+        pooling,
     )
 
 
@@ -228,7 +199,7 @@ def _weigh(
         weight = STATEMENT_WEIGHT[grade] * sign
         kind = "assertion" if sign > 0 else "denial"
         account = (
-            f"{speaker} {item.type} the claim: {_num(weight)} log-odds for reliability {grade}"
+            f"{speaker} {item.type} the claim: reliability {grade} gives {_num(weight)} log-odds"
         )
     record = records.get(item.speaker)
     if record is not None and record.matched + record.missed:

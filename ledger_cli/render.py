@@ -61,12 +61,21 @@ def claim(view: JSON) -> None:
     if not credibility["contributions"]:
         console.print("no events in scope")
         return
-    table = Table("source", "type", "delta", "reason", title="contributions", expand=True)
+    table = Table(
+        "source",
+        "type",
+        "moved on\narrival",
+        "log-odds\nnow",
+        "reason (of the log-odds now)",
+        title="contributions",
+        expand=True,
+    )
     for item in credibility["contributions"]:
         table.add_row(
             _text(item["source"]),
             _text(item["type"]),
             f"{item['delta']:+.3f}",
+            f"{item['log_odds']:+.4g}",
             _text(item["reason"]),
         )
     console.print(table)
