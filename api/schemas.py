@@ -309,3 +309,62 @@ class SignedCheckpoint(BaseModel):
         description="Ed25519 signature (base64) of the four lines 'claims-ledger-checkpoint/1', "
         "'position: P', 'head: H', 'signed_at: T', each ending in a newline"
     )
+
+
+class ModelPublic(BaseModel):
+    name: str = Field(examples=["credibility-v1"])
+    description: str
+    default: bool = Field(description="whether answers use this version when ?model= is not given")
+
+
+class ModelsPublic(BaseModel):
+    """The credibility model versions the ledger answers with."""
+
+    default: str = Field(examples=["credibility-v1"])
+    data: list[ModelPublic]
+    next_cursor: Cursor
+
+
+class ModelAnswer(CredibilityGraded):
+    """One version's answer for a claim, without contributions."""
+
+
+class ContributionAnswer(BaseModel):
+    delta: float = Field(description="the move the event made on arrival, in probability")
+    log_odds: float = Field(description="its weight in the current pool, in log-odds")
+    reason: str
+
+
+class ContributionDiff(BaseModel):
+    event_id: str
+    source: str
+    type: str
+    from_: ContributionAnswer = Field(alias="from", serialization_alias="from")
+    to: ContributionAnswer
+
+
+class ClaimDiff(BaseModel):
+    id: str = Field(examples=["mh17-russian-buk"])
+    text: str
+    changed: list[str] = Field(
+        description="what differs: band, status, and probability when it differs by at least"
+        " min_difference", examples=[["band"]],
+    )
+    difference: float = Field(description="the probability of `to` minus that of `from`")
+    from_: ModelAnswer = Field(alias="from", serialization_alias="from")
+    to: ModelAnswer
+    contributions: list[ContributionDiff] = Field(
+        description="the events whose log-odds or reason differ between the two versions"
+    )
+
+
+class ModelDiffPublic(BaseModel):
+    """The claims two model versions judge differently at (as_of, known_at)."""
+
+    from_: str = Field(alias="from", serialization_alias="from", examples=["credibility-v1"])
+    to: str = Field(examples=["credibility-v2"])
+    as_of: Instant
+    known_at: Instant
+    min_difference: float
+    data: list[ClaimDiff]
+    next_cursor: Cursor

@@ -31,7 +31,7 @@ import bisect
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ledger.credibility import (
     AGAINST_INTEREST,
@@ -109,6 +109,78 @@ def track_records(history: Iterable[ResolvedStance], as_of: datetime) -> dict[st
             age = (as_of - stance.resolved_at).total_seconds() / 86400
             tally[0 if stance.matched else 1] += 0.5 ** (age / RECORD_HALF_LIFE_DAYS)
     return {source: TrackRecord(*tally) for source, tally in sorted(counts.items())}
+
+
+#: A stance counts in its source's record if it was taken at least this long before its
+#: claim's resolution: the latest position a day before, as ``claims-ledger evaluate`` asks.
+RECORD_LEAD = timedelta(days=1)
+
+
+def resolution_of(statements: Iterable[Statement]) -> Statement | None:
+    """The resolution in force: the latest ``resolved`` its own source has not retracted."""
+    items = list(statements)
+    withdrawn = _withdrawn(items)
+    resolutions = [
+        item
+        for item in items
+        if item.type == StatementType.RESOLVED and item.event_id not in withdrawn
+    ]
+    return max(resolutions, key=lambda item: (item.at, item.position), default=None)
+
+
+def positions(evidence: Iterable[Statement]) -> dict[str, Statement]:
+    """Each source's latest position (asserted, denied, assessed) not retracted by it."""
+    items = sorted(evidence, key=lambda item: (item.at, item.position, item.event_id))
+    withdrawn = _withdrawn(items)
+    latest: dict[str, Statement] = {}
+    for item in items:
+        if item.rule.stance and item.event_id not in withdrawn:
+            latest[item.speaker] = item
+    return latest
+
+
+def _withdrawn(items: Sequence[Statement]) -> set[str | None]:
+    by_id = {item.event_id: item for item in items}
+    return {
+        item.supersedes
+        for item in items
+        if item.type == StatementType.RETRACTED
+        and item.supersedes in by_id
+        and by_id[item.supersedes].source == item.source
+    }
+
+
+def stance_value(item: Statement) -> float:
+    """1 for an assertion, 0 for a denial, the likelihood of an assessment."""
+    if item.type == StatementType.ASSERTED:
+        return 1.0
+    if item.type == StatementType.DENIED:
+        return 0.0
+    return float(item.likelihood if item.likelihood is not None else 0.5)
+
+
+def stances_on(
+    evidence: Iterable[Statement], outcome: str, resolved_at: datetime
+) -> list[ResolvedStance]:
+    """The sources' latest stances in ``evidence`` on a claim resolved as ``outcome`` at
+    ``resolved_at`` (an even 0.5 takes no side)."""
+    return [
+        ResolvedStance(source, stance_value(item) > 0.5, outcome, resolved_at)
+        for source, item in sorted(positions(evidence).items())
+        if stance_value(item) != 0.5
+    ]
+
+
+def resolved_stances(statements: Sequence[Statement]) -> list[ResolvedStance]:
+    """What one claim's statements in scope add to the sources' records: nothing if it is
+    not resolved in them; else each source's latest stance ``RECORD_LEAD`` before the
+    resolution in force, with its outcome and date."""
+    resolution = resolution_of(statements)
+    if resolution is None:
+        return []
+    cut = resolution.at - RECORD_LEAD
+    before = [item for item in statements if item.at <= cut]
+    return stances_on(before, str(resolution.outcome), resolution.at)
 
 
 def record_factor(grade: str, record: TrackRecord) -> tuple[float, float, float]:
