@@ -203,7 +203,13 @@ class LedgerReads:
         model: ModelVersion | None = None,
         records: replay.Records | None = None,
     ) -> JSON:
+        """The claim's answer at (``as_of``, ``known``) in ``model`` (default: the default
+        version), with the sources' track records (``records``) if it learns from them
+        (read here when not given)."""
         known_us = to_micros(known)
+        if model is None:
+            model = models.version(None)
+            records = records or self.record_book(model, known)
         sources = self.store.sources_cited(data, known_us)
         version = 1 + len(replay.known(data, known_us))
         return {

@@ -191,3 +191,23 @@ def test_the_versions_are_listed_with_one_default() -> None:
     assert [m["name"] for m in listed["data"]] == [V1, V2]
     assert [m["name"] for m in listed["data"] if m["default"]] == [listed["default"]]
     assert all(m["description"] for m in listed["data"])
+
+
+def test_making_v2_the_default_is_one_line_and_every_answer_follows(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``models.DEFAULT = credibility_v2.MODEL_VERSION`` alone makes every answer v2's, the
+    claims list included (replayed until the projection computes v2), and appends too."""
+    _bad_record(ledger)
+    say(ledger, "old", "resolved", "court", "2021-05-01", outcome="refuted", basis="ruling")
+    claim(ledger, "new")
+    monkeypatch.setattr(models, "DEFAULT", V2)
+    appended = say(ledger, "new", "asserted", "liar", "2021-05-20")
+    assert appended["credibility"]["model"] == V2
+    assert appended["credibility"] == ledger.claim("new", model=V2)["credibility"]
+    assert ledger.claim("new")["credibility"] == ledger.claim("new", model=V2)["credibility"]
+    assert ledger.audit("new")["model"] == ledger.timeline("new")["model"] == V2
+    listed = {item["id"]: item["credibility"] for item in ledger.list_claims()["data"]}
+    assert listed["new"]["model"] == V2
+    assert listed["new"]["probability"] == appended["credibility"]["probability"]
+    assert [m["name"] for m in models.listing()["data"] if m["default"]] == [V2]
