@@ -27,6 +27,7 @@ from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import InvalidInput
 from ledger.inputs import MAX_ID
+from ledger.models import DEFAULT, VERSIONS
 from ledger.reads import MAX_LIMIT
 from ledger.times import parse_time_option
 
@@ -150,6 +151,16 @@ async def _until(
     return parse_time_option("until", until)
 
 
+#: A credibility model version (GET /models); the ledger refuses another with a 422 that
+#: lists the accepted ones.
+ModelName = Annotated[str, Published(enum=list(VERSIONS), maxLength=64)]
+ModelQuery = Annotated[
+    ModelName | None,
+    Query(description=f"the credibility model version to answer with (GET /models); default "
+                      f"{DEFAULT}. A claim list in another version than the default replays "
+                      "every claim (slower) instead of querying the projection",
+          examples=["credibility-v2"]),
+]
 AsOf = Annotated[datetime | None, Depends(_as_of)]
 KnownAt = Annotated[datetime | None, Depends(_known_at)]
 Since = Annotated[datetime | None, Depends(_since)]

@@ -23,7 +23,7 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
-from api.routes import checkpoints, claims, events, history, sources, system, ui
+from api.routes import checkpoints, claims, events, history, models, sources, system, ui
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, history, system, ui, checkpoints):
+    for module in (sources, claims, events, history, models, system, ui, checkpoints):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -33,12 +33,23 @@ class Contribution(BaseModel):
     source: str = Field(examples=["zelensky"])
     type: str = Field(examples=["asserted"])
     delta: float = Field(
-        description="how far this event moved the probability", examples=[0.050613]
+        description="the move this event made on arrival, in probability: the counted"
+        " positions taken one by one in date order, the pooled probability just after it"
+        " minus just before it (a resolution: the resolved probability minus the pool it"
+        " overrides); the deltas add up to the probability minus 0.5",
+        examples=[0.050613],
+    )
+    log_odds: float = Field(
+        description="this event's weight in the current pool, in log-odds, after every"
+        " multiplier and discount; 0 for an event that does not count now (superseded,"
+        " withdrawn, a retraction, a resolution); the sum over a claim's events is the"
+        " pooled log-odds. `reason` explains this number: its last figure is this weight",
+        examples=[0.4],
     )
     reason: str = Field(
-        examples=["Volodymyr Zelensky (UA, reliability C) asserted the claim: +0.8 log-odds "
-                  "for reliability C; UA gains if the claim is believed, so a self-serving "
-                  "assertion counts x0.5: +0.4 log-odds"]
+        examples=["Volodymyr Zelensky (UA, reliability C) asserted the claim: reliability C "
+                  "gives +0.8 log-odds; UA gains if the claim is believed, so a self-serving "
+                  "assertion counts x0.5: +0.4 log-odds, its weight in the pool now"]
     )
 
 
@@ -298,3 +309,62 @@ class SignedCheckpoint(BaseModel):
         description="Ed25519 signature (base64) of the four lines 'claims-ledger-checkpoint/1', "
         "'position: P', 'head: H', 'signed_at: T', each ending in a newline"
     )
+
+
+class ModelPublic(BaseModel):
+    name: str = Field(examples=["credibility-v1"])
+    description: str
+    default: bool = Field(description="whether answers use this version when ?model= is not given")
+
+
+class ModelsPublic(BaseModel):
+    """The credibility model versions the ledger answers with."""
+
+    default: str = Field(examples=["credibility-v1"])
+    data: list[ModelPublic]
+    next_cursor: Cursor
+
+
+class ModelAnswer(CredibilityGraded):
+    """One version's answer for a claim, without contributions."""
+
+
+class ContributionAnswer(BaseModel):
+    delta: float = Field(description="the move the event made on arrival, in probability")
+    log_odds: float = Field(description="its weight in the current pool, in log-odds")
+    reason: str
+
+
+class ContributionDiff(BaseModel):
+    event_id: str
+    source: str
+    type: str
+    from_: ContributionAnswer = Field(alias="from", serialization_alias="from")
+    to: ContributionAnswer
+
+
+class ClaimDiff(BaseModel):
+    id: str = Field(examples=["mh17-russian-buk"])
+    text: str
+    changed: list[str] = Field(
+        description="what differs: band, status, and probability when it differs by at least"
+        " min_difference", examples=[["band"]],
+    )
+    difference: float = Field(description="the probability of `to` minus that of `from`")
+    from_: ModelAnswer = Field(alias="from", serialization_alias="from")
+    to: ModelAnswer
+    contributions: list[ContributionDiff] = Field(
+        description="the events whose log-odds or reason differ between the two versions"
+    )
+
+
+class ModelDiffPublic(BaseModel):
+    """The claims two model versions judge differently at (as_of, known_at)."""
+
+    from_: str = Field(alias="from", serialization_alias="from", examples=["credibility-v1"])
+    to: str = Field(examples=["credibility-v2"])
+    as_of: Instant
+    known_at: Instant
+    min_difference: float
+    data: list[ClaimDiff]
+    next_cursor: Cursor

@@ -48,6 +48,8 @@ class ClaimsLedger:
         self.list_sources = self.reads.list_sources
         self.global_log = self.reads.global_log
         self.verify = self.reads.verify
+        self.models = self.reads.models
+        self.models_diff = self.reads.models_diff
         self.ping = self.store.ping
         self.import_batch = self.importer.import_batch
 

@@ -94,12 +94,23 @@ def unweighable(item: Statement) -> str | None:
 
 @dataclass(frozen=True)
 class Contribution:
-    """How one event moved the probability, and why, in words a reader can check."""
+    """One event's part in the answer, in two numbers that cannot be confused, and why.
+
+    ``delta``: the move the event made on arrival, in probability: the counted positions
+    taken one by one in date order (valid time, then recording order), it is the pooled
+    probability just after it minus just before it (for the resolution: the resolved
+    probability minus the pool it overrides), so the deltas add up to the final
+    probability minus 0.5. ``log_odds``: the event's weight in the current pool, after
+    every multiplier and discount (0 for an event that does not count now: superseded,
+    withdrawn, a retraction, a resolution, which overrides the pool rather than adding to
+    it). ``reason`` explains ``log_odds``: its last number is that weight.
+    """
 
     event_id: str
     source: str
     type: str
     delta: float
+    log_odds: float
     reason: str
 
 
@@ -129,6 +140,7 @@ class Credibility:
                     "source": c.source,
                     "type": c.type,
                     "delta": c.delta,
+                    "log_odds": c.log_odds,
                     "reason": c.reason,
                 }
                 for c in self.contributions
@@ -177,15 +189,38 @@ def assess(
         for item in items
         if latest.get(item.speaker) is item
     ]
-    ranks = _ranks(positions)
-    for position in positions:
-        reasons[position.item.event_id] = position.account + _discount_note(position, ranks)
+    return conclude(
+        items, standings, reasons, positions, _pooled_steps(positions), resolution, MODEL_VERSION
+    )
 
-    # A position's delta is the move it made when it arrived in date order, so the deltas
-    # add up to the final probability minus the 0.5 of no evidence at all.
+
+def conclude(
+    items: Sequence[Statement],
+    standings: Mapping[str, SourceStanding],
+    reasons: dict[str, str],
+    positions: Sequence[_Position],
+    steps: Sequence[float],
+    resolution: Statement | None,
+    model: str,
+    pooling: str = "",
+) -> Credibility:
+    """The answer from the weighed positions: each one's rank among its group's voices,
+    its delta (the move it made arriving in date order: ``steps`` holds the pooled
+    probability after each), its log-odds in the pool now, the resolution's override, the
+    status and grade, and every event's contribution. ``pooling`` ends the reason of every
+    counted position (what the model does to the pooled sum, if anything)."""
+    ranks = _ranks(positions)
+    finals = {p.item.event_id: p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions}
+    for position in positions:
+        reasons[position.item.event_id] = (
+            position.account
+            + _discount_note(position, ranks)
+            + ", its weight in the pool now"
+            + pooling
+        )
     deltas: dict[str, float] = {}
     pooled = _probability(0.0)
-    for position, step in zip(positions, _pooled_steps(positions), strict=True):
+    for position, step in zip(positions, steps, strict=True):
         deltas[position.item.event_id] = _round(step - pooled)
         pooled = step
     probability, outcome = pooled, None
@@ -195,24 +230,26 @@ def assess(
         deltas[resolution.event_id] = _round(probability - pooled)
         reasons[resolution.event_id] = (
             f"{_speaker(standings[resolution.speaker])} resolved the claim as {outcome}: ground"
-            f" truth overrides the pooled {pooled:g} and sets the probability to {probability:g}"
+            f" truth overrides the pooled {pooled:g} and sets the probability to {probability:g};"
+            " it adds no log-odds to the pool"
         )
-
-    finals = [p.weight * 0.5 ** ranks[p.item.event_id][0] for p in positions]
-    supporting = {p.group for p, final in zip(positions, finals, strict=True) if final > 0}
-    status, grade = _verdict(probability, outcome, finals, len(supporting))
+    supporting = {p.group for p in positions if finals[p.item.event_id] > 0}
+    status, grade = _verdict(probability, outcome, list(finals.values()), len(supporting))
     for item in items:
         if item.corrected_by:
             reasons[item.event_id] += f" (as corrected by event {item.corrected_by})"
     contributions = tuple(
         Contribution(
-            i.event_id, i.speaker, i.type, deltas.get(i.event_id, 0.0), reasons[i.event_id]
+            event_id=i.event_id,
+            source=i.speaker,
+            type=i.type,
+            delta=deltas.get(i.event_id, 0.0),
+            log_odds=_round(finals.get(i.event_id, 0.0)),
+            reason=reasons[i.event_id],
         )
         for i in items
     )
-    return Credibility(
-        probability, band_for(probability), status, grade, MODEL_VERSION, contributions
-    )
+    return Credibility(probability, band_for(probability), status, grade, model, contributions)
 
 
 def summarize(
@@ -368,8 +405,9 @@ def _weigh(
     else:
         weight = _stated_weight(item, grade)
         kind = "assertion" if item.type == "asserted" else "denial"
-        account = f"{speaker} {item.type} the claim: {_num(weight)} log-odds"
-        account += f" for reliability {grade}"
+        account = (
+            f"{speaker} {item.type} the claim: reliability {grade} gives {_num(weight)} log-odds"
+        )
     affiliation = standing.affiliation
     multiplier = _interest(weight, affiliation, parties, beneficiaries)
     if affiliation is not None and affiliation in parties and weight != 0.0:
@@ -451,7 +489,7 @@ def _discount_note(position: _Position, ranks: _Ranks) -> str:
     ordinal = _ORDINALS[rank] if rank < len(_ORDINALS) else f"{rank + 1}th"
     return (
         f"; {ordinal} voice from {position.affiliation} on this side (after {', '.join(ahead)}),"
-        f" not an independent witness: counted at 1/{2**rank},"
+        f" not an independent witness: counted at 1/{2**rank}:"
         f" {_num(position.weight * 0.5**rank)} log-odds"
     )
 

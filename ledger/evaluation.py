@@ -34,7 +34,13 @@ from xml.sax.saxutils import escape
 from ledger import credibility, credibility_v2, replay
 from ledger.application import ClaimsLedger
 from ledger.credibility import Credibility, SourceStanding
-from ledger.credibility_v2 import ResolvedStance
+from ledger.credibility_v2 import (
+    ResolvedStance,
+    positions,
+    resolution_of,
+    stance_value,
+    stances_on,
+)
 from ledger.statements import OUTCOMES, Statement, StatementType
 from ledger.times import format_instant, now, to_micros
 
@@ -154,53 +160,7 @@ def _case(
     )
 
 
-def resolution_of(statements: Iterable[Statement]) -> Statement | None:
-    """The resolution in force: the latest ``resolved`` its own source has not retracted."""
-    items = list(statements)
-    by_id = {item.event_id: item for item in items}
-    withdrawn = {
-        item.supersedes
-        for item in items
-        if item.type == StatementType.RETRACTED
-        and item.supersedes in by_id
-        and by_id[item.supersedes].source == item.source
-    }
-    resolutions = [
-        item
-        for item in items
-        if item.type == StatementType.RESOLVED and item.event_id not in withdrawn
-    ]
-    return max(resolutions, key=lambda item: (item.at, item.position), default=None)
-
-
 # --- pure scoring -----------------------------------------------------------------------
-
-
-def positions(evidence: Iterable[Statement]) -> dict[str, Statement]:
-    """Each source's latest position (asserted, denied, assessed) not retracted by it."""
-    items = sorted(evidence, key=lambda item: (item.at, item.position, item.event_id))
-    by_id = {item.event_id: item for item in items}
-    withdrawn = {
-        item.supersedes
-        for item in items
-        if item.type == StatementType.RETRACTED
-        and item.supersedes in by_id
-        and by_id[item.supersedes].source == item.source
-    }
-    latest: dict[str, Statement] = {}
-    for item in items:
-        if item.rule.stance and item.event_id not in withdrawn:
-            latest[item.speaker] = item
-    return latest
-
-
-def stance_value(item: Statement) -> float:
-    """1 for an assertion, 0 for a denial, the likelihood of an assessment."""
-    if item.type == StatementType.ASSERTED:
-        return 1.0
-    if item.type == StatementType.DENIED:
-        return 0.0
-    return float(item.likelihood if item.likelihood is not None else 0.5)
 
 
 def naive_mean(case: Case) -> float:
@@ -211,11 +171,7 @@ def naive_mean(case: Case) -> float:
 
 def stances(case: Case) -> list[ResolvedStance]:
     """The sources' latest stances on a resolved case (an even 0.5 takes no side)."""
-    return [
-        ResolvedStance(source, stance_value(item) > 0.5, case.outcome, case.resolved_at)
-        for source, item in sorted(positions(case.evidence).items())
-        if stance_value(item) != 0.5
-    ]
+    return stances_on(case.evidence, case.outcome, case.resolved_at)
 
 
 def brier(pairs: Sequence[tuple[float, int]]) -> float:

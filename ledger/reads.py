@@ -12,14 +12,15 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
-from ledger import replay
+from ledger import models, replay
 from ledger.answers import JSON
-from ledger.credibility import MODEL_VERSION
+from ledger.credibility import Contribution, Credibility
 from ledger.domain import claim_uuid
 from ledger.errors import ClaimNotFound, InvalidInput, SourceNotFound
 from ledger.export import export_record
 from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
+from ledger.models import ModelVersion
 from ledger.projection.projector import Projector
 from ledger.projection.tables import Filters
 from ledger.statements import STATUSES
@@ -86,6 +87,71 @@ def _passes(filters: Filters, credibility: JSON) -> bool:
     )
 
 
+#: By default a model diff lists a claim whose probability differs by this much, even in
+#: the same band and status.
+DIFFERENCE = 0.1
+
+
+def _difference(
+    data: replay.ClaimData, one: Credibility, other: Credibility, min_difference: float
+) -> JSON | None:
+    """How two answers for one claim differ, or None if they do not (see ``models_diff``)."""
+    changed = [
+        name
+        for name, differs in (
+            ("band", one.band != other.band),
+            ("status", one.status != other.status),
+            ("probability", abs(other.probability - one.probability) >= min_difference),
+        )
+        if differs
+    ]
+    if not changed:
+        return None
+    theirs = {c.event_id: c for c in other.contributions}
+    explained = []
+    for mine in one.contributions:
+        their = theirs[mine.event_id]
+        if (mine.log_odds, mine.reason) != (their.log_odds, their.reason):
+            explained.append(
+                {
+                    "event_id": mine.event_id,
+                    "source": mine.source,
+                    "type": mine.type,
+                    "from": _contribution(mine),
+                    "to": _contribution(their),
+                }
+            )
+    return {
+        "id": data.claim_id,
+        "text": data.text,
+        "changed": changed,
+        "difference": round(other.probability - one.probability, 6) + 0.0,
+        "from": _summary(one),
+        "to": _summary(other),
+        "contributions": explained,
+    }
+
+
+def _summary(c: Credibility) -> JSON:
+    return {
+        "probability": c.probability,
+        "band": c.band,
+        "status": c.status,
+        "grade": c.grade,
+        "model": c.model,
+    }
+
+
+def _contribution(c: Contribution) -> JSON:
+    return {"delta": c.delta, "log_odds": c.log_odds, "reason": c.reason}
+
+
+def _walked(model: ModelVersion) -> ModelVersion | None:
+    """The model for ``replay``'s audit and timeline: None for the one its fast walks
+    compute (``models.INCREMENTAL``), else the model, asked time by time."""
+    return None if model.name == models.INCREMENTAL else model
+
+
 def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
     """The concrete (as_of, known_at) of an answer; both default to now.
 
@@ -109,14 +175,41 @@ class LedgerReads:
         claim_id: str,
         as_of: datetime | None = None,
         known_at: datetime | None = None,
+        model: str | None = None,
     ) -> JSON:
-        """One claim with its credibility at (``as_of``, ``known_at``)."""
+        """One claim with its credibility at (``as_of``, ``known_at``) by ``model`` (a
+        version name; default ``models.DEFAULT``)."""
+        version = models.version(model)
         as_of, known = _times(as_of, known_at)
         data = self.store.claim_as_known(claim_id, to_micros(known))
-        return self.claim_view(data, as_of, known)
+        return self.claim_view(data, as_of, known, version, self.record_book(version, known))
 
-    def claim_view(self, data: replay.ClaimData, as_of: datetime, known: datetime) -> JSON:
+    def record_book(self, model: ModelVersion, known: datetime) -> replay.RecordBook | None:
+        """Every resolved claim as known at ``known``, for a model that learns from the
+        sources' records (None for one that does not): reads every claim in the ledger."""
+        if not model.learns:
+            return None
         known_us = to_micros(known)
+        return replay.RecordBook(
+            self.store.claim_as_known(claim_id, known_us)
+            for claim_id, _ in self._streams("claim", known_us, 0)
+        )
+
+    def claim_view(
+        self,
+        data: replay.ClaimData,
+        as_of: datetime,
+        known: datetime,
+        model: ModelVersion | None = None,
+        records: replay.Records | None = None,
+    ) -> JSON:
+        """The claim's answer at (``as_of``, ``known``) in ``model`` (default: the default
+        version), with the sources' track records (``records``) if it learns from them
+        (read here when not given)."""
+        known_us = to_micros(known)
+        if model is None:
+            model = models.version(None)
+            records = records or self.record_book(model, known)
         sources = self.store.sources_cited(data, known_us)
         version = 1 + len(replay.known(data, known_us))
         return {
@@ -128,7 +221,9 @@ class LedgerReads:
             "version": version,
             "as_of": format_instant(as_of),
             "known_at": format_instant(known),
-            "credibility": replay.credibility(data, sources, as_of, known_us).to_dict(),
+            "credibility": replay.credibility(
+                data, sources, as_of, known_us, model, records
+            ).to_dict(),
         }
 
     @store_errors
@@ -175,8 +270,10 @@ class LedgerReads:
         known_at: datetime | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        model: str | None = None,
     ) -> JSON:
-        """Every change of the claim's credibility in recording order, and its cause.
+        """Every change of the claim's credibility in recording order, and its cause, by
+        ``model`` (a version name; default ``models.DEFAULT``).
 
         With ``known_at``, the trail as it stood then: only changes recorded by then.
         With ``limit``, one page: the entries after ``cursor`` (the ``next_cursor`` of the
@@ -184,6 +281,7 @@ class LedgerReads:
         work is the claim's records up to the page's end, and explaining that page's
         entries. Without it, every entry (and no ``next_cursor``).
         """
+        chosen = models.version(model)
         page_size = None if limit is None else _limit(limit)
         after = _cursor(cursor)
         if since is not None and until is not None and since > until:
@@ -200,12 +298,14 @@ class LedgerReads:
             source=source,
             after=after,
             limit=None if page_size is None else page_size + 1,
+            model=_walked(chosen),
+            records=self.record_book(chosen, known),
         )
         answer: JSON = {
             "claim_id": claim_id,
             "as_of": format_instant(as_of),
             "known_at": format_instant(known),
-            "model": MODEL_VERSION,
+            "model": chosen.name,
             "entries": entries[:page_size],
         }
         if page_size is not None:
@@ -214,16 +314,23 @@ class LedgerReads:
         return answer
 
     @store_errors
-    def timeline(self, claim_id: str, known_at: datetime | None = None) -> JSON:
-        """Credibility as a step function of valid time, as known at ``known_at``."""
+    def timeline(
+        self, claim_id: str, known_at: datetime | None = None, model: str | None = None
+    ) -> JSON:
+        """Credibility as a step function of valid time, as known at ``known_at``, by
+        ``model`` (a version name; default ``models.DEFAULT``)."""
+        chosen = models.version(model)
         _, known = _times(None, known_at)
         data = self.store.claim_as_known(claim_id, to_micros(known))
         sources = self.store.sources_cited(data, to_micros(known))
+        points = replay.timeline(
+            data, sources, to_micros(known), _walked(chosen), self.record_book(chosen, known)
+        )
         return {
             "claim_id": claim_id,
             "known_at": format_instant(known),
-            "model": MODEL_VERSION,
-            "points": replay.timeline(data, sources, to_micros(known)),
+            "model": chosen.name,
+            "points": points,
         }
 
     @store_errors
@@ -239,22 +346,27 @@ class LedgerReads:
         band: str | None = None,
         min_probability: float | None = None,
         max_probability: float | None = None,
+        model: str | None = None,
     ) -> JSON:
         """All claims at (``as_of``, ``known_at``), filtered, in registration order.
 
         Each item is a claim with the summary of its credibility (probability, band,
-        status, grade, model); one claim's answer has the contributions. On SQLite and
-        PostgreSQL the page is an indexed query of the credibility projection, which is
-        first brought up to every event stored now (read your writes); the in-memory
-        store replays every claim instead, with the same answer.
+        status, grade, model); one claim's answer has the contributions. In the projected
+        model version (``models.PROJECTED``), on SQLite and PostgreSQL, the page is an
+        indexed query of the credibility projection, which is first brought up to every
+        event stored now (read your writes); the in-memory store, and any other
+        ``model``, replays every claim instead (with the same answer in the projected
+        version).
         """
+        chosen = models.version(model)
         filters = _filters(status, band, tag, q, min_probability, max_probability)
         as_of, known = _times(as_of, known_at)
         known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
-        if self.projector is not None and self.projector.caught_up():
+        projected = chosen.name == models.PROJECTED and self.projector is not None
+        if projected and self.projector is not None and self.projector.caught_up():
             rows = self._projected(to_micros(as_of), known_us, filters, after, limit + 1)
         else:
-            rows = self._replayed(as_of, known, filters, after, limit + 1)
+            rows = self._replayed(as_of, known, filters, after, limit + 1, chosen)
         page = rows[:limit]
         for _, item in page:
             item.update(as_of=format_instant(as_of), known_at=format_instant(known))
@@ -287,7 +399,7 @@ class LedgerReads:
                         "band": r["band"],
                         "status": r["status"],
                         "grade": int(r["grade"]),
-                        "model": MODEL_VERSION,
+                        "model": models.PROJECTED,
                     },
                 },
             )
@@ -295,9 +407,16 @@ class LedgerReads:
         ]
 
     def _replayed(
-        self, as_of: datetime, known: datetime, filters: Filters, after: int, limit: int
+        self,
+        as_of: datetime,
+        known: datetime,
+        filters: Filters,
+        after: int,
+        limit: int,
+        model: ModelVersion | None = None,
     ) -> list[tuple[int, JSON]]:
         known_us = to_micros(known)
+        records = None if model is None else self.record_book(model, known)
         found: list[tuple[int, JSON]] = []
         for claim_id, position in self._streams("claim", known_us, after):
             if len(found) == limit:
@@ -307,7 +426,7 @@ class LedgerReads:
                 continue
             if filters.text and filters.text not in data.text.lower():
                 continue
-            view = self.claim_view(data, as_of, known)
+            view = self.claim_view(data, as_of, known, model, records)
             credibility = view["credibility"]
             if not _passes(filters, credibility):
                 continue
@@ -315,6 +434,61 @@ class LedgerReads:
             del view["as_of"], view["known_at"]
             found.append((position, view))
         return found
+
+    def models(self) -> JSON:
+        """The credibility model versions the ledger answers with, the default marked."""
+        return models.listing()
+
+    @store_errors
+    def models_diff(
+        self,
+        from_model: str,
+        to_model: str,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+        min_difference: float = DIFFERENCE,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JSON:
+        """The claims two model versions judge differently at (``as_of``, ``known_at``).
+
+        A claim differs when its band or its status differs, or its probability by at
+        least ``min_difference``. Each item gives both answers (without contributions),
+        what changed, the probability's difference (to minus from) and the contributions
+        that explain it: every event whose weight in the pool (``log_odds``) or whose
+        reason differs, with both versions' delta, log-odds and reason. In registration
+        order, paged like the claims list; a page may read many claims to find its items.
+        """
+        first = models.version(from_model, "from")
+        second = models.version(to_model, "to")
+        if not 0.0 <= min_difference <= 1.0:
+            raise InvalidInput("min_difference", "must be a probability between 0 and 1")
+        as_of, known = _times(as_of, known_at)
+        known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
+        books = {m.name: self.record_book(m, known) for m in (first, second)}
+        found: list[tuple[int, JSON]] = []
+        for claim_id, position in self._streams("claim", known_us, after):
+            if len(found) > limit:
+                break
+            data = self.store.claim_as_known(claim_id, known_us)
+            sources = self.store.sources_cited(data, known_us)
+            one, other = (
+                replay.credibility(data, sources, as_of, known_us, m, books[m.name])
+                for m in (first, second)
+            )
+            item = _difference(data, one, other, min_difference)
+            if item is not None:
+                found.append((position, item))
+        page = found[:limit]
+        return {
+            "from": first.name,
+            "to": second.name,
+            "as_of": format_instant(as_of),
+            "known_at": format_instant(known),
+            "min_difference": min_difference,
+            "data": [item for _, item in page],
+            "next_cursor": str(page[-1][0]) if len(found) > limit else None,
+        }
 
     def _streams(self, kind: str, known_us: int, after: int) -> Iterator[tuple[str, int]]:
         while True:

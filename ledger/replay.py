@@ -13,11 +13,15 @@ import bisect
 import itertools
 import logging
 import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from ledger.answers import JSON
 from ledger.credibility import Credibility, SourceStanding, assess, pool, unweighable, weigh
+from ledger.credibility_v2 import ResolvedStance, TrackRecord, resolved_stances, track_records
+from ledger.models import ModelVersion
 from ledger.statements import (
     OPTIONAL_FIELDS,
     STANCE_TYPES,
@@ -125,16 +129,71 @@ def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement
     return items
 
 
+#: The sources' track records at (as_of, known_at), for a model version that learns.
+Records = Callable[[datetime, int], Mapping[str, TrackRecord]]
+
+
 def credibility(
-    claim: ClaimData, sources: dict[str, SourceData], as_of: datetime, known_at: int
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    as_of: datetime,
+    known_at: int,
+    model: ModelVersion | None = None,
+    records: Records | None = None,
 ) -> Credibility:
+    """The claim's credibility at (``as_of``, ``known_at``) by ``model`` (default: v1's
+    ``assess``); ``records`` gives a learning model its track records there."""
     items = evidence(claim, as_of, known_at)
     standings = {
         sid: sources[sid].standing(as_of, known_at)
         for sid in {e.speaker for e in items}
         if sid in sources
     }
-    return assess(items, standings, claim.parties, claim.beneficiaries)
+    if model is None:
+        return assess(items, standings, claim.parties, claim.beneficiaries)
+    learnt = records(as_of, known_at) if model.learns and records is not None else None
+    return model.assess(items, standings, claim.parties, claim.beneficiaries, learnt)
+
+
+class RecordBook:
+    """The sources' track records at any (as_of, known_at) up to the known_at the claims
+    were read at: only resolutions in scope there count (valid time by as_of, recording
+    time by known_at), so an answer about 2003 never uses what was learnt in 2004.
+
+    ``claims`` are every claim as known at that time; only those with a resolution
+    recorded matter. The stances are remembered for each (statements occurred by as_of,
+    records recorded by known_at) they depend on, so a walk through many times of one
+    claim (an audit, a timeline) reads the other claims' records once per change.
+    """
+
+    def __init__(self, claims: Iterable[ClaimData]) -> None:
+        self.claims = [
+            claim
+            for claim in claims
+            if any(r.statement.type == StatementType.RESOLVED for r in claim.records)
+        ]
+        self._occurred = sorted(r.statement.at for c in self.claims for r in c.records)
+        self._recorded = sorted(r.recorded_at for c in self.claims for r in c.records)
+        self._stances: dict[tuple[int, int], list[ResolvedStance]] = {}
+
+    def stances(self, as_of: datetime, known_at: int) -> list[ResolvedStance]:
+        """Every source's stance on each claim resolved by ``as_of`` as known at ``known_at``."""
+        key = (
+            bisect.bisect_right(self._occurred, as_of),
+            bisect.bisect_right(self._recorded, known_at),
+        )
+        found = self._stances.get(key)
+        if found is None:
+            found = [
+                stance
+                for claim in self.claims
+                for stance in resolved_stances(evidence(claim, as_of, known_at))
+            ]
+            self._stances[key] = found
+        return found
+
+    def __call__(self, as_of: datetime, known_at: int) -> dict[str, TrackRecord]:
+        return track_records(self.stances(as_of, known_at), as_of)
 
 
 def event_view(claim_id: str, rec: RecordedStatement) -> JSON:
@@ -446,6 +505,9 @@ class _Evidence:
         return list(found.values())
 
 
+_Change = tuple[int, int, JSON, str, str | None]  # position, recorded_at, record, type, source
+
+
 def audit(
     claim: ClaimData,
     sources: dict[str, SourceData],
@@ -456,6 +518,8 @@ def audit(
     source: str | None = None,
     after: int = 0,
     limit: int | None = None,
+    model: ModelVersion | None = None,
+    records: Records | None = None,
 ) -> list[JSON]:
     """Every change of credibility (at ``as_of``) in recording order, and what caused it.
 
@@ -464,12 +528,15 @@ def audit(
     and just after the event was recorded. ``after`` and ``limit`` page: the entries at
     positions after ``after``, at most ``limit`` of them.
 
-    One pass in recording order: the claim's records and its sources' ratings are taken in
-    as they were recorded (``_Evidence``), and each entry is answered from what is known
-    just before and just after its recording time. The claim's records are in log order,
-    as ``ClaimData`` holds them.
+    With no ``model`` (v1): one pass in recording order: the claim's records and its
+    sources' ratings are taken in as they were recorded (``_Evidence``), and each entry is
+    answered from what is known just before and just after its recording time. The
+    claim's records are in log order, as ``ClaimData`` holds them. With a ``model``, each
+    entry asks the model itself at both recording times (``credibility``), its track
+    records (``records``) as known at each.
     """
-    changes: list[tuple[int, int, JSON, str, str | None]] = [
+    cited = sorted({rec.statement.speaker for rec in claim.records} & sources.keys())
+    changes: list[_Change] = [
         (
             rec.position,
             rec.recorded_at,
@@ -479,7 +546,6 @@ def audit(
         )
         for rec in claim.records
     ]
-    cited = sorted({rec.statement.speaker for rec in claim.records} & sources.keys())
     for sid in cited:
         changes += [
             (rated.position, rated.recorded_at, rated.record, "rerated", sid)
@@ -487,7 +553,7 @@ def audit(
             if rated.record["occurred_at"]
         ]
     changes.sort(key=lambda c: c[0])
-    wanted: dict[int, list[tuple[int, int, JSON, str, str | None]]] = {}
+    wanted: dict[int, list[_Change]] = {}
     for change in changes:
         position, recorded_at, _, _, who = change
         if (
@@ -498,30 +564,16 @@ def audit(
         ):
             continue
         wanted.setdefault(recorded_at, []).append(change)
-    # Everything the answer at a recording time depends on, in recording order.
-    feed: list[tuple[int, RecordedStatement | tuple[str, Recorded]]] = [
-        (rec.recorded_at, rec) for rec in claim.records
-    ]
-    feed += [(rated.recorded_at, (sid, rated)) for sid in cited for rated in sources[sid].ratings]
-    feed.sort(key=lambda item: item[0])  # stable: records keep their log order
     # Positions and recording times agree in every store: entries then come out in
     # position order, and the walk stops at the page's end.
     in_order = all(a[1] <= b[1] for a, b in itertools.pairwise(changes))
-
-    state = _Evidence(claim, sources, as_of)
+    if model is None:
+        steps = _audit_steps(claim, sources, as_of, cited, wanted)
+    else:
+        steps = _audit_steps_by(claim, sources, as_of, wanted, model, records)
     entries: list[tuple[int, JSON]] = []
-    for recorded_at, group in itertools.groupby(feed, key=lambda item: item[0]):
-        selected = wanted.get(recorded_at)
-        before = state.summary() if selected else None
-        for _, item in group:
-            if isinstance(item, RecordedStatement):
-                state.record(item.statement)
-            else:
-                state.rate(*item)
-        if not selected:
-            continue
-        after_it = state.summary()
-        for position, _, r, kind, who in selected:
+    for recorded_at, before, after_it, state in steps:
+        for position, _, r, kind, who in wanted[recorded_at]:
             if kind == "rerated" and before == after_it:
                 continue
             entries.append(
@@ -535,7 +587,7 @@ def audit(
                         "type": kind,
                         "source": who,
                         "actor": r["actor"],
-                        "before": dict(before or {}),
+                        "before": dict(before),
                         "after": dict(after_it),
                         "reason": _why(r, kind, who, state, as_of),
                     },
@@ -547,7 +599,66 @@ def audit(
     return [entry for _, entry in entries[:limit]]
 
 
-def _why(record: JSON, kind: str, source: str | None, state: _Evidence, as_of: datetime) -> str:
+class _Explains(Protocol):
+    def reason(self, event_id: str) -> str | None: ...
+
+
+_Step = tuple[int, Summary, Summary, _Explains]  # recorded_at, before, after, explanations
+
+
+def _audit_steps(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    as_of: datetime,
+    cited: list[str],
+    wanted: Mapping[int, list[_Change]],
+) -> Iterator[_Step]:
+    """v1's walk: everything an answer depends on taken in, in recording order."""
+    feed: list[tuple[int, RecordedStatement | tuple[str, Recorded]]] = [
+        (rec.recorded_at, rec) for rec in claim.records
+    ]
+    feed += [(rated.recorded_at, (sid, rated)) for sid in cited for rated in sources[sid].ratings]
+    feed.sort(key=lambda item: item[0])  # stable: records keep their log order
+    state = _Evidence(claim, sources, as_of)
+    for recorded_at, group in itertools.groupby(feed, key=lambda item: item[0]):
+        selected = recorded_at in wanted
+        before = state.summary() if selected else None
+        for _, item in group:
+            if isinstance(item, RecordedStatement):
+                state.record(item.statement)
+            else:
+                state.rate(*item)
+        if selected:
+            yield recorded_at, before or {}, state.summary(), state
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """The contributions of one answer, as the audit asks ``_Evidence`` for them."""
+
+    credibility: Credibility
+
+    def reason(self, event_id: str) -> str | None:
+        found = (c.reason for c in self.credibility.contributions if c.event_id == event_id)
+        return next(found, None)
+
+
+def _audit_steps_by(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    as_of: datetime,
+    wanted: Mapping[int, list[_Change]],
+    model: ModelVersion,
+    records: Records | None,
+) -> Iterator[_Step]:
+    """Any model's walk: the model asked just before and at each entry's recording time."""
+    for recorded_at in sorted(wanted):
+        before = credibility(claim, sources, as_of, recorded_at - 1, model, records)
+        after_it = credibility(claim, sources, as_of, recorded_at, model, records)
+        yield recorded_at, summary(before), summary(after_it), _Answered(after_it)
+
+
+def _why(record: JSON, kind: str, source: str | None, state: _Explains, as_of: datetime) -> str:
     """Why the entry moved the result: its contribution's reason, or why it could not."""
     if kind == "rerated":
         note = f" ({record['note']})" if record.get("note") else ""
@@ -568,13 +679,21 @@ def _why(record: JSON, kind: str, source: str | None, state: _Evidence, as_of: d
     return f"{kind} event outside the model's evidence"
 
 
-def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
+def timeline(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    known_at: int,
+    model: ModelVersion | None = None,
+    records: Records | None = None,
+) -> list[JSON]:
     """Credibility as a step function of valid time: a point wherever the result changes.
 
-    One sweep through valid time: statements are taken in as they occur (a retraction
-    withdraws its event from its own ``occurred_at`` on, for good), ratings as they come
-    into force, and the counted positions are pooled again only at a moment where
-    something counted changed.
+    With no ``model`` (v1), one sweep through valid time: statements are taken in as they
+    occur (a retraction withdraws its event from its own ``occurred_at`` on, for good),
+    ratings as they come into force, and the counted positions are pooled again only at a
+    moment where something counted changed. With a ``model``, the model itself is asked
+    at each moment one of the claim's statements or its sources' re-ratings occurred
+    (its track records as they stood then).
     """
     statements = sorted(corrected_statements(claim, known_at), key=lambda s: (s.at, s.position))
     moments: dict[datetime, str] = {}
@@ -590,6 +709,8 @@ def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) ->
                 moments.setdefault(t, rated.record["event_id"])
                 ratings.append((t, sid, rated))
     ratings.sort(key=lambda item: item[0])
+    if model is not None:
+        return _timeline_by(claim, sources, known_at, moments, model, records)
 
     by_id = {s.event_id: s for s in statements}
     order = sorted(statements, key=_key)
@@ -661,6 +782,26 @@ def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) ->
             continue
         resolved = latest.get(None)
         now = voices.summary(str(resolved[-1].outcome) if resolved else None)
+        if now != previous:
+            points.append(
+                {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}
+            )
+            previous = now
+    return points
+
+
+def _timeline_by(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    known_at: int,
+    moments: Mapping[datetime, str],
+    model: ModelVersion,
+    records: Records | None,
+) -> list[JSON]:
+    points: list[JSON] = []
+    previous: JSON = {"probability": 0.5, "band": "roughly even chance", "status": "unverified"}
+    for moment in sorted(moments):
+        now = summary(credibility(claim, sources, moment, known_at, model, records))
         if now != previous:
             points.append(
                 {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}

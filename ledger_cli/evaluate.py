@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger import credibility, evaluation
+from ledger import evaluation, models
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import LedgerError
@@ -42,7 +42,7 @@ def evaluate(
             metavar="VERSION",
             help=f"The model to score: {', '.join(evaluation.MODELS)}.",
         ),
-    ] = credibility.MODEL_VERSION,
+    ] = models.DEFAULT,
     split: Annotated[
         str | None,
         typer.Option(

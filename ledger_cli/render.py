@@ -61,12 +61,21 @@ def claim(view: JSON) -> None:
     if not credibility["contributions"]:
         console.print("no events in scope")
         return
-    table = Table("source", "type", "delta", "reason", title="contributions", expand=True)
+    table = Table(
+        "source",
+        "type",
+        "moved on\narrival",
+        "log-odds\nnow",
+        "reason (of the log-odds now)",
+        title="contributions",
+        expand=True,
+    )
     for item in credibility["contributions"]:
         table.add_row(
             _text(item["source"]),
             _text(item["type"]),
             f"{item['delta']:+.3f}",
+            f"{item['log_odds']:+.4g}",
             _text(item["reason"]),
         )
     console.print(table)
@@ -231,3 +240,43 @@ def import_progress(total: int | None, batch_size: int) -> Iterator[Callable[[in
     ) as progress:
         task = progress.add_task("load", total=total)
         yield lambda count: progress.advance(task, count)
+
+
+def models(view: JSON) -> None:
+    """The credibility model versions."""
+    table = Table("version", "default", "description", title="credibility model versions")
+    for item in view["data"]:
+        default = "yes" if item["default"] else ""
+        table.add_row(_text(item["name"]), default, _text(item["description"]))
+    _console().print(table)
+
+
+def models_diff(view: JSON) -> None:
+    """The claims two model versions judge differently, and the contributions why."""
+    console = _console()
+    console.print(
+        f"{_text(view['from'])} -> {_text(view['to'])}, as of {_when(view['as_of'])}, as known"
+        f" at {_when(view['known_at'])}: {len(view['data'])} claims differ (band, status, or"
+        f" probability by {view['min_difference']:g} or more)"
+    )
+    for item in view["data"]:
+        one, other = item["from"], item["to"]
+        console.print(
+            f"\n[bold]{_text(item['id'])}[/bold]: {_text(item['text'])}\n"
+            f"  {_probability(one)} {_text(one['band'])}, {_text(one['status'])} -> "
+            f"{_probability(other)} {_text(other['band'])}, {_text(other['status'])} "
+            f"({item['difference']:+.3f}; {', '.join(item['changed'])})"
+        )
+        if not item["contributions"]:
+            continue
+        table = Table("source", "type", "log-odds\nfrom", "log-odds\nto", "reason (to)",
+                      expand=True)
+        for row in item["contributions"]:
+            table.add_row(
+                _text(row["source"]),
+                _text(row["type"]),
+                f"{row['from']['log_odds']:+.4g}",
+                f"{row['to']['log_odds']:+.4g}",
+                _text(row["to"]["reason"]),
+            )
+        console.print(table)

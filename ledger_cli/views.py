@@ -18,6 +18,7 @@ from ledger.checkpoints import Checkpoint, signer_for, trusted_key_id, verify_ag
 from ledger.config import Settings
 from ledger.errors import InvalidInput
 from ledger.integrity import failed_part
+from ledger.models import DEFAULT, VERSIONS
 from ledger.statements import Status
 from ledger_cli import render
 from ledger_cli.session import (
@@ -55,6 +56,16 @@ KnownAt = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the ledger's JSON answer.")]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="VERSION",
+        help=f"The credibility model version ({', '.join(VERSIONS)}; see `claims-ledger"
+        f" models`). (default: {DEFAULT})",
+        show_default=False,
+    ),
+]
 
 
 def _show(data: JSON, as_json: bool, table: Callable[[JSON], None]) -> None:
@@ -70,11 +81,15 @@ def show(
     as_of: AsOf = None,
     known_at: KnownAt = None,
     as_json: AsJson = False,
+    model: Model = None,
 ) -> None:
     """One claim's credibility and what moved it."""
     with open_ledger(ctx, existing=True) as ledger:
         view = ledger.claim(
-            claim, as_of=instant("--as-of", as_of), known_at=instant("--known-at", known_at)
+            claim,
+            as_of=instant("--as-of", as_of),
+            known_at=instant("--known-at", known_at),
+            model=model,
         )
     _show(view, as_json, render.claim)
 
@@ -96,6 +111,7 @@ def audit(
     ] = None,
     known_at: KnownAt = None,
     as_json: AsJson = False,
+    model: Model = None,
 ) -> None:
     """Every change of a claim's credibility and its cause.
 
@@ -107,6 +123,7 @@ def audit(
         "since": instant("--since", since, bare_date="start"),
         "until": instant("--until", until),
         "source": source,
+        "model": model,
     }
     with open_ledger(ctx, existing=True) as ledger:
         view = ledger.audit(
@@ -135,11 +152,15 @@ def audit(
 
 
 def timeline(
-    ctx: typer.Context, claim: Claim, known_at: KnownAt = None, as_json: AsJson = False
+    ctx: typer.Context,
+    claim: Claim,
+    known_at: KnownAt = None,
+    as_json: AsJson = False,
+    model: Model = None,
 ) -> None:
     """A claim's credibility over valid time (a step function)."""
     with open_ledger(ctx, existing=True) as ledger:
-        view = ledger.timeline(claim, known_at=instant("--known-at", known_at))
+        view = ledger.timeline(claim, known_at=instant("--known-at", known_at), model=model)
     _show(view, as_json, render.timeline)
 
 
@@ -160,24 +181,32 @@ def claims(
         str | None,
         typer.Option("--q", metavar="WORDS", hidden=True, help="The former name of --query."),
     ] = None,
+    model: Model = None,
 ) -> None:
     """Every claim and its credibility, filtered."""
     q = query if query is not None else old_query
     with open_ledger(ctx, existing=True) as ledger:
-        view = _all_claims(ledger, as_of, known_at, status=status and status.value, tag=tag, q=q)
+        view = _all_claims(
+            ledger, as_of, known_at, status=status and status.value, tag=tag, q=q, model=model
+        )
     _show(view, as_json, render.claims)
 
 
 def replay(
-    ctx: typer.Context, as_of: AsOf = None, known_at: KnownAt = None, as_json: AsJson = False
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    as_json: AsJson = False,
+    model: Model = None,
 ) -> None:
     """Every claim's credibility at a moment of both times.
 
     The picture of the whole ledger at --as-of (valid time), as it was known at --known-at
     (transaction time): "what did we believe on 2024-10-15, as we knew it on 2026-01-01".
+    With --model, in that model version (another than the default replays every claim).
     """
     with open_ledger(ctx, existing=True) as ledger:
-        view = _all_claims(ledger, as_of, known_at)
+        view = _all_claims(ledger, as_of, known_at, model=model)
     _show(view, as_json, render.replay)
 
 

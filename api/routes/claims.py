@@ -19,6 +19,7 @@ from api.deps import (
     KnownAt,
     LedgerDep,
     Limit,
+    ModelQuery,
     authorize,
 )
 from api.http import etag
@@ -65,20 +66,22 @@ def list_claims(
     max_probability: Annotated[float | None, Query(ge=0, le=1, examples=[0.95])] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
+    model: ModelQuery = None,
 ) -> dict[str, Any]:
     """All claims at (as_of, known_at) with probability, band, status and grade; filterable."""
     return ledger.list_claims(
         as_of=as_of, known_at=known_at, status=status, tag=tag, q=q, limit=limit,
         cursor=cursor, band=band, min_probability=min_probability,
-        max_probability=max_probability,
+        max_probability=max_probability, model=model,
     )
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404))
 def read_claim(
-    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response
+    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
+    model: ModelQuery = None,
 ) -> dict[str, Any]:
     """One claim with its credibility and each event's contribution at (as_of, known_at)."""
-    claim = ledger.claim(claim_id, as_of=as_of, known_at=known_at)
+    claim = ledger.claim(claim_id, as_of=as_of, known_at=known_at, model=model)
     response.headers["ETag"] = etag(claim["version"])
     return claim

@@ -14,6 +14,7 @@ from api.deps import (
     KnownAt,
     LedgerDep,
     Limit,
+    ModelQuery,
     Since,
     Until,
     authorize,
@@ -37,12 +38,12 @@ def audit(
     until: Until,
     source: Annotated[str | None, Query(description="only this source's events",
                                         examples=["peskov"])] = None,
-    limit: Limit = 100, cursor: Cursor = None,
+    limit: Limit = 100, cursor: Cursor = None, model: ModelQuery = None,
 ) -> dict[str, Any]:
     """Every change of credibility at as_of in recording order (a page; next_cursor reads on)."""
     return ledger.audit(
         claim_id, as_of=as_of, since=since, until=until, source=source, known_at=known_at,
-        limit=limit, cursor=cursor,
+        limit=limit, cursor=cursor, model=model,
     )
 
 
@@ -55,12 +56,13 @@ def audit(
 def timeline(
     claim_id: ClaimId, ledger: LedgerDep, known_at: KnownAt, response: Response,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    model: ModelQuery = None,
 ) -> Any:
     """Credibility as a step function of valid time, as known at known_at (JSON or SVG)."""
     kind = choose(accept, (JSON, SVG))
     if kind is None:
         raise HTTPException(406, f"this route answers {JSON} or {SVG}; Accept allows neither")
-    steps = ledger.timeline(claim_id, known_at=known_at)
+    steps = ledger.timeline(claim_id, known_at=known_at, model=model)
     response.headers["Vary"] = "Accept"
     if kind == SVG:
         return Response(timeline_svg(steps), media_type=SVG, headers={"Vary": "Accept"})

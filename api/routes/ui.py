@@ -475,8 +475,10 @@ def _tip(
         verb = "withdraws" if event["type"] == "retracted" else "corrects"
         lines.append(f"{verb.capitalize()} event {event['supersedes']}")
     if contribution is not None:
-        lines.append(f"Contribution as of {_day(as_of)}: {contribution['delta']:+.4f}. "
-                     f"{contribution['reason']}")
+        lines.append(f"Contribution as of {_day(as_of)}: moved the probability"
+                     f" {contribution['delta']:+.4f} on arrival; weighs"
+                     f" {contribution['log_odds']:+.4g} log-odds in the pool now."
+                     f" {contribution['reason']}")
     elif event["occurred_at"] > as_of:
         lines.append(f"Not counted as of {_day(as_of)}: it occurred after that")
     else:

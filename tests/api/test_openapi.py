@@ -41,7 +41,7 @@ def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
         ("GET", "/claims/{claim_id}/audit"), ("GET", "/claims/{claim_id}/timeline"),
         ("GET", "/events"), ("GET", "/verify"), ("POST", "/checkpoints"),
         ("GET", "/checkpoints/latest"), ("GET", "/healthz"), ("GET", "/readyz"),
-        ("GET", "/metrics"),
+        ("GET", "/metrics"), ("GET", "/models"), ("GET", "/models/diff"),
     }
 
 

@@ -164,11 +164,12 @@ def test_the_claim_page_shows_the_apis_numbers(article: Article, times: dict[str
     assert int(summary.data("version")) == claim["version"]
     assert page.by_id("probability").text() == f"{credibility['probability']:.3f}"
 
-    # Contributions: one row per event in scope, each delta and reason the API's.
+    # Contributions: one row per event in scope, each delta, weight and reason the API's.
     rows = page.one("table", cls="contributions").all("tr")[1:]
     if credibility["contributions"]:
-        assert [(r.data("event-id"), float(r.data("delta")), r.all("td")[-1].text())
-                for r in rows] == [(c["event_id"], c["delta"], c["reason"])
+        assert [(r.data("event-id"), float(r.data("delta")), float(r.data("log-odds")),
+                 r.all("td")[-1].text())
+                for r in rows] == [(c["event_id"], c["delta"], c["log_odds"], c["reason"])
                                    for c in credibility["contributions"]]
 
     # The audit trail: entry by entry, before and after.

@@ -71,12 +71,12 @@ def test_the_article_leans_true() -> None:
     assert reasons(credibility) == {
         "kim": "Kim Yong-hyun (KR, reliability B) assessed the claim very likely (0.875) with"
         " no stated confidence: logit +1.946 x0.9 for an assessor rated B x0.85 for"
-        " moderate (assumed) confidence = +1.489 log-odds",
-        "peskov": "Dmitry Peskov (RU, reliability D) denied the claim: -0.5 log-odds for"
-        " reliability D; RU is a party to the claim, so a self-serving denial counts x0.25:"
-        " -0.125 log-odds",
-        "zelensky": "Volodymyr Zelensky (UA, reliability C) asserted the claim: +0.8 log-odds"
-        " for reliability C",
+        " moderate (assumed) confidence = +1.489 log-odds, its weight in the pool now",
+        "peskov": "Dmitry Peskov (RU, reliability D) denied the claim: reliability D gives"
+        " -0.5 log-odds; RU is a party to the claim, so a self-serving denial counts x0.25:"
+        " -0.125 log-odds, its weight in the pool now",
+        "zelensky": "Volodymyr Zelensky (UA, reliability C) asserted the claim: reliability C"
+        " gives +0.8 log-odds, its weight in the pool now",
     }
     # Each delta is the move made when the event arrived, in date order.
     deltas = [c.delta for c in credibility.contributions]
@@ -97,7 +97,7 @@ def test_two_organs_of_one_government_count_less_than_two_independent_voices() -
     assert one_government.probability > two_governments.probability
     assert reasons(one_government)["d2"].endswith(
         "; second voice from RU on this side (after d1), not an independent witness:"
-        " counted at 1/2, -0.25 log-odds"
+        " counted at 1/2: -0.25 log-odds, its weight in the pool now"
     )
 
 
@@ -171,7 +171,8 @@ def test_a_resolution_overrides_everything_and_says_so() -> None:
     assert credibility.band == "almost certain"
     assert reasons(credibility)["ruling"] == (
         "Pentagon (US, reliability A) resolved the claim as confirmed: ground truth overrides"
-        f" the pooled {pooled(-0.125):g} and sets the probability to 0.995"
+        f" the pooled {pooled(-0.125):g} and sets the probability to 0.995; it adds no log-odds"
+        " to the pool"
     )
     assert credibility.contributions[-1].delta == pytest.approx(0.995 - pooled(-0.125))
 
@@ -195,7 +196,46 @@ def test_the_answer_is_plain_json_with_the_contracted_keys() -> None:
     document = json.loads(json.dumps(credibility.to_dict()))
     assert list(document) == ["probability", "band", "status", "grade", "model", "contributions"]
     assert document["model"] == MODEL_VERSION
-    assert list(document["contributions"][0]) == ["event_id", "source", "type", "delta", "reason"]
+    assert list(document["contributions"][0]) == [
+        "event_id", "source", "type", "delta", "log_odds", "reason"
+    ]
+
+
+def test_a_contribution_gives_its_move_on_arrival_and_its_weight_now_and_says_which() -> None:
+    # A weak voice of RU denies first, alone; a strong one of RU denies later and pushes it
+    # to 1/2. Its move on arrival and its weight now differ, and the row gives both.
+    sources = {
+        "weak": SourceStanding("weak", "Weak", "RU", "E"),  # 0.25 log-odds
+        "strong": SourceStanding("strong", "Strong", "RU", "B"),  # 1.2 log-odds
+    }
+    evidence = [said("d1", "denied", "weak", 10), said("d2", "denied", "strong", 11)]
+    credibility = assess(evidence, sources, ())
+    rows = {c.event_id: c for c in credibility.contributions}
+    assert rows["d1"].delta == pytest.approx(pooled(-0.25) - 0.5, abs=1e-6)
+    assert rows["d2"].delta == pytest.approx(pooled(-1.2 - 0.125) - pooled(-0.25), abs=1e-6)
+    assert rows["d1"].log_odds == -0.125
+    assert rows["d2"].log_odds == -1.2
+    assert credibility.probability == pooled(rows["d1"].log_odds + rows["d2"].log_odds)
+    assert rows["d1"].reason.endswith("counted at 1/2: -0.125 log-odds, its weight in the pool now")
+    assert rows["d2"].reason.endswith("gives -1.2 log-odds, its weight in the pool now")
+    assert sum(c.delta for c in credibility.contributions) == pytest.approx(
+        credibility.probability - 0.5, abs=1e-5
+    )
+
+
+def test_what_does_not_count_now_weighs_nothing_but_keeps_its_move_on_arrival() -> None:
+    evidence = [
+        said("a1", "asserted", "zelensky", 10),
+        said("a2", "denied", "zelensky", 11),  # changes its mind: a1 is superseded
+        Statement("r", "resolved", "un", on(12), outcome="refuted"),
+    ]
+    credibility = assess(evidence, SOURCES, PARTIES)
+    rows = {c.event_id: c for c in credibility.contributions}
+    assert rows["a1"].log_odds == 0.0 and rows["a1"].delta == 0.0
+    assert rows["a2"].log_odds < 0.0 and rows["a2"].delta < 0.0
+    assert rows["r"].log_odds == 0.0
+    assert rows["r"].delta == pytest.approx(0.005 - (0.5 + rows["a2"].delta), abs=1e-6)
+    assert rows["r"].reason.endswith("it adds no log-odds to the pool")
 
 
 @pytest.mark.parametrize(

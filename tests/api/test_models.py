@@ -1,0 +1,99 @@
+"""GET /models, GET /models/diff, and ?model= on the claim reads."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.application import ClaimsLedger
+from ledger.times import parse_instant
+from tests.api.conftest import assert_problem
+
+TROOPS = "nk-troops-for-russia"
+V1, V2 = "credibility-v1", "credibility-v2"
+
+
+def test_the_versions_are_listed(article: TestClient) -> None:
+    answer = article.get("/models")
+    assert answer.status_code == 200
+    listed = answer.json()
+    assert [m["name"] for m in listed["data"]] == [V1, V2]
+    assert [m["name"] for m in listed["data"] if m["default"]] == [listed["default"]] == [V1]
+    assert listed["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/claims/{TROOPS}", f"/claims/{TROOPS}/audit", f"/claims/{TROOPS}/timeline", "/claims"],
+)
+def test_model_selects_the_version_and_the_answer_is_the_ledgers(
+    article: TestClient, ledger: ClaimsLedger, path: str
+) -> None:
+    for name in (V1, V2):
+        answer = article.get(path, params={"model": name, "as_of": "2024-10-31"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        known = parse_instant("known_at", body["known_at"])
+        as_of = parse_instant("as_of", "2024-10-31", bare_date="end")
+        if path == "/claims":
+            assert {i["credibility"]["model"] for i in body["data"]} == {name}
+            assert body == ledger.list_claims(as_of=as_of, known_at=known, model=name)
+        elif path.endswith("/audit"):
+            assert body["model"] == name
+            assert body == ledger.audit(TROOPS, as_of=as_of, known_at=known, model=name,
+                                        limit=100)
+        elif path.endswith("/timeline"):
+            assert body["model"] == name
+            assert body == ledger.timeline(TROOPS, known_at=known, model=name)
+        else:
+            assert body["credibility"]["model"] == name
+            assert body == ledger.claim(TROOPS, as_of=as_of, known_at=known, model=name)
+    default = article.get(path).json()
+    assert default.get("model", default.get("credibility", {}).get("model", V1)) == V1
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (f"/claims/{TROOPS}?model=credibility-v9", "model"),
+        (f"/claims/{TROOPS}/audit?model=credibility-v9", "model"),
+        (f"/claims/{TROOPS}/timeline?model=credibility-v9", "model"),
+        ("/claims?model=credibility-v9", "model"),
+        ("/models/diff?from=credibility-v9&to=credibility-v2", "from"),
+        ("/models/diff?from=credibility-v1&to=credibility-v9", "to"),
+    ],
+)
+def test_an_unknown_version_is_a_422_listing_the_accepted_ones(
+    article: TestClient, path: str, field: str
+) -> None:
+    problem = assert_problem(article.get(path), 422, field)
+    assert V1 in problem["detail"] and V2 in problem["detail"]
+
+
+def test_a_diff_needs_both_versions(article: TestClient) -> None:
+    assert_problem(article.get("/models/diff", params={"from": V1}), 422, "to")
+
+
+def test_the_diff_pages_like_other_lists(article: TestClient, ledger: ClaimsLedger) -> None:
+    first = article.get("/models/diff", params={"from": V1, "to": V2, "min_difference": 0,
+                                                "limit": 1})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert (page["from"], page["to"], page["min_difference"]) == (V1, V2, 0)
+    known = parse_instant("known_at", page["known_at"])
+    as_of = parse_instant("as_of", page["as_of"])
+    whole = ledger.models_diff(V1, V2, as_of=as_of, known_at=known, min_difference=0)
+    assert len(whole["data"]) >= 2  # the article's claims all move under v2 (early reports)
+    items, cursor = page["data"], page["next_cursor"]
+    while cursor is not None:
+        page = article.get("/models/diff", params={
+            "from": V1, "to": V2, "min_difference": 0, "limit": 1, "cursor": cursor,
+            "as_of": page["as_of"], "known_at": page["known_at"]}).json()
+        items += page["data"]
+        cursor = page["next_cursor"]
+    assert items == whole["data"]
+    for item in items:
+        assert item["from"]["model"] == V1 and item["to"]["model"] == V2
+        assert item["changed"] and item["contributions"]
+        for row in item["contributions"]:
+            assert set(row["from"]) == set(row["to"]) == {"delta", "log_odds", "reason"}

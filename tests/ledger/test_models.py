@@ -1,0 +1,213 @@
+"""Model versions in the ledger: every read answers in the version asked for, v2's track
+records are bitemporal (no look-ahead in valid or recording time), and v2 in the ledger is
+exactly what ``claims-ledger evaluate`` scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ledger import evaluation, models, replay
+from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger.errors import InvalidInput
+from ledger.examples import article_records, load_article
+from ledger.times import now, parse_instant, to_micros
+from tests.ledger.helpers import claim, say, source
+
+V1, V2 = "credibility-v1", "credibility-v2"
+
+
+def day(text: str) -> Any:
+    return parse_instant("as_of", text, bare_date="end")
+
+
+def _bad_record(ledger: ClaimsLedger) -> None:
+    """`liar` asserted a claim later refuted; `honest` denied it."""
+    source(ledger, "liar", "XX", "D")
+    source(ledger, "honest", "YY", "C")
+    source(ledger, "court", None, "A")
+    claim(ledger, "old")
+    say(ledger, "old", "asserted", "liar", "2020-01-01")
+    say(ledger, "old", "denied", "honest", "2020-01-01")
+
+
+def test_every_read_answers_in_the_version_asked_for(ledger: ClaimsLedger) -> None:
+    load_article(ledger)
+    cid = "nk-troops-for-russia"
+    assert ledger.claim(cid)["credibility"]["model"] == models.DEFAULT
+    for name in models.VERSIONS:
+        assert ledger.claim(cid, model=name)["credibility"]["model"] == name
+        assert ledger.audit(cid, model=name)["model"] == name
+        assert ledger.timeline(cid, model=name)["model"] == name
+        listed = ledger.list_claims(model=name)["data"]
+        assert {item["credibility"]["model"] for item in listed} == {name}
+        # The list (replayed in any version but the projected one) agrees with the claim.
+        for item in listed:
+            one = ledger.claim(item["id"], model=name)["credibility"]
+            assert item["credibility"]["probability"] == one["probability"]
+
+
+@pytest.mark.parametrize("read", ["claim", "audit", "timeline", "list_claims"])
+def test_an_unknown_version_is_refused_naming_the_accepted_ones(
+    ledger: ClaimsLedger, read: str
+) -> None:
+    load_article(ledger)
+    args = () if read == "list_claims" else ("nk-troops-for-russia",)
+    with pytest.raises(InvalidInput) as refused:
+        getattr(ledger, read)(*args, model="credibility-v9")
+    assert refused.value.field == "model"
+    assert V1 in refused.value.reason and V2 in refused.value.reason
+
+
+def test_v2s_track_record_never_looks_ahead_in_valid_or_recording_time(
+    ledger: ClaimsLedger,
+) -> None:
+    _bad_record(ledger)
+    claim(ledger, "new")
+    say(ledger, "new", "denied", "honest", "2021-01-01")
+    say(ledger, "new", "asserted", "liar", "2021-03-01")
+    as_of = day("2021-06-01")
+    before = ledger.claim("new", as_of=as_of, model=V2)
+    known = parse_instant("known_at", before["known_at"])
+    assert "record" not in " ".join(c["reason"] for c in before["credibility"]["contributions"])
+
+    # A resolution recorded later, dated before as_of: it counts as known now, never as
+    # known at the earlier known_at.
+    say(ledger, "old", "resolved", "court", "2021-05-01", outcome="refuted", basis="ruling")
+    again = ledger.claim("new", as_of=as_of, known_at=known, model=V2)
+    assert again == before
+    assert ledger.audit("new", as_of=as_of, known_at=known, model=V2)["entries"] == (
+        ledger.audit("new", as_of=as_of, model=V2, until=known)["entries"]
+    )
+    after = ledger.claim("new", as_of=as_of, model=V2)["credibility"]
+    liar = next(c for c in after["contributions"] if c["source"] == "liar")
+    assert "0 matched and 0.9" in liar["reason"] and liar["log_odds"] == 0.0
+    assert after["probability"] < before["credibility"]["probability"]
+    # ... and never at an as_of before the resolution's own date.
+    assert ledger.claim("new", as_of=day("2021-04-30"), model=V2)["credibility"] == (
+        ledger.claim("new", as_of=day("2021-04-30"), known_at=known, model=V2)["credibility"]
+    )
+
+    # A resolution dated after as_of changes nothing at that as_of, however known.
+    claim(ledger, "later")
+    say(ledger, "later", "asserted", "honest", "2021-01-01")
+    say(ledger, "later", "resolved", "court", "2022-01-01", outcome="refuted", basis="ruling")
+    assert ledger.claim("new", as_of=as_of, model=V2)["credibility"] == after
+    # v1 never reads a record.
+    assert ledger.claim("new", as_of=as_of, known_at=known, model=V1)["credibility"] == (
+        ledger.claim("new", as_of=as_of, model=V1)["credibility"]
+    )
+
+
+def test_the_walks_of_any_model_give_v1s_fast_answers_for_v1(ledger: ClaimsLedger) -> None:
+    """The audit and timeline that ask a model time by time (any version but v1) give,
+    for v1, exactly v1's incremental walks: the generic path is the same rules."""
+    load_article(ledger)
+    v1 = models.VERSIONS[V1]
+    known = to_micros(now())
+    for cid in {r["claim_id"] for r in article_records() if r["type"] == "claim_registered"}:
+        data = ledger.store.claim_as_known(cid, known)
+        sources = ledger.store.sources_cited(data, known)
+        for as_of in (day("2024-10-08"), day("2024-10-13"), now()):
+            assert replay.audit(data, sources, as_of, model=v1) == replay.audit(
+                data, sources, as_of
+            )
+            assert replay.audit(data, sources, as_of, model=v1, after=2, limit=2) == (
+                replay.audit(data, sources, as_of, after=2, limit=2)
+            )
+        assert replay.timeline(data, sources, known, model=v1) == replay.timeline(
+            data, sources, known
+        )
+
+
+def test_v2_in_the_ledger_is_what_evaluate_scores() -> None:
+    """Each calibration claim asked of the ledger in v2 the day before its resolution gives
+    the probability ``claims-ledger evaluate --model credibility-v2`` scores."""
+    ledger = open_ledger(Settings(store="memory", _env_file=None))  # type: ignore[call-arg]
+    try:
+        ledger.import_batch(evaluation.calibration_records(), "test")
+        cases = evaluation.cases(ledger)
+        scored = {
+            p["claim_id"]: p["probability"]
+            for p in evaluation.evaluate(cases, V2)["predictions"]
+        }
+        asked = {
+            case.claim_id: ledger.claim(case.claim_id, as_of=case.as_of, model=V2)[
+                "credibility"
+            ]["probability"]
+            for case in cases
+        }
+        assert asked == scored
+    finally:
+        ledger.close()
+
+
+def test_a_model_diff_lists_the_claims_judged_differently_with_the_reasons(
+    ledger: ClaimsLedger,
+) -> None:
+    _bad_record(ledger)
+    say(ledger, "old", "resolved", "court", "2021-05-01", outcome="refuted", basis="ruling")
+    for cid in ("new-1", "new-2", "new-3"):
+        claim(ledger, cid)
+        say(ledger, cid, "asserted", "liar", "2021-01-01")
+        say(ledger, cid, "asserted", "liar", "2021-03-01")
+    claim(ledger, "same")  # nothing said: v1 and v2 agree
+    as_of = day("2021-06-01")
+    diff = ledger.models_diff(V1, V2, as_of=as_of, limit=2)
+    assert (diff["from"], diff["to"]) == (V1, V2)
+    assert [item["id"] for item in diff["data"]] == ["new-1", "new-2"]
+    assert diff["next_cursor"] is not None
+    rest = ledger.models_diff(
+        V1, V2, as_of=as_of, known_at=parse_instant("k", diff["known_at"]),
+        cursor=diff["next_cursor"],
+    )
+    assert [item["id"] for item in rest["data"]] == ["new-3"] and rest["next_cursor"] is None
+    item = diff["data"][0]
+    one = ledger.claim("new-1", as_of=as_of, model=V1)["credibility"]
+    other = ledger.claim("new-1", as_of=as_of, model=V2)["credibility"]
+    assert item["from"] == {k: one[k] for k in ("probability", "band", "status", "grade", "model")}
+    assert item["to"]["probability"] == other["probability"] == 0.5
+    assert "band" in item["changed"] and item["difference"] == round(0.5 - one["probability"], 6)
+    (row,) = item["contributions"]  # the liar's latest assertion; the earlier one is superseded
+    assert row["source"] == "liar" and row["to"]["log_odds"] == 0.0
+    assert row["from"]["log_odds"] > 0 and "missed" in row["to"]["reason"]
+    # Both directions, and a version against itself, list consistently.
+    back = ledger.models_diff(V2, V1, as_of=as_of)
+    assert [i["id"] for i in back["data"]] == ["new-1", "new-2", "new-3"]
+    assert ledger.models_diff(V2, V2, as_of=as_of)["data"] == []
+    with pytest.raises(InvalidInput) as refused:
+        ledger.models_diff(V1, "v3")
+    assert refused.value.field == "to"
+    with pytest.raises(InvalidInput) as refused:
+        ledger.models_diff(V1, V2, min_difference=2)
+    assert refused.value.field == "min_difference"
+
+
+def test_the_versions_are_listed_with_one_default() -> None:
+    listed = models.listing()
+    assert [m["name"] for m in listed["data"]] == [V1, V2]
+    assert [m["name"] for m in listed["data"] if m["default"]] == [listed["default"]]
+    assert all(m["description"] for m in listed["data"])
+
+
+def test_making_v2_the_default_is_one_line_and_every_answer_follows(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``models.DEFAULT = credibility_v2.MODEL_VERSION`` alone makes every answer v2's, the
+    claims list included (replayed until the projection computes v2), and appends too."""
+    _bad_record(ledger)
+    say(ledger, "old", "resolved", "court", "2021-05-01", outcome="refuted", basis="ruling")
+    claim(ledger, "new")
+    monkeypatch.setattr(models, "DEFAULT", V2)
+    appended = say(ledger, "new", "asserted", "liar", "2021-05-20")
+    assert appended["credibility"]["model"] == V2
+    assert appended["credibility"] == ledger.claim("new", model=V2)["credibility"]
+    assert ledger.claim("new")["credibility"] == ledger.claim("new", model=V2)["credibility"]
+    assert ledger.audit("new")["model"] == ledger.timeline("new")["model"] == V2
+    listed = {item["id"]: item["credibility"] for item in ledger.list_claims()["data"]}
+    assert listed["new"]["model"] == V2
+    assert listed["new"]["probability"] == appended["credibility"]["probability"]
+    assert [m["name"] for m in models.listing()["data"] if m["default"]] == [V2]
