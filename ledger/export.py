@@ -105,8 +105,10 @@ def _stored_event(record: Mapping[str, Any]) -> tuple[StoredEvent, int]:
 class Importer:
     """Reads export records into a store, all of them in one transaction or none."""
 
-    #: Claims kept between batches, so a long load does not reload a hot claim each time.
-    HELD = 1000
+    #: Claims kept between batches, so a long load does not reload a claim each time, and
+    #: the most records they may hold together (the least recently used go first).
+    HELD = 5000
+    RECORDS_HELD = 300_000
 
     def __init__(self, store: LedgerApplication) -> None:
         self.store = store
@@ -160,8 +162,12 @@ class Importer:
         for cid, claim in claims.items():
             self.held[cid] = claim
             self.held.move_to_end(cid)
-        while len(self.held) > self.HELD:
-            self.held.popitem(last=False)
+        records_held = sum(len(claim.records) for claim in self.held.values())
+        while len(self.held) > self.HELD or (
+            len(self.held) > 1 and records_held > self.RECORDS_HELD
+        ):
+            _, dropped = self.held.popitem(last=False)
+            records_held -= len(dropped.records)
         return {
             "count": len(positions),
             "first_position": positions[0],

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ledger.application import ClaimsLedger
 
 from .helpers import ARTICLE, Invoke
@@ -374,3 +376,26 @@ def test_export_load_export_keeps_positions_recording_times_and_the_chain(
     # Into a store that already holds events, the same file is recorded anew.
     again = invoke("--store", restored, "load", str(first))
     assert "restored" not in again.stderr
+
+
+def test_a_load_that_keeps_few_claims_in_memory_stores_the_same(
+    invoke: Invoke, open_ledger: OpenLedger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims dropped from the loader's memory between batches are reloaded from the store:
+    the claims come out as with room for all of them."""
+    from ledger.export import Importer
+    from ledger_cli.bench.synthetic import SyntheticLedger
+
+    path = tmp_path / "synthetic.ndjson"
+    SyntheticLedger(3000, 3).write(path)
+    roomy, tight = f"sqlite:///{tmp_path / 'roomy.db'}", f"sqlite:///{tmp_path / 'tight.db'}"
+    assert invoke("--store", roomy, "load", str(path), "--batch-size", "200").exit_code == 0
+    monkeypatch.setattr(Importer, "HELD", 3)
+    monkeypatch.setattr(Importer, "RECORDS_HELD", 40)
+    assert invoke("--store", tight, "load", str(path), "--batch-size", "200").exit_code == 0
+
+    def claims(store: str) -> list[object]:
+        listed = open_ledger(store).list_claims(limit=1000)["data"]
+        return [{k: v for k, v in c.items() if k not in ("as_of", "known_at")} for c in listed]
+
+    assert claims(tight) == claims(roomy) != []
