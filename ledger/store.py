@@ -131,7 +131,9 @@ class LedgerApplication(Application[UUID]):
         self, aggregate_id: UUID, version: int | None = None, *, copy: bool = True
     ) -> Any:
         try:
-            return self.repository.get(aggregate_id, version=version, deepcopy_from_cache=copy)
+            return self.repository.get(
+                aggregate_id, version=version, projector_func=_project, deepcopy_from_cache=copy
+            )
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
 
@@ -391,3 +393,12 @@ def _version_at(entries: dict[int, LogEntry], known_at_us: int) -> int | None:
     """The stream's version as recorded by ``known_at`` (None: not yet recorded)."""
     versions = [v for v, e in entries.items() if e.recorded_at <= known_at_us]
     return max(versions) if versions else None
+
+
+def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """The library's ``project_aggregate`` without its per-event assertion: an
+    ``isinstance`` against a runtime-checkable ``typing.Protocol``, which costs more than
+    applying the event (a quarter of the time to load a long claim)."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
