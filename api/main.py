@@ -23,7 +23,7 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
-from api.routes import checkpoints, claims, events, history, sources, system, ui
+from api.routes import checkpoints, claims, events, history, reference, sources, system, ui
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         # operationId = the route function's name (register_claim, append_event, ...), so a
         # generated client has readable method names.
         generate_unique_id_function=lambda route: route.name,
+        # /docs is api.routes.reference's: Swagger UI from the package, not from a CDN.
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -88,7 +90,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, history, system, ui, checkpoints):
+    for module in (sources, claims, events, history, system, ui, checkpoints, reference):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
