@@ -25,3 +25,24 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 READ = problems(401, 403, 422, 503)
 WRITE = problems(401, 403, 413, 415, 422, 503)
+
+
+def _header(name: str, description: str, example: str) -> dict[str, Any]:
+    return {name: {"description": description, "schema": {"type": "string"},
+                   "example": example}}
+
+
+#: ``responses=`` of a list: the RFC 8288 link to its next page.
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {"headers": _header(
+        "Link", 'the next page, while there is one (RFC 8288): `<...>; rel="next"`; it repeats '
+        "the query with cursor set to next_cursor, and as_of/known_at set to the times this "
+        "page states",
+        '</claims?limit=100&as_of=2024-10-15T23:59:59.999999Z&'
+        'known_at=2026-01-01T00:00:00.000000Z&cursor=101>; rel="next"')},
+}
+
+
+def created(location: str, example: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a write that answers 201 with ``Location``."""
+    return {201: {"headers": _header("Location", location, example)}}

@@ -258,8 +258,10 @@ class LogEvent(EventPublic):
 
 
 class LogPage(BaseModel):
-    events: list[LogEvent]
-    next: int = Field(description="pass as ?after= to read on; the last position returned")
+    """One page of the global log, in position order."""
+
+    data: list[LogEvent]
+    next_cursor: Cursor
 
 
 class VerifyResult(BaseModel):

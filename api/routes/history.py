@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 
 from api.deps import (
     AsOf,
@@ -18,8 +18,8 @@ from api.deps import (
     Until,
     authorize,
 )
-from api.http import choose
-from api.openapi_docs import READ, problems
+from api.http import choose, link_next
+from api.openapi_docs import PAGED, READ, problems
 from api.schemas import AuditPublic, TimelinePublic
 from api.svg import timeline_svg
 
@@ -31,19 +31,21 @@ router = APIRouter(
 JSON, SVG = "application/json", "image/svg+xml"
 
 
-@router.get("/audit", response_model=AuditPublic)
+@router.get("/audit", response_model=AuditPublic, responses=PAGED)
 def audit(
-    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, since: Since,
-    until: Until,
+    request: Request, response: Response, claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf,
+    known_at: KnownAt, since: Since, until: Until,
     source: Annotated[str | None, Query(description="only this source's events",
                                         examples=["peskov"])] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Every change of credibility at as_of in recording order (a page; next_cursor reads on)."""
-    return ledger.audit(
+    page = ledger.audit(
         claim_id, as_of=as_of, since=since, until=until, source=source, known_at=known_at,
         limit=limit, cursor=cursor,
     )
+    link_next(request, response, page)
+    return page
 
 
 @router.get(
