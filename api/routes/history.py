@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -48,10 +49,13 @@ def audit(
     return page
 
 
+TIMELINE_SVG = "an SVG step chart, titled with the claim's text, with dates on its x-axis"
+
+
 @router.get(
     "/timeline", response_model=TimelinePublic,
     responses={200: {"content": {SVG: {"schema": {"type": "string"}}},
-                     "description": "JSON, or an SVG step chart with Accept: image/svg+xml"},
+                     "description": "JSON, or with Accept: image/svg+xml " + TIMELINE_SVG},
                406: problems(422)[422] | {"description": "Accept allows neither JSON nor SVG"}},
 )
 def timeline(
@@ -62,8 +66,25 @@ def timeline(
     kind = choose(accept, (JSON, SVG))
     if kind is None:
         raise HTTPException(406, f"this route answers {JSON} or {SVG}; Accept allows neither")
-    steps = ledger.timeline(claim_id, known_at=known_at)
-    response.headers["Vary"] = "Accept"
     if kind == SVG:
-        return Response(timeline_svg(steps), media_type=SVG, headers={"Vary": "Accept"})
-    return steps
+        return _chart(ledger, claim_id, known_at, {"Vary": "Accept"})
+    response.headers["Vary"] = "Accept"
+    return ledger.timeline(claim_id, known_at=known_at)
+
+
+@router.get(
+    "/timeline.svg", response_class=Response,
+    responses={200: {"content": {SVG: {"schema": {"type": "string"}}},
+                     "description": TIMELINE_SVG}},
+)
+def timeline_chart(claim_id: ClaimId, ledger: LedgerDep, known_at: KnownAt) -> Response:
+    """The timeline as an SVG chart at its own URL, for a browser tab or an <img> tag."""
+    return _chart(ledger, claim_id, known_at, {})
+
+
+def _chart(
+    ledger: LedgerDep, claim_id: str, known_at: datetime | None, headers: dict[str, str]
+) -> Response:
+    steps = ledger.timeline(claim_id, known_at=known_at)
+    text = ledger.claim(claim_id, known_at=known_at)["text"]
+    return Response(timeline_svg(steps, title=text), media_type=SVG, headers=headers)
