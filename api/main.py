@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import errors, examples
 from api.access import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
 from api.logs import configure_logging
@@ -111,6 +111,13 @@ def _announce(logger: logging.Logger, settings: Settings, keys: KeyRing) -> None
                        name)
 
 
+def _example_path(template: str) -> str:
+    """The path of an example request to ``template``: ids from the article."""
+    return (template.replace("{claim_id}", examples.CLAIM_ID)
+            .replace("{source_id}", "peskov")
+            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78"))
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, plus the batch item schema (its body is read by hand) and errors
     declared as ``application/problem+json``, which is what they are."""
@@ -121,11 +128,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     batch_item = BatchEventCreate.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(batch_item.pop("$defs", {}))
     components["BatchEventCreate"] = batch_item
-    for operations in schema["paths"].values():
+    for path, operations in schema["paths"].items():
+        instance = _example_path(path)
         for operation in operations.values():
             for code, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if code[0] in "45" and "application/json" in content:
                     answer["content"] = {MEDIA_TYPE: content.pop("application/json"), **content}
+                    examples = answer["content"][MEDIA_TYPE].get("examples", {})
+                    for name, example in examples.items():  # api.openapi_docs.PATH
+                        examples[name] = {**example,
+                                          "value": {**example["value"], "instance": instance}}
     app.openapi_schema = schema
     return schema

@@ -79,7 +79,7 @@ def list_claims(
     return page
 
 
-@router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404))
+@router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404, missing=("claim",)))
 def read_claim(
     claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response
 ) -> dict[str, Any]:

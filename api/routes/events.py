@@ -25,7 +25,7 @@ from api.deps import (
     authorize,
 )
 from api.http import etag, link_next
-from api.openapi_docs import PAGED, READ, WRITE, created, problems
+from api.openapi_docs import PAGED, RACED, READ, WRITE, created, problems
 from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, EventPublic, LogPage
 from ledger.inputs import MAX_EVENT_ID
 from ledger.reads import MAX_POSITION
@@ -39,7 +39,7 @@ APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
 @router.post(
     "/claims/{claim_id}/events", status_code=201, response_model=AppendResult,
     dependencies=[JsonBody],
-    responses=WRITE | problems(404, 412) | created(
+    responses=WRITE | RACED | problems(404, 412, missing=("claim", "source")) | created(
         "the event's URL (GET it for the event as recorded)",
         "/claims/nk-troops-for-russia/events/2c5d6ec8-3eee-4068-80d9-9371bc37dd78"),
 )
@@ -62,7 +62,8 @@ def append_event(
 
 @router.post(
     "/events/batch", status_code=201, response_model=BatchResult,
-    openapi_extra=request_body_openapi(), responses=WRITE | problems(404),
+    openapi_extra=request_body_openapi(),
+    responses=WRITE | RACED | problems(404, missing=("claim", "source")),
 )
 def append_batch(
     items: Annotated[list[dict[str, Any]], Depends(batch_items)],
@@ -77,7 +78,7 @@ def append_batch(
 
 @router.get(
     "/claims/{claim_id}/events", response_model=ClaimEventsPublic,
-    response_model_exclude_unset=True, responses=problems(404) | PAGED,
+    response_model_exclude_unset=True, responses=problems(404, missing=("claim",)) | PAGED,
 )
 def claim_events(
     request: Request, claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
@@ -98,7 +99,7 @@ EventId = Annotated[
 
 @router.get(
     "/claims/{claim_id}/events/{event_id}", response_model=EventPublic,
-    response_model_exclude_unset=True, responses=problems(404),
+    response_model_exclude_unset=True, responses=problems(404, missing=("claim", "event")),
 )
 def claim_event(
     claim_id: ClaimId, event_id: EventId, ledger: LedgerDep, known_at: KnownAt

@@ -27,7 +27,7 @@ from api.svg import timeline_svg
 router = APIRouter(
     prefix="/claims/{claim_id}", tags=["history"], dependencies=[Depends(authorize)],
     route_class=AuthenticatedRoute,
-    responses=READ | problems(404),
+    responses=READ | problems(404, missing=("claim",)),
 )
 JSON, SVG = "application/json", "image/svg+xml"
 
@@ -56,7 +56,7 @@ TIMELINE_SVG = "an SVG step chart, titled with the claim's text, with dates on i
     "/timeline", response_model=TimelinePublic,
     responses={200: {"content": {SVG: {"schema": {"type": "string"}}},
                      "description": "JSON, or with Accept: image/svg+xml " + TIMELINE_SVG},
-               406: problems(422)[422] | {"description": "Accept allows neither JSON nor SVG"}},
+               **problems(406)},
 )
 def timeline(
     claim_id: ClaimId, ledger: LedgerDep, known_at: KnownAt, response: Response,

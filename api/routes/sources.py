@@ -22,7 +22,7 @@ from api.deps import (
     authorize,
 )
 from api.http import link_next
-from api.openapi_docs import PAGED, READ, WRITE, created, problems
+from api.openapi_docs import PAGED, RACED, READ, WRITE, created, problems
 from api.schemas import SourcePublic, SourcesPublic
 
 router = APIRouter(
@@ -56,7 +56,8 @@ def list_sources(
     return page
 
 
-@router.get("/{source_id}", response_model=SourcePublic, responses=problems(404))
+@router.get("/{source_id}", response_model=SourcePublic,
+            responses=problems(404, missing=("source",)))
 def read_source(
     source_id: SourceId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt
 ) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def read_source(
 
 @router.post(
     "/{source_id}/ratings", status_code=201, response_model=SourcePublic,
-    dependencies=[JsonBody], responses=WRITE | problems(404),
+    dependencies=[JsonBody], responses=WRITE | RACED | problems(404, missing=("source",)),
 )
 def rerate_source(
     source_id: SourceId,
