@@ -34,8 +34,15 @@ An event-sourced, bitemporal ledger of claims and of everything said about them.
 Every fact is an immutable event with two times: `occurred_at` (when it was said, given by
 the client) and `recorded_at` (when the ledger stored it). Reads take `as_of` (valid time)
 and `known_at` (recording time), both defaulting to now, and state the values they used.
-Errors are RFC 9457 `application/problem+json`. Writes take an `Idempotency-Key`; appends
-take `If-Match` with the claim's ETag.
+Errors are RFC 9457 `application/problem+json`; each `type` is a page of this server
+(`/problems/<slug>`) that says what the problem means and what to do. Writes take an
+`Idempotency-Key`; appends take `If-Match` with the claim's ETag and answer `Location`, the
+event's URL.
+
+Every list pages the same way: `limit` (default 100, at most 1000) and `cursor` in the
+query; `next_cursor` in the answer (null on the last page) and, while there is more, a
+`Link: <...>; rel="next"` header. The timeline's chart has its own URL,
+`/claims/{claim_id}/timeline.svg`.
 """
 
 
