@@ -1,6 +1,16 @@
-"""Small HTTP helpers: ETags and content negotiation."""
+"""Small HTTP helpers: ETags, content negotiation and the next page's link."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+#: The times a list's answer states; the next page's link repeats them (see ``link_next``).
+PINNED = ("as_of", "known_at")
 
 
 def etag(version: int) -> str:
@@ -44,3 +54,24 @@ def choose(accept: str | None, offered: tuple[str, ...]) -> str | None:
     scored = [(quality(accept, kind), -i, kind) for i, kind in enumerate(offered)]
     (q, _), _, kind = max(scored)
     return kind if q > 0 else None
+
+
+def link_next(
+    request: Request, response: Response, page: Mapping[str, Any], replaces: tuple[str, ...] = ()
+) -> None:
+    """An RFC 8288 ``Link: <...>; rel="next"`` header when ``page`` has a ``next_cursor``.
+
+    The link is this request's path and query with ``cursor`` set to the page's
+    ``next_cursor`` (dropping ``replaces``, the parameters a cursor takes the place of),
+    and ``as_of``/``known_at`` set to the concrete times the page states, so following the
+    links pages through one consistent view, as docs/http-api.md advises.
+    """
+    cursor = page.get("next_cursor")
+    if cursor is None:
+        return
+    dropped = {"cursor", *replaces, *(name for name in PINNED if name in page)}
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in dropped]
+    query += [(name, page[name]) for name in PINNED if name in page]
+    query.append(("cursor", cursor))
+    target = f"{quote(request.url.path, safe='/')}?{urlencode(query, safe=':')}"
+    response.headers["Link"] = f'<{target}>; rel="next"'

@@ -16,14 +16,24 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import errors, examples
 from api.access import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
-from api.routes import checkpoints, claims, events, history, models, sources, system, ui
+from api.routes import (
+    checkpoints,
+    claims,
+    events,
+    history,
+    models,
+    reference,
+    sources,
+    system,
+    ui,
+)
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
@@ -34,8 +44,15 @@ An event-sourced, bitemporal ledger of claims and of everything said about them.
 Every fact is an immutable event with two times: `occurred_at` (when it was said, given by
 the client) and `recorded_at` (when the ledger stored it). Reads take `as_of` (valid time)
 and `known_at` (recording time), both defaulting to now, and state the values they used.
-Errors are RFC 9457 `application/problem+json`. Writes take an `Idempotency-Key`; appends
-take `If-Match` with the claim's ETag.
+Errors are RFC 9457 `application/problem+json`; each `type` is a page of this server
+(`/problems/<slug>`) that says what the problem means and what to do. Writes take an
+`Idempotency-Key`; appends take `If-Match` with the claim's ETag and answer `Location`, the
+event's URL.
+
+Every list pages the same way: `limit` (default 100, at most 1000) and `cursor` in the
+query; `next_cursor` in the answer (null on the last page) and, while there is more, a
+`Link: <...>; rel="next"` header. The timeline's chart has its own URL,
+`/claims/{claim_id}/timeline.svg`.
 """
 
 
@@ -77,6 +94,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         # operationId = the route function's name (register_claim, append_event, ...), so a
         # generated client has readable method names.
         generate_unique_id_function=lambda route: route.name,
+        # /docs is api.routes.reference's: Swagger UI from the package, not from a CDN.
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -88,7 +107,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, history, models, system, ui, checkpoints):
+    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -109,6 +128,13 @@ def _announce(logger: logging.Logger, settings: Settings, keys: KeyRing) -> None
                        name)
 
 
+def _example_path(template: str) -> str:
+    """The path of an example request to ``template``: ids from the article."""
+    return (template.replace("{claim_id}", examples.CLAIM_ID)
+            .replace("{source_id}", "peskov")
+            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78"))
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, plus the batch item schema (its body is read by hand) and errors
     declared as ``application/problem+json``, which is what they are."""
@@ -119,11 +145,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     batch_item = BatchEventCreate.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(batch_item.pop("$defs", {}))
     components["BatchEventCreate"] = batch_item
-    for operations in schema["paths"].values():
+    for path, operations in schema["paths"].items():
+        instance = _example_path(path)
         for operation in operations.values():
             for code, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if code[0] in "45" and "application/json" in content:
                     answer["content"] = {MEDIA_TYPE: content.pop("application/json"), **content}
+                    examples = answer["content"][MEDIA_TYPE].get("examples", {})
+                    for name, example in examples.items():  # api.openapi_docs.PATH
+                        examples[name] = {**example,
+                                          "value": {**example["value"], "instance": instance}}
     app.openapi_schema = schema
     return schema

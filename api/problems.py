@@ -8,6 +8,7 @@ parses one format for every 4xx and 5xx.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,8 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(
-        description="identifies the kind of problem; '/problems/<slug>'",
+        description="identifies the kind of problem: '/problems/<slug>', a page of this API "
+        "that explains it (GET it)",
         examples=["/problems/claim-not-found"],
     )
     title: str = Field(examples=["Claim not found"])
@@ -56,11 +58,127 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "problem"
 
 
+@dataclass(frozen=True)
+class Kind:
+    """A kind of problem the API answers: its page at ``/problems/<slug>`` says this."""
+
+    title: str
+    status: int
+    means: str
+    fix: str
+
+    @property
+    def slug(self) -> str:
+        return slug(self.title)
+
+
+#: Every kind of problem the API answers, by slug: each ``type`` it sends is one of these
+#: pages (``api.routes.reference`` serves them), so a client can look up what a type means.
+#: A title with no entry here would be sent as ``about:blank`` (RFC 9457's "no more than the
+#: status"); ``tests/api/test_reference.py`` checks that none is.
+KINDS: dict[str, Kind] = {k.slug: k for k in (
+    Kind("Invalid input", 422,
+         "The request is well-formed HTTP but a value in it breaks a rule: a missing or "
+         "unknown field, a value out of range, malformed JSON, a bad query parameter or "
+         "header.",
+         "Read errors[]: each entry names the field (and where: body, query, header, path) "
+         "and why it was refused. Change those values and send the request again."),
+    Kind("Invalid time", 422,
+         "A time could not be used: it has no time zone, cannot be parsed, or an "
+         "occurred_at lies in the future.",
+         "Send RFC 3339 with a zone (2024-10-13T18:00:00Z) or a bare date (2024-10-13). "
+         "The ledger records what was said, not what will be."),
+    Kind("Invalid statement", 422,
+         "The event breaks a rule of the domain: an unknown likelihood term, a retraction of "
+         "another source's statement, superseding an event that cannot be superseded.",
+         "The detail names the field and the rule; for a likelihood term it lists the "
+         "accepted ones."),
+    Kind("Idempotency key reused", 422,
+         "The Idempotency-Key was used before by this caller for a different request.",
+         "Use a new key for a new request; resend the very same request to get its first "
+         "answer back."),
+    Kind("Not found", 404,
+         "Nothing is at this path, or the thing it names does not exist.",
+         "Check the path against the API's documentation at /docs."),
+    Kind("Claim not found", 404,
+         "No claim has this id (as known at the request's known_at).",
+         "Register the claim with POST /claims first, or check its id with GET /claims."),
+    Kind("Source not found", 404,
+         "No source has this id (as known at the request's known_at). An event naming an "
+         "unknown source is refused the same way.",
+         "Register the source with POST /sources first, or check its id with GET /sources."),
+    Kind("Event not found", 404,
+         "No event has this id.",
+         "Check the event id against the claim's events (GET /claims/{id}/events)."),
+    Kind("Checkpoint not found", 404,
+         "No checkpoint has been signed yet.",
+         "POST /checkpoints (writer role, with a signing key configured) signs one."),
+    Kind("Method Not Allowed", 405,
+         "The path exists but does not take this method.",
+         "The Allow header lists the methods it takes."),
+    Kind("Not Acceptable", 406,
+         "The Accept header allows none of the media types this route answers.",
+         "Accept application/json (or, for a timeline, image/svg+xml)."),
+    Kind("Conflict", 409,
+         "The ledger's state forbids the write, or other writers kept changing the same "
+         "records until the write gave up retrying. Nothing was written.",
+         "Read the current state and retry."),
+    Kind("Already exists", 409,
+         "A claim or source with this id is already registered. Nothing was written.",
+         "Choose another id, or leave it out of a claim and the server makes one."),
+    Kind("Checkpoint refused", 409,
+         "The log is broken, or no longer extends the checkpoint this key signed last; "
+         "nothing was signed.",
+         "Run GET /verify (or claims-ledger verify) to find the first bad position."),
+    Kind("Version mismatch", 412,
+         "If-Match names a version the claim is no longer at. Nothing was written.",
+         "Re-read the claim (its ETag is its current version, also in this answer's ETag "
+         "header) and decide whether to append again."),
+    Kind("Content too large", 413,
+         "The request body is over the size limit (limit_bytes in the answer).",
+         "Split the request: several smaller batches, or a shorter text."),
+    Kind("Unsupported media type", 415,
+         "The body is not of a type this route reads.",
+         "Send Content-Type: application/json (batches also take NDJSON); the Accept-Post "
+         "header lists the accepted types."),
+    Kind("Not authenticated", 401,
+         "The API needs a key and the request carries none this server knows.",
+         "Send an API key as 'Authorization: Bearer <token>'."),
+    Kind("Forbidden", 403,
+         "The key is valid but its role may not do this (reading needs reader, writing "
+         "writer).",
+         "Use a key with a higher role."),
+    Kind("Ledger error", 400,
+         "The ledger refused the request for a reason no narrower problem names.",
+         "The detail says what to change."),
+    Kind("Internal server error", 500,
+         "The server failed to answer.",
+         "Retry later; the server log has the request id given in the answer."),
+    Kind("Event store failed", 500,
+         "The event store refused the work for a reason a retry will not mend (for example "
+         "a missing table); the detail is in the server log, not in the answer.",
+         "Tell the operator the request id."),
+    Kind("Signing not configured", 501,
+         "This service has no signing key, so it cannot sign checkpoints.",
+         "The operator sets CLAIMS_LEDGER_SIGNING_KEY (see docs/trust.md)."),
+    Kind("Event store unavailable", 503,
+         "The event store cannot be reached or cannot do the work now (down, locked, "
+         "timed out). Nothing was written.",
+         "Retry after the Retry-After header's seconds."),
+)}
+
+
+def problem_type(title: str) -> str:
+    """The ``type`` of a problem with this title: its page, or ``about:blank`` if unknown."""
+    name = slug(title)
+    return f"/problems/{name}" if name in KINDS else "about:blank"
+
+
 def problem_body(
     status: int, title: str, detail: str, instance: str, request_id: str | None, **extra: Any
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": f"/problems/{slug(title)}",
+        "type": problem_type(title),
         "title": title,
         "status": status,
         "detail": detail,

@@ -26,10 +26,15 @@ Instant = Annotated[
 Cursor = Annotated[
     str | None, Field(description="pass as ?cursor= for the next page; null on the last page")
 ]
+#: Real values for the schema's examples (a client's docs show them, not "string").
+EVENT_ID = Field(description="the event's id", examples=["2a614098-f654-5f3d-811b-2ca77ef1db02"])
+CLAIM_ID = Field(examples=["nk-troops-for-russia"])
+POSITION = Field(description="place in the global log", examples=[20])
+ACTOR = Field(description="the API key's principal that recorded it", examples=["desk"])
 
 
 class Contribution(BaseModel):
-    event_id: str
+    event_id: str = EVENT_ID
     source: str = Field(examples=["zelensky"])
     type: str = Field(examples=["asserted"])
     delta: float = Field(
@@ -116,7 +121,7 @@ class ClaimsPublic(BaseModel):
 class EventPublic(BaseModel):
     """One immutable event of a claim, as recorded."""
 
-    event_id: str
+    event_id: str = EVENT_ID
     claim_id: str = Field(examples=["nk-troops-for-russia"])
     type: str = Field(examples=["asserted"])
     source: str = Field(examples=["zelensky"])
@@ -149,34 +154,35 @@ class ClaimEventsPublic(BaseModel):
 class AppendResult(BaseModel):
     """Where the event went, and the claim's credibility right after it."""
 
-    event_id: str
-    claim_id: str
-    position: int
+    event_id: str = EVENT_ID
+    claim_id: str = CLAIM_ID
+    position: int = POSITION
     recorded_at: Instant
-    version: int = Field(description="the claim's version after the event; its new ETag")
+    version: int = Field(description="the claim's version after the event; its new ETag",
+                         examples=[6])
     as_of: Instant
     known_at: Instant
     credibility: Credibility
 
 
 class BatchEventResult(BaseModel):
-    event_id: str
-    claim_id: str
-    position: int
+    event_id: str = EVENT_ID
+    claim_id: str = Field(examples=["nk-arms-for-russia"])
+    position: int = POSITION
     recorded_at: Instant
-    version: int
+    version: int = Field(description="the claim's version after this event", examples=[3])
 
 
 class BatchClaimResult(BaseModel):
-    claim_id: str
-    version: int
+    claim_id: str = Field(examples=["nk-arms-for-russia"])
+    version: int = Field(description="the claim's version after the batch", examples=[3])
     credibility: Credibility
 
 
 class BatchResult(BaseModel):
     """Every event of the batch, stored in one transaction, and each claim after it."""
 
-    count: int
+    count: int = Field(description="how many events were stored", examples=[2])
     known_at: Instant
     events: list[BatchEventResult]
     claims: list[BatchClaimResult]
@@ -221,13 +227,13 @@ class TimelinePublic(BaseModel):
 
 
 class RatingPublic(BaseModel):
-    event_id: str
+    event_id: str = Field(examples=["e22b7098-f465-48cc-9301-0e4511a61a0f"])
     reliability: str = Field(examples=["C"])
     occurred_at: Instant | None = Field(description="null: the rating given at registration")
     recorded_at: Instant
-    position: int
-    actor: str
-    note: str | None
+    position: int = POSITION
+    actor: str = ACTOR
+    note: str | None = Field(examples=["re-rated by the desk after review of its record"])
 
 
 class SourcePublic(BaseModel):
@@ -238,7 +244,8 @@ class SourcePublic(BaseModel):
     reliability: str = Field(
         description="the rating in force at as_of, as known at known_at", examples=["C"]
     )
-    version: int
+    version: int = Field(description="1 + the source's re-ratings known at known_at",
+                         examples=[1])
     as_of: Instant
     known_at: Instant
     ratings: list[RatingPublic]
@@ -269,8 +276,10 @@ class LogEvent(EventPublic):
 
 
 class LogPage(BaseModel):
-    events: list[LogEvent]
-    next: int = Field(description="pass as ?after= to read on; the last position returned")
+    """One page of the global log, in position order."""
+
+    data: list[LogEvent]
+    next_cursor: Cursor
 
 
 class VerifyResult(BaseModel):
@@ -294,20 +303,27 @@ class SignedCheckpoint(BaseModel):
     """A checkpoint: the log's length and chain hash at one time, signed (docs/trust.md)."""
 
     format: str = Field(examples=["claims-ledger-checkpoint/1"])
-    position: int = Field(description="how far the log reached: the position of its last event")
+    position: int = Field(
+        description="how far the log reached: the position of its last event", examples=[19]
+    )
     head: str = Field(
-        description="the chain hash at that position (64 hex digits; all zeros: empty log)"
+        description="the chain hash at that position (64 hex digits; all zeros: empty log)",
+        examples=["61291ad4c424e38dd9fc495827cbe3d9a209752f3cf8d7eec5a9e42d920da5a0"],
     )
     signed_at: Instant
     algorithm: str = Field(examples=["Ed25519"])
     key_id: str = Field(
         description="the public key's fingerprint: SHA256: and the base64 (unpadded) of the "
-        "SHA-256 of its 32 bytes"
+        "SHA-256 of its 32 bytes",
+        examples=["SHA256:Vkdap1RjR0wChd9dvyvKtz2mUTWIOem3dIGy6rEHcIw"],
     )
-    public_key: str = Field(description="the Ed25519 public key's 32 bytes, base64")
+    public_key: str = Field(description="the Ed25519 public key's 32 bytes, base64",
+                            examples=["A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="])
     signature: str = Field(
         description="Ed25519 signature (base64) of the four lines 'claims-ledger-checkpoint/1', "
-        "'position: P', 'head: H', 'signed_at: T', each ending in a newline"
+        "'position: P', 'head: H', 'signed_at: T', each ending in a newline",
+        examples=["7dmHJKL6b5LjGn3nzFFzX4vPNpNIoNm8ADky5PFQQbXCDDVQbTxEG8yE3eOt7/t+TeLKmMshzik3"
+                  "WsoczuleCA=="],
     )
 
 

@@ -1,13 +1,15 @@
 """The timeline as an SVG step chart: probability (0-1) against valid time.
 
-A pure function of the timeline JSON, so the chart says exactly what the JSON says: the
-line starts at 0.5 (no events) and steps at each point's ``valid_from``; each point has a
-tooltip with its band, status and the event that moved it. ICD 203 bands are shaded.
+A pure function of the timeline JSON (and the claim's text, its title), so the chart says
+exactly what the JSON says: the line starts at 0.5 (no events) and steps at each point's
+``valid_from``; each point has a tooltip with its band, status and the event that moved it.
+ICD 203 bands are shaded. The time axis is labelled with dates at round steps (days, weeks,
+months or years, whichever gives at most ``MAX_TICKS`` labels), each with a grid line.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -39,8 +41,67 @@ def _span(points: list[dict[str, Any]], known_at: datetime) -> tuple[datetime, d
     return (first - pad if first - low > pad else low), (last + pad if high - last > pad else high)
 
 
-def timeline_svg(timeline: dict[str, Any]) -> str:
+MAX_TICKS = 7
+SHOWN_TITLE = 90  # characters of the claim's text drawn as the heading (all in <title>)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Steps of the time axis, finest first: (days, months, years); one of the three is set.
+_STEPS = (
+    [(d, 0, 0) for d in (1, 2, 7, 14)]
+    + [(0, m, 0) for m in (1, 2, 3, 6)]
+    + [(0, 0, y) for y in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)]
+)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+    """Dates at a round step between ``start`` and ``end``, labelled for a reader: at most
+    ``MAX_TICKS`` of them, at whole days (``13 Oct 2024``), months (``Oct 2024``) or
+    years (``2024``)."""
+    first_day = start.date()
+    if start.time() != time(0) and first_day < date.max:
+        first_day += timedelta(days=1)
+    for days, months, years in _STEPS:
+        ticks: list[tuple[datetime, str]] = []
+        if days:
+            day = first_day
+            if days == 7 or days == 14:  # weeks start on Mondays
+                day += timedelta(days=-day.weekday() % 7)
+            while len(ticks) <= MAX_TICKS and _midnight(day) <= end:
+                ticks.append((_midnight(day), f"{day.day} {_MONTHS[day.month - 1]} {day.year}"))
+                if date.max - day < timedelta(days=days):
+                    break
+                day += timedelta(days=days)
+        elif months:
+            index = first_day.year * 12 + first_day.month - 1 + (first_day.day > 1)
+            index += -index % months
+            while len(ticks) <= MAX_TICKS and index < 10000 * 12:
+                moment = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+                if moment > end:
+                    break
+                ticks.append((moment, f"{_MONTHS[index % 12]} {index // 12}"))
+                index += months
+        else:
+            year = first_day.year + (first_day != date(first_day.year, 1, 1))
+            year += -year % years or (years if year == 0 else 0)
+            while len(ticks) <= MAX_TICKS and year < 10000:
+                moment = datetime(year, 1, 1, tzinfo=UTC)
+                if moment > end:
+                    break
+                ticks.append((moment, str(year)))
+                year += years
+        if len(ticks) <= MAX_TICKS:
+            return ticks
+    return []
+
+
+def timeline_svg(timeline: dict[str, Any], title: str | None = None) -> str:
+    """The chart of ``timeline``, headed by ``title`` (the claim's text; default its id)."""
     points: list[dict[str, Any]] = timeline["points"]
+    heading = title or timeline["claim_id"]
+    shown = heading if len(heading) <= SHOWN_TITLE else heading[: SHOWN_TITLE - 1] + "…"
     start, end = _span(points, _when(timeline["known_at"]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -53,10 +114,12 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11" role="img">',
-        f"<title>{escape(timeline['claim_id'])}: credibility over valid time, as known at "
-        f"{escape(timeline['known_at'])} ({escape(timeline['model'])})</title>",
-        f'<text x="{LEFT}" y="20" font-size="14">{escape(timeline["claim_id"])}</text>',
-        f'<text x="{LEFT}" y="36" fill="#555">as known at {escape(timeline["known_at"])}; '
+        f"<title>{escape(heading)}: credibility over valid time, as known at "
+        f"{escape(timeline['known_at'])} ({escape(timeline['claim_id'])}, "
+        f"{escape(timeline['model'])})</title>",
+        f'<text x="{LEFT}" y="20" font-size="14">{escape(shown)}</text>',
+        f'<text x="{LEFT}" y="36" fill="#555">{escape(timeline["claim_id"])}: probability '
+        f'by the date statements were made, as known at {escape(timeline["known_at"])}; '
         f'{escape(timeline["model"])}</text>',
     ]
     for i, (low, high, term) in enumerate(BANDS):
@@ -69,9 +132,13 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
         out.append(f'<text x="{LEFT - 8}" y="{y(p) + 4}" text-anchor="end">{p:.1f}</text>')
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
                'stroke="#999"/>')
-    for moment in (start, end):
-        out.append(f'<text x="{x(moment)}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-                   f'{moment.date().isoformat()}</text>')
+    for moment, label in _ticks(start, end):
+        out.append(f'<line x1="{x(moment)}" y1="{TOP}" x2="{x(moment)}" y2="{TOP + plot_h + 4}" '
+                   'stroke="#ddd" class="tick"/>')
+        out.append(f'<text x="{x(moment)}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
+                   f'class="date" data-date="{moment.date().isoformat()}">{label}</text>')
+    out.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 10}" text-anchor="middle" '
+               'fill="#555">date the statements were made (valid time, UTC)</text>')
     path = [f"M {LEFT} {y(0.5)}"]
     for point in points:
         px = x(_when(point["valid_from"]))

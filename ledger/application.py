@@ -41,12 +41,14 @@ class ClaimsLedger:
         self.claim = self.reads.claim
         self.claim_version = self.reads.claim_version
         self.claim_events = self.reads.claim_events
+        self.claim_event = self.reads.claim_event
         self.audit = self.reads.audit
         self.timeline = self.reads.timeline
         self.list_claims = self.reads.list_claims
         self.get_source = self.reads.get_source
         self.list_sources = self.reads.list_sources
         self.global_log = self.reads.global_log
+        self.log_page = self.reads.log_page
         self.verify = self.reads.verify
         self.models = self.reads.models
         self.models_diff = self.reads.models_diff

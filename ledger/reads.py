@@ -16,7 +16,7 @@ from ledger import models, replay
 from ledger.answers import JSON
 from ledger.credibility import Contribution, Credibility
 from ledger.domain import claim_uuid
-from ledger.errors import ClaimNotFound, InvalidInput, SourceNotFound
+from ledger.errors import ClaimNotFound, EventNotFound, InvalidInput, SourceNotFound
 from ledger.export import export_record
 from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
@@ -258,6 +258,19 @@ class LedgerReads:
             "events": page,
             "next_cursor": str(page[-1]["position"]) if more else None,
         }
+
+    @store_errors
+    def claim_event(self, claim_id: str, event_id: str, known_at: datetime | None = None) -> JSON:
+        """One event of the claim, as recorded (whatever its ``occurred_at``), by ``known_at``."""
+        _, known = _times(None, known_at)
+        data = self.store.claim_as_known(claim_id, to_micros(known))
+        for record in replay.known(data, to_micros(known)):
+            if record.statement.event_id == event_id:
+                return replay.event_view(claim_id, record)
+        raise EventNotFound(
+            f"claim {claim_id!r} has no event {event_id!r}; GET /claims/{claim_id}/events "
+            "lists its events"
+        )
 
     @store_errors
     def audit(
@@ -564,30 +577,51 @@ class LedgerReads:
 
     @store_errors
     def global_log(self, after: int = 0, limit: int = 100, *, stored: bool = False) -> JSON:
-        """The global log in position order, for subscribers, replication and export.
-
-        ``stored``: each record also carries the event's stored bytes (a backup).
-        """
+        """The global log in position order, for export and replication: ``events`` after
+        position ``after``, and ``next``, the last position returned (``after`` itself when
+        there is none). ``stored``: each record also carries the event's stored bytes (a
+        backup). ``log_page`` answers the same events in the shape of every list."""
         if not 0 <= after < MAX_POSITION:
             raise InvalidInput("after", "must be 0 or a position")
-        entries = self.store.index.log_entries(after, _limit(limit))
+        events = self._log(after, _limit(limit), stored)
+        return {"events": events, "next": events[-1]["position"] if events else after}
+
+    @store_errors
+    def log_page(
+        self, cursor: str | None = None, limit: int = 100, *, after: int | None = None
+    ) -> JSON:
+        """One page of the global log, paged like every list: ``data`` (the events after
+        ``cursor``, at most ``limit``) and ``next_cursor`` (None on the last page).
+
+        ``after``, a position, starts there instead of at a cursor: a subscriber that holds
+        events up to position P asks ``after=P`` (the position of the last event it read).
+        """
+        if after is not None and cursor not in (None, ""):
+            raise InvalidInput("after", "give cursor or after, not both")
+        if after is not None and not 0 <= after < MAX_POSITION:
+            raise InvalidInput("after", "must be 0 or a position")
+        start = _cursor(cursor) if after is None else after
+        events = self._log(start, _limit(limit) + 1, stored=False)
+        page = events[:limit]
+        more = len(events) > limit
+        return {"data": page, "next_cursor": str(page[-1]["position"]) if more else None}
+
+    def _log(self, after: int, count: int, stored: bool) -> list[JSON]:
+        entries = self.store.index.log_entries(after, count)
         if not entries:
-            return {"events": [], "next": after}
+            return []
         notifications = self.store.notification_log.select(
             start=entries[0].position, limit=len(entries)
         )
-        events = []
-        for entry, notification in zip(entries, notifications, strict=True):
-            domain_event = self.store.mapper.to_domain_event(notification)
-            events.append(
-                export_record(
-                    domain_event,
-                    entry.position,
-                    entry.recorded_at,
-                    notification if stored else None,
-                )
+        return [
+            export_record(
+                self.store.mapper.to_domain_event(notification),
+                entry.position,
+                entry.recorded_at,
+                notification if stored else None,
             )
-        return {"events": events, "next": entries[-1].position}
+            for entry, notification in zip(entries, notifications, strict=True)
+        ]
 
     def verify(self, page_size: int = 1000) -> JSON:
         """Recompute the hash chain over every stored event; name the first bad position."""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from api.deps import AuthenticatedRoute, LedgerDep, SettingsDep, authorize
 from api.middleware import request_id_of
 from api.openapi_docs import problems
-from api.problems import Problem, problem_response
+from api.problems import problem_response
 from api.schemas import SignedCheckpoint
 from ledger.checkpoints import (
     SIGNING_NOT_CONFIGURED,
@@ -27,17 +27,14 @@ router = APIRouter(
     prefix="/checkpoints", tags=["operations"], dependencies=[Depends(authorize)],
     route_class=AuthenticatedRoute,
 )
-NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
-    501: {"model": Problem, "description": "signing is not configured on this service"},
-}
-REFUSED: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem,
-          "description": "the log is broken, or no longer extends the checkpoint this key "
-                         "signed last: nothing was signed"},
-}
+NOT_CONFIGURED = problems(501, descriptions={501: "signing is not configured on this service"})
+REFUSED = problems(409, examples={409: ("checkpoint-refused",)}, descriptions={
+    409: "the log is broken, or no longer extends the checkpoint this key signed last: "
+         "nothing was signed"})
 
 
-@router.get("/latest", response_model=SignedCheckpoint, responses=problems(401, 403, 404, 503))
+@router.get("/latest", response_model=SignedCheckpoint,
+            responses=problems(401, 403, 503) | problems(404, missing=("checkpoint",)))
 def latest_checkpoint(ledger: LedgerDep, settings: SettingsDep) -> dict[str, Any]:
     """The latest checkpoint signed here (position, chain head, time), with its public key."""
     signer = signer_for(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from api import examples
 from api.bodies import ClaimCreate, Published
@@ -22,8 +22,8 @@ from api.deps import (
     ModelQuery,
     authorize,
 )
-from api.http import etag
-from api.openapi_docs import READ, WRITE, problems
+from api.http import etag, link_next
+from api.openapi_docs import PAGED, READ, WRITE, created, problems
 from api.schemas import ClaimPublic, ClaimsPublic
 from ledger.statements import STATUSES
 
@@ -35,7 +35,8 @@ router = APIRouter(
 
 @router.post(
     "", status_code=201, response_model=ClaimPublic, dependencies=[JsonBody],
-    responses=WRITE | problems(409),
+    responses=WRITE | problems(409)
+    | created("the claim's URL", "/claims/nk-troops-for-russia"),
 )
 def register_claim(
     body: Annotated[ClaimCreate, Body(openapi_examples=examples.CLAIMS)],
@@ -48,8 +49,10 @@ def register_claim(
     return claim
 
 
-@router.get("", response_model=ClaimsPublic)
+@router.get("", response_model=ClaimsPublic, responses=PAGED)
 def list_claims(
+    request: Request,
+    response: Response,
     ledger: LedgerDep,
     as_of: AsOf,
     known_at: KnownAt,
@@ -69,14 +72,16 @@ def list_claims(
     model: ModelQuery = None,
 ) -> dict[str, Any]:
     """All claims at (as_of, known_at) with probability, band, status and grade; filterable."""
-    return ledger.list_claims(
+    page = ledger.list_claims(
         as_of=as_of, known_at=known_at, status=status, tag=tag, q=q, limit=limit,
         cursor=cursor, band=band, min_probability=min_probability,
         max_probability=max_probability, model=model,
     )
+    link_next(request, response, page)
+    return page
 
 
-@router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404))
+@router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404, missing=("claim",)))
 def read_claim(
     claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
     model: ModelQuery = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from api import examples
 from api.batch import batch_items, request_body_openapi
@@ -24,9 +24,10 @@ from api.deps import (
     MetricsDep,
     authorize,
 )
-from api.http import etag
-from api.openapi_docs import READ, WRITE, problems
-from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, LogPage
+from api.http import etag, link_next
+from api.openapi_docs import PAGED, RACED, READ, WRITE, created, problems
+from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, EventPublic, LogPage
+from ledger.inputs import MAX_EVENT_ID
 from ledger.reads import MAX_POSITION
 
 router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ,
@@ -37,7 +38,10 @@ APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
 
 @router.post(
     "/claims/{claim_id}/events", status_code=201, response_model=AppendResult,
-    dependencies=[JsonBody], responses=WRITE | problems(404, 412),
+    dependencies=[JsonBody],
+    responses=WRITE | RACED | problems(404, 412, missing=("claim", "source")) | created(
+        "the event's URL (GET it for the event as recorded)",
+        "/claims/nk-troops-for-russia/events/2c5d6ec8-3eee-4068-80d9-9371bc37dd78"),
 )
 def append_event(
     claim_id: ClaimId,
@@ -52,12 +56,14 @@ def append_event(
     if not written.replayed:
         metrics.events_appended.inc()
     response.headers["ETag"] = etag(written.answer["version"])
+    response.headers["Location"] = f"/claims/{claim_id}/events/{written.answer['event_id']}"
     return written.answer
 
 
 @router.post(
     "/events/batch", status_code=201, response_model=BatchResult,
-    openapi_extra=request_body_openapi(), responses=WRITE | problems(404),
+    openapi_extra=request_body_openapi(),
+    responses=WRITE | RACED | problems(404, missing=("claim", "source")),
 )
 def append_batch(
     items: Annotated[list[dict[str, Any]], Depends(batch_items)],
@@ -72,25 +78,53 @@ def append_batch(
 
 @router.get(
     "/claims/{claim_id}/events", response_model=ClaimEventsPublic,
-    response_model_exclude_unset=True, responses=problems(404),
+    response_model_exclude_unset=True, responses=problems(404, missing=("claim",)) | PAGED,
 )
 def claim_events(
-    claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
-    limit: Limit = 100, cursor: Cursor = None,
+    request: Request, claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
+    response: Response, limit: Limit = 100, cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The claim's raw, immutable events in position order, as recorded by known_at."""
     page = ledger.claim_events(claim_id, as_of=as_of, known_at=known_at, limit=limit, cursor=cursor)
     response.headers["ETag"] = etag(page["version"])
+    link_next(request, response, page)
     return page
 
 
-@router.get("/events", response_model=LogPage, response_model_exclude_unset=True)
-def global_log(
-    ledger: LedgerDep,
-    after: Annotated[
-        int, Query(ge=0, lt=MAX_POSITION, description="the last position already read; 0 first")
-    ] = 0,
-    limit: Limit = 100,
+EventId = Annotated[
+    str, Path(max_length=MAX_EVENT_ID, description="the event's id, as its append answered",
+              examples=["2c5d6ec8-3eee-4068-80d9-9371bc37dd78"]),
+]
+
+
+@router.get(
+    "/claims/{claim_id}/events/{event_id}", response_model=EventPublic,
+    response_model_exclude_unset=True, responses=problems(404, missing=("claim", "event")),
+)
+def claim_event(
+    claim_id: ClaimId, event_id: EventId, ledger: LedgerDep, known_at: KnownAt
 ) -> dict[str, Any]:
-    """The global log in position order, for subscribers, replication and export."""
-    return ledger.global_log(after=after, limit=limit)
+    """One event of the claim, as recorded by known_at: where an append's Location points."""
+    return ledger.claim_event(claim_id, event_id, known_at=known_at)
+
+
+@router.get("/events", response_model=LogPage, response_model_exclude_unset=True,
+            responses=PAGED)
+def global_log(
+    request: Request,
+    response: Response,
+    ledger: LedgerDep,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    after: Annotated[
+        int | None,
+        Query(ge=0, lt=MAX_POSITION,
+              description="start after this position instead of at a cursor: the position "
+              "of the last event already read (0: from the start). Not with cursor.",
+              examples=[19]),
+    ] = None,
+) -> dict[str, Any]:
+    """The global log in position order, for subscribers (polling with after), replication."""
+    page = ledger.log_page(cursor=cursor, limit=limit, after=after)
+    link_next(request, response, page, replaces=("after",))
+    return page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from api import examples
 from api.bodies import RatingCreate, SourceCreate
@@ -21,7 +21,8 @@ from api.deps import (
     SourceId,
     authorize,
 )
-from api.openapi_docs import READ, WRITE, problems
+from api.http import link_next
+from api.openapi_docs import PAGED, RACED, READ, WRITE, created, problems
 from api.schemas import SourcePublic, SourcesPublic
 
 router = APIRouter(
@@ -32,7 +33,7 @@ router = APIRouter(
 
 @router.post(
     "", status_code=201, response_model=SourcePublic, dependencies=[JsonBody],
-    responses=WRITE | problems(409),
+    responses=WRITE | problems(409) | created("the source's URL", "/sources/peskov"),
 )
 def register_source(
     body: Annotated[SourceCreate, Body(openapi_examples=examples.SOURCES)],
@@ -44,15 +45,19 @@ def register_source(
     return source
 
 
-@router.get("", response_model=SourcesPublic)
+@router.get("", response_model=SourcesPublic, responses=PAGED)
 def list_sources(
-    ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, limit: Limit = 100, cursor: Cursor = None
+    request: Request, response: Response, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
+    limit: Limit = 100, cursor: Cursor = None,
 ) -> dict[str, Any]:
     """List the sources registered by known_at, rated as at as_of, in registration order."""
-    return ledger.list_sources(known_at=known_at, limit=limit, cursor=cursor, as_of=as_of)
+    page = ledger.list_sources(known_at=known_at, limit=limit, cursor=cursor, as_of=as_of)
+    link_next(request, response, page)
+    return page
 
 
-@router.get("/{source_id}", response_model=SourcePublic, responses=problems(404))
+@router.get("/{source_id}", response_model=SourcePublic,
+            responses=problems(404, missing=("source",)))
 def read_source(
     source_id: SourceId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt
 ) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def read_source(
 
 @router.post(
     "/{source_id}/ratings", status_code=201, response_model=SourcePublic,
-    dependencies=[JsonBody], responses=WRITE | problems(404),
+    dependencies=[JsonBody], responses=WRITE | RACED | problems(404, missing=("source",)),
 )
 def rerate_source(
     source_id: SourceId,

@@ -64,7 +64,7 @@ def test_the_actor_is_the_keys_principal(guarded: TestClient) -> None:
     guarded.post("/claims", json={"id": "c", "text": "x"}, headers=bearer(WRITER))
     guarded.post("/claims/c/events", headers=bearer(WRITER), json={
         "type": "asserted", "source": "s", "occurred_at": "2024-10-13", "quote": "q"})
-    log = guarded.get("/events", headers=bearer(READER)).json()["events"]
+    log = guarded.get("/events", headers=bearer(READER)).json()["data"]
     assert [e["actor"] for e in log] == ["root", "wes", "wes"]
 
 

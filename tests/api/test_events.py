@@ -146,17 +146,49 @@ def test_claim_events_history(article: TestClient) -> None:
 
 
 def test_global_log(article: TestClient) -> None:
-    first = article.get("/events", params={"limit": 5}).json()
-    assert [e["position"] for e in first["events"]] == [1, 2, 3, 4, 5]
-    assert first["next"] == 5
-    rest = article.get("/events", params={"after": first["next"], "limit": 1000}).json()
-    assert len(rest["events"]) == 14 and rest["next"] == 19
-    log = first["events"] + rest["events"]
+    answer = article.get("/events", params={"limit": 5})
+    first = answer.json()
+    assert set(first) == {"data", "next_cursor"}
+    assert [e["position"] for e in first["data"]] == [1, 2, 3, 4, 5]
+    assert isinstance(first["next_cursor"], str)
+    assert answer.headers["link"] == f'</events?limit=5&cursor={first["next_cursor"]}>; rel="next"'
+    rest = article.get("/events", params={"cursor": first["next_cursor"], "limit": 1000})
+    assert len(rest.json()["data"]) == 14 and rest.json()["next_cursor"] is None
+    assert "link" not in rest.headers
+    log = first["data"] + rest.json()["data"]
     assert {e["type"] for e in log} == {
         "source_registered", "claim_registered", "asserted", "denied", "assessed"}
     troops = next(e for e in log if e.get("claim_id") == TROOPS)
     assert troops["type"] == "claim_registered"
     assert troops["text"].startswith("North Korea is sending troops")
+    # A subscriber starts after the position of the last event it holds.
+    assert [e["position"] for e in article.get("/events", params={"after": 17}).json()["data"]] \
+        == [18, 19]
     done = article.get("/events", params={"after": 19}).json()
-    assert done == {"events": [], "next": 19}
+    assert done == {"data": [], "next_cursor": None}
     assert_problem(article.get("/events", params={"after": -1}), 422, "after")
+    assert_problem(article.get("/events", params={"after": 3, "cursor": "5"}), 422, "after")
+    assert_problem(article.get("/events", params={"cursor": "x"}), 422, "cursor")
+
+
+def test_an_append_answers_the_events_location(article: TestClient) -> None:
+    body = {"type": "denied", "source": "peskov", "occurred_at": "2024-10-21",
+            "quote": "another hoax, again"}
+    answer = article.post(f"/claims/{TROOPS}/events", json=body)
+    assert answer.status_code == 201
+    event_id = answer.json()["event_id"]
+    assert answer.headers["location"] == f"/claims/{TROOPS}/events/{event_id}"
+    event = article.get(answer.headers["location"])
+    assert event.status_code == 200
+    listed = article.get(f"/claims/{TROOPS}/events").json()["events"]
+    assert event.json() == next(e for e in listed if e["event_id"] == event_id)
+    assert event.json()["quote"] == "another hoax, again"
+    # Before it was recorded, the event was not known; another claim does not hold it.
+    claim = article.get(f"/claims/{TROOPS}").json()
+    before = article.get(answer.headers["location"], params={"known_at": claim["as_of"]})
+    assert before.status_code == 200  # (known by now)
+    earlier = article.get(f"/claims/{TROOPS}/events").json()["events"][0]["recorded_at"]
+    unknown = article.get(answer.headers["location"], params={"known_at": earlier})
+    assert assert_problem(unknown, 404)["title"] == "Event not found"
+    assert_problem(article.get(f"/claims/nk-arms-for-russia/events/{event_id}"), 404)
+    assert_problem(article.get(f"/claims/nope/events/{event_id}"), 404)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
+from datetime import date
 
 from fastapi.testclient import TestClient
 
@@ -91,6 +92,42 @@ def test_timeline_svg(article: TestClient) -> None:
     circles = svg.findall(f"{SVG_NS}circle")
     assert [c.get("data-event-id") for c in circles] == [p["event_id"] for p in points]
     assert TROOPS in (svg.findtext(f"{SVG_NS}title") or "")
+
+
+def test_the_timeline_chart_has_its_own_url(article: TestClient) -> None:
+    """A browser tab (Accept: text/html, ...) gets the chart at timeline.svg: titled with
+    the claim's text, its x-axis labelled with dates a reader can use."""
+    known_at = article.get(f"/claims/{TROOPS}/timeline").json()["known_at"]
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    answer = article.get(f"/claims/{TROOPS}/timeline.svg", params={"known_at": known_at},
+                         headers=browser)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "image/svg+xml"
+    negotiated = article.get(f"/claims/{TROOPS}/timeline", params={"known_at": known_at},
+                             headers={"Accept": "image/svg+xml"})
+    assert negotiated.text == answer.text
+    svg = ET.fromstring(answer.text)
+    text = "North Korea is sending troops to fight for Russia in Ukraine"
+    assert (svg.findtext(f"{SVG_NS}title") or "").startswith(text)
+    assert svg.findtext(f"{SVG_NS}text") == text  # the heading
+    dates = [t for t in svg.iter(f"{SVG_NS}text") if t.get("class") == "date"]
+    assert 3 <= len(dates) <= 7
+    days = [date.fromisoformat(t.get("data-date") or "") for t in dates]
+    assert days == sorted(days) and len(set(days)) == len(days)
+    for label, day in zip(dates, days, strict=True):  # "13 Oct 2024", "Oct 2024" or "2024"
+        assert label.text in (f"{day.day} {day:%b %Y}", f"{day:%b %Y}", str(day.year))
+    xs = [float(t.get("x") or 0) for t in dates]
+    assert xs == sorted(xs)
+    points = article.get(f"/claims/{TROOPS}/timeline", params={"known_at": known_at}).json()
+    # Every point lies within a step of the labelled dates, so a reader can place it.
+    step = days[1] - days[0]
+    for point in points["points"]:
+        assert days[0] - step <= date.fromisoformat(point["valid_from"][:10]) <= days[-1] + step
+    circles = svg.findall(f"{SVG_NS}circle")
+    assert [c.get("data-event-id") for c in circles] == [p["event_id"] for p in points["points"]]
+    assert_problem(article.get("/claims/nope/timeline.svg"), 404)
+    assert_problem(article.get(f"/claims/{TROOPS}/timeline.svg",
+                               params={"known_at": "2024-10-13T12:00"}), 422, "known_at")
 
 
 def test_timeline_negotiation(article: TestClient) -> None:

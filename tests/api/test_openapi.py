@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
 from api import examples
+from api.problems import KINDS
 from ledger.examples import load_article
 
 SUCCESS = ("200", "201")
@@ -37,8 +38,10 @@ def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
         ("POST", "/sources"), ("GET", "/sources"), ("GET", "/sources/{source_id}"),
         ("POST", "/sources/{source_id}/ratings"), ("POST", "/claims"), ("GET", "/claims"),
         ("GET", "/claims/{claim_id}"), ("POST", "/claims/{claim_id}/events"),
+        ("GET", "/claims/{claim_id}/events/{event_id}"),
         ("POST", "/events/batch"), ("GET", "/claims/{claim_id}/events"),
         ("GET", "/claims/{claim_id}/audit"), ("GET", "/claims/{claim_id}/timeline"),
+        ("GET", "/claims/{claim_id}/timeline.svg"),
         ("GET", "/events"), ("GET", "/verify"), ("POST", "/checkpoints"),
         ("GET", "/checkpoints/latest"), ("GET", "/healthz"), ("GET", "/readyz"),
         ("GET", "/metrics"), ("GET", "/models"), ("GET", "/models/diff"),
@@ -53,7 +56,7 @@ def test_every_operation_is_described_typed_and_named(spec: dict[str, Any]) -> N
         ids.append(op["operationId"])
         (code,) = [c for c in op["responses"] if c in SUCCESS]
         content = op["responses"][code]["content"]
-        if path == "/metrics":
+        if path in ("/metrics", "/claims/{claim_id}/timeline.svg"):
             assert next(iter(content.values()))["schema"] == {"type": "string"}
             continue
         reference = content["application/json"]["schema"]["$ref"]
@@ -122,8 +125,89 @@ def test_the_documented_range_of_after_is_accepted(
     spec: dict[str, Any], memory_client: TestClient
 ) -> None:
     (after,) = [p for p in spec["paths"]["/events"]["get"]["parameters"] if p["name"] == "after"]
-    bounds = after["schema"]
+    (bounds,) = [s for s in after["schema"]["anyOf"] if s["type"] == "integer"]
     top = bounds["maximum"] if "maximum" in bounds else bounds["exclusiveMaximum"] - 1
     answer = memory_client.get("/events", params={"after": top})
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"events": [], "next": top}
+    assert answer.json() == {"data": [], "next_cursor": None}
+
+
+def test_each_error_status_has_its_own_example(
+    spec: dict[str, Any], memory_client: TestClient
+) -> None:
+    """Every 4xx/5xx of every operation shows problems of its own status, each a type the
+    API serves a page for, at that operation's path (not one "claim not found" for all)."""
+    types = set()
+    for method, path, op in operations(spec):
+        where = f"{method.upper()} {path}"
+        shown: dict[str, set[str]] = {}
+        for status, answer in op["responses"].items():
+            if status[0] not in "45":
+                continue
+            examples = answer["content"]["application/problem+json"]["examples"]
+            assert examples, (where, status)
+            for example in examples.values():
+                value = example["value"]
+                kind = KINDS[value["type"].removeprefix("/problems/")]
+                assert value["status"] == kind.status == int(status), (where, status)
+                assert value["title"].lower() == kind.title.lower()
+                assert value["detail"] and example["summary"]
+                assert "{" not in value["instance"] and value["instance"].startswith(
+                    path.split("{")[0]), (where, value["instance"])
+                shown.setdefault(status, set()).add(kind.slug)
+                types.add(value["type"])
+        if "{claim_id}" in path and "404" in shown:
+            assert "claim-not-found" in shown["404"], where
+        if "{source_id}" in path and "404" in shown:
+            assert shown["404"] == {"source-not-found"}, where
+    append = spec["paths"]["/claims/{claim_id}/events"]["post"]["responses"]
+    examples = append["404"]["content"]["application/problem+json"]["examples"]
+    assert set(examples) == {"claim-not-found", "source-not-found"}
+    assert {"401", "403", "404", "409", "412", "413", "415", "422", "503"} <= set(append)
+    for status, slug in (("409", "conflict"), ("412", "version-mismatch"),
+                         ("413", "content-too-large"),
+                         ("415", "unsupported-media-type"), ("401", "not-authenticated")):
+        assert slug in append[status]["content"]["application/problem+json"]["examples"]
+    claims = spec["paths"]["/claims"]["post"]["responses"]
+    assert set(claims["409"]["content"]["application/problem+json"]["examples"]) == {
+        "already-exists", "conflict"}
+    assert len(types) >= 15
+    for uri in types:
+        assert memory_client.get(uri).status_code == 200, uri
+
+
+def _leaves_without_examples(
+    spec: dict[str, Any], schema: dict[str, Any], where: str, seen: frozenset[str]
+) -> list[str]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name in seen:
+            return []
+        return _leaves_without_examples(
+            spec, spec["components"]["schemas"][name], name, seen | {name})
+    if any(key in schema for key in ("examples", "example", "enum", "const")):
+        return []
+    found = [leaf for alt in schema.get("anyOf", []) if alt.get("type") != "null"
+             for leaf in _leaves_without_examples(spec, alt, where, seen)]
+    kind = schema.get("type")
+    if kind == "object":
+        for name, sub in schema.get("properties", {}).items():
+            found += _leaves_without_examples(spec, sub, f"{where}.{name}", seen)
+    elif kind == "array":
+        found += _leaves_without_examples(spec, schema.get("items", {}), f"{where}[]", seen)
+    elif kind in ("string", "integer", "number", "boolean"):
+        found.append(where)
+    return found
+
+
+def test_created_answers_show_real_values(spec: dict[str, Any]) -> None:
+    """A 201's schema gives every field an example, so the docs show real values (an event
+    id, a position, a chain head) where they would show "string" and 0."""
+    for method, path, op in operations(spec):
+        created = op["responses"].get("201")
+        if created is None:
+            continue
+        schema = created["content"]["application/json"]["schema"]
+        assert _leaves_without_examples(spec, schema, "", frozenset()) == [], (method, path)
+        text = str(spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+        assert "'string'" not in text.replace("'type': 'string'", ""), (method, path)

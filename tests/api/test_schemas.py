@@ -47,7 +47,7 @@ READS: dict[str, tuple[str, tuple[str, ...], Read]] = {
         lambda ledger, at: ledger.get_source("kr-nis", **at),
     ),
     "sources": ("/sources", ("as_of", "known_at"), lambda ledger, at: ledger.list_sources(**at)),
-    "log": ("/events", (), lambda ledger, at: ledger.global_log(limit=1000)),
+    "log": ("/events", (), lambda ledger, at: ledger.log_page(limit=1000)),
     "verify": ("/verify", (), lambda ledger, at: ledger.verify()),
 }
 
@@ -80,7 +80,7 @@ def test_a_claim_takes_and_shows_its_beneficiaries(
     assert created.status_code == 201, created.text
     assert created.json()["beneficiaries"] == ["UA"]
     assert client.get("/claims/aid-diverted").json()["beneficiaries"] == ["UA"]
-    registered = client.get("/events").json()["events"][-1]
+    registered = client.get("/events").json()["data"][-1]
     assert registered["type"] == "claim_registered" and registered["beneficiaries"] == ["UA"]
 
 

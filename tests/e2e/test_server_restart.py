@@ -143,7 +143,7 @@ def test_answers_survive_a_restart(tmp_path: Path) -> None:
         troops = client.get("/claims/nk-troops-for-russia", params={"known_at": known_at})
         assert troops.headers["etag"] == '"5"'
         assert troops.json()["credibility"]["band"] == "very likely"
-        assert {e["actor"] for e in client.get("/events").json()["events"]} == {"desk"}
+        assert {e["actor"] for e in client.get("/events").json()["data"]} == {"desk"}
         before = [answer(client.get(path, params=params, headers=headers))
                   for path, params, headers in reads(known_at)]
         assert all(status == 200 for status, *_ in before)
@@ -158,7 +158,7 @@ def test_answers_survive_a_restart(tmp_path: Path) -> None:
                       {**requests[-2][3], "note": "a different request"})
         assert reused.status_code == 422
         assert reused.headers["content-type"] == "application/problem+json"
-        assert client.get("/events", params={"limit": "1000"}).json()["next"] == 19
+        assert client.get("/events", params={"limit": "1000"}).json()["data"][-1]["position"] == 19
         assert client.get("/verify").json()["ok"] is True
         # HEAD over a real socket: GET's status and headers, and no body after them.
         for path, params, headers in reads(known_at):

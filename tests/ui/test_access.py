@@ -182,7 +182,9 @@ def test_pyproject_ships_every_template_and_static_file() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     globs = pyproject["tool"]["setuptools"]["package-data"]["api"]
     files = [p.relative_to(ROOT / "api").as_posix()
-             for folder in ("templates", "static") for p in (ROOT / "api" / folder).iterdir()]
+             for folder in ("templates", "static") for p in (ROOT / "api" / folder).rglob("*")
+             if p.is_file()]
+    assert "static/swagger-ui/swagger-ui-bundle.js" in files
     assert files and all(any(fnmatch(f, g) for g in globs) for f in files), (files, globs)
     dependencies = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower()
                     for d in pyproject["project"]["dependencies"]}
