@@ -25,6 +25,7 @@ from ledger.statements import (
     OUTCOMES,
     RELIABILITY_GRADES,
     Statement,
+    a_or_an,
 )
 
 MODEL_VERSION = "credibility-v1"
@@ -412,14 +413,20 @@ def _weigh(
     multiplier = _interest(weight, affiliation, parties, beneficiaries)
     if affiliation is not None and affiliation in parties and weight != 0.0:
         weight *= multiplier
-        why = f"a self-serving {kind}" if weight < 0 else f"an {kind} against its interest"
+        why = (
+            f"a self-serving {kind}" if weight < 0
+            else f"{a_or_an(kind)} {kind} against its interest"
+        )
         account += (
             f"; {affiliation} is a party to the claim, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"
         )
     elif affiliation is not None and affiliation in beneficiaries and weight != 0.0:
         weight *= multiplier
-        why = f"a self-serving {kind}" if weight > 0 else f"a {kind} against its interest"
+        why = (
+            f"a self-serving {kind}" if weight > 0
+            else f"{a_or_an(kind)} {kind} against its interest"
+        )
         account += (
             f"; {affiliation} gains if the claim is believed, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"

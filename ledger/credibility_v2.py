@@ -62,7 +62,7 @@ from ledger.credibility import (
     conclude,
 )
 from ledger.likelihood import band_for
-from ledger.statements import OUTCOMES, Statement, StatementType
+from ledger.statements import OUTCOMES, Statement, StatementType, a_or_an
 
 MODEL_VERSION = "credibility-v2"
 
@@ -297,7 +297,10 @@ def _weigh(
     if affiliation is not None and affiliation in parties and weight != 0.0:
         multiplier = SELF_SERVING if weight < 0 else AGAINST_INTEREST
         weight *= multiplier
-        why = f"a self-serving {kind}" if weight < 0 else f"an {kind} against its interest"
+        why = (
+            f"a self-serving {kind}" if weight < 0
+            else f"{a_or_an(kind)} {kind} against its interest"
+        )
         account += (
             f"; {affiliation} is a party to the claim, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"
@@ -305,7 +308,10 @@ def _weigh(
     elif affiliation is not None and affiliation in beneficiaries and weight != 0.0:
         multiplier = SELF_SERVING_ACCUSATION if weight > 0 else AGAINST_INTEREST
         weight *= multiplier
-        why = f"a self-serving {kind}" if weight > 0 else f"a {kind} against its interest"
+        why = (
+            f"a self-serving {kind}" if weight > 0
+            else f"{a_or_an(kind)} {kind} against its interest"
+        )
         account += (
             f"; {affiliation} gains if the claim is believed, so {why}"
             f" counts x{multiplier:g}: {_num(weight)} log-odds"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import (
     AsOf,
@@ -16,7 +16,8 @@ from api.deps import (
     ModelName,
     authorize,
 )
-from api.openapi_docs import READ
+from api.http import link_next
+from api.openapi_docs import PAGED, READ
 from api.schemas import ModelDiffPublic, ModelsPublic
 from ledger.reads import DIFFERENCE
 
@@ -32,8 +33,10 @@ def list_models(ledger: LedgerDep) -> dict[str, Any]:
     return ledger.models()
 
 
-@router.get("/diff", response_model=ModelDiffPublic)
+@router.get("/diff", response_model=ModelDiffPublic, responses=PAGED)
 def diff_models(
+    request: Request,
+    response: Response,
     ledger: LedgerDep,
     from_: Annotated[ModelName, Query(alias="from", description="a model version",
                                       examples=["credibility-v1"])],
@@ -49,7 +52,9 @@ def diff_models(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The claims two model versions judge differently at (as_of, known_at), and why."""
-    return ledger.models_diff(
+    page = ledger.models_diff(
         from_, to, as_of=as_of, known_at=known_at, min_difference=min_difference,
         limit=limit, cursor=cursor,
     )
+    link_next(request, response, page)
+    return page

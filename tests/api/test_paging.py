@@ -101,3 +101,20 @@ def test_the_log_takes_after_as_a_start_and_pages_on_with_a_cursor(
     assert url is not None and "after=" not in url  # the cursor takes its place
     second = article.get(url).json()["data"]
     assert [e["position"] for e in second] == [14, 15, 16]
+
+
+def test_the_model_diff_pages_by_its_links_too(article: TestClient) -> None:
+    query = "from=credibility-v1&to=credibility-v2&min_difference=0"
+    whole = article.get(f"/models/diff?{query}&limit=1000").json()["data"]
+    assert len(whole) >= 2
+    pages, url = [], f"/models/diff?{query}&limit=1"
+    while url is not None:
+        answer = article.get(url)
+        assert answer.status_code == 200, answer.text
+        pages += answer.json()["data"]
+        url = _next(answer)
+        if url is not None:
+            assert parse_qs(urlsplit(url).query)["from"] == ["credibility-v1"]
+    assert pages == whole
+    spec = article.get("/openapi.json").json()
+    assert "Link" in spec["paths"]["/models/diff"]["get"]["responses"]["200"]["headers"]

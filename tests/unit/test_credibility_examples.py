@@ -271,3 +271,15 @@ def test_a_beneficiary_accusing_counts_half_and_denying_counts_double() -> None:
     )
     denial = [said("z", "denied", "zelensky", 13)]
     assert assess(denial, SOURCES, PARTIES, beneficiaries=("UA",)).probability == pooled(-1.6)
+
+
+def test_a_beneficiarys_low_assessment_reads_as_an_assessment_against_its_interest() -> None:
+    """Grammar: 'an assessment', never 'a assessment' (issue 10)."""
+    from ledger.credibility import SourceStanding, assess
+    from ledger.statements import Statement
+
+    item = Statement("e1", "assessed", "ua", datetime(2024, 10, 1, tzinfo=UTC), likelihood=0.2)
+    standing = {"ua": SourceStanding("ua", "UA ministry", "UA", "B")}
+    reasons = [c.reason for c in assess([item], standing, ["RU"], ["UA"]).contributions]
+    assert any("an assessment against its interest" in r for r in reasons), reasons
+    assert not any("a assessment" in r for r in reasons)
