@@ -78,6 +78,8 @@ class CredibilityProjection(Projection[Any]):
         self.store = store
         self.claims: OrderedDict[str, ClaimState] = OrderedDict()
         self.held = 0  # statements held by ``claims``
+        #: At most this many statements held (None: ``STATEMENTS_IN_MEMORY``).
+        self.room: int | None = None
         self.sources: dict[str, SourceData] = {}
         self.pending: list[Change] = []
         self.tracking: Tracking | None = None
@@ -213,7 +215,8 @@ class CredibilityProjection(Projection[Any]):
 
     def _make_room(self) -> None:
         while len(self.claims) > 1 and (
-            len(self.claims) > CLAIMS_IN_MEMORY or self.held > STATEMENTS_IN_MEMORY
+            len(self.claims) > CLAIMS_IN_MEMORY
+            or self.held > (STATEMENTS_IN_MEMORY if self.room is None else self.room)
         ):
             _, dropped = self.claims.popitem(last=False)
             self.held -= len(dropped.statements)
@@ -430,15 +433,26 @@ class Projector:
         self.wake.set()
         return self.view.wait_for(head, timeout)
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drop the tables and project the whole log again; returns the events projected."""
+    def rebuild(
+        self, progress: Callable[[int], None] | None = None, hold: int | None = None
+    ) -> int:
+        """Drop the tables and project the whole log again; returns the events projected.
+
+        ``hold``: the most statements kept in memory meanwhile (more is faster on a large
+        ledger: a claim dropped from memory is reloaded from the store when next spoken of).
+        """
         with self.lock.holding() as mine:
             if not mine:
                 raise RuntimeError("another process is projecting this store: stop it first")
             with self._mutex:
                 self.view.drop()
                 self.projection.forget()
-            return self.catch_up(progress=progress)
+            self.projection.room = hold
+            try:
+                return self.catch_up(progress=progress)
+            finally:
+                self.projection.room = None
+                self.projection.forget()  # back to what a server holds
 
     # -- the background runner -------------------------------------------------------------
 

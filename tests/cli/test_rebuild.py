@@ -27,3 +27,13 @@ def test_rebuild_of_the_in_memory_store_says_there_is_nothing_to_rebuild(invoke:
     refused = invoke("--store", "memory", "rebuild")
     assert refused.exit_code == 1
     assert "no projection to rebuild" in refused.stderr
+
+
+def test_rebuild_takes_how_many_statements_to_hold(invoke: Invoke, persistent_store: str) -> None:
+    assert invoke("--store", persistent_store, "load", str(ARTICLE)).exit_code == 0
+    before = invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12")
+    assert invoke("--store", persistent_store, "rebuild", "--hold", "1000").exit_code == 0
+    after = invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12")
+    assert pictures(after.stdout) == pictures(before.stdout)
+    refused = invoke("--store", persistent_store, "rebuild", "--hold", "10")
+    assert refused.exit_code == 2 and "--hold" in refused.stderr

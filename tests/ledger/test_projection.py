@@ -170,6 +170,17 @@ def test_claims_dropped_from_memory_and_reloaded_project_the_same(
     assert tables(projected) == roomy
 
 
+def test_a_rebuild_holding_few_statements_gives_the_same_tables(
+    projected: ClaimsLedger,
+) -> None:
+    random_ledger(projected, 6)
+    assert projected.projector is not None and projected.projector.caught_up()
+    incremental = tables(projected)
+    assert projected.projector.rebuild(hold=30) > 0
+    assert tables(projected) == incremental
+    assert projected.projector.projection.room is None  # a server's budget again
+
+
 def test_a_read_after_a_write_sees_it(projected: ClaimsLedger) -> None:
     assert projected.projector is not None
     projected.projector.start()  # as a server does: the projection follows in the background
