@@ -93,7 +93,7 @@ def test_the_damaged_claim_answers_a_clear_500_naming_the_position(
         assert_damaged(response, position)
         assert f"claim {TROOPS!r} cannot be served" in response.json()["detail"]
     # Nothing is written to it, with or without If-Match.
-    length = ledger.global_log(0, limit=1000)["events"][-1]["position"]
+    length = ledger.global_log(0, limit=1000)["next"]
     for headers in ({}, {"If-Match": '"5"'}):
         assert_damaged(client.post(f"/claims/{TROOPS}/events", json=DENIAL, headers=headers),
                        position)
@@ -167,16 +167,20 @@ def test_the_global_log_and_the_export_stop_before_the_damage(
 ) -> None:
     ledger, client, position = damaged
     page = client.get("/events", params={"limit": "1000"}).json()
-    assert [e["position"] for e in page["events"]] == list(range(1, position))
-    assert page["next"] == position - 1
+    assert [e["position"] for e in page["data"]] == list(range(1, position))
+    # Not the end of the log: the next page is the damaged position, which names itself.
+    assert page["next_cursor"] == str(position - 1)
     # Each event is the one its log row names (not the next one moved into the gap).
-    for event in page["events"]:
-        assert event["position"] == ledger.store.entry(event["position"]).position
-    after = client.get("/events", params={"after": str(position - 1)})
+    for event in page["data"]:
+        assert event["event_id"] == ledger.global_log(event["position"] - 1, 1)["events"][0][
+            "event_id"]
+    after = client.get("/events", params={"cursor": page["next_cursor"]})
     assert_damaged(after, position)
     assert "the log after position 13 cannot be served" in after.json()["detail"]
-    assert client.get("/events", params={"after": str(position)}).json()["events"][0][
+    assert_damaged(client.get("/events", params={"after": str(position - 1)}), position)
+    assert client.get("/events", params={"after": str(position)}).json()["data"][0][
         "position"] == position + 1
+    assert ledger.global_log(0, 1000)["next"] == position - 1
     # A backup must not silently leave the damaged event (and all after it) out.
     out = tmp_path / "backup.ndjson"
     result = CliRunner().invoke(cli, ["--store", sql_settings.store, "export", str(out)])
