@@ -85,6 +85,14 @@ def _unicode(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    # What the schema publishes (minLength, a non-blank pattern), checked: an optional field
+    # sent blank is refused like a required one, not taken as left out.
+    if not value.strip():
+        raise ValueError("must not be empty; leave an optional field out instead")
+    return value
+
+
 def _number_or_words(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("must be a probability in (0,1) or an ICD 203 term such as 'likely'")
@@ -120,12 +128,12 @@ def _time_schema(description: str) -> dict[str, Any]:
 
 
 #: Every string of a request body: any Unicode text, but only text, and at most MAX_TEXT.
-Text = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode),
+Text = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode), AfterValidator(_not_blank),
                  Published(minLength=1, pattern=NOT_BLANK)]
 Id = Annotated[str, MaxLen(MAX_ID), AfterValidator(_unicode), Published(pattern=SLUG_PATTERN)]
 Tag = Annotated[str, MaxLen(MAX_ID), AfterValidator(_unicode), Published(pattern=TAG_PATTERN)]
 Affiliation = Annotated[
-    str, MaxLen(MAX_AFFILIATION), AfterValidator(_unicode),
+    str, MaxLen(MAX_AFFILIATION), AfterValidator(_unicode), AfterValidator(_not_blank),
     Published(pattern=AFFILIATION_PATTERN,
               description="country or bloc code, 2-16 of A-Z, 0-9 and '-' (case-insensitive: "
                           "stored upper-cased)"),

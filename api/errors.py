@@ -6,7 +6,7 @@ Starlette's 404/405, access control and unsupported media types, so no route nee
 try/except and no error leaves as HTML, plain text or a stack trace::
 
     NotFound 404 · InvalidInput 422 · VersionMismatch 412 · Conflict 409
-    IdempotencyKeyReused 422 · StoreUnavailable 503 · StoreFailed 500
+    IdempotencyKeyReused 422 · StoreUnavailable 503 · StoreFailed 500 · DamagedHistory 500
     any other LedgerError 400
     RequestValidationError 422 · NotAuthenticated 401 · NotAllowed 403
     UnsupportedMediaType 415 · BodyTooLarge 413 · HTTPException its status
@@ -34,6 +34,7 @@ from api.middleware import BodyTooLarge, request_id_of
 from api.problems import problem_response
 from ledger.errors import (
     Conflict,
+    DamagedHistory,
     IdempotencyKeyReused,
     InvalidInput,
     LedgerError,
@@ -55,6 +56,7 @@ STATUS: tuple[tuple[type[LedgerError], int], ...] = (
     (IdempotencyKeyReused, 422),
     (StoreUnavailable, 503),
     (StoreFailed, 500),
+    (DamagedHistory, 500),
 )
 RETRY_AFTER_SECONDS = "5"
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -92,6 +94,8 @@ async def ledger_error(request: Request, exc: Exception) -> Response:
                  "headers": {"ETag": f'"{exc.actual}"'}}
     elif isinstance(exc, StoreUnavailable):
         extra = {"headers": {"Retry-After": RETRY_AFTER_SECONDS}}
+    elif isinstance(exc, DamagedHistory):
+        extra = {"position": exc.position, "reason": exc.reason}
     detail = exc.detail
     if isinstance(exc, StoreFailed):
         # The store's own words are for the operator (they may name tables or SQL).

@@ -158,6 +158,14 @@ KINDS: dict[str, Kind] = {k.slug: k for k in (
          "The event store refused the work for a reason a retry will not mend (for example "
          "a missing table); the detail is in the server log, not in the answer.",
          "Tell the operator the request id."),
+    Kind("Damaged history", 500,
+         "The stored events of this claim (or of a source it cites) no longer match the "
+         "hash-chained log: an event row was deleted, moved or made unreadable behind the "
+         "service's back. It is not served and nothing is appended to it; the rest of the "
+         "ledger is. position is where GET /verify finds the damage, reason what is wrong "
+         "there.",
+         "Tell the operator: restore the store from a backup taken before the damage "
+         "(claims-ledger export, then load into an empty store)."),
     Kind("Signing not configured", 501,
          "This service has no signing key, so it cannot sign checkpoints.",
          "The operator sets CLAIMS_LEDGER_SIGNING_KEY (see docs/trust.md)."),

@@ -111,10 +111,39 @@ class ClaimListed(BaseModel):
     credibility: CredibilityGraded
 
 
+class Damage(BaseModel):
+    """Where a claim's stored history stops matching the hash-chained log."""
+
+    position: int = Field(
+        description="the position in the global log where GET /verify finds the damage",
+        examples=[14],
+    )
+    reason: str = Field(description="what is wrong there, in verify's words",
+                        examples=["the stored event is missing"])
+
+
+class ClaimDamaged(BaseModel):
+    """A claim in a list whose stored events no longer match the hash-chained log (changed
+    behind the service's back): listed with its id, version and where the damage is, but
+    without the text and credibility that rest on that history. Reading the claim answers
+    a 500 problem of type /problems/damaged-history naming the same position."""
+
+    id: str = Field(examples=["nk-troops-for-russia"])
+    version: int | None = Field(
+        description="the claim's version as the log knows it at known_at", examples=[5]
+    )
+    as_of: Instant
+    known_at: Instant
+    damaged: Damage
+
+
 class ClaimsPublic(BaseModel):
     as_of: Instant
     known_at: Instant
-    data: list[ClaimListed]
+    data: list[ClaimListed | ClaimDamaged] = Field(
+        description="the claims in registration order; a claim whose stored history is "
+        "damaged is listed as a ClaimDamaged (it has 'damaged' and no credibility)"
+    )
     next_cursor: Cursor
 
 

@@ -18,7 +18,10 @@ exit code (``ledger_cli.session``)::
     │   └── VersionMismatch           If-Match did not match the claim's version
     ├── IdempotencyKeyReused          same Idempotency-Key, different request
     ├── StoreUnavailable              the event store cannot do the work now; retry
-    └── StoreFailed                   the event store refused the work; a retry will not help
+    ├── StoreFailed                   the event store refused the work; a retry will not help
+    └── DamagedHistory                a claim's or source's stored events no longer match the
+                                      hash-chained log (changed behind the service's back):
+                                      not served; names the position ``verify`` reports
 
 No exception of the ``eventsourcing`` library passes the ledger's boundary: every use case
 (``ledger.reads``, ``ledger.writes``, ``ledger.export``, ``ledger.integrity``, the store's
@@ -47,6 +50,7 @@ errors (``eventsourcing.persistence``, named after PEP 249's) into these::
 
 So the faces never import the library: a ``StoreUnavailable`` is HTTP 503 with
 ``Retry-After`` (exit code 4), a ``StoreFailed`` HTTP 500 whose detail is logged, not sent
+(exit code 1), a ``DamagedHistory`` HTTP 500 that says which claim or source and where
 (exit code 1).
 """
 
@@ -134,3 +138,25 @@ class StoreFailed(LedgerError):
     ledger's, never the caller's. ``detail`` names the library's error, for the operator."""
 
     title = "Event store failed"
+
+
+class DamagedHistory(LedgerError):
+    """The stored events of one claim or source no longer match the hash-chained log: an
+    event row was deleted, moved or made unreadable behind the service's back. What they
+    would say cannot be trusted, so it is not served; the rest of the ledger still is.
+
+    ``subject`` names the claim or source (``claim 'x'``), ``position`` is the position in
+    the global log where ``verify`` finds the damage, ``reason`` what is wrong there (in
+    ``verify``'s words)."""
+
+    title = "Damaged history"
+
+    def __init__(self, subject: str, position: int, reason: str) -> None:
+        super().__init__(
+            f"{subject} cannot be served: its stored history is damaged at position "
+            f"{position} ({reason}); GET /verify (or claims-ledger verify) checks the whole "
+            "log; restore the store from a backup"
+        )
+        self.subject = subject
+        self.position = position
+        self.reason = reason

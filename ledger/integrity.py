@@ -136,7 +136,12 @@ def walk_chain(
         if not entries and not notifications:
             return walk
         by_position = {n.id: n for n in notifications}
+        # Stored events without a log row, in order: the first one before an entry is the
+        # first bad position (a deleted log row, not the entry whose link it breaks).
+        unchained = sorted(set(by_position) - {e.position for e in entries})
         for entry in entries:
+            if unchained and unchained[0] < entry.position:
+                return _stop(walk, unchained[0], "an event is not in the hash chain")
             stored = by_position.get(entry.position)
             reason = None
             if stored is None:

@@ -16,7 +16,13 @@ from ledger import models, replay
 from ledger.answers import JSON
 from ledger.credibility import Contribution, Credibility
 from ledger.domain import claim_uuid
-from ledger.errors import ClaimNotFound, EventNotFound, InvalidInput, SourceNotFound
+from ledger.errors import (
+    ClaimNotFound,
+    DamagedHistory,
+    EventNotFound,
+    InvalidInput,
+    SourceNotFound,
+)
 from ledger.export import export_record
 from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
@@ -150,6 +156,14 @@ def _walked(model: ModelVersion) -> ModelVersion | None:
     """The model for ``replay``'s audit and timeline: None for the one its fast walks
     compute (``models.INCREMENTAL``), else the model, asked time by time."""
     return None if model.name == models.INCREMENTAL else model
+
+
+def _damaged(item: JSON, position: int, reason: str) -> JSON:
+    """A list's item for a claim whose history is damaged: what it cannot vouch for goes."""
+    for field in ("text", "tags", "parties", "beneficiaries", "credibility"):
+        item.pop(field, None)
+    item["damaged"] = {"position": position, "reason": reason}
+    return item
 
 
 def _times(as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
@@ -381,6 +395,7 @@ class LedgerReads:
         else:
             rows = self._replayed(as_of, known, filters, after, limit + 1, chosen)
         page = rows[:limit]
+        self._flag_damaged(page)
         for _, item in page:
             item.update(as_of=format_instant(as_of), known_at=format_instant(known))
         return {
@@ -389,6 +404,21 @@ class LedgerReads:
             "data": [item for _, item in page],
             "next_cursor": str(page[-1][0]) if len(rows) > limit else None,
         }
+
+    def _flag_damaged(self, page: list[tuple[int, JSON]]) -> None:
+        """Flag the claims of a page whose stored events no longer match the log.
+
+        One query for the page (an index lookup per event of its claims): a claim with a
+        log row whose event is gone keeps its id and version but loses its text and
+        credibility, which rest on that history, and gets ``damaged``: where ``verify``
+        finds the damage. Its own routes answer the same as a 500 problem.
+        """
+        uids = [claim_uuid(item["id"]) for _, item in page if "damaged" not in item]
+        gaps = self.store.index.gaps(uids)
+        for _, item in page:
+            position = gaps.get(claim_uuid(item["id"]).hex)
+            if position is not None:
+                _damaged(item, position, "the stored event is missing")
 
     def _projected(
         self, as_of_us: int, known_us: int, filters: Filters, after: int, limit: int
@@ -434,7 +464,13 @@ class LedgerReads:
         for claim_id, position in self._streams("claim", known_us, after):
             if len(found) == limit:
                 break
-            data = self.store.claim_as_known(claim_id, known_us)
+            try:
+                data = self.store.claim_as_known(claim_id, known_us)
+            except DamagedHistory as damaged:
+                version = self.store.index.version_at(claim_uuid(claim_id), known_us)
+                found.append((position, _damaged({"id": claim_id, "version": version},
+                                                 damaged.position, damaged.reason)))
+                continue
             if filters.tag and filters.tag not in data.tags:
                 continue
             if filters.text and filters.text not in data.text.lower():
@@ -583,7 +619,7 @@ class LedgerReads:
         backup). ``log_page`` answers the same events in the shape of every list."""
         if not 0 <= after < MAX_POSITION:
             raise InvalidInput("after", "must be 0 or a position")
-        events = self._log(after, _limit(limit), stored)
+        events, _ = self._log(after, _limit(limit), stored)
         return {"events": events, "next": events[-1]["position"] if events else after}
 
     @store_errors
@@ -601,27 +637,33 @@ class LedgerReads:
         if after is not None and not 0 <= after < MAX_POSITION:
             raise InvalidInput("after", "must be 0 or a position")
         start = _cursor(cursor) if after is None else after
-        events = self._log(start, _limit(limit) + 1, stored=False)
+        events, cut = self._log(start, _limit(limit) + 1, stored=False)
         page = events[:limit]
-        more = len(events) > limit
+        more = cut or len(events) > limit  # a page cut before a damaged event has a next
         return {"data": page, "next_cursor": str(page[-1]["position"]) if more else None}
 
-    def _log(self, after: int, count: int, stored: bool) -> list[JSON]:
+    def _log(self, after: int, count: int, stored: bool) -> tuple[list[JSON], bool]:
+        """The events after ``after`` (at most ``count``), and whether a damaged event cut
+        them short (``DamagedHistory`` if it is the first)."""
         entries = self.store.index.log_entries(after, count)
         if not entries:
-            return []
-        notifications = self.store.notification_log.select(
-            start=entries[0].position, limit=len(entries)
-        )
-        return [
-            export_record(
-                self.store.mapper.to_domain_event(notification),
-                entry.position,
-                entry.recorded_at,
-                notification if stored else None,
+            return [], False
+        events: list[JSON] = []
+        for entry, notification, found in self.store.stored_at(entries):
+            if notification is None:
+                # A gap must not be papered over: the page ends before the damage, and a
+                # page that would start there names it (the ledger's own check).
+                if not events:
+                    raise DamagedHistory(
+                        f"the log after position {entry.position - 1}", entry.position, found
+                    )
+                return events, True
+            events.append(
+                export_record(
+                    found, entry.position, entry.recorded_at, notification if stored else None
+                )
             )
-            for entry, notification in zip(entries, notifications, strict=True)
-        ]
+        return events, False
 
     def verify(self, page_size: int = 1000) -> JSON:
         """Recompute the hash chain over every stored event; name the first bad position."""

@@ -34,6 +34,7 @@ from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import (
     ClaimNotFound,
     Conflict,
+    DamagedHistory,
     SourceNotFound,
     StoreFailed,
     StoreUnavailable,
@@ -128,14 +129,86 @@ class LedgerApplication(Application[UUID]):
         return self.index.version_at(aggregate_id, END_OF_TIME) is not None
 
     def aggregate(
-        self, aggregate_id: UUID, version: int | None = None, *, copy: bool = True
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        *,
+        copy: bool = True,
+        subject: str | None = None,
     ) -> Any:
+        """The aggregate (at ``version``), from its snapshot and events.
+
+        If it cannot be rebuilt because its stored events no longer match the log (an
+        event row deleted, moved or unreadable: ``damage``), ``DamagedHistory`` names
+        ``subject`` (``claim 'x'``; by default the stream) and the position ``verify``
+        reports, instead of the library's error.
+        """
         try:
-            return self.repository.get(
+            found: Any = self.repository.get(
                 aggregate_id, version=version, projector_func=_project, deepcopy_from_cache=copy
             )
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
+        except PersistenceError:
+            raise
+        except Exception as error:
+            self._raise_damage(aggregate_id, subject, error)
+            raise
+        if version is not None and found.version != version:  # its last events are gone
+            self._raise_damage(aggregate_id, subject, None)
+        return found
+
+    def _raise_damage(self, aggregate_id: UUID, subject: str | None, error: Any) -> None:
+        found = self.damage(aggregate_id)
+        if found is not None:
+            position, reason = found
+            raise DamagedHistory(
+                subject or f"the stream {aggregate_id.hex}", position, reason
+            ) from error
+
+    def stored_at(self, entries: Sequence[LogEntry]) -> list[tuple[LogEntry, Any, Any]]:
+        """The stored event of each log entry (in order), matched by position: ``(entry,
+        notification, domain_event)``, or ``(entry, None, reason)`` where the event is
+        missing, in another stream or unreadable (``reason`` in ``verify``'s words)."""
+        if not entries:
+            return []
+        notifications = self.recorder.select_notifications(
+            start=entries[0].position, limit=len(entries), stop=entries[-1].position
+        )
+        by_position = {n.id: n for n in notifications}
+        found: list[tuple[LogEntry, Any, Any]] = []
+        for entry in entries:
+            stored = by_position.get(entry.position)
+            if stored is None:
+                found.append((entry, None, "the stored event is missing"))
+            elif (stored.originator_id.hex if isinstance(stored.originator_id, UUID)
+                  else UUID(str(stored.originator_id)).hex) != entry.originator_id:
+                found.append((entry, None, "the event was moved to another stream"))
+            elif stored.originator_version != entry.originator_version:
+                found.append((entry, None, "the log gives the event another version of its stream"))
+            else:
+                try:
+                    found.append((entry, stored, self.mapper.to_domain_event(stored)))
+                except Exception:
+                    found.append((entry, None, "stored bytes do not match the hash chain"))
+        return found
+
+    def damage(self, aggregate_id: UUID) -> tuple[int, str] | None:
+        """Where a stream's stored events fail the log, in ``verify``'s words: the first
+        log row whose event is missing, else the first stored event that cannot be read;
+        None if neither (the stream is as the log says)."""
+        gap = self.index.gaps([aggregate_id]).get(aggregate_id.hex)
+        if gap is not None:
+            return gap, "the stored event is missing"
+        positions = {e.originator_version: e.position for e in self.index.entries_for(aggregate_id)}
+        for stored in self.recorder.select_events(aggregate_id):
+            try:
+                self.mapper.to_domain_event(stored)
+            except Exception:
+                position = positions.get(stored.originator_version)
+                if position is not None:
+                    return position, "stored bytes do not match the hash chain"
+        return None
 
     def claim_for_update(
         self, claim_id: str, field: str = "claim_id", *, held: bool = False
@@ -147,7 +220,9 @@ class LedgerApplication(Application[UUID]):
         a long claim costs more than the rest of an append).
         """
         try:
-            claim = self.aggregate(claim_uuid(claim_id), copy=not held)
+            claim = self.aggregate(
+                claim_uuid(claim_id), copy=not held, subject=f"claim {claim_id!r}"
+            )
         except AggregateNotFoundError:
             raise ClaimNotFound(
                 f"{field}: no claim {claim_id!r}; register the claim first"
@@ -165,7 +240,7 @@ class LedgerApplication(Application[UUID]):
 
     def source_for_update(self, source_id: str) -> Source:
         try:
-            source = self.aggregate(source_uuid(source_id))
+            source = self.aggregate(source_uuid(source_id), subject=f"source {source_id!r}")
         except AggregateNotFoundError:
             raise SourceNotFound(f"no source {source_id!r}; register the source first") from None
         assert isinstance(source, Source)
@@ -306,7 +381,7 @@ class LedgerApplication(Application[UUID]):
             if entries:
                 raise ClaimNotFound(f"claim {claim_id!r} was not yet recorded at known_at")
             raise ClaimNotFound(f"no claim {claim_id!r}")
-        return self.claim_at_version(uid, version, entries)
+        return self.claim_at_version(uid, version, entries, subject=f"claim {claim_id!r}")
 
     def claim_at_version(
         self,
@@ -315,6 +390,7 @@ class LedgerApplication(Application[UUID]):
         entries: dict[int, LogEntry] | None = None,
         *,
         loaded: Claim | None = None,
+        subject: str | None = None,
     ) -> ClaimData:
         """The claim stream ``uid`` at ``version``, each record with its position and time.
 
@@ -324,7 +400,7 @@ class LedgerApplication(Application[UUID]):
         if loaded is not None and loaded.version >= version:
             claim = loaded
         else:
-            claim = self.aggregate(uid, version=version)
+            claim = self.aggregate(uid, version=version, subject=subject)
         records = claim.records[: version - 1]  # a slice: other writers may append
         entries = entries if entries is not None else self.versions(uid)
         return ClaimData(
@@ -358,7 +434,7 @@ class LedgerApplication(Application[UUID]):
             found = self._sources_seen.get(key)
         if found is not None:
             return found
-        source = self.aggregate(uid, version=version)
+        source = self.aggregate(uid, version=version, subject=f"source {source_id!r}")
         data = SourceData(
             source_id=source.source_id,
             name=source.name,

@@ -360,7 +360,9 @@ def _log(ledger: ClaimsLedger, *, stored: bool = False) -> Iterator[dict[str, An
     while True:
         page = ledger.global_log(after, limit=EXPORT_PAGE, stored=stored)
         yield from page["events"]
-        if len(page["events"]) < EXPORT_PAGE:
+        # Only an empty page ends the log: a short one may stop before a damaged event,
+        # and the next page names it (an error) rather than the export skipping it.
+        if not page["events"]:
             return
         after = page["next"]
 

@@ -76,6 +76,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_store"))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on each SQL backend, for tests that change rows behind the service's back."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    return str(request.getfixturevalue("postgres_store"))
+
+
 @pytest.fixture
 def settings(store: str) -> Settings:
     return Settings(store=store, _env_file=None)  # type: ignore[call-arg]

@@ -103,6 +103,16 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
             )
             return [(public, position) for position, public in rows[:limit]]
 
+    def gaps(self, originator_ids: Sequence[UUID]) -> dict[str, int]:
+        found = {}
+        for oid in originator_ids:
+            stored = {e.originator_version for e in self.select_events(oid)}
+            entries = self.entries_for(oid)
+            missing = [e.position for e in entries if e.originator_version not in stored]
+            if missing:
+                found[uuid_hex(oid)] = min(missing)
+        return found
+
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with self._database_lock:
             return self.idempotency.get(key)

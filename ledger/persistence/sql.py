@@ -38,6 +38,12 @@ class SqlIndex:
         self.streams = f"{qualify}{prefix}_streams"
         self.idempotency = f"{qualify}{prefix}_idempotency"
         self.placeholder = placeholder
+        #: The library's events table, and how a row of the log names its stream there
+        #: (the log keeps UUIDs as hex text; PostgreSQL's events table as ``uuid``).
+        self.events = f"{qualify}{prefix}"
+        self.events_oid = (
+            "l.originator_id" if placeholder == "?" else "CAST(l.originator_id AS uuid)"
+        )
 
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
@@ -192,6 +198,24 @@ class SqlIndex:
         )
         return [(row["public_id"], int(row["position"])) for row in cursor.fetchall()]
 
+    def gaps(self, cursor: Any, originator_ids: Sequence[UUID]) -> dict[str, int]:
+        """Of these streams, those with a log row whose event is not stored (deleted or moved
+        behind the service's back): UUID hex -> the first such row's position, which is
+        where ``verify`` finds the damage. Index lookups only, one per event of the streams."""
+        if not originator_ids:
+            return {}
+        marks = ", ".join("?" for _ in originator_ids)
+        cursor.execute(
+            self.sql(
+                f"SELECT l.originator_id AS oid, MIN(l.position) AS position FROM {self.log} l "
+                f"WHERE l.originator_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM "
+                f"{self.events} e WHERE e.originator_id = {self.events_oid} "
+                "AND e.originator_version = l.originator_version) GROUP BY l.originator_id"
+            ),
+            [uuid_hex(oid) for oid in originator_ids],
+        )
+        return {row["oid"]: int(row["position"]) for row in cursor.fetchall()}
+
     def find_idempotency(self, cursor: Any, key: str) -> IdempotencyRecord | None:
         cursor.execute(
             self.sql(
@@ -246,6 +270,10 @@ class IndexReads(ABC):
     def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
         with self.reading() as cursor:
             return self.index.stream_ids(cursor, kind, known_at, after, limit)
+
+    def gaps(self, originator_ids: Sequence[UUID]) -> dict[str, int]:
+        with self.reading() as cursor:
+            return self.index.gaps(cursor, originator_ids)
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with self.reading() as cursor:

@@ -40,6 +40,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from ledger.domain import Claim, Source
+from ledger.errors import DamagedHistory
 from ledger.projection.state import ClaimState, Summary
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
 from ledger.projection.views import TRACKED, CredibilityView
@@ -112,7 +113,16 @@ class CredibilityProjection(Projection[Any]):
 
     def process(self, event: Event) -> None:
         self.recorded_at = event.recorded_at
-        self.process_event(event.domain_event, Tracking(TRACKED, event.position))
+        tracking = Tracking(TRACKED, event.position)
+        try:
+            self.process_event(event.domain_event, tracking)
+        except DamagedHistory as damaged:
+            # A claim (or a source it cites) whose stored events no longer match the log:
+            # its rows stay as they were, lists flag it (``LedgerReads.list_claims``), and
+            # the projection goes on with the other claims.
+            log.warning("credibility projection skips an event at position %d: %s",
+                        event.position, damaged.detail)
+            self.tracking = tracking
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -378,16 +388,13 @@ class Projector:
 
     def events(self, after: int, limit: int) -> list[Event]:
         entries = self.store.index.log_entries(after, limit)
-        if not entries:
-            return []
-        notifications = self.store.recorder.select_notifications(
-            start=entries[0].position, limit=len(entries)
-        )
-        mapper = self.store.mapper
-        return [
-            Event(mapper.to_domain_event(n), entry.position, entry.recorded_at)
-            for entry, n in zip(entries, notifications, strict=True)
-        ]
+        events = []
+        for entry, stored, found in self.store.stored_at(entries):
+            if stored is None:  # damaged: nothing to project there; the position moves on
+                log.warning("credibility projection skips position %d: %s", entry.position, found)
+                found = None
+            events.append(Event(found, entry.position, entry.recorded_at))
+        return events
 
     def catch_up(
         self,

@@ -249,3 +249,25 @@ def test_405_names_every_allowed_method(small: TestClient) -> None:
     answer = small.delete("/claims")
     assert_problem(answer, 405)
     assert answer.headers["allow"] == "GET, HEAD, POST"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/sources", {"id": "new-source", "name": "N", "affiliation": ""}, "affiliation"),
+        ("/sources", {"id": "new-source", "name": "N", "role": "  "}, "role"),
+        ("/sources/peskov/ratings", {"reliability": "B", "occurred_at": "2024-10-14",
+                                     "note": ""}, "note"),
+        (f"/claims/{TROOPS}/events", {"type": "denied", "source": "peskov",
+                                      "occurred_at": "2024-10-14", "quote": "no",
+                                      "summary": " "}, "summary"),
+    ],
+)
+def test_a_blank_optional_field_is_refused_as_the_schema_says(
+    small: TestClient, ledger: ClaimsLedger, path: str, body: dict[str, Any], field: str
+) -> None:
+    """The schema publishes minLength 1 and a non-blank pattern; a blank value was taken as
+    left out (201), which schemathesis's negative checks found (tests/api/test_fuzz.py)."""
+    written = log_length(ledger)
+    assert_problem(small.post(path, json=body), 422, field)
+    assert log_length(ledger) == written

@@ -37,14 +37,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def server(store: Path | str, port: int, log: Path) -> Iterator[httpx.Client]:
-    """A uvicorn process on ``store`` (an SQLite file, or a store URL) and a client for it."""
+def start(store: Path | str, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A uvicorn process on ``store`` (an SQLite file, or a store URL), ready to answer."""
     env = {
         **os.environ,
         "CLAIMS_LEDGER_STORE": f"sqlite:///{store}" if isinstance(store, Path) else store,
         "CLAIMS_LEDGER_API_KEYS": f"desk:writer:{TOKEN}",
         "CLAIMS_LEDGER_LOG_FORMAT": "json",
+        **env,
     }
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
@@ -54,27 +54,37 @@ def server(store: Path | str, port: int, log: Path) -> Iterator[httpx.Client]:
     with log.open("a") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=sink,
                                    cwd=Path(__file__).resolve().parents[2])
-    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
-            time.sleep(0.1)
-        with httpx.Client(base_url=base, headers=HEADERS, timeout=30) as client:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # pragma: no cover - only if shutdown hangs
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def server(store: Path | str, port: int, log: Path, **env: str) -> Iterator[httpx.Client]:
+    """A uvicorn process on ``store`` (an SQLite file, or a store URL) and a client for it."""
+    process = start(store, port, log, **env)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=HEADERS,
+                          timeout=30) as client:
             yield client
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover - only if shutdown hangs
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def writes() -> list[tuple[str, str, dict[str, str], Any]]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from ledger.application import ClaimsLedger
+from ledger.config import Settings
 
 ACTOR = "tester"
 
@@ -37,3 +39,39 @@ def say(
 
 def log_length(ledger: ClaimsLedger) -> int:
     return len(ledger.global_log(0, 1000)["events"])
+
+
+# Changing a store behind the service's back (the tamper and damage tests).
+
+
+def tables(settings: Settings) -> dict[str, str]:
+    if settings.backend == "sqlite":
+        return {
+            "events": "stored_events",
+            "log": "stored_events_log",
+            "streams": "stored_events_streams",
+            "snapshots": "stored_snapshots",
+        }
+    schema = settings.eventsourcing_env()["POSTGRES_SCHEMA"]
+    return {
+        "events": f"{schema}.claimsledger_events",
+        "log": f"{schema}.claimsledger_events_log",
+        "streams": f"{schema}.claimsledger_events_streams",
+        "snapshots": f"{schema}.claimsledger_snapshots",
+    }
+
+
+def execute(
+    settings: Settings, sqlite_sql: str, params: Any = (), *, postgres_sql: str | None = None
+) -> None:
+    """Run a statement straight on the store, behind the service's back."""
+    names = tables(settings)
+    if settings.backend == "sqlite":
+        with sqlite3.connect(settings.sqlite_path()) as db:
+            db.execute(sqlite_sql.format(**names), params)
+        return
+    import psycopg
+
+    statement = (postgres_sql or sqlite_sql.replace("?", "%s")).format(**names)
+    with psycopg.connect(settings.store.split("?")[0], autocommit=True) as db:
+        db.execute(statement, params)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,20 +23,16 @@ from ledger.integrity import check_streams, failed_part, walk_chain
 from ledger.persistence.chain import now_micros
 from ledger.snapshots import CheckedSnapshots, guard_snapshots
 
-from .helpers import ACTOR, claim, say, source
+from .helpers import ACTOR, claim, execute, say, source, tables
 
 TROOPS = "nk-troops-for-russia"
 ARMS = "nk-arms-for-russia"
 ARMS_TEXT = "North Korea is supplying arms to Russia for its war in Ukraine"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def sql_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        store = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    else:
-        store = str(request.getfixturevalue("postgres_store"))
-    return Settings(store=store, snapshot_interval=2, _env_file=None)  # type: ignore[call-arg]
+@pytest.fixture
+def sql_settings(sql_store: str) -> Settings:
+    return Settings(store=sql_store, snapshot_interval=2, _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -51,39 +46,6 @@ def article(sql_settings: Settings) -> Iterator[ClaimsLedger]:
         yield ledger
     finally:
         ledger.close()
-
-
-def tables(settings: Settings) -> dict[str, str]:
-    if settings.backend == "sqlite":
-        return {
-            "events": "stored_events",
-            "log": "stored_events_log",
-            "streams": "stored_events_streams",
-            "snapshots": "stored_snapshots",
-        }
-    schema = settings.eventsourcing_env()["POSTGRES_SCHEMA"]
-    return {
-        "events": f"{schema}.claimsledger_events",
-        "log": f"{schema}.claimsledger_events_log",
-        "streams": f"{schema}.claimsledger_events_streams",
-        "snapshots": f"{schema}.claimsledger_snapshots",
-    }
-
-
-def execute(
-    settings: Settings, sqlite_sql: str, params: Any = (), *, postgres_sql: str | None = None
-) -> None:
-    """Run a statement straight on the store, behind the service's back."""
-    names = tables(settings)
-    if settings.backend == "sqlite":
-        with sqlite3.connect(settings.sqlite_path()) as db:
-            db.execute(sqlite_sql.format(**names), params)
-        return
-    import psycopg
-
-    statement = (postgres_sql or sqlite_sql.replace("?", "%s")).format(**names)
-    with psycopg.connect(settings.store.split("?")[0], autocommit=True) as db:
-        db.execute(statement, params)
 
 
 def edit_snapshot(settings: Settings, old: str, new: str) -> None:
