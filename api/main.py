@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, examples
 from api.access import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
+from api.deps import single_query_values
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         generate_unique_id_function=lambda route: route.name,
         # /docs is api.routes.reference's: Swagger UI from the package, not from a CDN.
         docs_url=None, redoc_url=None,
+        dependencies=[Depends(single_query_values)],
     )
     app.state.settings = settings
     app.state.ledger = ledger

@@ -188,7 +188,10 @@ def resolved_stances(statements: Sequence[Statement]) -> list[ResolvedStance]:
     resolution = resolution_of(statements)
     if resolution is None:
         return []
-    cut = resolution.at - RECORD_LEAD
+    try:
+        cut = resolution.at - RECORD_LEAD
+    except OverflowError:  # resolved within RECORD_LEAD of year 1: nothing is before it
+        return stances_on([], str(resolution.outcome), resolution.at)
     before = [item for item in statements if item.at <= cut]
     return stances_on(before, str(resolution.outcome), resolution.at)
 

@@ -271,3 +271,22 @@ def test_a_blank_optional_field_is_refused_as_the_schema_says(
     written = log_length(ledger)
     assert_problem(small.post(path, json=body), 422, field)
     assert log_length(ledger) == written
+
+
+def test_a_query_parameter_given_twice_is_refused(small: TestClient) -> None:
+    """One value each, as the schema says: ``?tag=a&tag=b`` answered for the last tag only
+    (schemathesis's negative checks found it, tests/api/test_fuzz.py)."""
+    assert_problem(small.get("/claims", params=[("tag", "troops"), ("tag", "arms")]), 422, "tag")
+    assert small.get("/claims", params={"tag": "troops"}).status_code == 200
+
+
+def test_a_resolution_in_year_one_is_no_server_error(small: TestClient) -> None:
+    """An occurred_at early in year 1 is valid input; model v2 then subtracted its record
+    lead from it and overflowed: every v2 audit and timeline of the claim was a 500
+    (schemathesis found it, tests/api/test_fuzz.py)."""
+    resolved = {"type": "resolved", "source": "zelensky", "occurred_at": "0001-01-01T00:00:00Z",
+                "outcome": "confirmed", "basis": "a test"}
+    assert small.post(f"/claims/{TROOPS}/events", json=resolved).status_code == 201
+    for path in ("", "/audit", "/timeline"):
+        answer = small.get(f"/claims/{TROOPS}{path}", params={"model": "credibility-v2"})
+        assert answer.status_code == 200, (path, answer.text)
