@@ -43,6 +43,8 @@ class ViewMixin:
     datastore: Any  # the library recorder's, as are the two below
     max_tracking_id: Callable[[str], int | None]
     _insert_tracking: Callable[[Any, Tracking], None]
+    #: Deletes this view's tracking row (each backend's view says how, in its own SQL).
+    _forget_position: Callable[[Any], None]
 
     def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -66,9 +68,6 @@ class ViewMixin:
             self._forget_position(cursor)
             for statement in self.tables.create_statements():
                 cursor.execute(statement)
-
-    def _forget_position(self, cursor: Any) -> None:
-        raise NotImplementedError  # pragma: no cover - each backend's view says how
 
     def position(self) -> int:
         """The last log position projected (0: none)."""
