@@ -312,6 +312,21 @@ def pool(
     return probability, band_for(probability), status, grade
 
 
+def pooled_sides(
+    totals: Mapping[tuple[str, bool], float], outcome: str | None
+) -> tuple[float, str, str, int]:
+    """``pool`` of one voice a side: ``totals`` holds each (witness group, in favour) side's
+    pooled log-odds (as ``pool`` sums it, signed). The same four values as ``pool`` over
+    those voices, without regrouping and re-sorting them."""
+    finals = list(totals.values())
+    probability = _probability(math.fsum(finals))
+    if outcome is not None:
+        probability = RESOLVED_PROBABILITY[outcome]
+    supporting = len({group for (group, _), total in totals.items() if total > 0})
+    status, grade = _verdict(probability, outcome, finals, supporting)
+    return probability, band_for(probability), status, grade
+
+
 def _select(
     items: Sequence[Statement], withdrawn: set[str]
 ) -> tuple[dict[str, Statement], Statement | None, list[tuple[Statement, Statement]]]:

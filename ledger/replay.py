@@ -15,11 +15,18 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from ledger.answers import JSON
-from ledger.credibility import Credibility, SourceStanding, assess, pool, unweighable, weigh
+from ledger.credibility import (
+    Credibility,
+    SourceStanding,
+    assess,
+    pooled_sides,
+    unweighable,
+    weigh,
+)
 from ledger.credibility_v2 import ResolvedStance, TrackRecord, resolved_stances, track_records
 from ledger.models import ModelVersion
 from ledger.statements import (
@@ -81,6 +88,10 @@ class SourceData:
 
     def grade(self, as_of: datetime, known_at: int) -> str:
         """The reliability grade in force at ``as_of`` among those recorded by ``known_at``."""
+        index = self._index()
+        if known_at >= index.recorded_to:  # every rating counts: one bisection
+            at = bisect.bisect_right(index.keys, (1, as_of, _NO_VERSION))
+            return index.grades[at - 1] if at else "F"
         best: tuple[datetime | None, int] | None = None
         grade = "F"
         for rated in self.ratings:
@@ -91,6 +102,62 @@ class SourceData:
             if best is None or _later(key, best):
                 best, grade = key, r["reliability"]
         return str(grade)
+
+
+    def rated_between(
+        self, since: datetime, until: datetime | None, known_at: int
+    ) -> list[datetime]:
+        """The valid times in [``since``, ``until``) of the ratings recorded by ``known_at``
+        (not the registration's, which has none)."""
+        index = self._index()
+        if known_at >= index.recorded_to:
+            first = bisect.bisect_left(index.keys, (1, since, -1))
+            last = len(index.keys) if until is None else bisect.bisect_left(
+                index.keys, (1, until, -1)
+            )
+            return [key[1] for key in index.keys[first:last]]
+        return [
+            at
+            for rated in self.ratings
+            if (at := rated.record["occurred_at"]) is not None
+            and since <= at
+            and (until is None or at < until)
+            and rated.recorded_at <= known_at
+        ]
+
+    def _index(self) -> _RatingIndex:
+        """The ratings sorted by when they come into force; remade when one is added."""
+        index = self.__dict__.get("_rating_index")
+        if index is None or index.count != len(self.ratings):
+            index = _RatingIndex(self.ratings)
+            self.__dict__["_rating_index"] = index
+        return index
+
+
+#: Sorts after every version (versions are positive integers).
+_NO_VERSION = 2**63
+
+
+class _RatingIndex:
+    """A source's ratings in the order ``_later`` puts them: (0, registration, version)
+    before (1, occurred_at, version); with their grades, for bisection."""
+
+    def __init__(self, ratings: list[Recorded]) -> None:
+        self.count = len(ratings)
+        self.recorded_to = max((r.recorded_at for r in ratings), default=0)
+        ordered = sorted(
+            (
+                (0, _EPOCH, r.record["version"]) if r.record["occurred_at"] is None
+                else (1, r.record["occurred_at"], r.record["version"]),
+                str(r.record["reliability"]),
+            )
+            for r in ratings
+        )
+        self.keys = [key for key, _ in ordered]
+        self.grades = [grade for _, grade in ordered]
+
+
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bool:
@@ -289,9 +356,26 @@ class Voices:
         total = math.fsum(-v * 0.5**rank for rank, (v, _) in enumerate(voices))
         self._totals[side] = total if side[1] else -total
 
+    def fill(self, entries: Iterable[tuple[str, tuple[str, str, float]]]) -> None:
+        """Count each (speaker, entry) at once, in place of ``set`` one by one: each side
+        is sorted and summed once. The speakers must have no position yet."""
+        grown: set[tuple[str, bool]] = set()
+        for speaker, entry in entries:
+            self.by_speaker[speaker] = entry
+            event_id, group, weight = entry
+            side = (group, weight > 0)
+            self._sides.setdefault(side, []).append((-abs(weight), event_id))
+            grown.add(side)
+        for side in grown:
+            voices = self._sides[side]
+            voices.sort()
+            total = math.fsum(-v * 0.5**rank for rank, (v, _) in enumerate(voices))
+            self._totals[side] = total if side[1] else -total
+
     def pooled(self, outcome: str | None) -> tuple[float, str, str, int]:
-        """Probability, band, status and grade, as ``pool`` answers for every counted voice."""
-        return pool([(group, group, total) for (group, _), total in self._totals.items()], outcome)
+        """Probability, band, status and grade, as ``pool`` answers for every counted voice:
+        ``pool`` of one voice a side, the side's total (``pooled_sides``)."""
+        return pooled_sides(self._totals, outcome)
 
     def summary(self, outcome: str | None) -> Summary:
         """Probability, band and status, as ``pool`` answers for every counted voice."""

@@ -204,15 +204,25 @@ class CredibilityProjection(Projection[Any]):
             "note": e.note,
             "version": e.originator_version,
         }
+        was = source.grade(e.occurred_at, self.recorded_at)
         source.ratings.append(Recorded(rating, tracking.notification_id, self.recorded_at))
-        # Every claim that cites the source moves from the rating's valid time on.
+        if source.grade(e.occurred_at, self.recorded_at) == was:
+            self.tracking = tracking
+            return  # the grade in force from then on is the one it replaces: nothing moves
+        # Every claim that cites the source moves from the rating's valid time up to its
+        # next rating's, if any.
+        later = [
+            at for at in source.rated_between(e.occurred_at, None, self.recorded_at)
+            if at > e.occurred_at
+        ]
+        until = min(later, default=None)
         self.flush()
         with self.view.reading() as cursor:
             citing = self.view.tables.citing(cursor, e.source_id)
         # Loaded first: loading a claim may write what is queued, which must not hold half
         # of this event's changes.
         for state in [self._claim(claim_id) for claim_id in citing]:
-            self._restate(state, e.occurred_at)
+            self._restate(state, e.occurred_at, until)
         self.tracking = tracking
 
     # -- state in memory ----------------------------------------------------------------
@@ -273,9 +283,14 @@ class CredibilityProjection(Projection[Any]):
         starts = [since_us] + [to_micros(moment) for moment, _ in steps[1:]]
         ends = [*starts[1:], until_us]
         rows = state.rows
-        # The current rows overlapping [since, until): they cover valid time end to end.
+        # The current rows overlapping [since, until) (they cover valid time end to end),
+        # and a row ending or starting right at its edges, so equal steps merge there too.
         first = bisect.bisect_right(rows, since_us, key=_valid_from) - 1
+        if first > 0 and rows[first].valid_from == since_us:
+            first -= 1
         last = bisect.bisect_left(rows, until_us, key=_valid_from)
+        if last < len(rows) and rows[last].valid_from == until_us:
+            last += 1
         head, tail = rows[first], rows[last - 1]
         pieces = [Interval(head.valid_from, since_us, *_value(head))]
         pieces += [Interval(starts[i], ends[i], *value) for i, (_, value) in enumerate(steps)]
@@ -289,7 +304,7 @@ class CredibilityProjection(Projection[Any]):
             else:
                 merged.append(piece)
         old, new = rows[first:last], merged
-        state.rows = [*rows[:first], *merged, *rows[last:]]
+        rows[first:last] = merged
         # Rows that stay as they are keep their recording time.
         while old and new and old[0] == new[0]:
             old, new = old[1:], new[1:]

@@ -55,8 +55,9 @@ class ClaimState:
     #: The projection's current rows of this claim (recorded_to open), sorted by valid
     #: time and covering all of it: what the tables hold, kept so a change need not read them.
     rows: list[Interval] = field(default_factory=list)
-    #: (witness group, log-odds) by (statement, its source's grade).
-    _weights: dict[tuple[Statement, str], tuple[str, float]] = field(default_factory=dict)
+    #: (witness group, log-odds) by (event id, its source's grade); a correction forgets
+    #: its event's.
+    _weights: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
 
     def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         """Take one recorded statement; answer the valid times whose answer may change.
@@ -76,6 +77,8 @@ class ClaimState:
             self.timeline.remove(key_of(target))
             corrected = target.corrected(statement)
             self.statements[target.event_id] = corrected
+            for forgotten in [key for key in self._weights if key[0] == target.event_id]:
+                del self._weights[forgotten]
             self._index(corrected)
             bisect.insort(self.timeline, key_of(corrected))
             after = self._counts_until(corrected)
@@ -122,9 +125,9 @@ class ClaimState:
 
     def withdrawn(self, statement: Statement, moment: datetime) -> bool:
         """Whether its own source has withdrawn ``statement`` by ``moment`` (valid time)."""
-        return any(
-            r.at <= moment and r.source == statement.source
-            for r in self.retractions.get(statement.event_id, ())
+        retractions = self.retractions.get(statement.event_id)
+        return retractions is not None and any(
+            r.at <= moment and r.source == statement.source for r in retractions
         )
 
     def _latest(self, keys: list[Key], moment: datetime) -> Statement | None:
@@ -159,9 +162,6 @@ class ClaimState:
         is withdrawn; a source's weight only where its rating changes.
         """
 
-        def inside(at: datetime | None) -> bool:
-            return at is not None and since <= at and (until is None or at < until)
-
         found: dict[datetime, set[str | None]] = {}
         first = bisect.bisect_left(self.timeline, (since,))
         last = len(self.timeline) if until is None else bisect.bisect_left(self.timeline, (until,))
@@ -177,10 +177,8 @@ class ClaimState:
             if touched is not _NONE:
                 found.setdefault(statement.at, set()).add(touched)  # type: ignore[arg-type]
         for sid in self.positions.keys() & sources.keys():
-            for rated in sources[sid].ratings:
-                at = rated.record["occurred_at"]
-                if inside(at) and rated.recorded_at <= known_us:
-                    found.setdefault(at, set()).add(sid)
+            for at in sources[sid].rated_between(since, until, known_us):
+                found.setdefault(at, set()).add(sid)
         return found
 
     def _list_key(self, statement: Statement) -> object:
@@ -205,7 +203,7 @@ class ClaimState:
         once per (statement, its source's grade) and remembered."""
         source = sources.get(statement.speaker)
         grade = "F" if source is None else source.grade(moment, known_us)
-        key = (statement, grade)
+        key = (statement.event_id, grade)
         found = self._weights.get(key)
         if found is None:
             standing = (
@@ -248,10 +246,11 @@ class ClaimState:
         """
         voices = Voices()
         resolution = self._latest(self.resolutions, since)
-        for speaker, keys in self.positions.items():
-            statement = self._latest(keys, since)
-            if statement is not None:
-                voices.set(speaker, self._weighed(statement, since, sources, known_us))
+        voices.fill(
+            (speaker, self._weighed(statement, since, sources, known_us))
+            for speaker, keys in self.positions.items()
+            if (statement := self._latest(keys, since)) is not None
+        )
         outcome = None if resolution is None else resolution.outcome
         steps = [(since, voices.pooled(outcome))]
         changes = self.moments(since, until, sources, known_us)

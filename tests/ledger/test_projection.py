@@ -7,6 +7,7 @@ retractions, corrections (of time, type and likelihood), resolutions and re-rati
 
 from __future__ import annotations
 
+import itertools
 import random
 import signal
 import subprocess
@@ -143,6 +144,59 @@ def test_the_projected_picture_is_the_replayed_one(projected: ClaimsLedger, seed
                 )
                 replayed_page = projected.reads._replayed(as_of, known, chosen, 0, 1000)
                 assert projected_page == replayed_page, (known, as_of, chosen)
+
+
+@pytest.mark.parametrize("seed", [4, 6])
+def test_each_known_picture_is_maximal_steps_covering_valid_time(
+    projected: ClaimsLedger, seed: int
+) -> None:
+    """As known at any moment, a claim's rows cover valid time end to end, one row per
+    step: neighbours always differ (a re-rating or a back-filled statement that leaves a
+    neighbouring step's value merges with it, not two rows of one value)."""
+    times = random_ledger(projected, seed, events=400)
+    assert projected.projector is not None
+    rows = tables(projected)[projected.projector.view.tables.intervals]
+    for known_us in [*random.Random(seed).sample(times, 20), times[-1]]:
+        known: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            claim_id, valid_from, valid_to, recorded_from, recorded_to, *value = row
+            if recorded_from <= known_us < recorded_to:
+                known.setdefault(claim_id, []).append((valid_from, valid_to, *value))
+        for claim_id, steps in known.items():
+            steps.sort()
+            for before, after in itertools.pairwise(steps):
+                assert before[1] == after[0], (claim_id, known_us, before, after)
+                assert before[2:] != after[2:], (claim_id, known_us, before, after)
+
+
+def test_a_back_dated_rating_merges_with_the_later_step_it_now_equals(
+    projected: ClaimsLedger,
+) -> None:
+    """A re-rating dated before a later one moves only the stretch up to it; where the
+    stretch now equals the step after it, the two are one row."""
+    projected.register_source({"id": "s", "name": "S", "reliability": "C"}, ACTOR)
+    projected.register_claim({"id": "c", "text": "A claim"}, ACTOR)
+    projected.append("c", {"type": "asserted", "source": "s", "occurred_at": day(0),
+                           "summary": "said so"}, ACTOR)
+    projected.rerate_source("s", {"reliability": "B", "occurred_at": day(10)}, ACTOR)
+    projected.rerate_source("s", {"reliability": "C", "occurred_at": day(2)}, ACTOR)  # as was
+    projected.rerate_source("s", {"reliability": "B", "occurred_at": day(5)}, ACTOR)
+    assert projected.projector is not None and projected.projector.caught_up()
+    rows = tables(projected)[projected.projector.view.tables.intervals]
+    still = max(row[4] for row in rows)  # recorded_to of the rows in force
+    current = sorted((row[1], row[2], row[5]) for row in rows if row[4] == still)
+
+    def probability(days: int) -> float:
+        answer = projected.reads.claim("c", as_of=START + timedelta(days=days))
+        return float(answer["credibility"]["probability"])
+
+    c_value, b_value = probability(3), probability(6)
+    assert c_value < b_value
+    assert [(f, t, p) for f, t, p in current] == [
+        (current[0][0], to_micros(START), 0.5),
+        (to_micros(START), to_micros(START + timedelta(days=5)), c_value),
+        (to_micros(START + timedelta(days=5)), current[-1][1], b_value),
+    ]
 
 
 def test_rebuilt_tables_equal_the_incremental_ones(projected: ClaimsLedger) -> None:
