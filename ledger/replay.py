@@ -356,6 +356,14 @@ class Voices:
         total = math.fsum(-v * 0.5**rank for rank, (v, _) in enumerate(voices))
         self._totals[side] = total if side[1] else -total
 
+    def copy(self) -> Voices:
+        """An independent copy (its sides' lists are its own)."""
+        other = Voices()
+        other.by_speaker = dict(self.by_speaker)
+        other._sides = {side: list(voices) for side, voices in self._sides.items()}
+        other._totals = dict(self._totals)
+        return other
+
     def fill(self, entries: Iterable[tuple[str, tuple[str, str, float]]]) -> None:
         """Count each (speaker, entry) at once, in place of ``set`` one by one: each side
         is sorted and summed once. The speakers must have no position yet."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ledger.credibility import SourceStanding, pool, unweighable, weigh
 from ledger.projection.tables import Interval
@@ -28,6 +28,7 @@ Summary = tuple[float, str, str, int]
 #: Where a statement stands in valid time; ties break by recording order (position).
 Key = tuple[datetime, int, str]
 _LAST = (2**63, "")
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 _NONE = object()
 
 
@@ -58,6 +59,13 @@ class ClaimState:
     #: (witness group, log-odds) by (event id, its source's grade); a correction forgets
     #: its event's.
     _weights: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    #: The counted voices at the end of valid time, with the number of ratings each
+    #: speaker's source had when its voice was weighed; a sweep starts from a copy,
+    #: changing only the speakers whose position or grade changes after its start.
+    _end: Voices | None = None
+    _end_rated: dict[str, int] = field(default_factory=dict)
+    #: Speakers whose voice at the end of valid time must be weighed again.
+    _dirty: set[str] = field(default_factory=set)
 
     def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         """Take one recorded statement; answer the valid times whose answer may change.
@@ -71,6 +79,7 @@ class ClaimState:
             target = self.statements.get(statement.supersedes or "")
             if target is None:
                 return None
+            self._dirty.add(target.speaker)
             # It moves the answer only where the original or the corrected one counts.
             before = self._counts_until(target)
             self._unindex(target)
@@ -82,11 +91,13 @@ class ClaimState:
             self._index(corrected)
             bisect.insort(self.timeline, key_of(corrected))
             after = self._counts_until(corrected)
+            self._dirty.add(corrected.speaker)
             until = None if before is None or after is None else max(before, after)
             return min(target.at, corrected.at), until
         self.statements[statement.event_id] = statement
         self._index(statement)
         bisect.insort(self.timeline, key_of(statement))
+        self._dirty.add(statement.speaker)  # a retraction's: its target's, its own source
         if statement.type == StatementType.RETRACTED:
             target = self.statements.get(statement.supersedes or "")
             return statement.at, None if target is None else self._counts_until(target)
@@ -181,6 +192,45 @@ class ClaimState:
                 found.setdefault(at, set()).add(sid)
         return found
 
+    def _voices_at(
+        self,
+        since: datetime,
+        changes: Mapping[datetime, set[str | None]],
+        sources: Mapping[str, SourceData],
+        known_us: int,
+    ) -> Voices:
+        """The counted voices at valid time ``since``: those at the end of valid time, but
+        for the speakers ``changes`` (from ``since`` on) names, weighed at ``since``."""
+        voices = self._end_voices(sources, known_us).copy()
+        for touched in {speaker for moved in changes.values() for speaker in moved}:
+            if touched is not None:
+                voices.set(touched, self._voice(touched, since, sources, known_us))
+        return voices
+
+    def _end_voices(self, sources: Mapping[str, SourceData], known_us: int) -> Voices:
+        """The voices at the end of valid time, weighed again where a speaker said more or
+        its source's ratings changed since they were weighed."""
+        if self._end is None:
+            self._end, self._end_rated = Voices(), {}
+            self._dirty = set(self.positions)
+        else:
+            for speaker, rated in self._end_rated.items():
+                source = sources.get(speaker)
+                if (-1 if source is None else len(source.ratings)) != rated:
+                    self._dirty.add(speaker)
+        for speaker in self._dirty:
+            source = sources.get(speaker)
+            self._end_rated[speaker] = -1 if source is None else len(source.ratings)
+            self._end.set(speaker, self._voice(speaker, _END_OF_TIME, sources, known_us))
+        self._dirty = set()
+        return self._end
+
+    def _voice(
+        self, speaker: str, moment: datetime, sources: Mapping[str, SourceData], known_us: int
+    ) -> tuple[str, str, float] | None:
+        statement = self._latest(self.positions.get(speaker, []), moment)
+        return None if statement is None else self._weighed(statement, moment, sources, known_us)
+
     def _list_key(self, statement: Statement) -> object:
         """Which list ``statement`` is counted in: its source's, None (resolutions), or
         ``_NONE`` (it is not weighed)."""
@@ -242,21 +292,32 @@ class ClaimState:
         One sweep: the counted statements at ``since``, then at each later moment only the
         lists that may change there are looked at again, and pooled side by side as they
         change (``Voices``), so a long stretch costs its moments and the witness groups
-        speaking, not moments times sources.
+        speaking, not moments times sources. The voices at ``since`` are those kept for
+        the end of valid time with the few speakers that change after ``since`` weighed
+        again, where that is fewer than weighing every speaker.
         """
-        voices = Voices()
+        after = len(self.timeline) - bisect.bisect_left(self.timeline, (since,))
+        if after < len(self.positions):
+            # Few statements from here on: start from the voices at the end of valid time,
+            # changing those of the speakers anything moves after ``since``.
+            changes = self.moments(since, None, sources, known_us)
+            voices = self._voices_at(since, changes, sources, known_us)
+        else:  # weigh every speaker's position at ``since``
+            changes = self.moments(since, until, sources, known_us)
+            voices = Voices()
+            voices.fill(
+                (speaker, voice)
+                for speaker in self.positions
+                if (voice := self._voice(speaker, since, sources, known_us)) is not None
+            )
         resolution = self._latest(self.resolutions, since)
-        voices.fill(
-            (speaker, self._weighed(statement, since, sources, known_us))
-            for speaker, keys in self.positions.items()
-            if (statement := self._latest(keys, since)) is not None
-        )
         outcome = None if resolution is None else resolution.outcome
         steps = [(since, voices.pooled(outcome))]
-        changes = self.moments(since, until, sources, known_us)
         for moment in sorted(changes):
             if moment <= since:
                 continue
+            if until is not None and moment >= until:
+                break
             changed = False
             for touched in changes[moment]:
                 if touched is None:

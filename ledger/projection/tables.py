@@ -163,10 +163,12 @@ class CredibilityTables:
         if old:
             cursor.executemany(
                 self.sql(
+                    # The current rows of a claim do not overlap, so each ends at its own
+                    # valid_to: one step down the (claim_id, recorded_to, valid_to) index.
                     f"UPDATE {self.intervals} SET recorded_to = ? WHERE claim_id = ? "
-                    "AND recorded_to = ? AND valid_from = ?"
+                    "AND recorded_to = ? AND valid_to = ?"
                 ),
-                [(recorded_at, claim_id, END_OF_TIME, row.valid_from) for row in old],
+                [(recorded_at, claim_id, END_OF_TIME, row.valid_to) for row in old],
             )
         if new:
             cursor.executemany(

@@ -9,6 +9,7 @@ statements, retractions, corrections of time and type, resolutions, and re-ratin
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -28,9 +29,12 @@ def _day(n: int) -> datetime:
 
 
 def _history(
-    seed: int, last: list[Statement] | None = None
+    seed: int,
+    last: list[Statement] | None = None,
+    check: Callable[[ClaimState, dict[str, SourceData]], None] | None = None,
 ) -> tuple[ClaimState, dict[str, SourceData], list[datetime]]:
-    """A random history; with ``last``, its final statement is left out and put there."""
+    """A random history; with ``last``, its final statement is left out and put there;
+    ``check`` is called after each event."""
     rng = random.Random(seed)
     state = ClaimState("c", ["RU"], ["UA"])
     sources = {
@@ -51,6 +55,8 @@ def _history(
             rating = {"reliability": rng.choice("ABCDE"), "occurred_at": when,
                       "version": position + 1}
             sources[sid].ratings.append(Recorded(rating, position, position))
+            if check is not None:
+                check(state, sources)
             continue
         mine = [s for s in said if s.source == sid]
         if roll < 0.2 and mine:
@@ -79,6 +85,8 @@ def _history(
         state.apply(statement)
         if statement.type in ("asserted", "denied", "assessed", "resolved"):
             said.append(statement)
+        if check is not None:
+            check(state, sources)
     if last is not None and last:
         (state.statements, state.positions, state.resolutions, state.retractions,
          state.timeline) = snapshot
@@ -117,6 +125,22 @@ def test_the_sweep_equals_a_summary_at_every_moment(
     if until is not None and until <= start:
         return
     assert state.steps(start, until, sources, 2**62) == _plainly(state, start, until, sources)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**9))
+def test_the_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int) -> None:
+    """Swept again after every event, from a different valid time each time (what the
+    sweep keeps between calls, the voices at the end of valid time, must follow each new
+    statement, retraction, correction and rating)."""
+    rng = random.Random(seed)
+
+    def check(state: ClaimState, sources: dict[str, SourceData]) -> None:
+        start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
+        until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
+        assert state.steps(start, until, sources, 2**62) == _plainly(state, start, until, sources)
+
+    _history(seed, check=check)
 
 
 @settings(max_examples=300, deadline=None)
