@@ -226,6 +226,13 @@ class ClaimCreate(Body):
         "(their statements for it count as self-serving); none may also be a party",
         examples=[["UA"]],
     )
+    alleged_at: Time | None = Field(
+        default=None,
+        description="when the alleged thing happened (valid time), if known: RFC 3339 with a "
+        "zone, or a date (00:00 UTC that day); not later than now. credibility-v2 counts "
+        "assertions made within a day of it as early reports",
+        examples=["2024-10-01"],
+    )
 
 
 _PRESENT = {"not": {"type": "null"}}
@@ -293,6 +300,12 @@ class EventCreate(Body):
     confidence: Confidence | None = Field(default=None, description="assessed: how sure")
     supersedes: EventId | None = Field(
         default=None, description="retracted/corrected: the event_id it replaces"
+    )
+    relays: EventId | None = Field(
+        default=None,
+        description="asserted/denied/assessed: the event_id of an earlier asserted, denied or "
+        "assessed event on the same claim that this statement repeats (e.g. a newspaper "
+        "repeating a government); credibility-v2 gives a relay no independent weight",
     )
     corrected_type: SupersedableType | None = Field(
         default=None, description="corrected: the type the corrected event should have had"

@@ -89,6 +89,11 @@ class ClaimPublic(BaseModel):
         description="affiliation codes of those whose cause gains if the claim is believed",
         examples=[["UA"]],
     )
+    alleged_at: Instant | None = Field(
+        default=None,
+        description="when the alleged thing happened, as registered with the claim; left out "
+        "when it was not given",
+    )
     version: int = Field(
         description="the claim's version as known at known_at; its ETag", examples=[5]
     )
@@ -169,6 +174,9 @@ class EventPublic(BaseModel):
     corrected_type: str | None = None
     outcome: str | None = None
     basis: str | None = None
+    relays: str | None = Field(
+        default=None, description="the earlier statement on the claim that this one repeats"
+    )
 
 
 class ClaimEventsPublic(BaseModel):
@@ -298,6 +306,7 @@ class LogEvent(EventPublic):
     tags: list[str] | None = None
     parties: list[str] | None = None
     beneficiaries: list[str] | None = None
+    alleged_at: Instant | None = None
     name: str | None = None
     role: str | None = None
     affiliation: str | None = None

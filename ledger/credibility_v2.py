@@ -20,15 +20,24 @@ each measured on the calibration set (docs/evaluation.md):
   ``EARLY_DAYS`` (1) after that counts x``EARLY_FACTOR`` (0.5). Denials and assessments
   are never early, and an assertion dates from when its source first made it, so
   repeating it changes nothing and a statement never moves the result against its own
-  side (laws 2 and 3 hold).
+  side (laws 2 and 3 hold);
+- **relays**: a statement whose ``relays`` names the earlier statement on the claim that
+  it repeats (a newspaper repeating a government, one government repeating another's
+  assessment) adds no independent weight: it counts x``RELAY_FACTOR`` (0), whether or not
+  the statement it repeats is in scope, so its weight never depends on another source's
+  statements (law 2 holds for both). v1 ignores ``relays``.
 
 Measured and not kept (they did not help out of sample, docs/evaluation.md): a stronger
 discount of a beneficiary's accusation (``SELF_SERVING_ACCUSATION`` stays 0.5),
 extremizing the pooled log-odds, fixed or fitted on the earlier claims (``EXTREMIZING``
 stays 1), a boost for neutral expertise (international bodies, courts, inquiries,
 journals), lifting the early discount when an independent witness corroborates later or
-the source repeats itself later, and an early window anchored per side or at the claim's
-first position of either side.
+the source repeats itself later, an early window anchored per side or at the claim's
+first position of either side, or at the claim's ``alleged_at`` (when the alleged thing
+happened), a relay counted at 1/4 or 1/2 or as the relayed source's own voice, an accuser
+whose affiliation is an adversary of a party counted as interested (relations between
+affiliations, beyond each claim's ``beneficiaries``), and records counted at full weight
+once resolved (no half-life: a step function of valid time, but clearly worse).
 
 Every number used appears in the contribution's reason, with its value. Like v1 the model is
 a pure function: no store, clock or randomness.
@@ -79,6 +88,9 @@ RECORD_HALF_LIFE_DAYS = 365.0
 #: the story broke) count x EARLY_FACTOR.
 EARLY_DAYS = 1.0
 EARLY_FACTOR = 0.5
+#: A relay (a statement whose ``relays`` names the earlier statement on the claim it
+#: repeats) adds no independent weight: it counts x RELAY_FACTOR.
+RELAY_FACTOR = 0.0
 #: The pooled log-odds are multiplied by this before the bounded sigmoid. Measured from 0.4
 #: to 1.3, and fitted (Satopaa et al. 2014) on the claims resolved before 2010: anything but
 #: 1 hurt out of sample (docs/evaluation.md), so it stays at v1's 1.
@@ -236,8 +248,11 @@ def assess(
             " only a source's latest position counts"
         )
     counted = [item for item in items if latest.get(item.speaker) is item]
+    by_id = {item.event_id: item for item in items}
     weighed = [
-        _weigh(item, standings[item.speaker], parties, beneficiaries, records)
+        _relayed(
+            _weigh(item, standings[item.speaker], parties, beneficiaries, records), by_id
+        )
         for item in counted
     ]
     positions = _early(weighed, _first_support(items, latest, withdrawn))
@@ -323,6 +338,22 @@ def _weigh(
     return _Position(item, group, affiliation, weight, account)
 
 
+def _relayed(position: _Position, by_id: Mapping[str, Statement]) -> _Position:
+    """A relay adds no independent weight: it counts x``RELAY_FACTOR``, whether or not the
+    statement it repeats is in scope (so its weight never depends on another source's)."""
+    relayed_id = position.item.relays
+    if relayed_id is None or position.weight == 0.0:
+        return position
+    weight = position.weight * RELAY_FACTOR
+    relayed = by_id.get(relayed_id)
+    whose = "" if relayed is None or relayed.source is None else f" by {relayed.source}"
+    note = (
+        f"; it relays event {relayed_id}{whose}, which it repeats, so it adds no"
+        f" independent weight: a relay counts x{RELAY_FACTOR:g}: {_num(weight)} log-odds"
+    )
+    return replace(position, weight=weight, account=position.account + note)
+
+
 def _reports(item: Statement) -> bool:
     """Whether a statement reports the claim as true: an assertion. (An assessment is an
     analytic judgement, not a report: it is never early.)"""
@@ -352,7 +383,8 @@ def _early(positions: Sequence[_Position], first: Mapping[str, datetime]) -> lis
     """The early-report caution: the claim's story starts with its first assertion by a
     source that still asserts it (``first``); an assertion its source first made less than
     ``EARLY_DAYS`` after that counts x``EARLY_FACTOR``. Denials and assessments are never
-    early."""
+    early. (Starting the story at the claim's ``alleged_at`` instead was measured and not
+    kept: docs/evaluation.md.)"""
     if not first or EARLY_FACTOR == 1.0:
         return list(positions)
     start = min(first.values())

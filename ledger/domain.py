@@ -19,7 +19,13 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidStatement
-from ledger.statements import SUPERSEDABLE_TYPES, Statement, StatementType
+from ledger.statements import (
+    STANCE_TYPES,
+    SUPERSEDABLE_TYPES,
+    Statement,
+    StatementType,
+    a_or_an,
+)
 
 _NAMESPACE = UUID("0b7c1d0e-4f0a-5b7e-9a51-6c1f2f2a4d10")
 
@@ -58,12 +64,15 @@ class Claim(Aggregate):
         actor: str,
         event_id: str,
         beneficiaries: list[str] | None = None,
+        alleged_at: datetime | None = None,
     ) -> None:
         self.claim_id = claim_id
         self.text = text
         self.tags = tags
         self.parties = parties
         self.beneficiaries = beneficiaries or []
+        # When the alleged thing happened (valid time), if the claim says.
+        self.alleged_at = alleged_at
         self.registered_by = actor
         self.registered_event_id = event_id
         # The stored payloads, each with the claim version that recorded it.
@@ -107,8 +116,9 @@ class Claim(Aggregate):
         return target
 
     def check_statement(self, statement: Statement) -> None:
-        """Refuse a statement that names an event it may not supersede."""
+        """Refuse a statement that names an event it may not supersede or relay."""
         if not statement.rule.supersedes:
+            self.check_relay(statement)
             return
         kind, target_id = statement.type, statement.supersedes or ""
         target = self.find(target_id)
@@ -145,6 +155,7 @@ class Claim(Aggregate):
         problem = merged.incomplete(f"the corrected {merged.type} event")
         if problem is not None:
             raise InvalidStatement(*problem)
+        self.check_relay(merged)
         for retraction in retractions:
             if retraction.at < merged.at:
                 raise InvalidStatement(
@@ -152,6 +163,30 @@ class Claim(Aggregate):
                     f"event {target_id!r} is retracted on {retraction.at:%Y-%m-%d}; "
                     "it cannot be moved after its retraction",
                 )
+
+    def check_relay(self, statement: Statement) -> None:
+        """Refuse a ``relays`` that names no statement of this claim recorded before it."""
+        relayed_id = statement.relays
+        if relayed_id is None:
+            return
+        if not statement.rule.stance:
+            raise InvalidStatement(
+                "relays",
+                f"only {', '.join(STANCE_TYPES)} events relay another; "
+                f"{a_or_an(statement.type)} {statement.type} event cannot",
+            )
+        relayed = self.find(relayed_id)
+        if relayed is None or relayed_id == statement.event_id:
+            raise InvalidStatement(
+                "relays", f"event {relayed_id!r} is not part of claim {self.claim_id!r}"
+            )
+        relayed = self.current(relayed)
+        if relayed.type not in STANCE_TYPES:
+            raise InvalidStatement(
+                "relays",
+                f"event {relayed_id!r} is a {relayed.type} event; a statement relays only "
+                f"an earlier {', '.join(STANCE_TYPES)} event",
+            )
 
     def record(self, statement: Statement) -> Statement:
         """Append one statement, after checking what it supersedes; returns it as stored.

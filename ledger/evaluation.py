@@ -68,6 +68,9 @@ class Case:
     outcome: str  # confirmed / refuted
     resolved_at: datetime
     names: Mapping[str, str] = field(default_factory=dict)  # source id -> name
+    #: When the alleged thing happened, if the claim says (no model reads it yet: anchoring
+    #: v2's early window there was measured and not kept, docs/evaluation.md).
+    alleged_at: datetime | None = None
 
     @property
     def as_of(self) -> datetime:
@@ -157,6 +160,7 @@ def _case(
         outcome=str(resolution.outcome),
         resolved_at=resolution.at,
         names={sid: sources[sid].name for sid in cited if sid in sources},
+        alleged_at=data.alleged_at,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -61,6 +62,7 @@ def _record(event: Any, position: int, recorded_at: int) -> JSON:
             "tags": event.tags,
             "parties": event.parties,
             "beneficiaries": getattr(event, "beneficiaries", None) or [],
+            **_alleged_at(getattr(event, "alleged_at", None)),
             "actor": event.actor,
             **base,
         }
@@ -88,6 +90,11 @@ def _record(event: Any, position: int, recorded_at: int) -> JSON:
             **base,
         }
     raise TypeError(f"unexpected event {type(event).__name__}")  # pragma: no cover
+
+
+def _alleged_at(moment: datetime | None) -> JSON:
+    """A claim's ``alleged_at`` as its record carries it: only when it was given."""
+    return {} if moment is None else {"alleged_at": format_instant(moment)}
 
 
 def _stored_event(record: Mapping[str, Any]) -> tuple[StoredEvent, int]:

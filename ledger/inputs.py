@@ -42,8 +42,8 @@ AFFILIATION = re.compile(r"[A-Z0-9-]{2,16}")
 MAX_AFFILIATION = 16
 #: Free text: a claim's text, a name, a quote, a summary, a note, a basis, a reference.
 MAX_TEXT = 20_000
-#: An event id (``supersedes``; an imported ``event_id`` or ``actor``): a UUID, or an id kept
-#: from an export.
+#: An event id (``supersedes``, ``relays``; an imported ``event_id`` or ``actor``): a UUID,
+#: or an id kept from an export.
 MAX_EVENT_ID = 200
 #: Items in each of a claim's lists: tags, parties and beneficiaries.
 MAX_ITEMS = 32
@@ -217,10 +217,14 @@ def _reject_unknown(data: Mapping[str, Any], allowed: set[str], what: str) -> No
         )
 
 
-def claim_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+def claim_fields(data: Mapping[str, Any], *, at: datetime | None = None) -> dict[str, Any]:
     """Validate a new claim: ``id`` (optional slug), ``text``, ``tags``, ``parties``,
-    ``beneficiaries`` (affiliations whose cause gains if the claim is believed)."""
-    _reject_unknown(data, {"id", "text", "tags", "parties", "beneficiaries"}, "a claim")
+    ``beneficiaries`` (affiliations whose cause gains if the claim is believed) and
+    ``alleged_at`` (optional: when the alleged thing happened; a bare date is 00:00 UTC,
+    and it cannot be later than now)."""
+    _reject_unknown(
+        data, {"id", "text", "tags", "parties", "beneficiaries", "alleged_at"}, "a claim"
+    )
     claim_id = data.get("id")
     parties = _string_list(data, "parties", affiliation)
     beneficiaries = _string_list(data, "beneficiaries", affiliation)
@@ -236,7 +240,22 @@ def claim_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         "tags": _string_list(data, "tags", _tag),
         "parties": parties,
         "beneficiaries": beneficiaries,
+        **_alleged_at(data.get("alleged_at"), at),
     }
+
+
+def _alleged_at(value: object, at: datetime | None) -> dict[str, datetime]:
+    """``{"alleged_at": moment}``, or nothing when it is left out (so a claim registered
+    without it is stored as before)."""
+    if value is None:
+        return {}
+    moment = parse_instant("alleged_at", value, bare_date="start")
+    if moment > (at or now()) + CLOCK_SKEW:
+        raise InvalidTime(
+            "alleged_at",
+            "is in the future: a claim alleges what happened, not what will happen",
+        )
+    return {"alleged_at": moment}
 
 
 def source_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -303,6 +322,8 @@ def statement(
     said["reference"] = _reference(data)
     if rule.supersedes:
         said["supersedes"] = _text(data, "supersedes", required=True, max_length=MAX_EVENT_ID)
+    if "relays" in allowed:
+        said["relays"] = _text(data, "relays", max_length=MAX_EVENT_ID)
     if "likelihood" in data or kind == StatementType.ASSESSED:
         _likelihood(data, said, required=kind == StatementType.ASSESSED)
     if data.get("confidence") is not None:

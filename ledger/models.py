@@ -51,6 +51,8 @@ class ModelVersion:
         beneficiaries: Collection[str] = (),
         records: Mapping[str, TrackRecord] | None = None,
     ) -> Credibility:
+        """The credibility by this version; v1 reads neither the records nor what a
+        statement ``relays``."""
         if self.learns:
             return credibility_v2.assess(
                 evidence, sources, parties, beneficiaries, track_records=records
@@ -75,8 +77,9 @@ VERSIONS: dict[str, ModelVersion] = {
             credibility_v2.MODEL_VERSION,
             "v1 plus each source's track record on the claims resolved by as_of (as known"
             " at known_at; a Beta posterior from its rating, a stance counting 1/2 per year"
-            " since its claim's resolution) and caution with the reports of the day a story"
-            " broke (x0.5) (docs/credibility-model.md, docs/evaluation.md).",
+            " since its claim's resolution), caution with the reports of the day a story"
+            " broke (x0.5), and no independent weight for a statement that relays another"
+            " (x0) (docs/credibility-model.md, docs/evaluation.md).",
             learns=True,
         ),
     )

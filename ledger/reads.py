@@ -232,6 +232,7 @@ class LedgerReads:
             "tags": data.tags,
             "parties": data.parties,
             "beneficiaries": data.beneficiaries,
+            **({} if data.alleged_at is None else {"alleged_at": format_instant(data.alleged_at)}),
             "version": version,
             "as_of": format_instant(as_of),
             "known_at": format_instant(known),
@@ -481,6 +482,7 @@ class LedgerReads:
                 continue
             del credibility["contributions"]
             del view["as_of"], view["known_at"]
+            view.pop("alleged_at", None)  # as the projected list: read the claim for it
             found.append((position, view))
         return found
 

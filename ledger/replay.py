@@ -71,6 +71,7 @@ class ClaimData:
     version: int
     beneficiaries: list[str] = field(default_factory=list)
     records: list[RecordedStatement] = field(default_factory=list)
+    alleged_at: datetime | None = None  # when the alleged thing happened, if given
 
 
 @dataclass

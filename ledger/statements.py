@@ -45,14 +45,19 @@ COMMON_FIELDS = frozenset({"type", "source", "occurred_at", "reference", "note"}
 _WORDS = frozenset({"quote", "summary"})
 _LIKELIHOOD = frozenset({"likelihood", "likelihood_phrase", "confidence"})
 _RESOLUTION = frozenset({"outcome", "basis"})
+#: A statement may name the earlier statement on the same claim that it repeats.
+_RELAY = frozenset({"relays"})
 
 RULES: dict[StatementType, TypeRule] = {
-    StatementType.ASSERTED: TypeRule(_WORDS, stance=True, supersedable=True),
-    StatementType.DENIED: TypeRule(_WORDS, stance=True, supersedable=True),
-    StatementType.ASSESSED: TypeRule(_WORDS | _LIKELIHOOD, stance=True, supersedable=True),
+    StatementType.ASSERTED: TypeRule(_WORDS | _RELAY, stance=True, supersedable=True),
+    StatementType.DENIED: TypeRule(_WORDS | _RELAY, stance=True, supersedable=True),
+    StatementType.ASSESSED: TypeRule(
+        _WORDS | _LIKELIHOOD | _RELAY, stance=True, supersedable=True
+    ),
     StatementType.RETRACTED: TypeRule(_WORDS | {"supersedes"}, supersedes=True),
     StatementType.CORRECTED: TypeRule(
-        _WORDS | _LIKELIHOOD | _RESOLUTION | {"supersedes", "corrected_type"}, supersedes=True
+        _WORDS | _LIKELIHOOD | _RESOLUTION | _RELAY | {"supersedes", "corrected_type"},
+        supersedes=True,
     ),
     StatementType.RESOLVED: TypeRule(_RESOLUTION, supersedable=True),
 }
@@ -98,6 +103,7 @@ OPTIONAL_FIELDS = (
     "corrected_type",
     "outcome",
     "basis",
+    "relays",
 )
 #: Fields of a correction that never replace the corrected event's (its identity).
 _IDENTITY = frozenset({"event_id", "type", "supersedes", "actor", "corrected_type", "claim_id"})
@@ -130,6 +136,7 @@ class Statement:
     corrected_type: str | None = None
     outcome: str | None = None
     basis: str | None = None
+    relays: str | None = None  # the event id of the earlier statement this one repeats
     position: int = field(default=0, compare=False)
     corrected_by: str | None = None
 

@@ -409,6 +409,7 @@ class LedgerApplication(Application[UUID]):
             tags=list(claim.tags),
             parties=list(claim.parties),
             beneficiaries=list(getattr(claim, "beneficiaries", [])),
+            alleged_at=getattr(claim, "alleged_at", None),
             version=version,
             records=[
                 RecordedStatement(

@@ -34,7 +34,8 @@ router = APIRouter(
 
 
 @router.post(
-    "", status_code=201, response_model=ClaimPublic, dependencies=[JsonBody],
+    "", status_code=201, response_model=ClaimPublic, response_model_exclude_unset=True,
+    dependencies=[JsonBody],
     responses=WRITE | problems(409)
     | created("the claim's URL", "/claims/nk-troops-for-russia"),
 )
@@ -81,7 +82,10 @@ def list_claims(
     return page
 
 
-@router.get("/{claim_id}", response_model=ClaimPublic, responses=problems(404, missing=("claim",)))
+@router.get(
+    "/{claim_id}", response_model=ClaimPublic, response_model_exclude_unset=True,
+    responses=problems(404, missing=("claim",)),
+)
 def read_claim(
     claim_id: ClaimId, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt, response: Response,
     model: ModelQuery = None,

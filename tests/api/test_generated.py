@@ -2,8 +2,8 @@
 
 For each write route, bodies are drawn from its OpenAPI request schema and sent. Most must be
 accepted: 2xx, or the domain's answer about a referenced id that does not exist (404 unknown
-source or claim, 409 id taken, 422 on ``supersedes`` naming no event of the claim). None may
-be a 500, and none may be refused by FastAPI before the ledger.
+source or claim, 409 id taken, 422 on ``supersedes`` or ``relays`` naming no event of the
+claim). None may be a 500, and none may be refused by FastAPI before the ledger.
 
 The bodies are drawn by ``instances``, a small generator for the JSON Schema keywords the
 API's request schemas use (hypothesis-jsonschema does not run with this Hypothesis), and
@@ -130,16 +130,18 @@ def _body_schema(spec: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def _past(body: Any) -> Any:
-    """The drawn body with any time in the future moved to the year 2000."""
+    """The drawn body with any time in the future (``occurred_at``, a claim's
+    ``alleged_at``) moved to the year 2000."""
     if isinstance(body, list):
         return [_past(item) for item in body]
-    if isinstance(body, dict) and isinstance(body.get("occurred_at"), str):
-        try:
-            when = parse_instant("occurred_at", body["occurred_at"])
-        except InvalidTime:  # left for the ledger to refuse
-            return body
-        if when > datetime.now(UTC):
-            body = {**body, "occurred_at": "2000" + body["occurred_at"][4:]}
+    for field in ("occurred_at", "alleged_at"):
+        if isinstance(body, dict) and isinstance(body.get(field), str):
+            try:
+                when = parse_instant(field, body[field])
+            except InvalidTime:  # left for the ledger to refuse
+                continue
+            if when > datetime.now(UTC):
+                body = {**body, field: "2000" + body[field][4:]}
     return body
 
 
@@ -161,7 +163,7 @@ def _verdict(answer: Any) -> str:
     fields = {e["field"].rsplit(".", 1)[-1] for e in problem.get("errors", [])}
     assert all(e.get("in") is None for e in problem.get("errors", [])), (
         "refused by FastAPI before the ledger, though the schema allows it", problem)
-    if answer.status_code == 422 and fields == {"supersedes"}:
+    if answer.status_code == 422 and fields and fields <= {"supersedes", "relays"}:
         return "unknown event"
     return f"refused: {answer.status_code} {problem['detail'][:200]}"
 

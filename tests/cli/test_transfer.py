@@ -399,3 +399,42 @@ def test_a_load_that_keeps_few_claims_in_memory_stores_the_same(
         return [{k: v for k, v in c.items() if k not in ("as_of", "known_at")} for c in listed]
 
     assert claims(tight) == claims(roomy) != []
+
+
+def test_relays_and_alleged_at_survive_export_and_load(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    """Both through a backup's restore and through the import of its records anew."""
+    claim = {**CLAIM, "alleged_at": "2024-10-01"}
+    first = statement(event_id="first-report")
+    echo = statement(
+        event_id="echo", source="echo", occurred_at="2024-10-19", relays="first-report"
+    )
+    echo_source = {**SOURCE, "source": "echo", "name": "Echo"}
+    loaded = invoke(
+        "--store", sqlite_store, "load", "-", input=ndjson(SOURCE, echo_source, claim, first, echo)
+    )
+    assert loaded.exit_code == 0, loaded.output
+    exported = tmp_path / "export.ndjson"
+    assert invoke("--store", sqlite_store, "export", str(exported)).exit_code == 0
+    records = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert records[2]["alleged_at"] == "2024-10-01T00:00:00.000000Z"
+    assert records[4]["relays"] == "first-report"
+    anew = tmp_path / "anew.ndjson"
+    anew.write_text(ndjson(*({k: v for k, v in r.items() if k != "stored"} for r in records)))
+
+    original = open_ledger(sqlite_store)
+    for name, source in (("restored", exported), ("anew", anew)):
+        target = f"sqlite:///{tmp_path / name}.sqlite3"
+        result = invoke("--store", target, "load", str(source))
+        assert result.exit_code == 0, result.output
+        copy = open_ledger(target)
+        for model in ("credibility-v1", "credibility-v2"):
+            before = original.claim("nk-troops", model=model)
+            after = copy.claim("nk-troops", model=model)
+            assert before["alleged_at"] == after["alleged_at"] == "2024-10-01T00:00:00.000000Z"
+            assert after["credibility"] == before["credibility"]
+        events = copy.claim_events("nk-troops")["events"]
+        assert events[-1]["relays"] == "first-report"
+    again = invoke("--store", sqlite_store, "load", str(anew))
+    assert "5 records already in the store skipped" in again.stderr

@@ -1,6 +1,7 @@
 """The model ``credibility-v2``: laws 1, 2, 4, 7 and 8 of v1 hold for it (with any track
-records), laws 3 and 5 in their refined form (docs/credibility-model.md) and law 6
-unchanged; it never looks ahead, and its reasons name every number it used."""
+records, and statements that relay others), laws 3 and 5 in their refined form
+(docs/credibility-model.md) and law 6 unchanged; it never looks ahead, and its reasons name
+every number it used. v1 ignores ``relays``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import credibility
 from ledger import credibility_v2 as v2
 from ledger.credibility import Credibility, SourceStanding
 from ledger.credibility_v2 import ResolvedStance, TrackRecord, assess, track_records
@@ -99,6 +101,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         evidence.append(
             Statement(f"r{i}", "retracted", source, draw(moments), supersedes=target.event_id)
         )
+    # Some statements relay another (an earlier one, or one not in scope).
+    ids = [item.event_id for item in evidence]
+    evidence = [
+        replace(item, relays=draw(st.sampled_from([*ids, "gone"])))
+        if item.type in STANCE_TYPES and draw(st.sampled_from((False, False, True)))
+        else item
+        for item in evidence
+    ]
     landslide = draw(st.sampled_from(("asserted", "denied")))
     for i in range(draw(st.sampled_from((0, 0, 4, 12)))):
         sources[f"l{i}"] = SourceStanding(f"l{i}", f"Witness {i}", None, "A")
@@ -149,7 +159,8 @@ def test_law_2_an_assertion_never_lowers_and_a_denial_never_raises_the_probabili
         for i in range(data.draw(st.integers(0, 2)))
     ]
     kind = data.draw(st.sampled_from(("asserted", "denied")))
-    statement = Statement("statement", kind, speaker, at)
+    relays = data.draw(st.sampled_from([None, *(item.event_id for item in without)]))
+    statement = Statement("statement", kind, speaker, at, relays=relays)
 
     def probability(evidence: list[Statement]) -> float:
         return assess(
@@ -403,3 +414,40 @@ def test_the_reason_names_every_number_used() -> None:
     assert "x0.25" in reasons["e2"]  # a party's self-serving denial
     for contribution in result.contributions:
         assert re.search(r"[-+]\d", contribution.reason)
+
+
+# --- relays ----------------------------------------------------------------------------------
+
+
+def test_a_relay_adds_no_independent_weight_and_says_so() -> None:
+    sources = {
+        "gov": SourceStanding("gov", "Government", "US", "B"),
+        "paper": SourceStanding("paper", "Newspaper", None, "B"),
+    }
+    claim = Statement("e1", "asserted", "gov", BASE)
+    relay = Statement("e2", "asserted", "paper", BASE + timedelta(days=3), relays="e1")
+    alone = assess([claim], sources, ())
+    both = assess([claim, relay], sources, ())
+    assert both.probability == alone.probability
+    reasons = {c.event_id: c for c in both.contributions}
+    assert reasons["e2"].log_odds == 0.0
+    assert (
+        "it relays event e1 by gov, which it repeats, so it adds no independent weight:"
+        f" a relay counts x{v2.RELAY_FACTOR:g}: +0 log-odds" in reasons["e2"].reason
+    )
+    own = replace(relay, relays=None)  # the same words, said on its own authority
+    assert assess([claim, own], sources, ()).probability > alone.probability
+
+
+@laws
+@given(scenarios())
+def test_v1_ignores_relays_byte_for_byte(scenario: Scenario) -> None:
+    plain = [replace(item, relays=None) for item in scenario.evidence]
+
+    def v1(evidence: list[Statement]) -> str:
+        result = credibility.assess(
+            evidence, scenario.sources, scenario.parties, scenario.beneficiaries
+        )
+        return json.dumps(result.to_dict(), sort_keys=True)
+
+    assert v1(scenario.evidence) == v1(plain)
