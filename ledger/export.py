@@ -113,14 +113,21 @@ class Importer:
     """Reads export records into a store, all of them in one transaction or none."""
 
     #: Claims kept between batches, so a long load does not reload a claim each time, and
-    #: the most records they may hold together (the least recently used go first).
+    #: the most records they may hold together (the least recently used go first): a
+    #: server's defaults; ``claims-ledger load --hold`` keeps more.
     HELD = 5000
     RECORDS_HELD = 300_000
 
     def __init__(self, store: LedgerApplication) -> None:
         self.store = store
+        self.records_held, self.claims_held = self.RECORDS_HELD, self.HELD
         self.known_sources: set[str] = set()  # registered sources seen in this batch
         self.held: OrderedDict[str, Claim] = OrderedDict()
+
+    def keep(self, records: int) -> None:
+        """Keep up to ``records`` records between batches (a long load: more is faster, as a
+        claim dropped is reloaded from the store), in as many claims as they fill."""
+        self.records_held, self.claims_held = records, max(self.HELD, records // 20)
 
     @store_errors
     def import_batch(
@@ -170,8 +177,8 @@ class Importer:
             self.held[cid] = claim
             self.held.move_to_end(cid)
         records_held = sum(len(claim.records) for claim in self.held.values())
-        while len(self.held) > self.HELD or (
-            len(self.held) > 1 and records_held > self.RECORDS_HELD
+        while len(self.held) > self.claims_held or (
+            len(self.held) > 1 and records_held > self.records_held
         ):
             _, dropped = self.held.popitem(last=False)
             records_held -= len(dropped.records)

@@ -381,8 +381,8 @@ def test_export_load_export_keeps_positions_recording_times_and_the_chain(
 def test_a_load_that_keeps_few_claims_in_memory_stores_the_same(
     invoke: Invoke, open_ledger: OpenLedger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Claims dropped from the loader's memory between batches are reloaded from the store:
-    the claims come out as with room for all of them."""
+    """Claims dropped from the loader's memory between batches (``--hold``: records; and
+    claims) are reloaded from the store: the claims come out as with room for all of them."""
     from ledger.export import Importer
     from ledger_cli.bench.synthetic import SyntheticLedger
 
@@ -390,9 +390,10 @@ def test_a_load_that_keeps_few_claims_in_memory_stores_the_same(
     SyntheticLedger(3000, 3).write(path)
     roomy, tight = f"sqlite:///{tmp_path / 'roomy.db'}", f"sqlite:///{tmp_path / 'tight.db'}"
     assert invoke("--store", roomy, "load", str(path), "--batch-size", "200").exit_code == 0
-    monkeypatch.setattr(Importer, "HELD", 3)
-    monkeypatch.setattr(Importer, "RECORDS_HELD", 40)
-    assert invoke("--store", tight, "load", str(path), "--batch-size", "200").exit_code == 0
+    monkeypatch.setattr(Importer, "HELD", 3)  # claims, and records with --hold
+    assert invoke(
+        "--store", tight, "load", str(path), "--batch-size", "200", "--hold", "40"
+    ).exit_code == 0
 
     def claims(store: str) -> list[object]:
         listed = open_ledger(store).list_claims(limit=1000)["data"]
