@@ -142,10 +142,13 @@ class SqlIndex:
     # Reads. Each takes an open cursor so a backend decides how to get one.
 
     def version_at(self, cursor: Any, originator_id: UUID, known_at: int) -> int | None:
+        # Versions grow with recording time (which grows along the log), so the version
+        # at known_at is the last recorded by then: one step back down the (originator,
+        # recorded_at, version) index, where MAX(version) scanned every entry by then.
         cursor.execute(
             self.sql(
-                f"SELECT MAX(originator_version) AS v FROM {self.log} "
-                "WHERE originator_id = ? AND recorded_at <= ?"
+                f"SELECT originator_version AS v FROM {self.log} "
+                "WHERE originator_id = ? AND recorded_at <= ? ORDER BY recorded_at DESC LIMIT 1"
             ),
             (uuid_hex(originator_id), known_at),
         )
