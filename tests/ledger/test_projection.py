@@ -146,7 +146,7 @@ def test_the_projected_picture_is_the_replayed_one(projected: ClaimsLedger, seed
                 assert projected_page == replayed_page, (known, as_of, chosen)
 
 
-@pytest.mark.parametrize("seed", [4, 6])
+@pytest.mark.parametrize("seed", [4])
 def test_each_known_picture_is_maximal_steps_covering_valid_time(
     projected: ClaimsLedger, seed: int
 ) -> None:
