@@ -44,6 +44,7 @@ class ClaimsLedger:
         self.claim_event = self.reads.claim_event
         self.audit = self.reads.audit
         self.timeline = self.reads.timeline
+        self.titled_timeline = self.reads.titled_timeline
         self.list_claims = self.reads.list_claims
         self.get_source = self.reads.get_source
         self.list_sources = self.reads.list_sources

@@ -347,6 +347,14 @@ class LedgerReads:
     ) -> JSON:
         """Credibility as a step function of valid time, as known at ``known_at``, by
         ``model`` (a version name; default ``models.DEFAULT``)."""
+        return self.titled_timeline(claim_id, known_at, model)[0]
+
+    @store_errors
+    def titled_timeline(
+        self, claim_id: str, known_at: datetime | None = None, model: str | None = None
+    ) -> tuple[JSON, str]:
+        """The ``timeline`` and the claim's text as known at ``known_at`` (a chart's title),
+        from one read of the claim."""
         chosen = models.version(model)
         _, known = _times(None, known_at)
         data = self.store.claim_as_known(claim_id, to_micros(known))
@@ -354,12 +362,13 @@ class LedgerReads:
         points = replay.timeline(
             data, sources, to_micros(known), _walked(chosen), self.record_book(chosen, known)
         )
-        return {
+        steps = {
             "claim_id": claim_id,
             "known_at": format_instant(known),
             "model": chosen.name,
             "points": points,
         }
+        return steps, data.text
 
     @store_errors
     def list_claims(

@@ -93,6 +93,5 @@ def _chart(
     model: str | None,
     headers: dict[str, str],
 ) -> Response:
-    steps = ledger.timeline(claim_id, known_at=known_at, model=model)
-    text = ledger.claim(claim_id, known_at=known_at)["text"]
+    steps, text = ledger.titled_timeline(claim_id, known_at=known_at, model=model)
     return Response(timeline_svg(steps, title=text), media_type=SVG, headers=headers)

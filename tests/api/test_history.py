@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
-from datetime import date
+from datetime import date, datetime
 
+import pytest
 from fastapi.testclient import TestClient
+
+from api.svg import timeline_svg
+from ledger.application import ClaimsLedger
+from ledger.models import VERSIONS
 
 from .conftest import assert_problem
 
@@ -128,6 +133,50 @@ def test_the_timeline_chart_has_its_own_url(article: TestClient) -> None:
     assert_problem(article.get("/claims/nope/timeline.svg"), 404)
     assert_problem(article.get(f"/claims/{TROOPS}/timeline.svg",
                                params={"known_at": "2024-10-13T12:00"}), 422, "known_at")
+
+
+CHARTS = (("timeline", {"Accept": "image/svg+xml"}), ("timeline.svg", {}))
+
+
+def test_the_chart_is_the_timeline_titled_with_the_claims_text(
+    article: TestClient, ledger: ClaimsLedger
+) -> None:
+    """Both chart routes answer the bytes of the timeline drawn under the claim's text, each
+    read on its own as known then, for every claim of the article in every model version."""
+    known_at = article.get(f"/claims/{TROOPS}/timeline").json()["known_at"]
+    known = datetime.fromisoformat(known_at)
+    claims = [c["id"] for c in article.get("/claims", params={"limit": 1000}).json()["data"]]
+    assert len(claims) > 1
+    for claim_id, model in itertools.product(claims, VERSIONS):
+        expected = timeline_svg(ledger.timeline(claim_id, known_at=known, model=model),
+                                title=ledger.claim(claim_id, known_at=known)["text"])
+        for path, headers in CHARTS:
+            answer = article.get(f"/claims/{claim_id}/{path}", headers=headers,
+                                 params={"known_at": known_at, "model": model})
+            assert answer.status_code == 200, answer.text
+            assert answer.text == expected, (claim_id, model, path)
+
+
+def test_the_chart_reads_the_claim_once(
+    article: TestClient, ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timeline's steps and the chart's title come from one read of the claim."""
+    loaded: list[str] = []
+    load = ledger.store.claim_as_known
+
+    def spy(claim_id: str, known_at_us: int) -> object:
+        loaded.append(claim_id)
+        return load(claim_id, known_at_us)
+
+    monkeypatch.setattr(ledger.store, "claim_as_known", spy)
+    for path, headers in CHARTS:
+        loaded.clear()
+        answer = article.get(f"/claims/{TROOPS}/{path}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert loaded == [TROOPS], path
+    loaded.clear()  # the spy sees every read: the JSON timeline reads the claim once too
+    assert article.get(f"/claims/{TROOPS}/timeline").status_code == 200
+    assert loaded == [TROOPS]
 
 
 def test_timeline_negotiation(article: TestClient) -> None:

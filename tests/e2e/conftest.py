@@ -2,9 +2,11 @@
 
 ``serve`` starts ``claims-ledger serve`` in a process group of its own (its workers go
 with it) with only the ``CLAIMS_LEDGER_*`` variables a test gives, logging to a file.
-``cluster`` makes a PostgreSQL cluster of its own in a temporary directory (``initdb`` as
-the ``postgres`` user when the tests run as root) that a test may stop and start again;
-without PostgreSQL's binaries the test skips, or fails under
+``cluster`` is a throwaway PostgreSQL cluster, made once per session in a temporary
+directory (``initdb`` as the ``postgres`` user when the tests run as root; the binaries of
+``/usr/lib/postgresql/*/bin``, as Debian installs them, or on PATH), that a test may stop
+and start again: each test gets it running, with a database of the test's own, and leaves
+it running. Without PostgreSQL's binaries the test skips, or fails under
 ``CLAIMS_LEDGER_REQUIRE_POSTGRES=1``.
 """
 
@@ -18,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -88,12 +91,13 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
 
 @dataclass
 class Cluster:
-    """A PostgreSQL cluster of this test's own, on 127.0.0.1:``port``."""
+    """A throwaway PostgreSQL cluster on 127.0.0.1:``port``; ``url`` names ``database``."""
 
     bin: Path
     data: Path
     port: int
     run_as: str | None
+    database: str = "postgres"
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,7 +105,24 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def running(self) -> bool:
+        status = subprocess.run(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "status"],
+            user=self.run_as, capture_output=True, timeout=120,
+        )
+        return status.returncode == 0
+
+    def new_database(self) -> Cluster:
+        """This cluster, its ``url`` naming a new empty database."""
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        subprocess.run(
+            [str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+             "-U", "postgres", name],
+            check=True, capture_output=True, timeout=120,
+        )
+        return replace(self, database=name)
 
     def ctl(self, *args: str) -> None:
         subprocess.run(
@@ -125,8 +146,9 @@ def _postgres_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """The session's cluster (made on first use, removed at the end); see ``cluster``."""
     bin_dir = _postgres_bin()
     if bin_dir is None:
         message = "PostgreSQL's initdb is not installed (a throwaway cluster is needed)"
@@ -144,8 +166,8 @@ def cluster() -> Iterator[Cluster]:
         check=True, user=run_as, capture_output=True, timeout=120,
     )
     made = Cluster(bin_dir, data, free_port(), run_as)
-    made.start()
     try:
+        made.start()
         yield made
     finally:
         subprocess.run(
@@ -153,3 +175,13 @@ def cluster() -> Iterator[Cluster]:
             user=run_as, capture_output=True, timeout=120,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster(postgres_cluster: Cluster) -> Cluster:
+    """The session's cluster, running (a test that failed while it was stopped may have
+    left it so), with a database of this test's own: what one test stores, another does
+    not see. A test may stop and start the cluster; it leaves it running."""
+    if not postgres_cluster.running():
+        postgres_cluster.start()
+    return postgres_cluster.new_database()

@@ -1,8 +1,8 @@
 """Outage: the PostgreSQL under a real server is stopped mid-load, then started again.
 
-The test starts a throwaway PostgreSQL cluster of its own (``initdb`` into a temporary
-directory, as the ``postgres`` user when run as root; the binaries of
-``/usr/lib/postgresql/*/bin`` or on PATH), serves a ledger on it, and has writers append
+The test takes the throwaway PostgreSQL cluster of the end-to-end tests (``cluster`` in
+``tests/e2e/conftest.py``: ``initdb`` into a temporary directory, as the ``postgres`` user
+when run as root), serves a ledger on a database of its own there, and has writers append
 with Idempotency-Keys while the cluster is stopped and started again. While it is down,
 requests answer 503 problems with ``Retry-After``; once it is back the same server process
 (not restarted) answers again, and every append answered 201 is stored exactly once.
@@ -10,76 +10,19 @@ requests answer 503 problems with ``Retry-After``; once it is back the same serv
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from .conftest import Cluster
 from .test_crash import Writers
 from .test_server_restart import HEADERS, free_port, start, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 WRITERS = 3
-
-
-def postgres_binary(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
-    if not found[-1]:
-        message = f"PostgreSQL's {name} is not installed (looked in /usr/lib/postgresql/*/bin)"
-        if os.environ.get("CLAIMS_LEDGER_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found[-1]
-
-
-class Cluster:
-    """A PostgreSQL cluster in a temporary directory, on a port of its own."""
-
-    def __init__(self, root: Path, port: int) -> None:
-        self.data, self.port = root / "data", port
-        self.log = root / "postgres.log"
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-    def run(self, *command: str) -> None:
-        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
-
-    def create(self) -> None:
-        self.run(postgres_binary("initdb"), "-D", str(self.data), "-A", "trust",
-                 "-U", "postgres", "--no-sync")
-
-    def start(self) -> None:
-        options = (f"-p {self.port} -k {self.data.parent} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off")
-        self.run(postgres_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                 "-o", options, "-w", "start")
-
-    def stop(self) -> None:
-        self.run(postgres_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    root = Path(tempfile.mkdtemp(prefix="claims-ledger-outage-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    made = Cluster(root, free_port())
-    try:
-        made.create()
-        made.start()
-        yield made
-    finally:
-        subprocess.run([*made.as_user, postgres_binary("pg_ctl"), "-D", str(made.data),
-                        "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_an_outage_answers_503_and_recovers_without_a_restart(
