@@ -84,6 +84,8 @@ class CredibilityTables:
             "grade INTEGER NOT NULL, PRIMARY KEY (claim_id, recorded_from, valid_from))",
             f"CREATE INDEX IF NOT EXISTS credibility_intervals_current "
             f"ON {self.intervals} (claim_id, recorded_to, valid_to)",
+            f"CREATE INDEX IF NOT EXISTS credibility_intervals_last "
+            f"ON {self.intervals} (claim_id, valid_to, recorded_to)",
             f"CREATE INDEX IF NOT EXISTS credibility_intervals_valid "
             f"ON {self.intervals} (claim_id, valid_from, recorded_from, recorded_to)",
         ]
@@ -228,16 +230,34 @@ class CredibilityTables:
                 "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
                 "ORDER BY l.recorded_at DESC LIMIT 1) AS version "
                 f"FROM {self.claims} c JOIN {self.intervals} i "
-                # The rows current at known_at split valid time, so the one holding as_of
-                # is the latest-starting of them to start by as_of: one index walk back
-                # from as_of, however long the claim's history.
                 "ON (i.claim_id, i.recorded_from, i.valid_from) = ("
+                # The rows current at known_at split valid time. The last of them (valid
+                # to the end of time) is one step down the (claim_id, valid_to,
+                # recorded_to) index: the rows that end valid time tile recording time,
+                # so it is the first to end after known_at. It is the answer when it
+                # starts by as_of (as_of at or after the last change known then).
+                "SELECT * FROM ("
+                f"SELECT e.claim_id, e.recorded_from, e.valid_from FROM {self.intervals} e "
+                "WHERE e.claim_id = c.claim_id AND e.valid_to = ? AND e.recorded_to > ? "
+                "ORDER BY e.recorded_to LIMIT 1) f "
+                "WHERE f.valid_from <= ? AND f.recorded_from <= ? "
+                "UNION ALL "
+                # Else the one holding as_of is the latest-starting of them to start by
+                # as_of: a walk back from as_of over rows of other recording times.
+                "SELECT * FROM ("
                 f"SELECT j.claim_id, j.recorded_from, j.valid_from FROM {self.intervals} j "
                 "WHERE j.claim_id = c.claim_id AND j.valid_from <= ? "
                 "AND j.recorded_from <= ? AND j.recorded_to > ? "
-                "ORDER BY j.valid_from DESC LIMIT 1) "
+                "ORDER BY j.valid_from DESC LIMIT 1) w "
+                "LIMIT 1) "
                 f"WHERE {' AND '.join(where)} ORDER BY c.position LIMIT ?"
             ),
-            [known_at, as_of, known_at, known_at, *params, limit],
+            [
+                known_at,
+                *(END_OF_TIME, known_at, as_of, known_at),
+                *(as_of, known_at, known_at),
+                *params,
+                limit,
+            ],
         )
         return list(cursor.fetchall())
