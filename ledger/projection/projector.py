@@ -41,7 +41,7 @@ from eventsourcing.projection import Projection
 
 from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
-from ledger.projection.state import ClaimState, Summary
+from ledger.projection.state import ClaimState, SourceBook, Summary
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
 from ledger.projection.views import TRACKED, CredibilityView
 from ledger.replay import Recorded, SourceData
@@ -81,7 +81,7 @@ class CredibilityProjection(Projection[Any]):
         self.held = 0  # statements held by ``claims``
         #: At most this many statements held (None: ``STATEMENTS_IN_MEMORY``).
         self.room: int | None = None
-        self.sources: dict[str, SourceData] = {}
+        self.sources = SourceBook()
         self.pending: list[Change] = []
         self.tracking: Tracking | None = None
         self.recorded_at = 0  # of the event being processed
@@ -205,7 +205,9 @@ class CredibilityProjection(Projection[Any]):
             "version": e.originator_version,
         }
         was = source.grade(e.occurred_at, self.recorded_at)
-        source.ratings.append(Recorded(rating, tracking.notification_id, self.recorded_at))
+        self.sources.add_rating(
+            e.source_id, Recorded(rating, tracking.notification_id, self.recorded_at)
+        )
         if source.grade(e.occurred_at, self.recorded_at) == was:
             self.tracking = tracking
             return  # the grade in force from then on is the one it replaces: nothing moves

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from ledger.credibility import SourceStanding, pool, unweighable, weigh
 from ledger.projection.tables import Interval
-from ledger.replay import SourceData, Voices
+from ledger.replay import Recorded, SourceData, Voices
 from ledger.statements import STANCE_TYPES, Statement, StatementType
 
 #: probability, band, status, grade
@@ -34,6 +34,55 @@ _NONE = object()
 
 def key_of(statement: Statement) -> Key:
     return (statement.at, statement.position, statement.event_id)
+
+
+class SourceBook(dict[str, SourceData]):
+    """The sources the projection has met, by id, with the valid time of every rating of
+    every source in one sorted list, so the ratings that fall in a stretch of valid time
+    are found with one bisection, not one per source a claim cites.
+
+    Sources go in with ``book[source_id] = data`` and ratings with ``add_rating``;
+    ``revision`` counts both, so what was weighed against the book can tell it is stale.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rated: list[tuple[datetime, str]] = []
+        #: The latest recording time of any rating in the book (microseconds).
+        self.recorded_to = 0
+        self.revision = 0
+
+    def __setitem__(self, source_id: str, source: SourceData) -> None:
+        if source_id in self:
+            self._rated = [entry for entry in self._rated if entry[1] != source_id]
+        super().__setitem__(source_id, source)
+        for recorded in source.ratings:
+            self._index(source_id, recorded)
+        self.revision += 1
+
+    def add_rating(self, source_id: str, recorded: Recorded) -> None:
+        """Append a rating to a source in the book."""
+        self[source_id].ratings.append(recorded)
+        self._index(source_id, recorded)
+        self.revision += 1
+
+    def _index(self, source_id: str, recorded: Recorded) -> None:
+        self.recorded_to = max(self.recorded_to, recorded.recorded_at)
+        at = recorded.record["occurred_at"]
+        if at is not None:  # a registration's rating has no valid time: in force from before
+            bisect.insort(self._rated, (at, source_id))
+
+    def clear(self) -> None:
+        super().clear()
+        self._rated.clear()
+        self.recorded_to = 0
+        self.revision += 1
+
+    def rated(self, since: datetime, until: datetime | None) -> list[tuple[datetime, str]]:
+        """(valid time, source id) of every rating in [``since``, ``until``)."""
+        first = bisect.bisect_left(self._rated, (since,))
+        last = len(self._rated) if until is None else bisect.bisect_left(self._rated, (until,))
+        return self._rated[first:last]
 
 
 @dataclass
@@ -66,6 +115,8 @@ class ClaimState:
     _end_rated: dict[str, int] = field(default_factory=dict)
     #: Speakers whose voice at the end of valid time must be weighed again.
     _dirty: set[str] = field(default_factory=set)
+    #: The ``SourceBook.revision`` the voices at the end were last checked against.
+    _end_revision: int | None = None
 
     def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         """Take one recorded statement; answer the valid times whose answer may change.
@@ -187,6 +238,13 @@ class ClaimState:
                 touched = self._list_key(statement)
             if touched is not _NONE:
                 found.setdefault(statement.at, set()).add(touched)  # type: ignore[arg-type]
+        if isinstance(sources, SourceBook) and known_us >= sources.recorded_to:
+            # Every rating in the book counts: the few in the stretch, across sources.
+            positions = self.positions
+            for at, sid in sources.rated(since, until):
+                if sid in positions:
+                    found.setdefault(at, set()).add(sid)
+            return found
         for sid in self.positions.keys() & sources.keys():
             for at in sources[sid].rated_between(since, until, known_us):
                 found.setdefault(at, set()).add(sid)
@@ -210,10 +268,12 @@ class ClaimState:
     def _end_voices(self, sources: Mapping[str, SourceData], known_us: int) -> Voices:
         """The voices at the end of valid time, weighed again where a speaker said more or
         its source's ratings changed since they were weighed."""
+        revision = sources.revision if isinstance(sources, SourceBook) else None
         if self._end is None:
             self._end, self._end_rated = Voices(), {}
             self._dirty = set(self.positions)
-        else:
+        elif revision is None or revision != self._end_revision:
+            # Ratings may have been added since: see whose.
             for speaker, rated in self._end_rated.items():
                 source = sources.get(speaker)
                 if (-1 if source is None else len(source.ratings)) != rated:
@@ -223,6 +283,7 @@ class ClaimState:
             self._end_rated[speaker] = -1 if source is None else len(source.ratings)
             self._end.set(speaker, self._voice(speaker, _END_OF_TIME, sources, known_us))
         self._dirty = set()
+        self._end_revision = revision
         return self._end
 
     def _voice(

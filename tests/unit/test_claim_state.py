@@ -3,7 +3,9 @@
 ``ClaimState.steps`` looks again, at each moment, only at the lists that may change there;
 this holds it equal to the plain way (the full summary at every moment a statement or a
 rating starts, equal steps merged) on random histories: back-filled and same-day
-statements, retractions, corrections of time and type, resolutions, and re-ratings.
+statements, retractions, corrections of time and type, resolutions, and re-ratings; with
+the sources in a plain mapping and in the projection's ``SourceBook`` (which finds the
+ratings in a stretch of valid time across sources at once).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.projection.state import ClaimState, Summary
+from ledger.projection.state import ClaimState, SourceBook, Summary
 from ledger.replay import Recorded, SourceData
 from ledger.statements import Statement
 
@@ -32,17 +34,20 @@ def _history(
     seed: int,
     last: list[Statement] | None = None,
     check: Callable[[ClaimState, dict[str, SourceData]], None] | None = None,
+    book: bool = False,
 ) -> tuple[ClaimState, dict[str, SourceData], list[datetime]]:
     """A random history; with ``last``, its final statement is left out and put there;
-    ``check`` is called after each event."""
+    ``check`` is called after each event; with ``book``, the sources are in a
+    ``SourceBook``."""
     rng = random.Random(seed)
     state = ClaimState("c", ["RU"], ["UA"])
-    sources = {
-        sid: SourceData(sid, sid.upper(), None, AFFILIATIONS[sid],
-                        [Recorded({"reliability": rng.choice("ABCDEF"), "occurred_at": None,
-                                   "version": 1}, 0, 0)])
-        for sid in SOURCES
-    }
+    sources: dict[str, SourceData] = SourceBook() if book else {}
+    for sid in SOURCES:
+        sources[sid] = SourceData(
+            sid, sid.upper(), None, AFFILIATIONS[sid],
+            [Recorded({"reliability": rng.choice("ABCDEF"), "occurred_at": None, "version": 1},
+                      0, 0)],
+        )
     said: list[Statement] = []
     times = []
     for position in range(1, rng.randrange(2, 40)):
@@ -54,7 +59,10 @@ def _history(
         if roll < 0.1:
             rating = {"reliability": rng.choice("ABCDE"), "occurred_at": when,
                       "version": position + 1}
-            sources[sid].ratings.append(Recorded(rating, position, position))
+            if isinstance(sources, SourceBook):
+                sources.add_rating(sid, Recorded(rating, position, position))
+            else:
+                sources[sid].ratings.append(Recorded(rating, position, position))
             if check is not None:
                 check(state, sources)
             continue
@@ -115,11 +123,16 @@ def _plainly(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 10**9), st.integers(-2, 22), st.one_of(st.none(), st.integers(0, 24)))
+@given(
+    st.integers(0, 10**9),
+    st.integers(-2, 22),
+    st.one_of(st.none(), st.integers(0, 24)),
+    st.booleans(),
+)
 def test_the_sweep_equals_a_summary_at_every_moment(
-    seed: int, since: int, span: int | None
+    seed: int, since: int, span: int | None, book: bool
 ) -> None:
-    state, sources, _ = _history(seed)
+    state, sources, _ = _history(seed, book=book)
     start = _day(since) + timedelta(hours=12 if seed % 2 else 0)
     until = None if span is None else start + timedelta(days=span)
     if until is not None and until <= start:
@@ -128,8 +141,8 @@ def test_the_sweep_equals_a_summary_at_every_moment(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 10**9))
-def test_the_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int) -> None:
+@given(st.integers(0, 10**9), st.booleans())
+def test_the_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int, book: bool) -> None:
     """Swept again after every event, from a different valid time each time (what the
     sweep keeps between calls, the voices at the end of valid time, must follow each new
     statement, retraction, correction and rating)."""
@@ -140,7 +153,7 @@ def test_the_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int) -> No
         until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
         assert state.steps(start, until, sources, 2**62) == _plainly(state, start, until, sources)
 
-    _history(seed, check=check)
+    _history(seed, check=check, book=book)
 
 
 @settings(max_examples=300, deadline=None)
