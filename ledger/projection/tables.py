@@ -54,7 +54,7 @@ class CredibilityTables:
     """The projection's SQL, for SQLite and PostgreSQL."""
 
     def __init__(self, log_table: str, placeholder: str = "?", schema: str | None = None) -> None:
-        qualify = f"{schema}." if schema else ""
+        qualify = self.qualify = f"{schema}." if schema else ""
         self.claims = f"{qualify}credibility_claims"
         self.tags = f"{qualify}credibility_tags"
         self.citations = f"{qualify}credibility_citations"
@@ -82,8 +82,10 @@ class CredibilityTables:
             "recorded_from BIGINT NOT NULL, recorded_to BIGINT NOT NULL, "
             "probability DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, status TEXT NOT NULL, "
             "grade INTEGER NOT NULL, PRIMARY KEY (claim_id, recorded_from, valid_from))",
-            f"CREATE INDEX IF NOT EXISTS credibility_intervals_current "
-            f"ON {self.intervals} (claim_id, recorded_to, valid_to)",
+            # (claim_id, valid_to, recorded_to): a claim's last step as known at any time
+            # (the rows valid to the end of time tile recording time), and a current row
+            # closed by its valid_to. It replaces (claim_id, recorded_to, valid_to).
+            f"DROP INDEX IF EXISTS {self.qualify}credibility_intervals_current",
             f"CREATE INDEX IF NOT EXISTS credibility_intervals_last "
             f"ON {self.intervals} (claim_id, valid_to, recorded_to)",
             f"CREATE INDEX IF NOT EXISTS credibility_intervals_valid "
@@ -132,7 +134,11 @@ class CredibilityTables:
         return [row["claim_id"] for row in cursor.fetchall()]
 
     def current(self, cursor: Any, claim_id: str, since: int, until: int) -> list[Interval]:
-        """The current rows of ``claim_id`` that overlap valid times [``since``, ``until``)."""
+        """The current rows of ``claim_id`` that overlap valid times [``since``, ``until``).
+
+        Read when a claim is loaded into the projector's memory: a walk over the claim's
+        rows that end after ``since``, of every recording time (no index serves the
+        current rows alone: one more index on every row written would cost more)."""
         cursor.execute(
             self.sql(
                 "SELECT valid_from, valid_to, probability, band, status, grade "
@@ -166,7 +172,7 @@ class CredibilityTables:
             cursor.executemany(
                 self.sql(
                     # The current rows of a claim do not overlap, so each ends at its own
-                    # valid_to: one step down the (claim_id, recorded_to, valid_to) index.
+                    # valid_to: one step down the (claim_id, valid_to, recorded_to) index.
                     f"UPDATE {self.intervals} SET recorded_to = ? WHERE claim_id = ? "
                     "AND recorded_to = ? AND valid_to = ?"
                 ),
