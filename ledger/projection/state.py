@@ -78,10 +78,14 @@ class SourceBook(dict[str, SourceData]):
         self.recorded_to = 0
         self.revision += 1
 
-    def rated(self, since: datetime, until: datetime | None) -> list[tuple[datetime, str]]:
-        """(valid time, source id) of every rating in [``since``, ``until``)."""
+    def span(self, since: datetime, until: datetime | None) -> tuple[int, int]:
+        """Where the ratings in [``since``, ``until``) lie in the book (``rated``)."""
         first = bisect.bisect_left(self._rated, (since,))
         last = len(self._rated) if until is None else bisect.bisect_left(self._rated, (until,))
+        return first, last
+
+    def rated(self, first: int, last: int) -> list[tuple[datetime, str]]:
+        """(valid time, source id) of the ratings ``span`` found, in valid-time order."""
         return self._rated[first:last]
 
 
@@ -239,12 +243,15 @@ class ClaimState:
             if touched is not _NONE:
                 found.setdefault(statement.at, set()).add(touched)  # type: ignore[arg-type]
         if isinstance(sources, SourceBook) and known_us >= sources.recorded_to:
-            # Every rating in the book counts: the few in the stretch, across sources.
+            # Every rating in the book counts: those in the stretch, across sources, unless
+            # there are more of them than the claim has speakers.
+            first, last = sources.span(since, until)
             positions = self.positions
-            for at, sid in sources.rated(since, until):
-                if sid in positions:
-                    found.setdefault(at, set()).add(sid)
-            return found
+            if last - first <= len(positions):
+                for at, sid in sources.rated(first, last):
+                    if sid in positions:
+                        found.setdefault(at, set()).add(sid)
+                return found
         for sid in self.positions.keys() & sources.keys():
             for at in sources[sid].rated_between(since, until, known_us):
                 found.setdefault(at, set()).add(sid)

@@ -21,6 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+#: The version of the tables' layout: a store holding another is projected again.
+#: 2: intervals keyed by (claim_id, valid_from, recorded_from), with (claim_id, valid_to,
+#: recorded_to) the only other index.
+FORMAT = "2"
+
 #: Bounds of valid and recording time, in microseconds.
 BEGINNING_OF_TIME = -(2**62)
 END_OF_TIME = 2**62
@@ -54,7 +59,8 @@ class CredibilityTables:
     """The projection's SQL, for SQLite and PostgreSQL."""
 
     def __init__(self, log_table: str, placeholder: str = "?", schema: str | None = None) -> None:
-        qualify = self.qualify = f"{schema}." if schema else ""
+        qualify = f"{schema}." if schema else ""
+        self.format = f"{qualify}credibility_format"
         self.claims = f"{qualify}credibility_claims"
         self.tags = f"{qualify}credibility_tags"
         self.citations = f"{qualify}credibility_citations"
@@ -77,26 +83,57 @@ class CredibilityTables:
             "claim_id TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (tag, position))",
             f"CREATE TABLE IF NOT EXISTS {self.citations} (source_id TEXT NOT NULL, "
             "claim_id TEXT NOT NULL, PRIMARY KEY (source_id, claim_id))",
+            # Keyed by (claim_id, valid_from, recorded_from): a walk back from as_of in
+            # valid time. On SQLite the rows are stored in that order (WITHOUT ROWID), so
+            # a row written pays for two B-trees: the rows and the index below.
             f"CREATE TABLE IF NOT EXISTS {self.intervals} (claim_id TEXT NOT NULL, "
             "valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL, "
             "recorded_from BIGINT NOT NULL, recorded_to BIGINT NOT NULL, "
             "probability DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, status TEXT NOT NULL, "
-            "grade INTEGER NOT NULL, PRIMARY KEY (claim_id, recorded_from, valid_from))",
+            "grade INTEGER NOT NULL, PRIMARY KEY (claim_id, valid_from, recorded_from))"
+            + (" WITHOUT ROWID" if self.placeholder == "?" else ""),
             # (claim_id, valid_to, recorded_to): a claim's last step as known at any time
             # (the rows valid to the end of time tile recording time), and a current row
-            # closed by its valid_to. It replaces (claim_id, recorded_to, valid_to).
-            f"DROP INDEX IF EXISTS {self.qualify}credibility_intervals_current",
+            # closed by its valid_to.
             f"CREATE INDEX IF NOT EXISTS credibility_intervals_last "
             f"ON {self.intervals} (claim_id, valid_to, recorded_to)",
-            f"CREATE INDEX IF NOT EXISTS credibility_intervals_valid "
-            f"ON {self.intervals} (claim_id, valid_from, recorded_from, recorded_to)",
+            f"CREATE TABLE IF NOT EXISTS {self.format} (name TEXT PRIMARY KEY, "
+            "value TEXT NOT NULL)",
         ]
 
     def drop_statements(self) -> list[str]:
         return [
             f"DROP TABLE IF EXISTS {table}"
-            for table in (self.claims, self.tags, self.citations, self.intervals)
+            for table in (self.claims, self.tags, self.citations, self.intervals, self.format)
         ]
+
+    # The tables' format: a store whose tables were made by another version of this
+    # module is projected again from the start (``CredibilityView.create_table``).
+
+    def stored_format(self, cursor: Any) -> str | None:
+        """The layout the tables were made with (None: made before layouts were recorded,
+        or not made yet). A write first: a process checking at the same time waits for
+        this transaction to end, then finds what it recorded."""
+        cursor.execute(
+            self.sql(
+                f"INSERT INTO {self.format} (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            ),
+            ("checked", ""),
+        )
+        cursor.execute(self.sql(f"SELECT value FROM {self.format} WHERE name = ?"), ("tables",))
+        row = cursor.fetchone()
+        return None if row is None else str(row["value"])
+
+    def projected_any(self, cursor: Any) -> bool:
+        cursor.execute(f"SELECT claim_id FROM {self.claims} LIMIT 1")
+        return cursor.fetchone() is not None
+
+    def record_format(self, cursor: Any) -> None:
+        cursor.execute(
+            self.sql(f"INSERT INTO {self.format} (name, value) VALUES (?, ?)"),
+            ("tables", FORMAT),
+        )
 
     # Writes, inside the projection's transaction.
 

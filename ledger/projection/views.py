@@ -10,6 +10,7 @@ store has no view: its reads replay (see ``ledger.reads``).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,9 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from ledger.projection.tables import CredibilityTables
+from ledger.projection.tables import FORMAT, CredibilityTables
+
+log = logging.getLogger(__name__)
 
 #: The application name the projection tracks (the ledger's ``Application.name``).
 TRACKED = "ClaimsLedger"
@@ -60,14 +63,32 @@ class ViewMixin:
         with self.datastore.transaction(commit=False) as cursor:
             yield cursor
 
+    def create_table(self) -> None:
+        """The library's tables and ours; tables of another layout than this version's
+        (``FORMAT``) are emptied and the position forgotten, so they are projected again."""
+        super().create_table()  # type: ignore[misc]
+        with self.datastore.transaction(commit=True) as cursor:
+            found = self.tables.stored_format(cursor)
+            if found != FORMAT:
+                if self.tables.projected_any(cursor):
+                    log.warning(
+                        "the credibility projection's tables have another layout (%s, this "
+                        "version's is %s): projecting the log again", found or "1", FORMAT
+                    )
+                self._drop(cursor)
+
     def drop(self) -> None:
         """Empty the tables and forget the position, in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:
-            for statement in self.tables.drop_statements():
-                cursor.execute(statement)
-            self._forget_position(cursor)
-            for statement in self.tables.create_statements():
-                cursor.execute(statement)
+            self._drop(cursor)
+
+    def _drop(self, cursor: Any) -> None:
+        for statement in self.tables.drop_statements():
+            cursor.execute(statement)
+        self._forget_position(cursor)
+        for statement in self.tables.create_statements():
+            cursor.execute(statement)
+        self.tables.record_format(cursor)
 
     def position(self) -> int:
         """The last log position projected (0: none)."""

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
-from ledger.projection.tables import Filters
+from ledger.projection.tables import FORMAT, Filters
+from ledger.projection.views import TRACKED
 from ledger.times import format_instant, from_micros, to_micros
 
 from .helpers import ACTOR
@@ -233,6 +235,43 @@ def test_a_rebuild_holding_few_statements_gives_the_same_tables(
     assert projected.projector.rebuild(hold=30) > 0
     assert tables(projected) == incremental
     assert projected.projector.projection.room is None  # a server's budget again
+
+
+@pytest.mark.parametrize("layout", [None, "1"])
+def test_tables_of_another_layout_are_projected_again_on_opening(
+    projected: ClaimsLedger, sql_store: str, layout: str | None
+) -> None:
+    """A store whose tables another version made (its layout recorded as another, or not
+    recorded, as before layouts were) is projected again from the log when opened: same
+    tables as before, and the layout recorded."""
+    random_ledger(projected, 7, events=60)
+    assert projected.projector is not None and projected.projector.caught_up()
+    before = tables(projected)
+    view = projected.projector.view
+    with view.reading() as cursor:
+        cursor.execute(f"SELECT * FROM {view.tables.format} WHERE name = 'tables'")
+        assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                for row in cursor.fetchall()] == [("tables", FORMAT)]
+
+    def change(cursor: Any) -> None:
+        cursor.execute(f"DELETE FROM {view.tables.format} WHERE name = 'tables'")
+        cursor.execute(f"DELETE FROM {view.tables.intervals} WHERE valid_from > 0")
+        if layout is not None:
+            view.tables.record_format(cursor)
+            cursor.execute(
+                view.tables.sql(f"UPDATE {view.tables.format} SET value = ? WHERE name = ?"),
+                (layout, "tables"),
+            )
+
+    view.write(change, Tracking(TRACKED, view.position() + 10**6))
+    reopened = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        assert reopened.projector is not None
+        assert reopened.projector.view.position() == 0  # forgotten: projected again
+        assert reopened.projector.caught_up()
+        assert tables(reopened) == before
+    finally:
+        reopened.close()
 
 
 def test_a_read_after_a_write_sees_it(projected: ClaimsLedger) -> None:
