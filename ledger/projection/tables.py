@@ -240,6 +240,20 @@ class CredibilityTables:
 
     # Reads.
 
+    def _answer(self, columns: str) -> str:
+        """A claim's (``c``) row at (as_of, known_at), its ``columns`` (with valid_from and
+        recorded_from); parameters: END_OF_TIME, known_at, as_of, known_at, as_of, known_at,
+        known_at."""
+        return (
+            f"SELECT * FROM (SELECT {columns} FROM {self.intervals} "
+            "WHERE claim_id = c.claim_id AND valid_to = ? AND recorded_to > ? "
+            "ORDER BY recorded_to LIMIT 1) f WHERE f.valid_from <= ? AND f.recorded_from <= ? "
+            "UNION ALL "
+            f"SELECT * FROM (SELECT {columns} FROM {self.intervals} "
+            "WHERE claim_id = c.claim_id AND valid_from <= ? AND recorded_from <= ? "
+            "AND recorded_to > ? ORDER BY valid_from DESC LIMIT 1) w LIMIT 1"
+        )
+
     def page(
         self, cursor: Any, as_of: int, known_at: int, filters: Filters, after: int, limit: int
     ) -> list[Any]:
@@ -264,6 +278,26 @@ class CredibilityTables:
             escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("c.text_folded LIKE ? ESCAPE '\\'")
             params.append(f"%{escaped}%")
+        # The claim's row at (as_of, known_at). The rows current at known_at split valid
+        # time. The last of them (valid to the end of time) is one step down the
+        # (claim_id, valid_to, recorded_to) index: the rows that end valid time tile
+        # recording time, so it is the first to end after known_at. It is the answer when
+        # it starts by as_of (as_of at or after the last change known then). Else the one
+        # holding as_of is the latest-starting of them to start by as_of: a walk back from
+        # as_of over the rows of other recording times.
+        if self.placeholder == "?":
+            # SQLite has no LATERAL: the answer's key, joined by the primary key.
+            key = self._answer("claim_id, valid_from, recorded_from")
+            joined = (
+                f"JOIN {self.intervals} i "
+                f"ON (i.claim_id, i.valid_from, i.recorded_from) = ({key})"
+            )
+        else:
+            # PostgreSQL plans a join on a correlated subquery as a filter over every row
+            # of the table: LATERAL runs the answer once per claim, down the indexes.
+            answer = self._answer("valid_from, recorded_from, probability, band, status, grade")
+            joined = f"JOIN LATERAL ({answer}) i ON true"
+        answer_params = [END_OF_TIME, known_at, as_of, known_at, as_of, known_at, known_at]
         cursor.execute(
             self.sql(
                 "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
@@ -272,35 +306,9 @@ class CredibilityTables:
                 f"(SELECT l.originator_version FROM {self.log} l "
                 "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
                 "ORDER BY l.recorded_at DESC LIMIT 1) AS version "
-                f"FROM {self.claims} c JOIN {self.intervals} i "
-                "ON (i.claim_id, i.recorded_from, i.valid_from) = ("
-                # The rows current at known_at split valid time. The last of them (valid
-                # to the end of time) is one step down the (claim_id, valid_to,
-                # recorded_to) index: the rows that end valid time tile recording time,
-                # so it is the first to end after known_at. It is the answer when it
-                # starts by as_of (as_of at or after the last change known then).
-                "SELECT * FROM ("
-                f"SELECT e.claim_id, e.recorded_from, e.valid_from FROM {self.intervals} e "
-                "WHERE e.claim_id = c.claim_id AND e.valid_to = ? AND e.recorded_to > ? "
-                "ORDER BY e.recorded_to LIMIT 1) f "
-                "WHERE f.valid_from <= ? AND f.recorded_from <= ? "
-                "UNION ALL "
-                # Else the one holding as_of is the latest-starting of them to start by
-                # as_of: a walk back from as_of over rows of other recording times.
-                "SELECT * FROM ("
-                f"SELECT j.claim_id, j.recorded_from, j.valid_from FROM {self.intervals} j "
-                "WHERE j.claim_id = c.claim_id AND j.valid_from <= ? "
-                "AND j.recorded_from <= ? AND j.recorded_to > ? "
-                "ORDER BY j.valid_from DESC LIMIT 1) w "
-                "LIMIT 1) "
+                f"FROM {self.claims} c {joined} "
                 f"WHERE {' AND '.join(where)} ORDER BY c.position LIMIT ?"
             ),
-            [
-                known_at,
-                *(END_OF_TIME, known_at, as_of, known_at),
-                *(as_of, known_at, known_at),
-                *params,
-                limit,
-            ],
+            [known_at, *answer_params, *params, limit],
         )
         return list(cursor.fetchall())
