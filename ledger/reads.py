@@ -423,10 +423,11 @@ class LedgerReads:
         credibility, which rest on that history, and gets ``damaged``: where ``verify``
         finds the damage. Its own routes answer the same as a 500 problem.
         """
-        uids = [claim_uuid(item["id"]) for _, item in page if "damaged" not in item]
-        gaps = self.store.index.gaps(uids)
+        uids = {item["id"]: claim_uuid(item["id"]) for _, item in page}
+        screened = [uids[item["id"]] for _, item in page if "damaged" not in item]
+        gaps = self.store.index.gaps(screened)
         for _, item in page:
-            position = gaps.get(claim_uuid(item["id"]).hex)
+            position = gaps.get(uids[item["id"]].hex)
             if position is not None:
                 _damaged(item, position, "the stored event is missing")
 
