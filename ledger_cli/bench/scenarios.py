@@ -12,7 +12,9 @@
   ``status=contested``, ``q=pipeline``) at random (as_of, known_at) on the large ledger vs
   the same on a small one (10,000 events); the ratio is of the medians. known_at is a
   moment the load had reached (taken after a batch), and the claim one registered by then,
-  so every read finds its claim; as_of is anywhere in the synthetic ledger's dates.
+  so every read finds its claim; as_of is anywhere in the synthetic ledger's dates. Both
+  ledgers are listed in pages of the same size: 100, or fewer when the small ledger has
+  fewer claims (10,000 events make 50), so a page holds as many claims on both.
 - ``memory``: the server's peak RSS (VmHWM) after serving ``time_travel``, large vs small.
 - ``rebuild``: ``claims-ledger rebuild`` on the large ledger, if the command exists, vs
   reading the notification log with the library recorder (pages of 1000). It runs right
@@ -408,8 +410,9 @@ def _sampled(
     return summary(latencies, time.perf_counter() - started, errors=errors, timed_out=timed_out)
 
 
-def _queries(plan: Plan, loaded: Loaded) -> JSON:
-    """Serve ``loaded`` and time the reads; the server's memory with them."""
+def _queries(plan: Plan, loaded: Loaded, page: int) -> JSON:
+    """Serve ``loaded`` and time the reads (lists in pages of ``page``); the server's
+    memory with them."""
     moments = _Moments(loaded, plan.seed)
 
     def claim() -> str:
@@ -423,7 +426,8 @@ def _queries(plan: Plan, loaded: Loaded) -> JSON:
     def listing(**filters: str) -> Callable[[], str]:
         def path() -> str:
             _, as_of, known = moments.pick()
-            return f"/claims?{urlencode({**filters, 'as_of': as_of, 'known_at': known})}"
+            query = {**filters, "as_of": as_of, "known_at": known, "limit": str(page)}
+            return f"/claims?{urlencode(query)}"
 
         return path
 
@@ -458,12 +462,18 @@ def _queries(plan: Plan, loaded: Loaded) -> JSON:
     }
 
 
+#: Claims a page of ``GET /claims`` asks for (the API's default).
+LIST_PAGE = 100
+
+
 def time_travel(plan: Plan, large: Loaded, small: Loaded) -> tuple[JSON, JSON]:
     """The time-travel figures and the memory figures (both from the same servers)."""
+    # Pages of the same size on both ledgers, however many claims the small one has.
+    page = max(1, min(LIST_PAGE, small.ledger.claims_n))
     say(f"bench: time travel on {small.events:,} events")
-    on_small = _queries(plan, small)
+    on_small = _queries(plan, small, page)
     say(f"bench: time travel on {large.events:,} events")
-    on_large = _queries(plan, large)
+    on_large = _queries(plan, large, page)
     queries: JSON = {}
     for name, figures in on_large["queries"].items():
         base = on_small["queries"][name]
@@ -479,6 +489,7 @@ def time_travel(plan: Plan, large: Loaded, small: Loaded) -> tuple[JSON, JSON]:
         "large_events": large.events,
         "small_events": small.events,
         "ratio_is": "median latency on the large ledger / on the small one",
+        "list_page_size": page,
         "status_filter": STATUS_FILTER,
         "q": synthetic.QUERY_WORD,
         "hot_claim": {"large": on_large["hot_claim"], "small": on_small["hot_claim"]},

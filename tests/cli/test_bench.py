@@ -130,6 +130,8 @@ def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
     for level in scenarios["http_append"]["levels"].values():
         for side in ("ledger", "baseline"):
             assert all(level[side][name] is not None for name in LATENCY)
+    # The quick small ledger (1,000 events) has 5 claims: both ledgers are listed 5 a page.
+    assert scenarios["time_travel"]["list_page_size"] == 5
     for query in scenarios["time_travel"]["queries"].values():
         assert query["large"]["errors"] == query["small"]["errors"] == 0
         assert all(query["large"][name] is not None for name in LATENCY)
