@@ -53,9 +53,10 @@ MAX_LIKELIHOOD_TERM = 64
 MAX_BATCH = 10_000
 #: How much of a refused value an error message repeats.
 _SHOWN = 80
-#: Characters no store of the ledger can keep, though JSON's ``\uXXXX`` escapes spell them:
-#: half of a UTF-16 pair (no UTF-8 text holds one alone) and NUL (PostgreSQL text cannot hold
-#: it: a claim's text with one would be stored, then fail every list's projection for ever).
+#: Characters no store of the ledger can keep, though JSON's escapes (``\ud800``, ``\u0000``)
+#: spell them: half of a UTF-16 pair (no UTF-8 text holds one alone) and NUL (PostgreSQL text
+#: cannot hold it: a claim's text with one would be stored, then fail every list's projection
+#: for ever).
 _UNKEEPABLE = re.compile(r"[\ud800-\udfff\x00]")
 
 
