@@ -98,6 +98,9 @@ class LedgerIndex(Protocol):
         self, kind: str, known_at: int, after: int, limit: int
     ) -> list[tuple[str, int]]: ...
     def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
-    def gaps(self, originator_ids: Sequence[UUID]) -> dict[str, int]:
-        """Streams with a log row whose event is not stored: UUID hex -> first position."""
+    def gaps(self, originator_ids: Sequence[UUID], screened: bool = True) -> dict[str, int]:
+        """Streams with a log row whose event is not stored: UUID hex -> first position.
+
+        ``screened``: only streams the store saw lose a row are checked (cheap, for lists);
+        False checks every row of every stream."""
         ...

@@ -103,7 +103,7 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
             )
             return [(public, position) for position, public in rows[:limit]]
 
-    def gaps(self, originator_ids: Sequence[UUID]) -> dict[str, int]:
+    def gaps(self, originator_ids: Sequence[UUID], screened: bool = True) -> dict[str, int]:
         found = {}
         for oid in originator_ids:
             stored = {e.originator_version for e in self.select_events(oid)}

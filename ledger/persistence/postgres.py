@@ -193,6 +193,11 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
         self.index = SqlIndex(events_table_name, placeholder="%s", schema=datastore.schema)
         self.sql_create_statements.extend(SQL(s).format() for s in self.index.create_statements())
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            self.index.watch_damage(curs)
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -37,6 +37,11 @@ class SqlIndex:
         self.log = f"{qualify}{prefix}_log"
         self.streams = f"{qualify}{prefix}_streams"
         self.idempotency = f"{qualify}{prefix}_idempotency"
+        #: Event rows removed from the events table (deleted, or moved by an update), as
+        #: the table's own trigger records them (``watch_damage``).
+        self.damage = f"{qualify}{prefix}_damage"
+        self.watch = f"{prefix}_damage_watch"
+        self.schema = schema
         self.placeholder = placeholder
         #: The library's events table, and how a row of the log names its stream there
         #: (the log keeps UUIDs as hex text; PostgreSQL's events table as ``uuid``).
@@ -66,6 +71,65 @@ class SqlIndex:
             f"CREATE TABLE IF NOT EXISTS {self.idempotency} (key TEXT PRIMARY KEY, "
             "fingerprint TEXT NOT NULL, first_position BIGINT NOT NULL, "
             "last_position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.damage} (originator_id TEXT NOT NULL, "
+            "originator_version BIGINT NOT NULL, PRIMARY KEY (originator_id, originator_version))",
+        ]
+
+    def watch_damage(self, cursor: Any) -> None:
+        """Have the events table record every row removed from it, once per store.
+
+        A trigger on the library's events table writes the stream and version of each
+        row deleted, or moved to another stream or version by an update, to the damage
+        table, whoever does it: a list can then screen a page's claims for missing events
+        with one index lookup per claim instead of counting their events. A store made
+        before the trigger existed is screened once, in full, when the trigger is made.
+        (The screen is a convenience of reads; ``verify`` checks every stored event
+        against the hash chain, trigger or not.)
+        """
+        if self.placeholder == "?":
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (self.watch,)
+            )
+        else:
+            cursor.execute(
+                "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = %s "
+                "AND n.nspname = COALESCE(%s, current_schema())",
+                (self.watch, self.schema or None),
+            )
+        if cursor.fetchone() is not None:
+            return
+        for statement in self._watch_statements():
+            cursor.execute(statement)
+        cursor.execute(
+            f"INSERT INTO {self.damage} (originator_id, originator_version) "
+            f"SELECT l.originator_id, l.originator_version FROM {self.log} l WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {self.events} e WHERE e.originator_id = {self.events_oid} "
+            "AND e.originator_version = l.originator_version)"
+        )
+
+    def _watch_statements(self) -> list[str]:
+        if self.placeholder == "?":  # SQLite: the events table keeps UUIDs as hex text
+            record = (
+                f"BEGIN INSERT OR IGNORE INTO {self.damage} (originator_id, originator_version) "
+                "VALUES (OLD.originator_id, OLD.originator_version); END"
+            )
+            return [
+                f"CREATE TRIGGER IF NOT EXISTS {self.watch}_moves AFTER UPDATE OF "
+                f"originator_id, originator_version ON {self.events} {record}",
+                # Made last: its presence says the watch is complete.
+                f"CREATE TRIGGER {self.watch} AFTER DELETE ON {self.events} {record}",
+            ]
+        qualify = f"{self.schema}." if self.schema else ""
+        return [
+            f"CREATE OR REPLACE FUNCTION {qualify}{self.watch}() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN INSERT INTO {self.damage} "
+            "(originator_id, originator_version) VALUES "
+            "(replace(CAST(OLD.originator_id AS TEXT), '-', ''), OLD.originator_version) "
+            "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+            f"CREATE TRIGGER {self.watch} AFTER DELETE OR UPDATE OF originator_id, "
+            f"originator_version ON {self.events} FOR EACH ROW "
+            f"EXECUTE FUNCTION {qualify}{self.watch}()",
         ]
 
     def record(
@@ -206,46 +270,25 @@ class SqlIndex:
         behind the service's back): UUID hex -> the first such row's position, which is
         where ``verify`` finds the damage.
 
-        First a screen, a few index steps and a count per stream: where the stored events
-        have as many versions as the log's least to greatest, and the same least and
-        greatest (versions are unique), every logged version is stored. Only the streams
-        the screen does not clear are looked at row by row.
+        Only the streams the damage table names (``watch_damage``) are looked at row by
+        row: one index lookup per stream screens the rest, however long they are.
         """
         if not originator_ids:
             return {}
         hex_ids = [uuid_hex(oid) for oid in originator_ids]
-        oid = self.events_oid.replace("l.originator_id", "v.oid")
-        streams = " UNION ALL ".join("SELECT CAST(? AS TEXT) AS oid" for _ in hex_ids)
+        marks = ", ".join("?" for _ in hex_ids)
         cursor.execute(
             self.sql(
-                "SELECT v.oid AS oid, "
-                f"(SELECT MIN(l.originator_version) FROM {self.log} l "
-                "WHERE l.originator_id = v.oid) AS low, "
-                f"(SELECT MAX(l.originator_version) FROM {self.log} l "
-                "WHERE l.originator_id = v.oid) AS high, "
-                f"(SELECT COUNT(*) FROM {self.events} e WHERE e.originator_id = {oid}) AS stored, "
-                f"(SELECT MIN(e.originator_version) FROM {self.events} e "
-                f"WHERE e.originator_id = {oid}) AS stored_low, "
-                f"(SELECT MAX(e.originator_version) FROM {self.events} e "
-                f"WHERE e.originator_id = {oid}) AS stored_high "
-                f"FROM ({streams}) v"
+                f"SELECT DISTINCT originator_id FROM {self.damage} "
+                f"WHERE originator_id IN ({marks})"
             ),
             hex_ids,
         )
-        suspects = [
-            row["oid"]
-            for row in cursor.fetchall()
-            if row["low"] is not None
-            and not (
-                row["stored"] == row["high"] - row["low"] + 1
-                and row["stored_low"] == row["low"]
-                and row["stored_high"] == row["high"]
-            )
-        ]
-        return self._gaps(cursor, suspects) if suspects else {}
+        suspects = [row["originator_id"] for row in cursor.fetchall()]
+        return self.missing(cursor, suspects) if suspects else {}
 
-    def _gaps(self, cursor: Any, hex_ids: Sequence[str]) -> dict[str, int]:
-        """``gaps`` row by row: an index lookup per logged event of the streams."""
+    def missing(self, cursor: Any, hex_ids: Sequence[str]) -> dict[str, int]:
+        """``gaps`` without the screen: an index lookup per logged event of the streams."""
         marks = ", ".join("?" for _ in hex_ids)
         cursor.execute(
             self.sql(
@@ -313,9 +356,11 @@ class IndexReads(ABC):
         with self.reading() as cursor:
             return self.index.stream_ids(cursor, kind, known_at, after, limit)
 
-    def gaps(self, originator_ids: Sequence[UUID]) -> dict[str, int]:
+    def gaps(self, originator_ids: Sequence[UUID], screened: bool = True) -> dict[str, int]:
         with self.reading() as cursor:
-            return self.index.gaps(cursor, originator_ids)
+            if screened:
+                return self.index.gaps(cursor, originator_ids)
+            return self.index.missing(cursor, [uuid_hex(oid) for oid in originator_ids])
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with self.reading() as cursor:

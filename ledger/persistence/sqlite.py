@@ -24,6 +24,10 @@ class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.index.create_statements()
 
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        self.index.watch_damage(c)
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

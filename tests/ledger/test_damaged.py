@@ -187,3 +187,55 @@ def test_the_global_log_and_the_export_stop_before_the_damage(
     assert result.exit_code == 1, result.output
     assert f"damaged at position {position}" in result.output
     assert not out.exists()
+
+
+def flagged(ledger: ClaimsLedger) -> dict[str, int]:
+    """The listed claims flagged as damaged, with the position each flag names."""
+    return {
+        item["id"]: item["damaged"]["position"]
+        for item in ledger.list_claims()["data"]
+        if "damaged" in item
+    }
+
+
+def test_an_event_moved_by_an_update_is_flagged_and_one_put_back_is_not(
+    sql_settings: Settings,
+) -> None:
+    """The store records rows moved out of their place as well as deleted ones, and a list
+    checks what it recorded against the rows: a row put back is no longer damage."""
+    ledger = open_ledger(sql_settings)
+    try:
+        load_article(ledger)
+        oid: Any = claim_uuid(TROOPS)
+        oid = oid.hex if sql_settings.backend == "sqlite" else oid
+        move = ("UPDATE {events} SET originator_version = ? "
+                "WHERE originator_id = ? AND originator_version = ?")
+        assert flagged(ledger) == {}
+        execute(sql_settings, move, (1000, oid, 3))
+        assert flagged(ledger) == {TROOPS: 14}
+        assert ledger.verify()["first_bad_position"] == 14
+        execute(sql_settings, move, (3, oid, 1000))
+        assert flagged(ledger) == {}
+        assert ledger.verify()["ok"] is True
+    finally:
+        ledger.close()
+
+
+def test_a_store_damaged_before_it_was_watched_is_screened_in_full_on_opening(
+    sql_settings: Settings,
+) -> None:
+    """A store made before its events table recorded removed rows (here: the trigger
+    dropped) has its damage found when it is next opened, once."""
+    ledger = open_ledger(sql_settings)
+    load_article(ledger)
+    ledger.close()
+    execute(sql_settings, "DROP TRIGGER stored_events_damage_watch",
+            postgres_sql="DROP TRIGGER claimsledger_events_damage_watch ON {events}")
+    delete_event(sql_settings, TROOPS, 3)
+    ledger = open_ledger(sql_settings)
+    try:
+        assert flagged(ledger) == {TROOPS: 14}
+        delete_event(sql_settings, OTHERS[0], 2)  # watched again from now on
+        assert set(flagged(ledger)) == {TROOPS, OTHERS[0]}
+    finally:
+        ledger.close()
