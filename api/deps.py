@@ -241,7 +241,7 @@ async def _json_body(request: Request) -> None:
 JsonBody = Depends(_json_body)
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Every query parameter is given once: each is one value in the schema, and taking one
     of two silently (``?tag=a&tag=b``) would answer another question than the one asked."""
     repeated = sorted({key for key, _ in request.query_params.multi_items()

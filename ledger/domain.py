@@ -11,6 +11,7 @@ the kind and the public id, so the same slug always finds the same stream.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from ledger.statements import (
 _NAMESPACE = UUID("0b7c1d0e-4f0a-5b7e-9a51-6c1f2f2a4d10")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stream_uuid(kind: str, public_id: str) -> UUID:
     name = f"{kind}:{public_id}"
     if not name.isascii():

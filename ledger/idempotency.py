@@ -59,15 +59,18 @@ class Written(Generic[T]):
 def run_once(
     index: LedgerIndex,
     key: str | None,
-    digest: str,
+    fingerprint_of: Callable[[], str],
     write: Callable[[tuple[str, str] | None], list[int]],
     result: Callable[[int, int], T],
 ) -> Written[T]:
     """Run ``write`` once per ``key``; a retry gets ``result`` of the original positions.
 
-    ``write`` takes the ``(key, digest)`` to store with its events (None without a key) and
-    returns the positions it wrote; ``result`` builds the answer from the first and last.
+    ``fingerprint_of`` digests the request (called only when there is a key: a large
+    batch's digest is not free). ``write`` takes the ``(key, digest)`` to store with its
+    events (None without a key) and returns the positions it wrote; ``result`` builds the
+    answer from the first and last.
     """
+    digest = "" if key is None else fingerprint_of()
     if key is not None:
         found = index.find_idempotency(key)
         if found is not None:

@@ -85,6 +85,12 @@ def store_errors(method: F) -> F:
 #: Sources kept in memory as read at a version (they never change at a version).
 SOURCES_KEPT = 10_000
 
+#: Log rows this process wrote, kept in memory to answer its writes without a query.
+ENTRIES_KEPT = 4096
+
+#: Streams' log rows kept in memory (a row never changes once written), in all.
+STREAM_ROWS_KEPT = 100_000
+
 #: A recording time (microseconds) later than any real one: "as known now, whatever now is".
 END_OF_TIME = 2**62
 
@@ -105,6 +111,12 @@ class LedgerApplication(Application[UUID]):
         self._stripes = [threading.Lock() for _ in range(1024)]
         self._versions_lock = threading.Lock()
         self._sources_seen: OrderedDict[tuple[UUID, int], SourceData] = OrderedDict()
+        self._written: OrderedDict[int, LogEntry] = OrderedDict()  # position -> log row
+        self._sources_registered: set[str] = set()
+        # A stream's log rows by version, and its last version read (least recently used
+        # first), holding ``_stream_rows`` rows in all.
+        self._streams: OrderedDict[UUID, tuple[dict[int, LogEntry], int]] = OrderedDict()
+        self._stream_rows = 0
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -256,12 +268,21 @@ class LedgerApplication(Application[UUID]):
             yield
 
     def require_source(self, source_id: str) -> None:
+        """Raise ``SourceNotFound`` unless the source is registered (once it is, it stays:
+        a source found is remembered)."""
+        if source_id in self._sources_registered:
+            return
         if not self.exists(source_uuid(source_id)):
             raise SourceNotFound(f"no source {source_id!r}; register the source first")
+        if len(self._sources_registered) < SOURCES_KEPT:
+            self._sources_registered.add(source_id)
 
     def entry(self, position: int) -> LogEntry:
-        """Where and when the event at ``position`` was recorded."""
-        return self.index.log_entries(position - 1, 1)[0]
+        """Where and when the event at ``position`` was recorded (a log row is never
+        changed: one this process wrote lately is answered from memory)."""
+        with self._versions_lock:
+            found = self._written.get(position)
+        return found if found is not None else self.index.log_entries(position - 1, 1)[0]
 
     def save_all(
         self,
@@ -300,7 +321,20 @@ class LedgerApplication(Application[UUID]):
         streams: list[tuple[str, str, UUID]],
         idempotency: list[tuple[str, str, int, int]],
     ) -> list[int]:
-        recordings = self.save(*events, streams=streams, idempotency=idempotency)
+        written: list[LogEntry] = []  # the SQL recorders' log rows (``SqlIndex.record``)
+        recordings = self.save(
+            *events, streams=streams, idempotency=idempotency, written=written
+        )
+        with self._versions_lock:
+            for entry in written:
+                self._written[entry.position] = entry
+            while len(self._written) > ENTRIES_KEPT:
+                self._written.popitem(last=False)
+        by_stream: dict[UUID, list[LogEntry]] = {}
+        for entry in written:
+            by_stream.setdefault(UUID(entry.originator_id), []).append(entry)
+        for aggregate_id, rows in by_stream.items():
+            self._extend(aggregate_id, rows, only_after=True)
         return [r.notification.id for r in recordings]
 
     def take_snapshot(
@@ -369,8 +403,43 @@ class LedgerApplication(Application[UUID]):
             ):
                 self.snapshot(aggregate)
 
-    def versions(self, aggregate_id: UUID) -> dict[int, LogEntry]:
-        return {e.originator_version: e for e in self.index.entries_for(aggregate_id)}
+    def versions(self, aggregate_id: UUID, needed: int | None = None) -> dict[int, LogEntry]:
+        """The stream's log rows by version (do not change the dict: it is shared).
+
+        Rows read before are kept in memory, so only those written since are read; with
+        ``needed``, not even that if the rows up to that version are already known.
+        """
+        with self._versions_lock:
+            kept = self._streams.get(aggregate_id)
+        if kept is not None and needed is not None and kept[1] >= needed:
+            return kept[0]
+        newer = self.index.entries_for(aggregate_id, after_version=kept[1] if kept else 0)
+        if not newer:
+            return kept[0] if kept is not None else {}
+        return self._extend(aggregate_id, newer)
+
+    def _extend(
+        self, aggregate_id: UUID, newer: list[LogEntry], only_after: bool = False
+    ) -> dict[int, LogEntry]:
+        """Keep a stream's rows read or written (``newer``, in version order). A copy is
+        extended, never the dict callers hold. ``only_after``: only if the rows kept end
+        just before them (this process's write, kept only if the stream is)."""
+        with self._versions_lock:
+            kept = self._streams.pop(aggregate_id, None)
+            rows, last = kept if kept is not None else ({}, 0)
+            if only_after and (kept is None or last != newer[0].originator_version - 1):
+                if kept is not None:
+                    self._streams[aggregate_id] = kept
+                return rows
+            self._stream_rows -= len(rows)
+            rows = {**rows, **{e.originator_version: e for e in newer}}
+            last = max(last, newer[-1].originator_version)
+            self._streams[aggregate_id] = (rows, last)
+            self._stream_rows += len(rows)
+            while self._stream_rows > STREAM_ROWS_KEPT and len(self._streams) > 1:
+                _, (evicted, _) = self._streams.popitem(last=False)
+                self._stream_rows -= len(evicted)
+            return rows
 
     def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""
@@ -402,7 +471,7 @@ class LedgerApplication(Application[UUID]):
         else:
             claim = self.aggregate(uid, version=version, subject=subject)
         records = claim.records[: version - 1]  # a slice: other writers may append
-        entries = entries if entries is not None else self.versions(uid)
+        entries = entries if entries is not None else self.versions(uid, needed=version)
         return ClaimData(
             claim_id=claim.claim_id,
             text=claim.text,

@@ -47,7 +47,7 @@ class LedgerWrites:
         return run_once(
             self.store.index,
             key,
-            fingerprint("register_source", actor, dict(data)),
+            lambda: fingerprint("register_source", actor, dict(data)),
             write,
             lambda first, last: self._source_result(sid, first),
         )
@@ -67,7 +67,7 @@ class LedgerWrites:
         return run_once(
             self.store.index,
             key,
-            fingerprint("rerate_source", source_id, actor, dict(data)),
+            lambda: fingerprint("rerate_source", source_id, actor, dict(data)),
             write,
             lambda first, last: self._source_result(source_id, first),
         )
@@ -95,7 +95,11 @@ class LedgerWrites:
             return self.reads.claim(claim.claim_id, as_of=at, known_at=at)
 
         return run_once(
-            self.store.index, key, fingerprint("register_claim", actor, dict(data)), write, result
+            self.store.index,
+            key,
+            lambda: fingerprint("register_claim", actor, dict(data)),
+            write,
+            result,
         )
 
     @store_errors
@@ -129,7 +133,7 @@ class LedgerWrites:
         return run_once(
             self.store.index,
             key,
-            fingerprint("append", claim_id, actor, expected_version, dict(data)),
+            lambda: fingerprint("append", claim_id, actor, expected_version, dict(data)),
             write,
             lambda first, last: self.append_result(first, written[0]),
         )
@@ -182,7 +186,7 @@ class LedgerWrites:
         return run_once(
             self.store.index,
             key,
-            fingerprint_items(
+            lambda: fingerprint_items(
                 "batch", actor, [dict(i) if isinstance(i, Mapping) else i for i in items]
             ),
             write,

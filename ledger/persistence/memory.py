@@ -82,9 +82,12 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
             ]
             return max(versions) if versions else None
 
-    def entries_for(self, originator_id: UUID) -> list[LogEntry]:
+    def entries_for(self, originator_id: UUID, after_version: int = 0) -> list[LogEntry]:
         with self._database_lock:
-            return list(self.by_stream.get(uuid_hex(originator_id), []))
+            return [
+                e for e in self.by_stream.get(uuid_hex(originator_id), [])
+                if e.originator_version > after_version
+            ]
 
     def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
         with self._database_lock:

@@ -140,8 +140,9 @@ class SqlIndex:
         options: Mapping[str, Any],
     ) -> None:
         """``write`` with the side-table options a save passed the recorder (``streams``,
-        ``idempotency``, ``restore``), as every SQL backend's insert hook receives them."""
-        self.write(
+        ``idempotency``, ``restore``), as every SQL backend's insert hook receives them.
+        A list passed as ``written`` gets the log rows written."""
+        entries = self.write(
             cursor,
             stored_events,
             positions,
@@ -149,6 +150,9 @@ class SqlIndex:
             options.get("idempotency", ()),
             options.get("restore"),
         )
+        written = options.get("written")
+        if written is not None:
+            written.extend(entries)
 
     def write(
         self,
@@ -158,7 +162,9 @@ class SqlIndex:
         streams: Sequence[tuple[str, str, UUID]] = (),
         idempotency: Sequence[tuple[str, str, int, int]] = (),
         restore: Restore | None = None,
-    ) -> None:
+    ) -> list[LogEntry]:
+        """Write the log rows of ``stored_events`` (and the streams and idempotency keys
+        given); returns the log rows."""
         cursor.execute(
             f"SELECT position, recorded_at, hash FROM {self.log} ORDER BY position DESC LIMIT 1"
         )
@@ -202,6 +208,7 @@ class SqlIndex:
                 ),
                 [(key, digest, positions[i], positions[j]) for key, digest, i, j in idempotency],
             )
+        return [LogEntry(*row) for row in rows]
 
     # Reads. Each takes an open cursor so a backend decides how to get one.
 
@@ -219,13 +226,16 @@ class SqlIndex:
         row = cursor.fetchone()
         return None if row is None or row["v"] is None else int(row["v"])
 
-    def entries_for(self, cursor: Any, originator_id: UUID) -> list[LogEntry]:
+    def entries_for(
+        self, cursor: Any, originator_id: UUID, after_version: int = 0
+    ) -> list[LogEntry]:
         cursor.execute(
             self.sql(
                 "SELECT position, originator_id, originator_version, recorded_at, hash "
-                f"FROM {self.log} WHERE originator_id = ? ORDER BY originator_version"
+                f"FROM {self.log} WHERE originator_id = ? AND originator_version > ? "
+                "ORDER BY originator_version"
             ),
-            (uuid_hex(originator_id),),
+            (uuid_hex(originator_id), after_version),
         )
         return [_entry(row) for row in cursor.fetchall()]
 
@@ -340,9 +350,9 @@ class IndexReads(ABC):
         with self.reading() as cursor:
             return self.index.version_at(cursor, originator_id, known_at)
 
-    def entries_for(self, originator_id: UUID) -> list[LogEntry]:
+    def entries_for(self, originator_id: UUID, after_version: int = 0) -> list[LogEntry]:
         with self.reading() as cursor:
-            return self.index.entries_for(cursor, originator_id)
+            return self.index.entries_for(cursor, originator_id, after_version)
 
     def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
         with self.reading() as cursor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pytest
 
@@ -409,3 +410,49 @@ def test_ids_no_stream_can_have_are_not_found_whatever_their_text(seeded: Claims
     with pytest.raises(ClaimNotFound):
         seeded.import_batch([{**ASSERTION, "claim_id": odd}], ACTOR)
     assert log_length(seeded) == size
+
+
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_what_one_process_keeps_in_memory_does_not_hide_another_process_writes(
+    settings: Settings, seeded: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process keeps streams' log rows and the sources it found (they never change or
+    go away once written); another process's appends and registrations are still seen, its
+    answers equal a fresh process's, and the rows kept stay within their bound."""
+    monkeypatch.setattr("ledger.store.STREAM_ROWS_KEPT", 6)
+    other = ClaimsLedger(settings.eventsourcing_env())
+    try:
+        first = seeded.append("troops", ASSERTION, ACTOR)
+        assert seeded.claim("troops")["version"] == 2
+        other.append("troops", {**ASSERTION, "source": "peskov", "type": "denied"}, ACTOR)
+        mine = seeded.claim("troops")
+        assert mine["version"] == 3
+        assert [c["source"] for c in mine["credibility"]["contributions"]] == [
+            "zelensky", "peskov"]
+        # An answer of this process after the other's write is what a fresh one answers.
+        answer = seeded.append("troops", {**ASSERTION, "occurred_at": "2024-10-14"}, ACTOR)
+        fresh = ClaimsLedger(settings.eventsourcing_env())
+        try:
+            at = datetime.fromisoformat(answer["recorded_at"])
+            assert fresh.claim("troops", as_of=at, known_at=at)["credibility"] == answer[
+                "credibility"]
+            then = datetime.fromisoformat(first["recorded_at"])
+            assert fresh.claim("troops", as_of=then, known_at=then) == seeded.claim(
+                "troops", as_of=then, known_at=then)
+        finally:
+            fresh.close()
+        # A source this process found missing, registered by the other, is found.
+        with pytest.raises(SourceNotFound):
+            seeded.append("troops", {**ASSERTION, "source": "nis"}, ACTOR)
+        source(other, "nis", "KR", "B")
+        assert seeded.append("troops", {**ASSERTION, "source": "nis"}, ACTOR)["version"] == 5
+        for n in range(6):  # more rows than the bound, over several streams
+            claim(seeded, f"c{n}", ["RU"])
+            seeded.append(f"c{n}", ASSERTION, ACTOR)
+            seeded.claim(f"c{n}")
+        assert seeded.store._stream_rows <= 6
+        assert seeded.claim("troops")["version"] == 5
+    finally:
+        other.close()
