@@ -18,6 +18,7 @@ import functools
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -91,6 +92,9 @@ ENTRIES_KEPT = 4096
 #: Streams' log rows kept in memory (a row never changes once written), in all.
 STREAM_ROWS_KEPT = 100_000
 
+#: Claims' statements kept in memory as read, in all (a claim up to a version never changes).
+STATEMENTS_KEPT = 25_000
+
 #: A recording time (microseconds) later than any real one: "as known now, whatever now is".
 END_OF_TIME = 2**62
 
@@ -117,6 +121,11 @@ class LedgerApplication(Application[UUID]):
         # first), holding ``_stream_rows`` rows in all.
         self._streams: OrderedDict[UUID, tuple[dict[int, LogEntry], int]] = OrderedDict()
         self._stream_rows = 0
+        # Each claim as read at its latest version seen (least recently used first), so a
+        # read at that version or an earlier one is a slice of it, holding
+        # ``_statements_kept`` statements in all.
+        self._claims_seen: OrderedDict[UUID, ClaimData] = OrderedDict()
+        self._statements_kept = 0
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -464,15 +473,22 @@ class LedgerApplication(Application[UUID]):
         """The claim stream ``uid`` at ``version``, each record with its position and time.
 
         ``loaded``: the claim already in memory at ``version`` or later (it is not loaded
-        again; only its records up to ``version`` are read).
+        again; only its records up to ``version`` are read). A claim read before at
+        ``version`` or later is not read again either: its first statements are these.
         """
+        with self._versions_lock:
+            seen = self._claims_seen.get(uid)
+            if seen is not None:
+                self._claims_seen.move_to_end(uid)
+        if seen is not None and seen.version >= version and not self.index.touched(uid):
+            return replace(seen, version=version, records=seen.records[: version - 1])
         if loaded is not None and loaded.version >= version:
             claim = loaded
         else:
             claim = self.aggregate(uid, version=version, subject=subject)
         records = claim.records[: version - 1]  # a slice: other writers may append
         entries = entries if entries is not None else self.versions(uid, needed=version)
-        return ClaimData(
+        data = ClaimData(
             claim_id=claim.claim_id,
             text=claim.text,
             tags=list(claim.tags),
@@ -488,6 +504,23 @@ class LedgerApplication(Application[UUID]):
                 for r in records
             ],
         )
+        self._keep_claim(uid, data)
+        return replace(data, records=list(data.records))
+
+    def _keep_claim(self, uid: UUID, data: ClaimData) -> None:
+        """Keep ``data`` if it is the latest version of the claim read here."""
+        with self._versions_lock:
+            kept = self._claims_seen.get(uid)
+            if kept is not None and kept.version >= data.version:
+                return
+            if kept is not None:
+                self._statements_kept -= len(kept.records)
+            self._claims_seen[uid] = data
+            self._claims_seen.move_to_end(uid)
+            self._statements_kept += len(data.records)
+            while self._statements_kept > STATEMENTS_KEPT and len(self._claims_seen) > 1:
+                _, evicted = self._claims_seen.popitem(last=False)
+                self._statements_kept -= len(evicted.records)
 
     def source_as_known(
         self, source_id: str, known_at_us: int, entries: dict[int, LogEntry] | None = None

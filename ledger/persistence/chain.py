@@ -100,6 +100,10 @@ class LedgerIndex(Protocol):
         self, kind: str, known_at: int, after: int, limit: int
     ) -> list[tuple[str, int]]: ...
     def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+    def touched(self, originator_id: UUID) -> bool:
+        """Whether a stored event of the stream was ever deleted or changed."""
+        ...
+
     def gaps(self, originator_ids: Sequence[UUID], screened: bool = True) -> dict[str, int]:
         """Streams with a log row whose event is not stored: UUID hex -> first position.
 

@@ -106,6 +106,9 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
             )
             return [(public, position) for position, public in rows[:limit]]
 
+    def touched(self, originator_id: UUID) -> bool:
+        return False  # only this process holds the events, and it never changes them
+
     def gaps(self, originator_ids: Sequence[UUID], screened: bool = True) -> dict[str, int]:
         found = {}
         for oid in originator_ids:

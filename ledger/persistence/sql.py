@@ -37,7 +37,7 @@ class SqlIndex:
         self.log = f"{qualify}{prefix}_log"
         self.streams = f"{qualify}{prefix}_streams"
         self.idempotency = f"{qualify}{prefix}_idempotency"
-        #: Event rows removed from the events table (deleted, or moved by an update), as
+        #: Event rows deleted or updated in the events table (never done by the ledger), as
         #: the table's own trigger records them (``watch_damage``).
         self.damage = f"{qualify}{prefix}_damage"
         self.watch = f"{prefix}_damage_watch"
@@ -76,13 +76,15 @@ class SqlIndex:
         ]
 
     def watch_damage(self, cursor: Any) -> None:
-        """Have the events table record every row removed from it, once per store.
+        """Have the events table record every row deleted or changed in it (once per store).
 
         A trigger on the library's events table writes the stream and version of each
-        row deleted, or moved to another stream or version by an update, to the damage
-        table, whoever does it: a list can then screen a page's claims for missing events
-        with one index lookup per claim instead of counting their events. A store made
-        before the trigger existed is screened once, in full, when the trigger is made.
+        row deleted or updated (moved to another stream or version, or its bytes changed)
+        to the damage table, whoever does it: a list can then screen a page's claims for
+        missing events with one index lookup per claim instead of counting their events,
+        and a process knows when what it kept of a stream may no longer be what is
+        stored. A store made before the trigger existed is screened once, in full, when
+        the trigger is made.
         (The screen is a convenience of reads; ``verify`` checks every stored event
         against the hash chain, trigger or not.)
         """
@@ -115,8 +117,8 @@ class SqlIndex:
                 "VALUES (OLD.originator_id, OLD.originator_version); END"
             )
             return [
-                f"CREATE TRIGGER IF NOT EXISTS {self.watch}_moves AFTER UPDATE OF "
-                f"originator_id, originator_version ON {self.events} {record}",
+                f"CREATE TRIGGER IF NOT EXISTS {self.watch}_updates AFTER UPDATE "
+                f"ON {self.events} {record}",
                 # Made last: its presence says the watch is complete.
                 f"CREATE TRIGGER {self.watch} AFTER DELETE ON {self.events} {record}",
             ]
@@ -127,8 +129,8 @@ class SqlIndex:
             "(originator_id, originator_version) VALUES "
             "(replace(CAST(OLD.originator_id AS TEXT), '-', ''), OLD.originator_version) "
             "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
-            f"CREATE TRIGGER {self.watch} AFTER DELETE OR UPDATE OF originator_id, "
-            f"originator_version ON {self.events} FOR EACH ROW "
+            f"CREATE TRIGGER {self.watch} AFTER DELETE OR UPDATE ON {self.events} "
+            "FOR EACH ROW "
             f"EXECUTE FUNCTION {qualify}{self.watch}()",
         ]
 
@@ -297,6 +299,16 @@ class SqlIndex:
         suspects = [row["originator_id"] for row in cursor.fetchall()]
         return self.missing(cursor, suspects) if suspects else {}
 
+    def touched(self, cursor: Any, originator_id: UUID) -> bool:
+        """Whether a row of the stream was ever deleted, moved or changed in the events
+        table (``watch_damage``): what a process kept of it may no longer be what is
+        stored."""
+        cursor.execute(
+            self.sql(f"SELECT 1 FROM {self.damage} WHERE originator_id = ? LIMIT 1"),
+            (uuid_hex(originator_id),),
+        )
+        return cursor.fetchone() is not None
+
     def missing(self, cursor: Any, hex_ids: Sequence[str]) -> dict[str, int]:
         """``gaps`` without the screen: an index lookup per logged event of the streams."""
         marks = ", ".join("?" for _ in hex_ids)
@@ -375,3 +387,7 @@ class IndexReads(ABC):
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with self.reading() as cursor:
             return self.index.find_idempotency(cursor, key)
+
+    def touched(self, originator_id: UUID) -> bool:
+        with self.reading() as cursor:
+            return self.index.touched(cursor, originator_id)

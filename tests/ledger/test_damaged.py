@@ -25,6 +25,7 @@ from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger.domain import claim_uuid
+from ledger.errors import DamagedHistory
 from ledger.examples import load_article
 from ledger.reads import LedgerReads
 from ledger_cli.main import app as cli
@@ -237,5 +238,24 @@ def test_a_store_damaged_before_it_was_watched_is_screened_in_full_on_opening(
         assert flagged(ledger) == {TROOPS: 14}
         delete_event(sql_settings, OTHERS[0], 2)  # watched again from now on
         assert set(flagged(ledger)) == {TROOPS, OTHERS[0]}
+    finally:
+        ledger.close()
+
+
+def test_a_claim_read_before_its_events_were_deleted_is_read_again_not_served_from_memory(
+    sql_settings: Settings,
+) -> None:
+    """A process keeps what it read of a claim; once a row of it is deleted behind the
+    service's back, the claim is read from the store again, and is damaged."""
+    ledger = open_ledger(sql_settings)
+    try:
+        load_article(ledger)
+        answer = ledger.claim(TROOPS)  # now kept in memory
+        assert ledger.claim(TROOPS)["credibility"] == answer["credibility"]
+        delete_event(sql_settings, TROOPS, 3)
+        with pytest.raises(DamagedHistory) as caught:
+            ledger.claim(TROOPS)
+        assert (caught.value.position, caught.value.reason) == (14, "the stored event is missing")
+        assert ledger.claim(OTHERS[0])["version"] > 1  # the others are served as before
     finally:
         ledger.close()
