@@ -50,7 +50,7 @@ class Recorded:
     recorded_at: int  # microseconds since the epoch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordedStatement:
     """One statement as stored, with when the ledger recorded it (its position is on it)."""
 

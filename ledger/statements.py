@@ -109,7 +109,7 @@ OPTIONAL_FIELDS = (
 _IDENTITY = frozenset({"event_id", "type", "supersedes", "actor", "corrected_type", "claim_id"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One statement about a claim, as recorded (corrections not applied unless noted).
 

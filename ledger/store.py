@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+from array import array
+from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -119,7 +121,7 @@ class LedgerApplication(Application[UUID]):
         self._sources_registered: set[str] = set()
         # A stream's log rows by version, and its last version read (least recently used
         # first), holding ``_stream_rows`` rows in all.
-        self._streams: OrderedDict[UUID, tuple[dict[int, LogEntry], int]] = OrderedDict()
+        self._streams: OrderedDict[UUID, StreamLog] = OrderedDict()
         self._stream_rows = 0
         # Each claim as read at its latest version seen (least recently used first), so a
         # read at that version or an earlier one is a slice of it, holding
@@ -412,43 +414,45 @@ class LedgerApplication(Application[UUID]):
             ):
                 self.snapshot(aggregate)
 
-    def versions(self, aggregate_id: UUID, needed: int | None = None) -> dict[int, LogEntry]:
-        """The stream's log rows by version (do not change the dict: it is shared).
+    def versions(self, aggregate_id: UUID, needed: int | None = None) -> Mapping[int, LogEntry]:
+        """The stream's log rows by version.
 
-        Rows read before are kept in memory, so only those written since are read; with
-        ``needed``, not even that if the rows up to that version are already known.
+        Rows read before are kept in memory (``StreamLog``), so only those written since are
+        read; with ``needed``, not even that if the rows up to that version are known.
         """
         with self._versions_lock:
             kept = self._streams.get(aggregate_id)
-        if kept is not None and needed is not None and kept[1] >= needed:
-            return kept[0]
-        newer = self.index.entries_for(aggregate_id, after_version=kept[1] if kept else 0)
+        if kept is not None and needed is not None and len(kept) >= needed:
+            return kept
+        newer = self.index.entries_for(aggregate_id, after_version=len(kept) if kept else 0)
         if not newer:
-            return kept[0] if kept is not None else {}
-        return self._extend(aggregate_id, newer)
+            return kept if kept is not None else {}
+        extended = self._extend(aggregate_id, newer)
+        if extended is not None:
+            return extended
+        # Versions missing from the log (it was tampered with): not kept, as it is.
+        return {e.originator_version: e for e in self.index.entries_for(aggregate_id)}
 
     def _extend(
         self, aggregate_id: UUID, newer: list[LogEntry], only_after: bool = False
-    ) -> dict[int, LogEntry]:
-        """Keep a stream's rows read or written (``newer``, in version order). A copy is
-        extended, never the dict callers hold. ``only_after``: only if the rows kept end
-        just before them (this process's write, kept only if the stream is)."""
+    ) -> StreamLog | None:
+        """Keep a stream's rows read or written (``newer``, in version order), if they
+        continue what is kept (from version 1 if nothing is); None if they do not.
+        ``only_after``: only if the stream is kept (this process's own write)."""
         with self._versions_lock:
-            kept = self._streams.pop(aggregate_id, None)
-            rows, last = kept if kept is not None else ({}, 0)
-            if only_after and (kept is None or last != newer[0].originator_version - 1):
-                if kept is not None:
-                    self._streams[aggregate_id] = kept
-                return rows
-            self._stream_rows -= len(rows)
-            rows = {**rows, **{e.originator_version: e for e in newer}}
-            last = max(last, newer[-1].originator_version)
-            self._streams[aggregate_id] = (rows, last)
-            self._stream_rows += len(rows)
+            kept = self._streams.get(aggregate_id)
+            if kept is None and only_after:
+                return None
+            extended = (kept or StreamLog(newer[0].originator_id)).extended(newer)
+            if extended is None:
+                return None
+            self._stream_rows += len(extended) - (len(kept) if kept else 0)
+            self._streams[aggregate_id] = extended
+            self._streams.move_to_end(aggregate_id)
             while self._stream_rows > STREAM_ROWS_KEPT and len(self._streams) > 1:
-                _, (evicted, _) = self._streams.popitem(last=False)
+                _, evicted = self._streams.popitem(last=False)
                 self._stream_rows -= len(evicted)
-            return rows
+            return extended
 
     def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""
@@ -465,7 +469,7 @@ class LedgerApplication(Application[UUID]):
         self,
         uid: UUID,
         version: int,
-        entries: dict[int, LogEntry] | None = None,
+        entries: Mapping[int, LogEntry] | None = None,
         *,
         loaded: Claim | None = None,
         subject: str | None = None,
@@ -523,7 +527,7 @@ class LedgerApplication(Application[UUID]):
                 self._statements_kept -= len(evicted.records)
 
     def source_as_known(
-        self, source_id: str, known_at_us: int, entries: dict[int, LogEntry] | None = None
+        self, source_id: str, known_at_us: int, entries: Mapping[int, LogEntry] | None = None
     ) -> SourceData | None:
         uid = source_uuid(source_id)
         entries = entries if entries is not None else self.versions(uid)
@@ -568,10 +572,62 @@ class LedgerApplication(Application[UUID]):
         return found
 
 
-def _version_at(entries: dict[int, LogEntry], known_at_us: int) -> int | None:
+def _version_at(entries: Mapping[int, LogEntry], known_at_us: int) -> int | None:
     """The stream's version as recorded by ``known_at`` (None: not yet recorded)."""
+    if isinstance(entries, StreamLog):
+        return entries.version_at(known_at_us)
     versions = [v for v, e in entries.items() if e.recorded_at <= known_at_us]
     return max(versions) if versions else None
+
+
+class StreamLog(Mapping[int, LogEntry]):
+    """A stream's log rows, versions 1 to n, in arrays: no Python object per row (a process
+    keeps many, and every object the garbage collector tracks lengthens its full
+    collections, which stop every request). Never changed: ``extended`` makes a copy."""
+
+    __slots__ = ("hashes", "originator_id", "positions", "recorded")
+
+    def __init__(
+        self,
+        originator_id: str,
+        positions: array[int] | None = None,
+        recorded: array[int] | None = None,
+        hashes: tuple[str, ...] = (),
+    ) -> None:
+        self.originator_id = originator_id
+        self.positions = positions if positions is not None else array("q")
+        self.recorded = recorded if recorded is not None else array("q")
+        self.hashes = hashes
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(1, len(self.positions) + 1))
+
+    def __getitem__(self, version: int) -> LogEntry:
+        if not 1 <= version <= len(self.positions):
+            raise KeyError(version)
+        i = version - 1
+        return LogEntry(
+            self.positions[i], self.originator_id, version, self.recorded[i], self.hashes[i]
+        )
+
+    def version_at(self, known_at_us: int) -> int | None:
+        """The last version recorded by ``known_at`` (recording time grows with version)."""
+        return bisect_right(self.recorded, known_at_us) or None
+
+    def extended(self, rows: Sequence[LogEntry]) -> StreamLog | None:
+        """A copy with ``rows`` after the last version; None unless they continue it."""
+        first = len(self.positions) + 1
+        if [r.originator_version for r in rows] != list(range(first, first + len(rows))):
+            return None
+        return StreamLog(
+            self.originator_id,
+            self.positions + array("q", [r.position for r in rows]),
+            self.recorded + array("q", [r.recorded_at for r in rows]),
+            self.hashes + tuple(r.hash for r in rows),
+        )
 
 
 def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
