@@ -119,8 +119,8 @@ class LedgerApplication(Application[UUID]):
         self._sources_seen: OrderedDict[tuple[UUID, int], SourceData] = OrderedDict()
         self._written: OrderedDict[int, LogEntry] = OrderedDict()  # position -> log row
         self._sources_registered: set[str] = set()
-        # A stream's log rows by version, and its last version read (least recently used
-        # first), holding ``_stream_rows`` rows in all.
+        # Each stream's log rows read or written here (least recently used first),
+        # holding ``_stream_rows`` rows in all.
         self._streams: OrderedDict[UUID, StreamLog] = OrderedDict()
         self._stream_rows = 0
         # Each claim as read at its latest version seen (least recently used first), so a
