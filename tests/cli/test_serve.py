@@ -254,3 +254,41 @@ def test_json_logs_make_every_line_of_serve_json(
     assert [line["msg"] for line in lines][-1] == "API on http://127.0.0.1:8000 (docs at /docs)"
     assert {line["logger"] for line in lines} == {"claims_ledger.serve"}
     assert api.runs[0][1]["log_config"]["formatters"]["json"]["()"] == "api.logs.JsonFormatter"
+
+
+def test_the_real_server_sets_what_startup_made_aside_from_the_garbage_collector() -> None:
+    """``serve`` runs uvicorn's server that, once started, freezes what startup made, so
+    full collections no longer walk the app, its schemas and the opened store."""
+    import gc
+    import threading
+    import time
+
+    import uvicorn
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "lifespan"
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    gc.unfreeze()
+    server = ledger_cli.serve.FrozenStartServer(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+    )
+    runner = threading.Thread(target=server.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not gc.get_freeze_count() and runner.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.started
+        assert gc.get_freeze_count() > 0  # right after the server said it started
+    finally:
+        server.should_exit = True
+        runner.join(timeout=10)
+        gc.unfreeze()
+    assert not runner.is_alive()
