@@ -56,6 +56,9 @@ Change = Callable[[Any], None]
 CLAIMS_IN_MEMORY = 5000
 STATEMENTS_IN_MEMORY = 200_000
 PAGE = 1000
+#: A row's id is its event's position shifted by this many bits, plus its place among the
+#: rows the event made (so a rebuild gives every row the id it had).
+RID_BITS = 24
 #: How long the runner gathers new events before projecting them, unless a reader waits.
 GATHER = 0.05
 
@@ -85,6 +88,8 @@ class CredibilityProjection(Projection[Any]):
         self.pending: list[Change] = []
         self.tracking: Tracking | None = None
         self.recorded_at = 0  # of the event being processed
+        self._rids = 0  # the next row id of the event being processed
+        self._rids_end = 0
 
     def forget(self) -> None:
         """Drop what is in memory (after a failed write, or a rebuild)."""
@@ -113,6 +118,8 @@ class CredibilityProjection(Projection[Any]):
 
     def process(self, event: Event) -> None:
         self.recorded_at = event.recorded_at
+        self._rids = event.position << RID_BITS
+        self._rids_end = (event.position + 1) << RID_BITS
         tracking = Tracking(TRACKED, event.position)
         try:
             self.process_event(event.domain_event, tracking)
@@ -145,13 +152,14 @@ class CredibilityProjection(Projection[Any]):
             json.dumps(e.parties),
             json.dumps(state.beneficiaries),
         )
-        first = Interval(BEGINNING_OF_TIME, END_OF_TIME, *self._summary(state))
+        first = Interval(BEGINNING_OF_TIME, END_OF_TIME, *self._summary(state), rid=self._rid())
         state.rows = [first]
+        state.position = position = tracking.notification_id
         claim_id, recorded_at, tags = e.claim_id, self.recorded_at, list(e.tags)
 
         def change(cursor: Any) -> None:
             self.view.tables.add_claim(cursor, row, tags)
-            self.view.tables.replace(cursor, claim_id, [], [first], recorded_at)
+            self.view.tables.replace(cursor, claim_id, [], [first], recorded_at, position)
 
         self.pending.append(change)
         self.tracking = tracking
@@ -259,6 +267,7 @@ class CredibilityProjection(Projection[Any]):
         self.flush()
         with self.view.reading() as cursor:
             state.rows = self.view.tables.current(cursor, claim_id, BEGINNING_OF_TIME, END_OF_TIME)
+            state.position = self.view.tables.claim_position(cursor, claim_id)
         self._remember(state)
         return state
 
@@ -270,6 +279,14 @@ class CredibilityProjection(Projection[Any]):
                 found = SourceData(source_id, f"unregistered source {source_id}", None, None)
             source = self.sources[source_id] = found
         return source
+
+    def _rid(self) -> int:
+        """The id of the next row the event being processed makes."""
+        rid = self._rids
+        if rid >= self._rids_end:
+            raise RuntimeError(f"an event made more than {1 << RID_BITS} rows")
+        self._rids = rid + 1
+        return rid
 
     def _summary(self, state: ClaimState) -> Summary:
         """The answer of a claim nothing has been said about (at any valid time)."""
@@ -305,18 +322,29 @@ class CredibilityProjection(Projection[Any]):
                 merged[-1] = Interval(merged[-1].valid_from, piece.valid_to, *_value(piece))
             else:
                 merged.append(piece)
-        old, new = rows[first:last], merged
-        rows[first:last] = merged
-        # Rows that stay as they are keep their recording time.
-        while old and new and old[0] == new[0]:
-            old, new = old[1:], new[1:]
-        while old and new and old[-1] == new[-1]:
-            old, new = old[:-1], new[:-1]
-        if not (old or new):
+        old = rows[first:last]
+        # Rows that stay as they are keep their recording time (and id).
+        before, after = 0, 0  # how many rows at each end stay
+        while before < min(len(old), len(merged)) and old[before] == merged[before]:
+            before += 1
+        while (
+            after < min(len(old), len(merged)) - before
+            and old[-1 - after] == merged[-1 - after]
+        ):
+            after += 1
+        if before == len(old) == len(merged):
             return
-        claim_id, recorded_at = state.claim_id, self.recorded_at
+        new = [
+            Interval(row.valid_from, row.valid_to, *_value(row), rid=self._rid())
+            for row in merged[before : len(merged) - after]
+        ]
+        ended = old[before : len(old) - after]
+        rows[first:last] = [*old[:before], *new, *old[len(old) - after :]]
+        claim_id, recorded_at, position = state.claim_id, self.recorded_at, state.position
         self.pending.append(
-            lambda cursor: self.view.tables.replace(cursor, claim_id, old, new, recorded_at)
+            lambda cursor: self.view.tables.replace(
+                cursor, claim_id, ended, new, recorded_at, position
+            )
         )
 
 
@@ -425,6 +453,7 @@ class Projector:
         """
         done = 0
         with self._mutex:
+            self.view.tables.forget_points()
             while interrupt is None or not interrupt.is_set():
                 after = self.view.position()
                 if until is not None and after >= until:
@@ -438,6 +467,8 @@ class Projector:
                 done += len(page)
                 if progress is not None:
                     progress(len(page))
+            if interrupt is None or not interrupt.is_set():
+                self.view.index_points()
         return done
 
     def caught_up(self, timeout: float = 2.0) -> bool:

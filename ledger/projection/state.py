@@ -96,6 +96,8 @@ class ClaimState:
     claim_id: str
     parties: list[str]
     beneficiaries: list[str]
+    #: Where the claim was registered in the log (its rows are indexed by it).
+    position: int = 0
     #: Every statement but corrections, by event id, with the corrections known applied.
     statements: dict[str, Statement] = field(default_factory=dict)
     #: Weighable positions by source, and resolutions, each sorted by ``key_of``.

@@ -33,6 +33,7 @@ class CredibilityView(Protocol):
     tables: CredibilityTables
 
     def write(self, change: Callable[[Any], None], tracking: Tracking) -> None: ...
+    def index_points(self) -> None: ...
     def reading(self) -> Any: ...
     def position(self) -> int: ...
     def drop(self) -> None: ...
@@ -89,6 +90,18 @@ class ViewMixin:
         for statement in self.tables.create_statements():
             cursor.execute(statement)
         self.tables.record_format(cursor)
+
+    def index_points(self) -> None:
+        """Index every row in the R-tree if it is not complete (after a rebuild, or a
+        projection of the whole log), so status and band pages can search it."""
+        if not self.tables.indexed:
+            return
+        with self.reading() as cursor:
+            if self.tables.points_ready(cursor):
+                return
+        with self.datastore.transaction(commit=True) as cursor:
+            if not self.tables.points_ready(cursor):
+                self.tables.fill_points(cursor)
 
     def position(self) -> int:
         """The last log position projected (0: none)."""
