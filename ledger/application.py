@@ -17,15 +17,19 @@ one with ``ledger.bootstrap.open_ledger(settings)``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from ledger.answers import JSON
+from ledger.errors import LedgerError
 from ledger.export import Importer
 from ledger.projection import open_projector
 from ledger.reads import LedgerReads
 from ledger.store import LedgerApplication
 from ledger.writes import LedgerWrites
+
+log = logging.getLogger(__name__)
 
 
 class ClaimsLedger:
@@ -79,4 +83,8 @@ class ClaimsLedger:
     def close(self) -> None:
         if self.projector is not None:
             self.projector.stop()
+        try:
+            self.importer.finish()  # snapshots a load owes, if it did not finish itself
+        except LedgerError as error:  # derived data: a later save takes them
+            log.warning("snapshots owed by a load were not taken: %s", error.detail)
         self.store.close()

@@ -123,6 +123,8 @@ class Importer:
         self.records_held, self.claims_held = self.RECORDS_HELD, self.HELD
         self.known_sources: set[str] = set()  # registered sources seen in this batch
         self.held: OrderedDict[str, Claim] = OrderedDict()
+        #: Held claims whose snapshot is owed (``LedgerApplication.snapshot_crossed``).
+        self.owed: dict[UUID, Claim] = {}
 
     def keep(self, records: int) -> None:
         """Keep up to ``records`` records between batches (a long load: more is faster, as a
@@ -160,19 +162,20 @@ class Importer:
                 aggregate = self._one(item, actor, claims, sources, streams, seen)
                 events += aggregate.collect_events()
             except InvalidInput as error:
-                self.held.clear()
+                self.forget()
                 raise type(error)(f"{where}: {error.field}", error.reason) from None
             except (ClaimNotFound, SourceNotFound, AlreadyExists) as error:
-                self.held.clear()
+                self.forget()
                 raise type(error)(f"{where}: {error.detail}") from None
         if not records:
             return {"count": 0}
         try:
             positions = self.store.save_all(*events, streams=streams)
         except BaseException:
-            self.held.clear()  # they hold what was not saved
+            self.forget()  # they hold what was not saved
             raise
-        self.store.snapshot_crossed([*claims.values(), *sources.values()], events)
+        self.store.snapshot_crossed(claims.values(), events, owed=self.owed)
+        self.store.snapshot_crossed(sources.values(), events)
         for cid, claim in claims.items():
             self.held[cid] = claim
             self.held.move_to_end(cid)
@@ -182,11 +185,26 @@ class Importer:
         ):
             _, dropped = self.held.popitem(last=False)
             records_held -= len(dropped.records)
+            if self.owed.pop(dropped.id, None) is not None:
+                self.store.snapshot(dropped)
         return {
             "count": len(positions),
             "first_position": positions[0],
             "last_position": positions[-1],
         }
+
+    def forget(self) -> None:
+        """Drop the claims held (after a failed batch: they hold what was not saved), and
+        the snapshots owed of them (snapshots are derived: a later save takes them)."""
+        self.held.clear()
+        self.owed.clear()
+
+    @store_errors
+    def finish(self) -> None:
+        """Take the snapshots owed, at each claim's latest version: the end of a load."""
+        while self.owed:
+            _, claim = self.owed.popitem()
+            self.store.snapshot(claim)
 
     def _restorable(self, records: Sequence[Mapping[str, Any]]) -> int | None:
         """The store's head, if ``records`` are a backup that continues the log from it."""
@@ -226,6 +244,7 @@ class Importer:
             )
         except IntegrityError as error:
             raise Conflict(f"the backup cannot continue this log: {error}") from None
+        self.finish()  # of the claims held, at the versions they had (saved)
         self.held.clear()
         for callback in self.store.on_saved:
             callback()

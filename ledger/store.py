@@ -394,25 +394,37 @@ class LedgerApplication(Application[UUID]):
         with datastore.transaction(commit=True) as cursor:
             cursor.execute(statement, (oid, oid))
 
-    def snapshot_crossed(self, aggregates: Iterable[Any], events: Iterable[Any]) -> None:
+    def snapshot_crossed(
+        self,
+        aggregates: Iterable[Any],
+        events: Iterable[Any],
+        owed: dict[UUID, Any] | None = None,
+    ) -> None:
         """Snapshot aggregates whose version crossed an interval in a multi-event save.
 
         ``save()`` snapshots aggregates by itself, but a batch saves events in request
         order rather than aggregates, so the interval is checked here instead, with the
         number of ``events`` each aggregate got.
+
+        With ``owed`` (a bulk load's), the aggregate is put there instead, to be snapshot
+        once, at the latest version the load gives it (``Importer.finish``). A batch's
+        snapshot is at the version the batch leaves, rarely one kept for good (interval x
+        2^k, see ``prune_snapshots``), so each was pruned by the next: a load kept only
+        the latest anyway, and encoded a long claim whole at every interval to get it.
         """
         if self.snapshots is None:
             return
         written = Counter(event.originator_id for event in events)
         for aggregate in aggregates:
             interval = self.snapshotting_intervals.get(type(aggregate))
-            before = aggregate.version - written[aggregate.id]
-            if (
-                written[aggregate.id]
-                and interval
-                and aggregate.version // interval > before // interval
-            ):
+            count = written[aggregate.id]
+            before = aggregate.version - count
+            if not (count and interval and aggregate.version // interval > before // interval):
+                continue
+            if owed is None:
                 self.snapshot(aggregate)
+            else:
+                owed[aggregate.id] = aggregate
 
     def versions(self, aggregate_id: UUID, needed: int | None = None) -> Mapping[int, LogEntry]:
         """The stream's log rows by version.
@@ -637,3 +649,4 @@ def _project(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     for domain_event in domain_events:
         aggregate = domain_event.mutate(aggregate)
     return aggregate
+

@@ -100,6 +100,7 @@ def load(
                 for batch in batches(read_records(stream), batch_size):
                     loader.write(batch)
                     advance(len(batch))
+                loader.finish()
             except LedgerError as error:
                 say(f"error: {error.detail}")
                 say(loader.partial_summary())
@@ -124,6 +125,10 @@ class _BatchLoader:
         if fresh:
             self._import(fresh)
         self.last_line = batch[-1][0]
+
+    def finish(self) -> None:
+        """The end of the load: the snapshots it owes (``Importer.finish``)."""
+        self.ledger.importer.finish()
 
     def _already_stored(self, line: int, record: object) -> bool:
         """True if the store holds this very record; a conflict if it holds another."""

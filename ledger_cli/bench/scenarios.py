@@ -254,6 +254,7 @@ def load_file(store: str, path: Path, made: synthetic.SyntheticLedger) -> tuple[
             latencies.append(time.perf_counter() - begun)
             sizes.append(len(batch))
             checkpoints.append((batch[-1][0], datetime.now(UTC)))
+        loader.finish()  # part of the load: the snapshots it owes
         elapsed = time.perf_counter() - started
     figures = summary(
         latencies, elapsed, latency_of=f"a batch of {LOAD_BATCH} events",
