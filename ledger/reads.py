@@ -200,13 +200,14 @@ class LedgerReads:
 
     def record_book(self, model: ModelVersion, known: datetime) -> replay.RecordBook | None:
         """Every resolved claim as known at ``known``, for a model that learns from the
-        sources' records (None for one that does not): reads every claim in the ledger."""
+        sources' records (None for one that does not): the claims with a resolution
+        recorded by then (``LedgerApplication.resolved_claims``)."""
         if not model.learns:
             return None
         known_us = to_micros(known)
         return replay.RecordBook(
             self.store.claim_as_known(claim_id, known_us)
-            for claim_id, _ in self._streams("claim", known_us, 0)
+            for claim_id in self.store.resolved_claims(known_us)
         )
 
     def claim_view(

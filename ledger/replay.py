@@ -223,6 +223,14 @@ def credibility(
     return model.assess(items, standings, claim.parties, claim.beneficiaries, learnt)
 
 
+def _resolves(statement: Statement) -> bool:
+    """A resolution, or a correction that turns a statement into one."""
+    return statement.type == StatementType.RESOLVED or (
+        statement.type == StatementType.CORRECTED
+        and statement.corrected_type == StatementType.RESOLVED
+    )
+
+
 class RecordBook:
     """The sources' track records at any (as_of, known_at) up to the known_at the claims
     were read at: only resolutions in scope there count (valid time by as_of, recording
@@ -238,7 +246,7 @@ class RecordBook:
         self.claims = [
             claim
             for claim in claims
-            if any(r.statement.type == StatementType.RESOLVED for r in claim.records)
+            if any(_resolves(r.statement) for r in claim.records)
         ]
         self._occurred = sorted(r.statement.at for c in self.claims for r in c.records)
         self._recorded = sorted(r.recorded_at for c in self.claims for r in c.records)

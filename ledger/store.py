@@ -128,6 +128,11 @@ class LedgerApplication(Application[UUID]):
         # ``_statements_kept`` statements in all.
         self._claims_seen: OrderedDict[UUID, ClaimData] = OrderedDict()
         self._statements_kept = 0
+        # The claims with a resolution recorded, with when the first was (microseconds),
+        # as the log stood at position ``_resolutions_head``.
+        self._resolutions: dict[str, int] = {}
+        self._resolutions_head = 0
+        self._resolutions_lock = threading.Lock()
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -465,6 +470,45 @@ class LedgerApplication(Application[UUID]):
                 _, evicted = self._streams.popitem(last=False)
                 self._stream_rows -= len(evicted)
             return extended
+
+    @store_errors
+    def resolved_claims(self, known_at_us: int) -> list[str]:
+        """The claims with a resolution recorded by ``known_at_us``: a ``resolved``
+        statement, or a correction that makes one (in log order of the first).
+
+        What a model that learns from the sources' records reads, instead of every claim.
+        The log is read once per process, then only what was written since; only events
+        whose stored bytes hold ``"resolved"`` are decoded (when they are stored as plain
+        JSON). An event that cannot be read is left to the reads of its own claim, which
+        name the damage.
+        """
+        with self._resolutions_lock:
+            while entries := self.index.log_entries(self._resolutions_head, 1000):
+                self._note_resolutions(entries)
+                self._resolutions_head = entries[-1].position
+            return [cid for cid, at in self._resolutions.items() if at <= known_at_us]
+
+    def _note_resolutions(self, entries: Sequence[LogEntry]) -> None:
+        recorded_at = {entry.position: entry.recorded_at for entry in entries}
+        plain = self.mapper.compressor is None and self.mapper.cipher is None
+        for stored in self.recorder.select_notifications(
+            start=entries[0].position, limit=len(entries), stop=entries[-1].position
+        ):
+            if not stored.topic.endswith("StatementRecorded") or (
+                plain and b'"resolved"' not in stored.state
+            ):
+                continue
+            try:
+                event = self.mapper.to_domain_event(stored)
+            except Exception:  # damaged: its claim's reads say so
+                continue
+            record = cast(Claim.StatementRecorded, event).record
+            kind = record.get("corrected_type") if record.get("type") == "corrected" else (
+                record.get("type")
+            )
+            when = recorded_at.get(stored.id)
+            if kind == "resolved" and when is not None and record.get("claim_id"):
+                self._resolutions.setdefault(str(record["claim_id"]), when)
 
     def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""

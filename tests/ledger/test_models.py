@@ -211,3 +211,39 @@ def test_making_v2_the_default_is_one_line_and_every_answer_follows(
     assert listed["new"]["model"] == V2
     assert listed["new"]["probability"] == appended["credibility"]["probability"]
     assert [m["name"] for m in models.listing()["data"] if m["default"]] == [V2]
+
+
+def test_v2_hears_a_resolution_made_by_correction_or_by_another_process(tmp_path: Any) -> None:
+    """v2 reads the claims with a resolution recorded, found in the log once per process and
+    then in what was written since: by this process or another, as a ``resolved``
+    statement or as a correction that turns a statement into one."""
+    settings = Settings(store=f"sqlite:///{tmp_path / 'l.sqlite3'}", _env_file=None)  # type: ignore[call-arg]
+    here, there = open_ledger(settings), open_ledger(settings)
+    try:
+        _bad_record(here)
+        claim(here, "new")
+        say(here, "new", "denied", "honest", "2021-01-01")
+        say(here, "new", "asserted", "liar", "2021-03-01")
+        as_of = day("2021-06-01")
+        before = here.claim("new", as_of=as_of, model=V2)["credibility"]
+        assert here.store.resolved_claims(to_micros(now())) == []
+        # Another process records what the court said, then corrects it into a ruling.
+        said = say(there, "old", "asserted", "court", "2021-05-01")
+        assert here.claim("new", as_of=as_of, model=V2)["credibility"] == before
+        there.append("old", {"type": "corrected", "supersedes": said["event_id"],
+                             "corrected_type": "resolved", "outcome": "refuted",
+                             "basis": "ruling"}, "tester")
+        assert here.store.resolved_claims(to_micros(now())) == ["old"]
+        after = here.claim("new", as_of=as_of, model=V2)["credibility"]
+        liar = next(c for c in after["contributions"] if c["source"] == "liar")
+        assert "0 matched and 0.9" in liar["reason"]
+        assert after["probability"] < before["probability"]
+        # As a process that read the whole log at once answers.
+        fresh = open_ledger(settings)
+        try:
+            assert fresh.claim("new", as_of=as_of, model=V2)["credibility"] == after
+        finally:
+            fresh.close()
+    finally:
+        here.close()
+        there.close()
