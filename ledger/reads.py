@@ -8,6 +8,7 @@ are ``datetime`` in and out; ``*_us`` names are recording times in microseconds.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -263,8 +264,10 @@ class LedgerReads:
         as_of, known = _times(as_of, known_at)
         after = _cursor(cursor)
         data = self.store.claim_as_known(claim_id, to_micros(known))
-        events = [e for e in replay.history(data, as_of, to_micros(known)) if e["position"] > after]
-        page = events[: _limit(limit)]
+        limit = _limit(limit)
+        events = list(itertools.islice(replay.history(data, as_of, to_micros(known), after),
+                                       limit + 1))
+        page = events[:limit]
         more = len(events) > len(page)
         return {
             "claim_id": claim_id,

@@ -292,13 +292,16 @@ def event_view(claim_id: str, rec: RecordedStatement) -> JSON:
     return view
 
 
-def history(claim: ClaimData, as_of: datetime, known_at: int) -> list[JSON]:
-    """The raw records recorded by ``known_at`` that occurred by ``as_of``, in log order."""
-    return [
+def history(
+    claim: ClaimData, as_of: datetime, known_at: int, after: int = 0
+) -> Iterator[JSON]:
+    """The raw records recorded by ``known_at`` that occurred by ``as_of``, in log order,
+    from the first after position ``after`` on (each made as it is asked for)."""
+    return (
         event_view(claim.claim_id, rec)
         for rec in known(claim, known_at)
-        if rec.statement.at <= as_of
-    ]
+        if rec.position > after and rec.statement.at <= as_of
+    )
 
 
 def summary(c: Credibility) -> JSON:
