@@ -85,6 +85,14 @@ class Filters:
 
 
 
+def _box(row: str) -> str:
+    """A row as a box in (valid time, recording time), as PostgreSQL's GiST indexes it."""
+    return (
+        f"box(point({row}valid_from::float8, {row}recorded_from::float8), "
+        f"point({row}valid_to::float8, {row}recorded_to::float8))"
+    )
+
+
 class CredibilityTables:
     """The projection's SQL, for SQLite and PostgreSQL."""
 
@@ -139,6 +147,18 @@ class CredibilityTables:
             f"ON {self.intervals} (claim_id, valid_to, recorded_to)",
             f"CREATE TABLE IF NOT EXISTS {self.format} (name TEXT PRIMARY KEY, "
             "value TEXT NOT NULL)",
+            *(
+                # PostgreSQL: the same search from a GiST index per status of each row as a
+                # box in (valid time, recording time).
+                [
+                    f"CREATE INDEX IF NOT EXISTS credibility_intervals_"
+                    f"{status.replace(' ', '_')}_box ON {self.intervals} USING gist "
+                    f"({_box('')}) WHERE status = '{status}'"
+                    for status in STATUSES
+                ]
+                if self.placeholder != "?"
+                else []
+            ),
             *(
                 # Each dimension a pair of bounds: valid time (seconds), recording time
                 # (microseconds after ``points_base``), the claim's position; then the
@@ -428,11 +448,30 @@ class CredibilityTables:
     ) -> list[Any]:
         """Claims registered by ``known_at`` with their answer at (``as_of``, ``known_at``)
         and their version as recorded by then."""
-        if filters.status is not None and self.points_ready(cursor):
-            return self._searched_page(cursor, as_of, known_at, filters, after, limit)
+        if filters.status is not None:
+            if self.placeholder != "?":
+                return self._boxed_page(cursor, as_of, known_at, filters, after, limit)
+            if self.points_ready(cursor):
+                return self._searched_page(cursor, as_of, known_at, filters, after, limit)
+        return self._walked_page(cursor, as_of, known_at, filters, after, limit)
+
+    def _walked_page(
+        self,
+        cursor: Any,
+        as_of: int,
+        known_at: int,
+        filters: Filters,
+        after: int,
+        limit: int,
+        until: int | None = None,
+    ) -> list[Any]:
+        """``page`` by each claim's answer in turn (up to the claim at ``until``)."""
         where, params = self._filtered(filters, "i")
         where[:0] = ["c.recorded_at <= ?", "c.position > ?"]
         params[:0] = [known_at, after]
+        if until is not None:
+            where.append("c.position <= ?")
+            params.append(until)
         # The claim's row at (as_of, known_at). The rows current at known_at split valid
         # time. The last of them (valid to the end of time) is one step down the
         # (claim_id, valid_to, recorded_to) index: the rows that end valid time tile
@@ -465,6 +504,49 @@ class CredibilityTables:
                 f"WHERE {' AND '.join(where)} ORDER BY c.position LIMIT ?"
             ),
             [known_at, *answer_params, *params, limit],
+        )
+        return list(cursor.fetchall())
+
+    def _boxed_page(
+        self, cursor: Any, as_of: int, known_at: int, filters: Filters, after: int, limit: int
+    ) -> list[Any]:
+        """``page`` with a status filter on PostgreSQL: the next 2 x ``limit`` claims in
+        turn (a common status fills the page there), else the status's GiST index: its
+        rows holding the point (as_of, known_at), of every claim after ``after``."""
+        assert filters.status in STATUSES
+        cursor.execute(
+            self.sql(
+                f"SELECT position FROM {self.claims} WHERE position > ? "
+                "ORDER BY position LIMIT 1 OFFSET ?"
+            ),
+            (after, 2 * limit - 1),
+        )
+        row = cursor.fetchone()
+        until = None if row is None else int(row["position"])
+        walked = self._walked_page(cursor, as_of, known_at, filters, after, limit, until)
+        if until is None or len(walked) >= limit:
+            return walked
+        more, more_params = self._filtered(filters, "i")
+        cursor.execute(
+            self.sql(
+                "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
+                "c.beneficiaries, i.probability, i.band, i.status, i.grade, "
+                f"(SELECT l.originator_version FROM {self.log} l "
+                "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
+                "ORDER BY l.recorded_at DESC LIMIT 1) AS version "
+                f"FROM {self.intervals} i JOIN {self.claims} c ON c.claim_id = i.claim_id "
+                # The status as a literal (one of STATUSES): a parameter would keep the
+                # planner from the status's partial index.
+                # (box @> box: GiST's box operator class does not serve box @> point)
+                f"WHERE i.status = '{filters.status}' AND {_box('i.')} @> "
+                "box(point(?, ?), point(?, ?)) "
+                "AND i.valid_from <= ? AND i.valid_to > ? AND i.recorded_from <= ? "
+                "AND i.recorded_to > ? AND c.position > ? AND c.recorded_at <= ? "
+                + "".join(f"AND {condition} " for condition in more)
+                + "ORDER BY c.position LIMIT ?"
+            ),
+            [known_at, float(as_of), float(known_at), float(as_of), float(known_at),
+             as_of, as_of, known_at, known_at, after, known_at, *more_params, limit],
         )
         return list(cursor.fetchall())
 

@@ -158,6 +158,35 @@ def test_the_projected_picture_is_the_replayed_one(projected: ClaimsLedger, seed
                 assert projected_page == replayed_page, (known, as_of, chosen)
 
 
+def test_status_pages_of_one_or_two_claims_follow_the_replayed_list(
+    projected: ClaimsLedger,
+) -> None:
+    """Paged one or two claims at a time, a status list (which searches indexes of the
+    rows with that status once the claims in order do not fill the page) gives the
+    replayed list's claims, in order, at any time."""
+    times = random_ledger(projected, 8, events=200)
+    assert projected.projector is not None and projected.projector.caught_up()
+    rng = random.Random(8)
+    statuses = ["unverified", "contested", "leaning true", "leaning false", "confirmed",
+                "refuted"]
+    for _ in range(12):
+        known_us = rng.choice(times)
+        as_of = START + timedelta(days=rng.randrange(-1, 62), hours=rng.choice([0, 12]))
+        status = rng.choice(statuses)
+        chosen = rng.choice([Filters(status=status), Filters(status=status, tag="odd")])
+        expected = projected.reads._replayed(as_of, from_micros(known_us), chosen, 0, 1000)
+        for limit in (1, 2):
+            after, paged = 0, []
+            while True:
+                page = projected.reads._projected(to_micros(as_of), known_us, chosen, after,
+                                                  limit)
+                paged += page
+                if len(page) < limit:
+                    break
+                after = page[-1][0]
+            assert paged == expected, (status, as_of, known_us, limit)
+
+
 @pytest.mark.parametrize("seed", [4])
 def test_each_known_picture_is_maximal_steps_covering_valid_time(
     projected: ClaimsLedger, seed: int
