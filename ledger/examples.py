@@ -25,4 +25,6 @@ def load_article(ledger: ClaimsLedger, actor: str = "example-data") -> int:
     """Load the article's events; returns how many were written (0 if already there)."""
     if ledger.store.index.stream_ids("claim", END_OF_TIME, 0, 1):
         return 0
-    return int(ledger.import_batch(article_records(), actor)["count"])
+    count = int(ledger.import_batch(article_records(), actor)["count"])
+    ledger.importer.finish()  # a whole load: the snapshots it owes
+    return count
