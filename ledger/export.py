@@ -156,16 +156,11 @@ class Importer:
         streams: list[tuple[str, str, UUID]] = []
         seen: set[str] = set()  # event ids, which must be unique
         events: list[Any] = []  # in record order, so the log keeps the file's order
-        marks: list[Any] = []  # snapshots of claims at versions kept for good
         for i, item in enumerate(records):
             where = f"line {lines[i] if lines is not None else i + 1}"
             try:
                 aggregate = self._one(item, actor, claims, sources, streams, seen)
                 events += aggregate.collect_events()
-                if isinstance(aggregate, Claim) and (
-                    mark := self.store.kept_snapshot(aggregate)
-                ) is not None:
-                    marks.append(mark)
             except InvalidInput as error:
                 self.forget()
                 raise type(error)(f"{where}: {error.field}", error.reason) from None
@@ -179,11 +174,7 @@ class Importer:
         except BaseException:
             self.forget()  # they hold what was not saved
             raise
-        self.store.store_snapshots(marks)
         self.store.snapshot_crossed(claims.values(), events, owed=self.owed)
-        for claim in claims.values():
-            if self.store.kept_version(claim):  # stored above, at the version it ends at
-                self.owed.pop(claim.id, None)
         self.store.snapshot_crossed(sources.values(), events)
         for cid, claim in claims.items():
             self.held[cid] = claim

@@ -161,14 +161,11 @@ class CheckedSnapshots(EventStore[UUID]):
         self._lock = threading.Lock()
 
     def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording[UUID]]:
-        self.put_stored([self.mapper.to_stored_event(e) for e in domain_events], **kwargs)
-        return []
-
-    def put_stored(self, stored: Sequence[StoredEvent], **kwargs: Any) -> None:
-        """Store snapshots already encoded."""
-        self.recorder.insert_events(list(stored), **kwargs)
+        stored = [self.mapper.to_stored_event(e) for e in domain_events]
+        self.recorder.insert_events(stored, **kwargs)
         for s in stored:
             self._judge(digest(s), True)
+        return []
 
     def get(
         self,

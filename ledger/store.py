@@ -45,7 +45,7 @@ from ledger.errors import (
 from ledger.groupcommit import GroupCommit
 from ledger.persistence.chain import LedgerIndex, LogEntry
 from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
-from ledger.snapshots import CheckedSnapshots, guard_snapshots
+from ledger.snapshots import guard_snapshots
 from ledger.statements import Statement
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -369,29 +369,6 @@ class LedgerApplication(Application[UUID]):
         snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
         self.snapshots.put([snapshot_class.take(aggregate)])
         self.prune_snapshots(aggregate.id)
-
-    def kept_snapshot(self, aggregate: Any) -> Any | None:
-        """The snapshot of ``aggregate`` as it is now, encoded (to store once its events
-        are saved: ``store_snapshots``), if its version is one kept for good (interval x
-        2^k, see ``prune_snapshots``); else None. A load takes these as a claim passes
-        them, mid-batch, where a batch's own snapshot would fall between them."""
-        if self.snapshots is None or not self.kept_version(aggregate):
-            return None
-        snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
-        return self.snapshots.mapper.to_stored_event(snapshot_class.take(aggregate))
-
-    def kept_version(self, aggregate: Any) -> bool:
-        """Whether the aggregate's version is one whose snapshot is kept for good."""
-        interval = self.snapshotting_intervals.get(type(aggregate))
-        if not interval or aggregate.version % interval:
-            return False
-        multiple = aggregate.version // interval
-        return not multiple & (multiple - 1)  # a power of two
-
-    def store_snapshots(self, stored: Sequence[Any]) -> None:
-        """Store snapshots ``kept_snapshot`` encoded (their events saved)."""
-        if stored and isinstance(self.snapshots, CheckedSnapshots):
-            self.snapshots.put_stored(stored)
 
     def prune_snapshots(self, aggregate_id: UUID) -> None:
         """Keep an aggregate's latest snapshot and those at interval x 2^k; delete the rest.

@@ -59,13 +59,10 @@ def test_a_long_claims_snapshots_are_few_and_reads_at_any_time_still_hold(sql_st
 
 
 
-def test_a_load_snapshots_a_claim_at_the_versions_kept_and_once_at_its_end(
-    sql_store: str,
-) -> None:
-    """A load snapshots a claim as it passes each version kept for good (interval x 2^k),
-    mid-batch, and owes the latest: it takes it once, at the claim's last version, at its
-    end (a snapshot per batch crossing an interval, pruned by the next, cost a whole
-    encoding each). Reads at every past time still answer."""
+def test_a_load_snapshots_a_claim_once_at_its_end(sql_store: str) -> None:
+    """A load owes a claim's snapshot when it crosses an interval and takes it once, at the
+    claim's last version, at its end: the snapshot a snapshot per crossing would have left
+    (each pruned by the next). Reads at every past time still answer."""
     settings = Settings(store=sql_store, snapshot_interval=4, _env_file=None)  # type: ignore[call-arg]
     ledger = open_ledger(settings)
     taken: list[int] = []
@@ -88,11 +85,10 @@ def test_a_load_snapshots_a_claim_at_the_versions_kept_and_once_at_its_end(
         ]
         for first in range(0, len(records), 3):  # batches of three: crossings in most
             ledger.import_batch(records[first : first + 3], ACTOR)
-        assert taken == []  # the marks are stored with their batch, not as crossings
-        assert snapshot_versions(ledger, "long") == [4, 8, 16, 32, 64]
+        assert taken == []
         ledger.importer.finish()
         assert taken == [70]
-        assert snapshot_versions(ledger, "long") == [4, 8, 16, 32, 64, 70]
+        assert snapshot_versions(ledger, "long") == [70]
         ledger.importer.finish()  # nothing more owed
         assert taken == [70]
         events = ledger.claim_events("long", limit=1000)["events"]
@@ -122,15 +118,9 @@ def test_a_claim_dropped_from_a_load_s_memory_is_snapshot_then(tmp_path: Path) -
             + [{"claim_id": "a", **s} for s in said], ACTOR
         )
         ledger.import_batch([{"claim_id": "a", **s} for s in said], ACTOR)  # version 11
-        assert snapshot_versions(ledger, "a") == [4, 8]  # 11 owed
+        assert snapshot_versions(ledger, "a") == []  # owed
         ledger.import_batch([{"type": "claim_registered", "claim_id": "b", "text": "B"}], ACTOR)
-        assert snapshot_versions(ledger, "a") == [4, 8, 11]  # dropped from memory: taken
+        assert snapshot_versions(ledger, "a") == [11]  # dropped from memory: taken then
         assert not ledger.importer.owed
-        # A batch that ends on a version kept for good owes nothing more.
-        ledger.import_batch([{"claim_id": "b", **s} for s in said[:3]], ACTOR)  # b at 4
-        assert snapshot_versions(ledger, "b") == [4]
-        assert not ledger.importer.owed
-        ledger.importer.finish()
-        assert snapshot_versions(ledger, "b") == [4]
     finally:
         ledger.close()
