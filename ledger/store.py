@@ -117,6 +117,8 @@ class LedgerApplication(Application[UUID]):
         self._stripes = [threading.Lock() for _ in range(1024)]
         self._versions_lock = threading.Lock()
         self._sources_seen: OrderedDict[tuple[UUID, int], SourceData] = OrderedDict()
+        # Each source at the latest version read: an earlier version is a slice of it.
+        self._sources_latest: OrderedDict[UUID, SourceData] = OrderedDict()
         self._written: OrderedDict[int, LogEntry] = OrderedDict()  # position -> log row
         self._sources_registered: set[str] = set()
         # Each stream's log rows read or written here (least recently used first),
@@ -595,23 +597,38 @@ class LedgerApplication(Application[UUID]):
         key = (uid, version)
         with self._versions_lock:
             found = self._sources_seen.get(key)
+            latest = self._sources_latest.get(uid)
         if found is not None:
             return found
-        source = self.aggregate(uid, version=version, subject=f"source {source_id!r}")
-        data = SourceData(
-            source_id=source.source_id,
-            name=source.name,
-            role=source.role,
-            affiliation=source.affiliation,
-            ratings=[
-                Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
-                for r in source.ratings
-            ],
-        )
+        if (
+            latest is not None
+            and len(latest.ratings) >= version
+            and latest.ratings[version - 1].record["version"] == version
+        ):
+            # Every event of a source adds one rating, its version's: the source at an
+            # earlier version is the one kept with the ratings up to that version.
+            data = replace(latest, ratings=latest.ratings[:version])
+        else:
+            source = self.aggregate(uid, version=version, subject=f"source {source_id!r}")
+            data = SourceData(
+                source_id=source.source_id,
+                name=source.name,
+                role=source.role,
+                affiliation=source.affiliation,
+                ratings=[
+                    Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
+                    for r in source.ratings
+                ],
+            )
         with self._versions_lock:
             self._sources_seen[key] = data
             while len(self._sources_seen) > SOURCES_KEPT:
                 self._sources_seen.popitem(last=False)
+            if latest is None or len(data.ratings) > len(latest.ratings):
+                self._sources_latest[uid] = data
+            self._sources_latest.move_to_end(uid)
+            while len(self._sources_latest) > SOURCES_KEPT:
+                self._sources_latest.popitem(last=False)
         return data
 
     def sources_cited(self, claim: ClaimData, known_at_us: int) -> dict[str, SourceData]:

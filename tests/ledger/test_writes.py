@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
+from ledger.domain import source_uuid
 from ledger.errors import (
     AlreadyExists,
     ClaimNotFound,
@@ -458,3 +460,42 @@ def test_what_one_process_keeps_in_memory_does_not_hide_another_process_writes(
         assert seeded.claim("troops")["version"] == 5
     finally:
         other.close()
+
+
+def test_a_source_read_at_its_latest_version_answers_for_its_earlier_ones(
+    settings: Settings, seeded: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process reads a source from the store once: at an earlier version it is the one
+    kept with the ratings up to that version, as a fresh process reads it."""
+    seeded.append("troops", ASSERTION, ACTOR)  # zelensky's
+    times = []
+    for grade in "ABCD":
+        answer = seeded.rerate_source(
+            "zelensky", {"reliability": grade, "occurred_at": "2024-10-12"}, ACTOR
+        )
+        times.append(datetime.fromisoformat(answer["known_at"]))
+    loads: list[Any] = []
+    aggregate = seeded.store.aggregate
+
+    def counted(uid: Any, *args: Any, **kwargs: Any) -> Any:
+        loads.append(uid)
+        return aggregate(uid, *args, **kwargs)
+
+    monkeypatch.setattr(seeded.store, "aggregate", counted)
+    seeded.store._sources_seen.clear()
+    seeded.store._sources_latest.clear()
+    knowns = [times[-1], *times[:-1]]  # the latest first, then the earlier ones
+    mine = [seeded.claim("troops", as_of=times[-1], known_at=t) for t in knowns]
+    assert loads.count(source_uuid("zelensky")) == 1
+
+    def unkept(known_at: datetime) -> Any:
+        """The answer of a process that has kept nothing: the source read at its version."""
+        seeded.store._sources_seen.clear()
+        seeded.store._sources_latest.clear()
+        return seeded.claim("troops", as_of=times[-1], known_at=known_at)
+
+    assert mine == [unkept(t) for t in knowns]
+    assert loads.count(source_uuid("zelensky")) == 1 + len(knowns)
+    reasons = [[c["reason"] for c in m["credibility"]["contributions"]] for m in mine]
+    assert any("reliability D" in r for r in reasons[0])
+    assert any("reliability A" in r for r in reasons[1])
