@@ -542,13 +542,18 @@ class LedgerApplication(Application[UUID]):
             seen = self._claims_seen.get(uid)
             if seen is not None:
                 self._claims_seen.move_to_end(uid)
-        if seen is not None and seen.version >= version and not self.index.touched(uid):
+        if seen is not None and self.index.touched(uid):
+            seen = None  # what was kept may no longer be what is stored
+        if seen is not None and seen.version >= version:
             return replace(seen, version=version, records=seen.records[: version - 1])
         if loaded is not None and loaded.version >= version:
             claim = loaded
         else:
             claim = self.aggregate(uid, version=version, subject=subject)
-        records = claim.records[: version - 1]  # a slice: other writers may append
+        # A stream's first versions never change: what was kept of them is reused, and only
+        # the records since are turned into statements (an append answers in O(new)).
+        kept = seen.records if seen is not None else []
+        records = claim.records[len(kept) : version - 1]  # a slice: other writers may append
         entries = entries if entries is not None else self.versions(uid, needed=version)
         data = ClaimData(
             claim_id=claim.claim_id,
@@ -558,7 +563,8 @@ class LedgerApplication(Application[UUID]):
             beneficiaries=list(getattr(claim, "beneficiaries", [])),
             alleged_at=getattr(claim, "alleged_at", None),
             version=version,
-            records=[
+            records=kept
+            + [
                 RecordedStatement(
                     Statement.from_payload(r, position=entries[r["version"]].position),
                     entries[r["version"]].recorded_at,

@@ -499,3 +499,38 @@ def test_a_source_read_at_its_latest_version_answers_for_its_earlier_ones(
     reasons = [[c["reason"] for c in m["credibility"]["contributions"]] for m in mine]
     assert any("reliability D" in r for r in reasons[0])
     assert any("reliability A" in r for r in reasons[1])
+
+
+
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_kept_claim_grows_by_its_new_records_and_answers_as_a_fresh_process(
+    settings: Settings, seeded: ClaimsLedger
+) -> None:
+    """An append's answer reuses the statements kept of the claim's earlier versions and
+    turns only the new record into one; every answer equals a fresh process's."""
+    kept = seeded.store._claims_seen
+    answers, before = [], []
+    bodies = [{**ASSERTION, "occurred_at": f"2024-10-{d}"} for d in range(10, 16)]
+    for body in bodies:
+        answers.append(seeded.append("troops", body, ACTOR))
+        claim_data = next(iter(kept.values()))
+        assert claim_data.version == len(answers) + 1
+        # The statements kept before this append are the very ones kept after it.
+        assert all(a is b.statement for a, b in zip(before, claim_data.records, strict=False))
+        before = [r.statement for r in claim_data.records]
+    answers.append(seeded.append(
+        "troops", {"type": "corrected", "supersedes": answers[0]["event_id"],
+                   "source": "zelensky", "occurred_at": "2024-10-09",
+                   "quote": "troops, corrected"}, ACTOR))
+    answers.append(seeded.append("troops", {**ASSERTION, "source": "peskov", "type": "denied"},
+                                 ACTOR))
+    fresh = ClaimsLedger(settings.eventsourcing_env())
+    try:
+        for answer in answers:
+            at = datetime.fromisoformat(answer["recorded_at"])
+            assert fresh.claim("troops", as_of=at, known_at=at)["credibility"] == answer[
+                "credibility"]
+    finally:
+        fresh.close()
