@@ -172,18 +172,12 @@ def assess(
     those whose cause gains if it is believed (e.g. ``UA`` for a claim against ``RU``).
     """
     items = _canonical(evidence)
-    standings = {item.speaker: _standing(sources, item.speaker) for item in items}
+    standings = _standings(sources, items)
     reasons: dict[str, str] = {}
     withdrawn = _apply_retractions(items, standings, reasons)
 
     latest, resolution, superseded = _select(items, withdrawn)
-    for item, by in superseded:
-        reasons[item.event_id] = (
-            f"superseded by later resolution {_ref(by)}"
-            if item.type == "resolved"
-            else f"superseded by this source's later statement {_ref(by)}:"
-            " only a source's latest position counts"
-        )
+    _explain_superseded(superseded, reasons)
 
     positions = [
         _weigh(item, standings[item.speaker], parties, beneficiaries)
@@ -245,7 +239,7 @@ def conclude(
             source=i.speaker,
             type=i.type,
             delta=deltas.get(i.event_id, 0.0),
-            log_odds=_round(finals.get(i.event_id, 0.0)),
+            log_odds=0.0 if (final := finals.get(i.event_id)) is None else _round(final),
             reason=reasons[i.event_id],
         )
         for i in items
@@ -261,7 +255,7 @@ def summarize(
 ) -> tuple[float, str, str, int]:
     """``assess``'s probability, band, status and grade, without explaining them."""
     items = _canonical(evidence)
-    standings = {item.speaker: _standing(sources, item.speaker) for item in items}
+    standings = _standings(sources, items)
     withdrawn = _apply_retractions(items, standings, {})
     latest, resolution, _ = _select(items, withdrawn)
     weighed = [
@@ -360,6 +354,30 @@ def _canonical(evidence: Iterable[Statement]) -> list[Statement]:
     if len({item.event_id for item in items}) < len(items):  # the order would not be total
         raise InvalidEvidence("an event_id appears more than once in the evidence")
     return items
+
+
+def _standings(
+    sources: Mapping[str, SourceStanding], items: Sequence[Statement]
+) -> dict[str, SourceStanding]:
+    """Each speaker's standing, looked up once per speaker (a long claim repeats a few)."""
+    return {speaker: _standing(sources, speaker) for speaker in {i.speaker: 0 for i in items}}
+
+
+def _explain_superseded(
+    superseded: Sequence[tuple[Statement, Statement]], reasons: dict[str, str]
+) -> None:
+    """The reason of every statement a later one superseded (``_select``'s pairs)."""
+    refs: dict[str, str] = {}  # many statements name the same later one
+    for item, by in superseded:
+        ref = refs.get(by.event_id)
+        if ref is None:
+            ref = refs[by.event_id] = _ref(by)
+        reasons[item.event_id] = (
+            f"superseded by later resolution {ref}"
+            if item.type == "resolved"
+            else f"superseded by this source's later statement {ref}:"
+            " only a source's latest position counts"
+        )
 
 
 def _standing(sources: Mapping[str, SourceStanding], source_id: str) -> SourceStanding:

@@ -61,13 +61,13 @@ from ledger.credibility import (
     SourceStanding,
     _apply_retractions,
     _canonical,
+    _explain_superseded,
     _num,
     _Position,
-    _ref,
     _round,
     _select,
     _speaker,
-    _standing,
+    _standings,
     conclude,
 )
 from ledger.likelihood import band_for
@@ -235,18 +235,12 @@ def assess(
     """
     records = track_records or {}
     items = _canonical(evidence)
-    standings = {item.speaker: _standing(sources, item.speaker) for item in items}
+    standings = _standings(sources, items)
     reasons: dict[str, str] = {}
     withdrawn = _apply_retractions(items, standings, reasons)
 
     latest, resolution, superseded = _select(items, withdrawn)
-    for item, by in superseded:
-        reasons[item.event_id] = (
-            f"superseded by later resolution {_ref(by)}"
-            if item.type == StatementType.RESOLVED
-            else f"superseded by this source's later statement {_ref(by)}:"
-            " only a source's latest position counts"
-        )
+    _explain_superseded(superseded, reasons)
     counted = [item for item in items if latest.get(item.speaker) is item]
     by_id = {item.event_id: item for item in items}
     weighed = [

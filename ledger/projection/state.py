@@ -105,6 +105,9 @@ class ClaimState:
     resolutions: list[Key] = field(default_factory=list)
     #: The retractions of each statement, by the statement's event id.
     retractions: dict[str, list[Statement]] = field(default_factory=dict)
+    #: ``_list_key`` of every statement in ``statements``, by event id (a sweep over a
+    #: stretch of valid time looks it up for every statement there).
+    _keys: dict[str, object] = field(default_factory=dict)
     #: Every statement in ``statements``, sorted by ``key_of``: what a stretch of valid
     #: time holds, found by bisection.
     timeline: list[Key] = field(default_factory=list)
@@ -180,6 +183,7 @@ class ClaimState:
         return None
 
     def _index(self, statement: Statement) -> None:
+        self._keys[statement.event_id] = self._list_key(statement)
         if statement.type == StatementType.RETRACTED and not unweighable(statement):
             self.retractions.setdefault(statement.supersedes or "", []).append(statement)
         keys = self._lists(statement)
@@ -233,17 +237,20 @@ class ClaimState:
         found: dict[datetime, set[str | None]] = {}
         first = bisect.bisect_left(self.timeline, (since,))
         last = len(self.timeline) if until is None else bisect.bisect_left(self.timeline, (until,))
-        for _, _, event_id in self.timeline[first:last]:
-            statement = self.statements[event_id]
-            if statement.type == StatementType.RETRACTED:
+        keys = self._keys
+        for at, _, event_id in self.timeline[first:last]:
+            touched = keys[event_id]
+            if touched is _NONE:
+                statement = self.statements[event_id]
+                if statement.type != StatementType.RETRACTED:
+                    continue
                 target = self.statements.get(statement.supersedes or "")
                 if target is None or unweighable(statement):
                     continue
-                touched = self._list_key(target)
-            else:
-                touched = self._list_key(statement)
-            if touched is not _NONE:
-                found.setdefault(statement.at, set()).add(touched)  # type: ignore[arg-type]
+                touched = keys[target.event_id]
+                if touched is _NONE:
+                    continue
+            found.setdefault(at, set()).add(touched)  # type: ignore[arg-type]
         if isinstance(sources, SourceBook) and known_us >= sources.recorded_to:
             # Every rating in the book counts: those in the stretch, across sources, unless
             # there are more of them than the claim has speakers.
