@@ -144,7 +144,12 @@ def _rows(scenarios: JSON) -> list[list[str]]:
     travel = scenarios.get("time_travel")
     if travel is not None:
         for name, pair in travel["queries"].items():
-            rows.append([f"{name.replace('_', ' ')} (p50 ms)", _n(pair["large"]["p50_ms"], 1),
+            label = f"{name.replace('_', ' ')} (p50 ms"
+            held = [pair[side].get("claims_p50") for side in ("large", "small")]
+            if None not in held:  # a list page: how many claims it held on each ledger
+                large, small = (_n(h, 0 if float(h).is_integer() else 1) for h in held)
+                label += f"; {large} vs {small} claims a page"
+            rows.append([f"{label})", _n(pair["large"]["p50_ms"], 1),
                          _n(pair["small"]["p50_ms"], 1), _ratio_or_reason(pair, 2),
                          *_latency(pair["large"])])
     memory = scenarios.get("memory")

@@ -132,9 +132,13 @@ def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
             assert all(level[side][name] is not None for name in LATENCY)
     # The quick small ledger (1,000 events) has 5 claims: both ledgers are listed 5 a page.
     assert scenarios["time_travel"]["list_page_size"] == 5
-    for query in scenarios["time_travel"]["queries"].values():
+    for name, query in scenarios["time_travel"]["queries"].items():
         assert query["large"]["errors"] == query["small"]["errors"] == 0
         assert all(query["large"][name] is not None for name in LATENCY)
+        if name.startswith("list_"):  # how many claims a page held, on each ledger
+            for side in ("large", "small"):
+                assert 0 <= query[side]["claims_p50"] <= 5
+    assert scenarios["time_travel"]["queries"]["list_first_page"]["small"]["claims_p50"] > 0
     assert scenarios["memory"]["large"]["vmhwm_mib"] > 0
     assert scenarios["rebuild"]["baseline"]["count"] == 2000
     assert report["parameters"]["load_generator"] in ("wrk", "python-asyncio")
