@@ -128,6 +128,20 @@ class SQLiteCredibilityView(ViewMixin, SQLiteTrackingRecorder):
         self.tables = CredibilityTables("stored_events_log")  # the library's __init__ reads it
         super().__init__(datastore, **kwargs)
 
+    def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
+        """``ViewMixin.write``, committed without waiting for the disk: the projection is
+        derived, and its position is in the same transaction, so a commit lost to a power
+        cut is projected again from the position that survived, never half or twice. The
+        events themselves are still synced on every commit (``synchronous=FULL``)."""
+        with self.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute("PRAGMA synchronous = NORMAL")
+            try:
+                with connection.transaction(commit=True) as cursor:
+                    self._insert_tracking(cursor, tracking)
+                    change(cursor)
+            finally:
+                connection.cursor().execute("PRAGMA synchronous = FULL")
+
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.tables.create_statements()
 
@@ -150,6 +164,17 @@ def postgres_view_class() -> type:
             self.sql_create_statements.extend(
                 SQL(s).format() for s in self.tables.create_statements()
             )
+
+        def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
+            """``ViewMixin.write``, committed without waiting for the WAL to be flushed
+            (see ``SQLiteCredibilityView.write``: the projection is derived, its position
+            commits with it). The events' commits still wait for theirs."""
+
+            def unflushed(cursor: Any) -> None:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                change(cursor)
+
+            super().write(unflushed, tracking)
 
         def _forget_position(self, cursor: Any) -> None:
             cursor.execute(

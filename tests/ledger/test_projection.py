@@ -430,3 +430,31 @@ def test_a_projector_killed_half_way_resumes_to_the_same_tables(sql_store: str) 
         assert tables(resumed) == after_resume
     finally:
         resumed.close()
+
+
+def test_the_projection_commits_without_waiting_for_the_disk_and_events_still_do(
+    projected: ClaimsLedger, sql_store: str
+) -> None:
+    """A projection's transaction commits unsynced (it is derived, and its position commits
+    with it); every other transaction on the store's connections still syncs."""
+    assert projected.projector is not None
+    view = projected.projector.view
+    sqlite = sql_store.startswith("sqlite")
+    setting = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
+
+    def current(cursor: Any) -> Any:
+        cursor.execute(setting)
+        row = cursor.fetchone()
+        return row[0] if sqlite else row["synchronous_commit"]
+
+    seen: list[Any] = []
+    view.write(lambda cursor: seen.append(current(cursor)), Tracking(TRACKED, 1))
+    assert seen == [1 if sqlite else "off"]
+    projected.register_source({"id": "s", "name": "S", "reliability": "A"}, ACTOR)
+    for _ in range(3):  # whichever pooled connection comes next
+        with view.datastore.transaction(commit=True) as cursor:
+            assert current(cursor) == (2 if sqlite else "on")
+    with pytest.raises(RuntimeError):  # a failed projection write restores it too
+        view.write(lambda cursor: (_ for _ in ()).throw(RuntimeError("x")), Tracking(TRACKED, 2))
+    with view.datastore.transaction(commit=True) as cursor:
+        assert current(cursor) == (2 if sqlite else "on")
