@@ -125,6 +125,10 @@ class Importer:
         self.held: OrderedDict[str, Claim] = OrderedDict()
         #: Held claims whose snapshot is owed (``LedgerApplication.snapshot_crossed``).
         self.owed: dict[UUID, Claim] = {}
+        #: The last log position this importer wrote, and whether it is still the log's
+        #: last at the batch being imported (then every claim held is as stored).
+        self._wrote_to: int | None = None
+        self._alone = False
 
     def keep(self, records: int) -> None:
         """Keep up to ``records`` records between batches (a long load: more is faster, as a
@@ -151,6 +155,11 @@ class Importer:
         if restorable is not None:
             return self._restore(records, restorable, lines)
         self.known_sources.clear()
+        # Nobody wrote since this importer's last batch (one query): the claims held are
+        # current, and need not be checked one by one.
+        self._alone = self._wrote_to is not None and not self.store.index.log_entries(
+            self._wrote_to, 1
+        )
         claims: dict[str, Claim] = {}
         sources: dict[str, Source] = {}
         streams: list[tuple[str, str, UUID]] = []
@@ -174,6 +183,7 @@ class Importer:
         except BaseException:
             self.forget()  # they hold what was not saved
             raise
+        self._wrote_to = positions[-1]
         self.store.snapshot_crossed(claims.values(), events, owed=self.owed)
         self.store.snapshot_crossed(sources.values(), events)
         for cid, claim in claims.items():
@@ -258,7 +268,9 @@ class Importer:
     def _claim(self, claim_id: str) -> Claim:
         """The claim to add to: the one held since the last batch if nobody wrote since."""
         held = self.held.get(claim_id)
-        if held is not None and self.store.index.version_at(held.id, END_OF_TIME) == held.version:
+        if held is not None and (
+            self._alone or self.store.index.version_at(held.id, END_OF_TIME) == held.version
+        ):
             return held
         return self.store.claim_for_update(claim_id)
 

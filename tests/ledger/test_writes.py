@@ -10,7 +10,7 @@ import pytest
 
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
-from ledger.domain import source_uuid
+from ledger.domain import claim_uuid, source_uuid
 from ledger.errors import (
     AlreadyExists,
     ClaimNotFound,
@@ -534,3 +534,30 @@ def test_a_kept_claim_grows_by_its_new_records_and_answers_as_a_fresh_process(
                 "credibility"]
     finally:
         fresh.close()
+
+
+def test_a_load_keeps_its_claims_between_batches_until_another_writer_writes(
+    seeded: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An importer adds to the claims it holds from its last batch without reading them
+    again while the log ends where it wrote; once another writer wrote, it checks each
+    claim it holds, and one written meanwhile is read again: no event is lost."""
+    checks: list[object] = []  # the claim's version asked of the log
+    version_at = seeded.store.index.version_at
+
+    def checked(oid: Any, known_at: int) -> int | None:
+        if oid == claim_uuid("troops"):
+            checks.append(oid)
+        return version_at(oid, known_at)
+
+    monkeypatch.setattr(seeded.store.index, "version_at", checked)
+    line = {**ASSERTION, "claim_id": "troops"}
+    seeded.import_batch([line], ACTOR)
+    seeded.import_batch([{**line, "occurred_at": "2024-10-14"}], ACTOR)
+    assert checks == []  # held, and nobody else wrote: not read, not checked
+    seeded.append("troops", {**ASSERTION, "source": "peskov", "type": "denied"}, ACTOR)
+    seeded.import_batch([{**line, "occurred_at": "2024-10-15"}], ACTOR)
+    assert len(checks) == 1
+    events = seeded.claim_events("troops")["events"]
+    assert seeded.claim("troops")["version"] == 5
+    assert [e["source"] for e in events] == ["zelensky", "zelensky", "peskov", "zelensky"]
