@@ -68,34 +68,48 @@ def state_difference(snapshot: Mapping[str, Any], rebuilt: Mapping[str, Any]) ->
 
 
 def snapshot_difference(app: Application[UUID], stored: StoredEvent, aggregate: Any) -> str | None:
-    """How the stored snapshot differs from ``aggregate`` rebuilt from events to its version.
+    """How the stored snapshot differs from ``aggregate`` rebuilt from events to its version
+    (None: it does not); see ``judged_snapshot``."""
+    return judged_snapshot(app, stored, aggregate)[1]
 
-    Both are compared as the store would hold them (the rebuilt aggregate's snapshot goes
-    through the application's mapper and back), so types the transcoder changes (a tuple
-    read back as a list) do not count as a difference.
+
+def judged_snapshot(
+    app: Application[UUID], stored: StoredEvent, aggregate: Any
+) -> tuple[Any | None, str | None]:
+    """The stored snapshot decoded, and how it differs from ``aggregate`` rebuilt from
+    events to its version (None: it does not).
+
+    First the decoded state is compared with the state ``aggregate`` gives as it is; only
+    if they differ are both compared as the store would hold them (the rebuilt aggregate's
+    snapshot through the application's mapper and back), so types the transcoder changes
+    (a tuple read back as a list) do not count as a difference.
     """
     try:
         snapshot: Any = app.mapper.to_domain_event(stored)
         state, topic = snapshot.state, snapshot.topic
         if not isinstance(state, Mapping):
-            return "its state is not an aggregate's"
+            return None, "its state is not an aggregate's"
     except Exception as error:  # a tampered snapshot may not even decode
-        return f"it cannot be read ({type(error).__name__})"
+        return None, f"it cannot be read ({type(error).__name__})"
     if aggregate is None or aggregate.version != stored.originator_version:
         have = 0 if aggregate is None else aggregate.version
-        return f"its stream has {have} events, not {stored.originator_version}"
+        return snapshot, f"its stream has {have} events, not {stored.originator_version}"
     snapshot_class: Any = getattr(type(aggregate), "Snapshot", None)
     if snapshot_class is None:
-        return "its aggregate takes no snapshots"
-    rebuilt: Any = app.mapper.to_domain_event(
-        app.mapper.to_stored_event(snapshot_class.take(aggregate))
-    )
-    if topic != rebuilt.topic:
-        return f"it is of {topic!r}, its events make a {rebuilt.topic!r}"
+        return snapshot, "its aggregate takes no snapshots"
+    taken: Any = snapshot_class.take(aggregate)
     try:
-        return state_difference(state, rebuilt.state)
+        if topic == taken.topic and state == taken.state:
+            return snapshot, None  # equal as they are: no need to go through the mapper
+    except Exception:  # values that cannot even be compared: the careful way says why
+        pass
+    rebuilt: Any = app.mapper.to_domain_event(app.mapper.to_stored_event(taken))
+    if topic != rebuilt.topic:
+        return snapshot, f"it is of {topic!r}, its events make a {rebuilt.topic!r}"
+    try:
+        return snapshot, state_difference(state, rebuilt.state)
     except Exception as error:  # values that cannot even be compared
-        return f"its state cannot be compared ({type(error).__name__})"
+        return snapshot, f"its state cannot be compared ({type(error).__name__})"
 
 
 @dataclass(frozen=True)
@@ -206,7 +220,7 @@ class CheckedSnapshots(EventStore[UUID]):
         if judged is None:
             oid = UUID(str(stored.originator_id))
             aggregate = self._rebuild(oid, stored.originator_version)
-            reason = snapshot_difference(self.app, stored, aggregate)
+            snapshot, reason = judged_snapshot(self.app, stored, aggregate)
             judged = reason is None
             if reason is not None:
                 with self._lock:
@@ -217,6 +231,7 @@ class CheckedSnapshots(EventStore[UUID]):
                     oid, stored.originator_version, reason,
                 )
             self._judge(key, judged)
+            return snapshot if judged else None  # decoded once, by the check
         return self.mapper.to_domain_event(stored) if judged else None
 
     def _rebuild(self, originator_id: UUID, version: int) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -170,6 +171,39 @@ def test_an_edited_snapshot_is_named_and_never_served(
         assert fresh.claim_events(ARMS)["version"] == 4
         assert isinstance(fresh.store.snapshots, CheckedSnapshots)
         assert fresh.store.snapshots.refused == 1
+    finally:
+        fresh.close()
+
+
+def test_a_fresh_process_checks_a_snapshot_once_and_decodes_it_once(
+    sql_settings: Settings, article: ClaimsLedger
+) -> None:
+    """The check rebuilds the claim from its events and compares; the snapshot it decoded
+    to compare is the one the read starts from (decoding a long claim's snapshot costs
+    about as much as replaying it, so a cold read used to pay for that three times)."""
+    moment = datetime.now(UTC)
+    expected = article.claim(ARMS, moment, moment)
+    fresh = open_ledger(sql_settings)
+    try:
+        guard_snapshots(fresh.store)
+        snapshots = fresh.store.snapshots
+        assert isinstance(snapshots, CheckedSnapshots)
+        decoded: list[int] = []
+        mapper = snapshots.mapper
+        to_domain_event = mapper.to_domain_event
+
+        def counting(stored: Any) -> Any:
+            if "Snapshot" in stored.topic:
+                decoded.append(stored.originator_version)
+            return to_domain_event(stored)
+
+        mapper.to_domain_event = counting  # type: ignore[method-assign]
+        try:
+            assert fresh.claim(ARMS, moment, moment) == expected
+        finally:
+            mapper.to_domain_event = to_domain_event  # type: ignore[method-assign]
+        assert decoded == [4]  # the stored snapshot, once; the rebuilt one never
+        assert snapshots.refused == 0
     finally:
         fresh.close()
 
