@@ -2,19 +2,24 @@
 caution with the first reports of a story.
 
 Selectable with ``?model=credibility-v2`` (CLI ``--model``) on every claim read, and in
-``claims-ledger evaluate``; v1 stays the default. ``assess`` takes what v1's takes, and
-optionally the sources' track records on claims resolved by ``as_of``
-(``track_records``), and returns the same ``Credibility``. It keeps v1's steps
-(retractions, each source's latest position, interest multipliers, the 1/2^rank discount of
-voices of one affiliation, the bounded pool and the resolution override) and changes these,
-each measured on the calibration set (docs/evaluation.md):
+``claims-ledger evaluate``. ``assess`` takes what v1's takes, and optionally the sources'
+track records as they stood at any moment (``track_records``), and returns the same
+``Credibility``. It keeps v1's steps (retractions, each source's latest position, interest
+multipliers, the 1/2^rank discount of voices of one affiliation, the bounded pool and the
+resolution override) and changes these, each measured on the calibration set
+(docs/evaluation.md):
 
 - **track record**: a source's reliability grade stands for a prior accuracy,
   ``sigmoid(v1 statement weight)`` (B: 0.769), worth ``PRIOR_STANCES`` (2) stances; its
-  stances on claims resolved by ``as_of`` update it (a Beta-binomial mean), each counting
-  1/2 per ``RECORD_HALF_LIFE_DAYS`` (365) since its claim was resolved, and its weight is
-  scaled by ``logit(posterior) / logit(prior)``, kept within 0 .. ``MAX_RECORD_FACTOR``
-  (2). A source wrong more often than right is not heard (x0), never heard backwards;
+  record *when it made the statement* updates it (a Beta-binomial mean): its stances on
+  claims resolved by then, each counting 1/2 per ``RECORD_HALF_LIFE_DAYS`` (365) between
+  its claim's resolution and the statement. The statement's weight is scaled by
+  ``logit(posterior) / logit(prior)``, kept within 0 .. ``MAX_RECORD_FACTOR`` (2). A
+  source wrong more often than right is not heard (x0), never heard backwards. A
+  statement's weight is fixed by what was known of its source when it spoke, so the
+  answer moves in valid time only where the claim's own statements or its sources'
+  ratings do (a step function the credibility projection holds), and never uses a
+  resolution later than the statement, let alone than ``as_of``;
 - **early-report caution**: the story starts with the claim's first report (an assertion,
   by a source that still asserts it); an assertion whose source first made it less than
   ``EARLY_DAYS`` (1) after that counts x``EARLY_FACTOR`` (0.5). Denials and assessments
@@ -36,8 +41,10 @@ the source repeats itself later, an early window anchored per side or at the cla
 first position of either side, or at the claim's ``alleged_at`` (when the alleged thing
 happened), a relay counted at 1/4 or 1/2 or as the relayed source's own voice, an accuser
 whose affiliation is an adversary of a party counted as interested (relations between
-affiliations, beyond each claim's ``beneficiaries``), and records counted at full weight
-once resolved (no half-life: a step function of valid time, but clearly worse).
+affiliations, beyond each claim's ``beneficiaries``), records counted at full weight once
+resolved (no half-life: clearly worse), and a record read at the answer's ``as_of`` rather
+than at the statement's time (fading with ``as_of``: no better out of sample, and not a
+step function of valid time).
 
 Every number used appears in the contribution's reason, with its value. Like v1 the model is
 a pure function: no store, clock or randomness.
@@ -47,7 +54,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -120,6 +127,10 @@ class TrackRecord:
 
     matched: float = 0
     missed: float = 0
+
+
+#: The sources' track records as they stood at a moment of valid time.
+RecordsAt = Callable[[datetime], Mapping[str, TrackRecord]]
 
 
 def track_records(history: Iterable[ResolvedStance], as_of: datetime) -> dict[str, TrackRecord]:
@@ -226,14 +237,16 @@ def assess(
     parties: Collection[str],
     beneficiaries: Collection[str] = (),
     *,
-    track_records: Mapping[str, TrackRecord] | None = None,
+    track_records: RecordsAt | Mapping[str, TrackRecord] | None = None,
 ) -> Credibility:
     """The credibility of one claim from the evidence in scope (see the module's notes).
 
-    ``track_records``: each source's record on claims resolved by the ``as_of`` of the
-    evidence (``track_records(history, as_of)``); none means every source's grade alone.
+    ``track_records``: the sources' records as they stood at a moment of valid time
+    (``track_records(history, moment)``), asked for at each counted statement's
+    ``occurred_at``; a mapping is the records at every moment; none means every source's
+    grade alone.
     """
-    records = track_records or {}
+    records = _records_at(track_records)
     items = _canonical(evidence)
     standings = _standings(sources, items)
     reasons: dict[str, str] = {}
@@ -267,12 +280,20 @@ def assess(
     )
 
 
+def _records_at(found: RecordsAt | Mapping[str, TrackRecord] | None) -> RecordsAt:
+    if found is None:
+        return lambda moment: {}
+    if isinstance(found, Mapping):
+        return lambda moment: found
+    return found
+
+
 def _weigh(
     item: Statement,
     standing: SourceStanding,
     parties: Collection[str],
     beneficiaries: Collection[str],
-    records: Mapping[str, TrackRecord],
+    records: RecordsAt,
 ) -> _Position:
     speaker, grade = _speaker(standing), standing.reliability
     if item.type == StatementType.ASSESSED:
@@ -294,14 +315,16 @@ def _weigh(
         account = (
             f"{speaker} {item.type} the claim: reliability {grade} gives {_num(weight)} log-odds"
         )
-    record = records.get(item.speaker)
+    record = records(item.at).get(item.speaker)
     if record is not None and record.matched + record.missed:
         prior, posterior, scale = record_factor(grade, record)
         weight *= scale
         account += (
-            f"; its record on claims resolved by now, {record.matched:.3g} matched and"
-            f" {record.missed:.3g} missed (a stance counts 1/2 per {RECORD_HALF_LIFE_DAYS:g}"
-            f" days since its claim's resolution), moves its accuracy from {prior:.3f} (grade"
+            f"; its record when it said so ({item.at:%Y-%m-%d}) on claims resolved by then,"
+            f" {record.matched:.3g} matched and {record.missed:.3g} missed (a stance counts"
+            f" 1/2 per {RECORD_HALF_LIFE_DAYS:g} days between its claim's resolution and"
+            " this statement), moves its accuracy from"
+            f" {prior:.3f} (grade"
             f" {grade}, worth {PRIOR_STANCES:g} stances) to {posterior:.3f}, so it counts"
             f" x{scale:.3f} (between 0 and {MAX_RECORD_FACTOR:g}): {_num(weight)} log-odds"
         )

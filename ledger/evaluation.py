@@ -36,6 +36,7 @@ from ledger.application import ClaimsLedger
 from ledger.credibility import Credibility, SourceStanding
 from ledger.credibility_v2 import (
     ResolvedStance,
+    TrackRecord,
     positions,
     resolution_of,
     stance_value,
@@ -90,7 +91,9 @@ def _v1(case: Case, history: Sequence[ResolvedStance]) -> Credibility:
 
 
 def _v2(case: Case, history: Sequence[ResolvedStance]) -> Credibility:
-    records = credibility_v2.track_records(history, case.as_of)
+    def records(moment: datetime) -> Mapping[str, TrackRecord]:
+        return credibility_v2.track_records(history, moment)
+
     return credibility_v2.assess(
         case.evidence, case.sources, case.parties, case.beneficiaries, track_records=records
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ledger import credibility, credibility_v2
 from ledger.answers import JSON
 from ledger.credibility import Credibility, SourceStanding
-from ledger.credibility_v2 import TrackRecord
+from ledger.credibility_v2 import RecordsAt
 from ledger.errors import InvalidInput
 from ledger.statements import Statement
 
@@ -35,8 +35,8 @@ class ModelVersion:
 
     name: str
     description: str
-    #: Whether it weighs a source by its record on claims resolved by as_of (as known at
-    #: known_at): reading one claim then reads every resolved claim in the ledger.
+    #: Whether it weighs a statement by its source's record on claims resolved by then (as
+    #: known at known_at): reading one claim then reads every resolved claim in the ledger.
     learns: bool
 
     @property
@@ -49,9 +49,10 @@ class ModelVersion:
         sources: Mapping[str, SourceStanding],
         parties: Collection[str],
         beneficiaries: Collection[str] = (),
-        records: Mapping[str, TrackRecord] | None = None,
+        records: RecordsAt | None = None,
     ) -> Credibility:
-        """The credibility by this version; v1 reads neither the records nor what a
+        """The credibility by this version (``records``: the sources' track records as
+        they stood at a moment of valid time); v1 reads neither the records nor what a
         statement ``relays``."""
         if self.learns:
             return credibility_v2.assess(
@@ -75,9 +76,10 @@ VERSIONS: dict[str, ModelVersion] = {
         ),
         ModelVersion(
             credibility_v2.MODEL_VERSION,
-            "v1 plus each source's track record on the claims resolved by as_of (as known"
-            " at known_at; a Beta posterior from its rating, a stance counting 1/2 per year"
-            " since its claim's resolution), caution with the reports of the day a story"
+            "v1 plus each source's track record when it made the statement, on the claims"
+            " resolved by then (as known at known_at; a Beta posterior from its rating, a"
+            " stance counting 1/2 per year between its claim's resolution and the"
+            " statement), caution with the reports of the day a story"
             " broke (x0.5), and no independent weight for a statement that relays another"
             " (x0) (docs/credibility-model.md, docs/evaluation.md).",
             learns=True,

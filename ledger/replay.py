@@ -197,7 +197,8 @@ def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement
     return items
 
 
-#: The sources' track records at (as_of, known_at), for a model version that learns.
+#: The sources' track records as they stood at a moment of valid time as known at
+#: known_at, for a model version that learns (it asks at each statement's occurred_at).
 Records = Callable[[datetime, int], Mapping[str, TrackRecord]]
 
 
@@ -210,7 +211,8 @@ def credibility(
     records: Records | None = None,
 ) -> Credibility:
     """The claim's credibility at (``as_of``, ``known_at``) by ``model`` (default: v1's
-    ``assess``); ``records`` gives a learning model its track records there."""
+    ``assess``); ``records`` gives a learning model the track records as they stood at each
+    statement's time, as known at ``known_at``."""
     items = evidence(claim, as_of, known_at)
     standings = {
         sid: sources[sid].standing(as_of, known_at)
@@ -219,7 +221,10 @@ def credibility(
     }
     if model is None:
         return assess(items, standings, claim.parties, claim.beneficiaries)
-    learnt = records(as_of, known_at) if model.learns and records is not None else None
+    learnt = None
+    if model.learns and records is not None:
+        def learnt(moment: datetime) -> Mapping[str, TrackRecord]:
+            return records(moment, known_at)
     return model.assess(items, standings, claim.parties, claim.beneficiaries, learnt)
 
 
@@ -232,9 +237,10 @@ def _resolves(statement: Statement) -> bool:
 
 
 class RecordBook:
-    """The sources' track records at any (as_of, known_at) up to the known_at the claims
-    were read at: only resolutions in scope there count (valid time by as_of, recording
-    time by known_at), so an answer about 2003 never uses what was learnt in 2004.
+    """The sources' track records at any (moment, known_at) up to the known_at the claims
+    were read at: only resolutions in scope there count (valid time by the moment, a
+    statement's time; recording time by known_at), so a statement made in 2003 is never
+    weighed with what was learnt in 2004.
 
     ``claims`` are every claim as known at that time; only those with a resolution
     recorded matter. The stances are remembered for each (statements occurred by as_of,
@@ -251,6 +257,7 @@ class RecordBook:
         self._occurred = sorted(r.statement.at for c in self.claims for r in c.records)
         self._recorded = sorted(r.recorded_at for c in self.claims for r in c.records)
         self._stances: dict[tuple[int, int], list[ResolvedStance]] = {}
+        self._records: dict[tuple[datetime, int], dict[str, TrackRecord]] = {}
 
     def stances(self, as_of: datetime, known_at: int) -> list[ResolvedStance]:
         """Every source's stance on each claim resolved by ``as_of`` as known at ``known_at``."""
@@ -268,8 +275,12 @@ class RecordBook:
             self._stances[key] = found
         return found
 
-    def __call__(self, as_of: datetime, known_at: int) -> dict[str, TrackRecord]:
-        return track_records(self.stances(as_of, known_at), as_of)
+    def __call__(self, moment: datetime, known_at: int) -> dict[str, TrackRecord]:
+        found = self._records.get((moment, known_at))
+        if found is None:
+            found = track_records(self.stances(moment, known_at), moment)
+            self._records[(moment, known_at)] = found
+        return found
 
 
 def event_view(claim_id: str, rec: RecordedStatement) -> JSON:

@@ -65,6 +65,9 @@ def test_an_unknown_version_is_refused_naming_the_accepted_ones(
 def test_v2s_track_record_never_looks_ahead_in_valid_or_recording_time(
     ledger: ClaimsLedger,
 ) -> None:
+    """A statement is weighed with its source's record as it stood when it was made, as
+    known at the answer's known_at: no resolution dated after the statement, nor recorded
+    after known_at, moves it."""
     _bad_record(ledger)
     claim(ledger, "new")
     say(ledger, "new", "denied", "honest", "2021-01-01")
@@ -74,9 +77,9 @@ def test_v2s_track_record_never_looks_ahead_in_valid_or_recording_time(
     known = parse_instant("known_at", before["known_at"])
     assert "record" not in " ".join(c["reason"] for c in before["credibility"]["contributions"])
 
-    # A resolution recorded later, dated before as_of: it counts as known now, never as
-    # known at the earlier known_at.
-    say(ledger, "old", "resolved", "court", "2021-05-01", outcome="refuted", basis="ruling")
+    # A resolution recorded later, dated before the liar spoke: it counts as known now,
+    # never as known at the earlier known_at.
+    say(ledger, "old", "resolved", "court", "2021-02-01", outcome="refuted", basis="ruling")
     again = ledger.claim("new", as_of=as_of, known_at=known, model=V2)
     assert again == before
     assert ledger.audit("new", as_of=as_of, known_at=known, model=V2)["entries"] == (
@@ -84,14 +87,23 @@ def test_v2s_track_record_never_looks_ahead_in_valid_or_recording_time(
     )
     after = ledger.claim("new", as_of=as_of, model=V2)["credibility"]
     liar = next(c for c in after["contributions"] if c["source"] == "liar")
-    assert "0 matched and 0.9" in liar["reason"] and liar["log_odds"] == 0.0
+    # 28 days between the resolution and the statement: 0.5 ** (28 / 365) = 0.948.
+    assert "0 matched and 0.948 missed" in liar["reason"] and liar["log_odds"] == 0.0
+    assert "when it said so (2021-03-01)" in liar["reason"]
     assert after["probability"] < before["credibility"]["probability"]
-    # ... and never at an as_of before the resolution's own date.
-    assert ledger.claim("new", as_of=day("2021-04-30"), model=V2)["credibility"] == (
-        ledger.claim("new", as_of=day("2021-04-30"), known_at=known, model=V2)["credibility"]
-    )
+    # The honest denial came before the resolution: its record then was empty.
+    honest = next(c for c in after["contributions"] if c["source"] == "honest")
+    assert "record" not in honest["reason"]
+    # The answer's as_of does not age the record: a year later the liar is still unheard.
+    later = ledger.claim("new", as_of=day("2022-06-01"), model=V2)["credibility"]
+    assert next(c for c in later["contributions"] if c["source"] == "liar") == liar
 
-    # A resolution dated after as_of changes nothing at that as_of, however known.
+    # A resolution dated after the statement changes nothing, even one dated before as_of
+    # (what the honest source got right in April does not reach back to its January
+    # denial), and one dated after as_of changes nothing either.
+    claim(ledger, "april")
+    say(ledger, "april", "denied", "honest", "2021-01-01")
+    say(ledger, "april", "resolved", "court", "2021-04-01", outcome="refuted", basis="ruling")
     claim(ledger, "later")
     say(ledger, "later", "asserted", "honest", "2021-01-01")
     say(ledger, "later", "resolved", "court", "2022-01-01", outcome="refuted", basis="ruling")
@@ -100,6 +112,15 @@ def test_v2s_track_record_never_looks_ahead_in_valid_or_recording_time(
     assert ledger.claim("new", as_of=as_of, known_at=known, model=V1)["credibility"] == (
         ledger.claim("new", as_of=as_of, model=V1)["credibility"]
     )
+    # ... while a statement made after them is weighed with them.
+    say(ledger, "new", "denied", "honest", "2021-05-01")
+    honest = next(
+        c
+        for c in ledger.claim("new", as_of=as_of, model=V2)["credibility"]["contributions"]
+        if c["source"] == "honest" and c["delta"] != 0
+    )
+    # Both its denials before then were right: 0.5 ** (89 / 365) + 0.5 ** (30 / 365).
+    assert "1.79 matched and 0 missed" in honest["reason"]
 
 
 def test_the_walks_of_any_model_give_v1s_fast_answers_for_v1(ledger: ClaimsLedger) -> None:
@@ -149,7 +170,7 @@ def test_a_model_diff_lists_the_claims_judged_differently_with_the_reasons(
     ledger: ClaimsLedger,
 ) -> None:
     _bad_record(ledger)
-    say(ledger, "old", "resolved", "court", "2021-05-01", outcome="refuted", basis="ruling")
+    say(ledger, "old", "resolved", "court", "2021-02-01", outcome="refuted", basis="ruling")
     for cid in ("new-1", "new-2", "new-3"):
         claim(ledger, cid)
         say(ledger, cid, "asserted", "liar", "2021-01-01")
@@ -228,7 +249,7 @@ def test_v2_hears_a_resolution_made_by_correction_or_by_another_process(tmp_path
         before = here.claim("new", as_of=as_of, model=V2)["credibility"]
         assert here.store.resolved_claims(to_micros(now())) == []
         # Another process records what the court said, then corrects it into a ruling.
-        said = say(there, "old", "asserted", "court", "2021-05-01")
+        said = say(there, "old", "asserted", "court", "2021-02-01")
         assert here.claim("new", as_of=as_of, model=V2)["credibility"] == before
         there.append("old", {"type": "corrected", "supersedes": said["event_id"],
                              "corrected_type": "resolved", "outcome": "refuted",

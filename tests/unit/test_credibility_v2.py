@@ -364,6 +364,54 @@ def test_no_look_ahead_a_resolution_after_as_of_changes_nothing(
     assert result(track_records([*past, *future], as_of)) == result(known)
 
 
+@laws
+@given(scenarios(), st.lists(stances, max_size=12))
+def test_each_statement_is_weighed_with_its_sources_record_as_it_stood_then(
+    scenario: Scenario, history: list[ResolvedStance]
+) -> None:
+    """The records are asked for at each counted statement's own time, and nothing else:
+    giving every statement the records of its own time by hand gives the same bytes."""
+    asked: set[datetime] = set()
+
+    def records_at(moment: datetime) -> dict[str, TrackRecord]:
+        asked.add(moment)
+        return track_records(history, moment)
+
+    result = assess(
+        scenario.evidence,
+        scenario.sources,
+        scenario.parties,
+        scenario.beneficiaries,
+        track_records=records_at,
+    )
+    assert asked <= {item.at for item in scenario.evidence}
+    by_hand = [
+        assess(
+            scenario.evidence,
+            scenario.sources,
+            scenario.parties,
+            scenario.beneficiaries,
+            track_records=track_records(history, item.at),
+        ).contributions
+        for item in scenario.evidence
+    ]
+    for contribution in result.contributions:
+        at = next(i.at for i in scenario.evidence if i.event_id == contribution.event_id)
+        mine = next(
+            found
+            for item, contributions in zip(scenario.evidence, by_hand, strict=True)
+            if item.at == at
+            for found in contributions
+            if found.event_id == contribution.event_id
+        )
+        assert _record_part(mine.reason) == _record_part(contribution.reason)
+
+
+def _record_part(reason: str) -> list[str]:
+    """The parts of a reason that tell the source's record (none without one)."""
+    return [part for part in reason.split("; ") if part.startswith("its record when")]
+
+
 def test_a_record_is_weighed_by_recency_and_moves_the_weight_within_bounds() -> None:
     as_of = datetime(2020, 1, 1, tzinfo=UTC)
     year = timedelta(days=365)
