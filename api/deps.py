@@ -160,7 +160,7 @@ ModelQuery = Annotated[
     Query(description=f"the credibility model version to answer with (GET /models); default "
                       f"{DEFAULT}. A claim list in another version than the default replays "
                       "every claim (slower) instead of querying the projection",
-          examples=["credibility-v2"]),
+          examples=["credibility-v1"]),
 ]
 AsOf = Annotated[datetime | None, Depends(_as_of)]
 KnownAt = Annotated[datetime | None, Depends(_known_at)]

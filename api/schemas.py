@@ -59,7 +59,7 @@ class Contribution(BaseModel):
 
 
 class CredibilitySummary(BaseModel):
-    probability: float = Field(examples=[0.864555])
+    probability: float = Field(examples=[0.841004])
     band: str = Field(
         description="the ICD 203 term the probability falls in", examples=["very likely"]
     )
@@ -71,7 +71,7 @@ class CredibilitySummary(BaseModel):
 
 class CredibilityGraded(CredibilitySummary):
     grade: int = Field(description="Admiralty information credibility, 1-6", examples=[2])
-    model: str = Field(description="the credibility model version", examples=["credibility-v1"])
+    model: str = Field(description="the credibility model version", examples=["credibility-v2"])
 
 
 class Credibility(CredibilityGraded):
@@ -366,7 +366,7 @@ class SignedCheckpoint(BaseModel):
 
 
 class ModelPublic(BaseModel):
-    name: str = Field(examples=["credibility-v1"])
+    name: str = Field(examples=["credibility-v2"])
     description: str
     default: bool = Field(description="whether answers use this version when ?model= is not given")
 
@@ -374,7 +374,7 @@ class ModelPublic(BaseModel):
 class ModelsPublic(BaseModel):
     """The credibility model versions the ledger answers with."""
 
-    default: str = Field(examples=["credibility-v1"])
+    default: str = Field(examples=["credibility-v2"])
     data: list[ModelPublic]
     next_cursor: Cursor
 

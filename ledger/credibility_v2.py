@@ -76,6 +76,7 @@ from ledger.credibility import (
     _speaker,
     _standings,
     conclude,
+    unweighable,
 )
 from ledger.likelihood import band_for
 from ledger.statements import OUTCOMES, Statement, StatementType, a_or_an
@@ -134,14 +135,24 @@ RecordsAt = Callable[[datetime], Mapping[str, TrackRecord]]
 
 
 def track_records(history: Iterable[ResolvedStance], as_of: datetime) -> dict[str, TrackRecord]:
-    """Each source's record on claims resolved by ``as_of``: nothing resolved later counts."""
-    counts: dict[str, list[float]] = {}
+    """Each source's record on claims resolved by ``as_of``: nothing resolved later counts.
+    (Summed exactly rounded, so a record does not depend on the order of its stances.)"""
+    counts: dict[str, tuple[list[float], list[float]]] = {}
     for stance in history:
         if stance.resolved_at <= as_of:
-            tally = counts.setdefault(stance.source, [0.0, 0.0])
-            age = (as_of - stance.resolved_at).total_seconds() / 86400
-            tally[0 if stance.matched else 1] += 0.5 ** (age / RECORD_HALF_LIFE_DAYS)
-    return {source: TrackRecord(*tally) for source, tally in sorted(counts.items())}
+            tally = counts.setdefault(stance.source, ([], []))
+            tally[0 if stance.matched else 1].append(stance_weight(stance, as_of))
+    return {
+        source: TrackRecord(math.fsum(matched), math.fsum(missed))
+        for source, (matched, missed) in sorted(counts.items())
+    }
+
+
+def stance_weight(stance: ResolvedStance, moment: datetime) -> float:
+    """How much a stance counts in its source's record at ``moment`` (after its claim's
+    resolution): 1/2 per ``RECORD_HALF_LIFE_DAYS`` since."""
+    age = (moment - stance.resolved_at).total_seconds() / 86400
+    return float(0.5 ** (age / RECORD_HALF_LIFE_DAYS))
 
 
 #: A stance counts in its source's record if it was taken at least this long before its
@@ -219,6 +230,45 @@ def resolved_stances(statements: Sequence[Statement]) -> list[ResolvedStance]:
     return stances_on(before, str(resolution.outcome), resolution.at)
 
 
+#: One claim's stances in its sources' records while one resolution of it is in force:
+#: (from, until or None, the stance).
+RecordEntry = tuple[datetime, datetime | None, ResolvedStance]
+
+
+def record_entries(statements: Iterable[Statement]) -> list[RecordEntry]:
+    """What one claim adds to its sources' records, over valid time: from each moment a
+    resolution comes into force (or a retraction changes which one is), the stances
+    ``resolved_stances`` finds in the statements up to then, as
+    ``ledger.replay.RecordBook`` reads them at any moment."""
+    items = sorted(
+        (statement for statement in statements if not unweighable(statement)),
+        key=lambda item: (item.at, item.position, item.event_id),
+    )
+    resolved = [item.at for item in items if item.type == StatementType.RESOLVED]
+    if not resolved:
+        return []
+    # Before its first resolution a claim adds nothing; after it, each resolution, and each
+    # retraction (of a resolution, or of what one rested on), may change what it adds.
+    turns = sorted(
+        {
+            statement.at
+            for statement in items
+            if statement.type == StatementType.RESOLVED
+            or (statement.type == StatementType.RETRACTED and statement.at >= resolved[0])
+        }
+    )
+    spans: list[tuple[datetime, list[ResolvedStance]]] = []
+    for turn in turns:
+        stances = resolved_stances([item for item in items if item.at <= turn])
+        if (spans[-1][1] if spans else []) != stances:
+            spans.append((turn, stances))
+    entries: list[RecordEntry] = []
+    for i, (since, stances) in enumerate(spans):
+        until = spans[i + 1][0] if i + 1 < len(spans) else None
+        entries.extend((since, until, stance) for stance in stances)
+    return entries
+
+
 def record_factor(grade: str, record: TrackRecord) -> tuple[float, float, float]:
     """(prior accuracy, posterior accuracy, weight factor) of a source rated ``grade``."""
     prior = 1.0 / (1.0 + math.exp(-STATEMENT_WEIGHT[grade]))
@@ -278,6 +328,40 @@ def assess(
         MODEL_VERSION,
         pooling,
     )
+
+
+def weigh(
+    item: Statement,
+    standing: SourceStanding,
+    parties: Collection[str],
+    beneficiaries: Collection[str],
+    record: TrackRecord | None,
+) -> tuple[str, float]:
+    """A counted position's witness group and its log-odds with its source's ``record``
+    when it was made, interest and relay included, before the early-report caution
+    (``early``), which depends on the claim's other positions."""
+    records = {} if record is None else {item.speaker: record}
+    position = _relayed(
+        _weigh(item, standing, parties, beneficiaries, lambda moment: records), {}
+    )
+    return position.group, position.weight
+
+
+def early(weight: float, since: datetime | None, start: datetime | None) -> float:
+    """The early-report caution on a position of ``weight`` whose source first asserted the
+    claim at ``since`` (None: its position is not an assertion), the claim's first report
+    being at ``start``."""
+    if weight <= 0.0 or EARLY_FACTOR == 1.0 or not is_early(since, start):
+        return weight
+    return weight * EARLY_FACTOR
+
+
+def is_early(since: datetime | None, start: datetime | None) -> bool:
+    """Whether an assertion its source first made at ``since`` is an early report of a
+    story that broke at ``start`` (less than ``EARLY_DAYS`` after it)."""
+    if since is None or start is None:
+        return False
+    return (since - start).total_seconds() / 86400 < EARLY_DAYS
 
 
 def _records_at(found: RecordsAt | Mapping[str, TrackRecord] | None) -> RecordsAt:
@@ -408,11 +492,11 @@ def _early(positions: Sequence[_Position], first: Mapping[str, datetime]) -> lis
     found = []
     for position in positions:
         since = first.get(position.item.speaker)
-        days = None if since is None else (since - start).total_seconds() / 86400
-        if days is None or days >= EARLY_DAYS or position.weight <= 0.0:
+        weight = early(position.weight, since, start)
+        if since is None or weight == position.weight:
             found.append(position)
             continue
-        weight = position.weight * EARLY_FACTOR
+        days = (since - start).total_seconds() / 86400
         repeated = "" if since == position.item.at else f" (first on {since:%Y-%m-%d})"
         note = (
             f"; asserted{repeated} {days:g} days after the claim's first report"

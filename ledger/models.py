@@ -20,10 +20,10 @@ from ledger.errors import InvalidInput
 from ledger.statements import Statement
 
 #: The version every answer uses unless another is asked for.
-DEFAULT = credibility.MODEL_VERSION
+DEFAULT = credibility_v2.MODEL_VERSION
 #: The version the credibility projection (``ledger.projection``) computes: claim lists in
 #: this version are an indexed query of it; in any other, every claim is replayed.
-PROJECTED = credibility.MODEL_VERSION
+PROJECTED = credibility_v2.MODEL_VERSION
 #: The version ``ledger.replay``'s fast audit and timeline walks compute (v1's pool); any
 #: other is asked claim by claim, time by time.
 INCREMENTAL = credibility.MODEL_VERSION

@@ -13,11 +13,13 @@ import bisect
 import itertools
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from ledger import credibility_v2
 from ledger.answers import JSON
 from ledger.credibility import (
     Credibility,
@@ -27,7 +29,14 @@ from ledger.credibility import (
     unweighable,
     weigh,
 )
-from ledger.credibility_v2 import ResolvedStance, TrackRecord, resolved_stances, track_records
+from ledger.credibility_v2 import MODEL_VERSION as V2
+from ledger.credibility_v2 import (
+    RecordEntry,
+    ResolvedStance,
+    TrackRecord,
+    record_entries,
+    track_records,
+)
 from ledger.models import ModelVersion
 from ledger.statements import (
     OPTIONAL_FIELDS,
@@ -236,6 +245,14 @@ def _resolves(statement: Statement) -> bool:
     )
 
 
+#: What each resolved claim adds to the records, by (claim, its first event, how many of
+#: its records are known, the last one's position and event): kept across reads in a
+#: process, since a claim's records up to a position never change; the least recently
+#: made go first.
+_ENTRIES: OrderedDict[tuple[str, str, int, int, str], list[RecordEntry]] = OrderedDict()
+ENTRIES_KEPT = 20_000
+
+
 class RecordBook:
     """The sources' track records at any (moment, known_at) up to the known_at the claims
     were read at: only resolutions in scope there count (valid time by the moment, a
@@ -243,9 +260,9 @@ class RecordBook:
     weighed with what was learnt in 2004.
 
     ``claims`` are every claim as known at that time; only those with a resolution
-    recorded matter. The stances are remembered for each (statements occurred by as_of,
-    records recorded by known_at) they depend on, so a walk through many times of one
-    claim (an audit, a timeline) reads the other claims' records once per change.
+    recorded matter. What each adds to the records over valid time is worked out once per
+    version of it (``_ENTRIES``), so a walk through many times of one claim (an audit, a
+    timeline), or many reads, read the other claims' records once per change.
     """
 
     def __init__(self, claims: Iterable[ClaimData]) -> None:
@@ -254,26 +271,51 @@ class RecordBook:
             for claim in claims
             if any(_resolves(r.statement) for r in claim.records)
         ]
-        self._occurred = sorted(r.statement.at for c in self.claims for r in c.records)
-        self._recorded = sorted(r.recorded_at for c in self.claims for r in c.records)
-        self._stances: dict[tuple[int, int], list[ResolvedStance]] = {}
         self._records: dict[tuple[datetime, int], dict[str, TrackRecord]] = {}
+        #: Each claim's recording times and when its first resolution was recorded.
+        self._times = [
+            (
+                [r.recorded_at for r in claim.records],  # log order: sorted
+                min(r.recorded_at for r in claim.records if _resolves(r.statement)),
+            )
+            for claim in self.claims
+        ]
 
     def stances(self, as_of: datetime, known_at: int) -> list[ResolvedStance]:
         """Every source's stance on each claim resolved by ``as_of`` as known at ``known_at``."""
-        key = (
-            bisect.bisect_right(self._occurred, as_of),
-            bisect.bisect_right(self._recorded, known_at),
-        )
-        found = self._stances.get(key)
-        if found is None:
-            found = [
-                stance
-                for claim in self.claims
-                for stance in resolved_stances(evidence(claim, as_of, known_at))
-            ]
-            self._stances[key] = found
-        return found
+        return [
+            stance
+            for i, claim in enumerate(self.claims)
+            for stance in self._stances_of(i, claim, as_of, known_at)
+        ]
+
+    def _stances_of(
+        self, i: int, claim: ClaimData, as_of: datetime, known_at: int
+    ) -> list[ResolvedStance]:
+        """One claim's stances: what it adds to the records over valid time
+        (``record_entries``), worked out once per version of it known."""
+        recorded, resolving = self._times[i]
+        if known_at < resolving:  # no resolution of it known yet
+            return []
+        count = bisect.bisect_right(recorded, known_at)
+        last = claim.records[count - 1]
+        # The log never changes below a position: these records are this claim's up to
+        # there, in any store whose log holds these events there.
+        key = (claim.claim_id, claim.records[0].statement.event_id, count, last.position,
+               last.statement.event_id)
+        entries = _ENTRIES.get(key)
+        if entries is None:
+            entries = record_entries(corrected_statements(claim, known_at))
+            _ENTRIES[key] = entries
+            if len(_ENTRIES) > ENTRIES_KEPT:
+                _ENTRIES.popitem(last=False)
+        # What ``resolved_stances(evidence(claim, as_of, known_at))`` finds (a property test
+        # of ``record_entries`` holds them equal).
+        return [
+            stance
+            for since, until, stance in entries
+            if since <= as_of and (until is None or as_of < until)
+        ]
 
     def __call__(self, moment: datetime, known_at: int) -> dict[str, TrackRecord]:
         found = self._records.get((moment, known_at))
@@ -412,6 +454,32 @@ class Voices:
         """Probability, band and status, as ``pool`` answers for every counted voice."""
         probability, band, status, _ = self.pooled(outcome)
         return {"probability": probability, "band": band, "status": status}
+
+
+class _Withdraws(Protocol):
+    def in_scope(self, statement: Statement) -> bool: ...
+
+    def first_retraction(self, statement: Statement) -> Statement | None: ...
+
+
+def _withdrawal_context(
+    statement: Statement, statements: Mapping[str, Statement], scope: _Withdraws
+) -> list[Statement] | None:
+    """What the reason of a retraction, or of a statement its source withdrew, depends on:
+    the event a retraction names (and the retraction before it that withdrew that event,
+    if any), or the retraction that withdrew the statement. None: it is neither."""
+    if statement.type == StatementType.RETRACTED:
+        found = []
+        target = statements.get(statement.supersedes or "")
+        if target is not None and scope.in_scope(target):
+            found.append(target)
+            if target.type != StatementType.RETRACTED and target.source == statement.source:
+                first = scope.first_retraction(target)
+                if first is not None:
+                    found.append(first)
+        return found
+    withdrawn = scope.first_retraction(statement)
+    return None if withdrawn is None else [withdrawn]
 
 
 class _Evidence:
@@ -586,16 +654,9 @@ class _Evidence:
             for other in others:
                 found.setdefault(other.event_id, other)
 
-        if statement.type == StatementType.RETRACTED:
-            target = self.statements.get(statement.supersedes or "")
-            if target is not None and self.in_scope(target):
-                add(target)
-                if target.type != StatementType.RETRACTED and target.source == statement.source:
-                    first = self.first_retraction(target)
-                    if first is not None:
-                        add(first)
-        elif (withdrawn := self.first_retraction(statement)) is not None:
-            add(withdrawn)
+        withdrawals = _withdrawal_context(statement, self.statements, self)
+        if withdrawals is not None:
+            add(*withdrawals)
         else:
             owner = None if statement.type == StatementType.RESOLVED else statement.speaker
             latest = self.statements[self.live[owner][-1][2]]
@@ -684,6 +745,8 @@ def audit(
     in_order = all(a[1] <= b[1] for a, b in itertools.pairwise(changes))
     if model is None:
         steps = _audit_steps(claim, sources, as_of, cited, wanted)
+    elif model.name == V2:
+        steps = _audit_steps_v2(claim, sources, as_of, wanted, records)
     else:
         steps = _audit_steps_by(claim, sources, as_of, wanted, model, records)
     entries: list[tuple[int, JSON]] = []
@@ -773,6 +836,167 @@ def _audit_steps_by(
         yield recorded_at, summary(before), summary(after_it), _Answered(after_it)
 
 
+def _audit_steps_v2(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    as_of: datetime,
+    wanted: Mapping[int, list[_Change]],
+    records: Records | None,
+) -> Iterator[_Step]:
+    """credibility-v2's walk: one pass in recording order, the claim's records taken into
+    the projection's ``ClaimState`` as they were recorded; each entry's before and after
+    are its summaries at ``as_of`` as known just before and at the entry's recording time,
+    and its reason the model's own (``_ExplainsV2``)."""
+    from ledger.projection.state import ClaimState  # the projection builds on this module
+
+    state = ClaimState(claim.claim_id, claim.parties, claim.beneficiaries)
+    pending = iter(claim.records)  # in log order: recording times never go back
+    ahead = next(pending, None)
+    for recorded_at in sorted(wanted):
+        while ahead is not None and ahead.recorded_at < recorded_at:
+            state.apply(ahead.statement)
+            ahead = next(pending, None)
+        before = _summary_v2(state, sources, as_of, recorded_at - 1, records)
+        while ahead is not None and ahead.recorded_at == recorded_at:
+            state.apply(ahead.statement)
+            ahead = next(pending, None)
+        after_it = _summary_v2(state, sources, as_of, recorded_at, records)
+        yield recorded_at, before, after_it, _ExplainsV2(
+            claim, state, sources, as_of, recorded_at, records
+        )
+
+
+def _summary_v2(
+    state: Any, sources: dict[str, SourceData], as_of: datetime, known_at: int,
+    records: Records | None,
+) -> Summary:
+    probability, band, status, _ = state.summary(
+        as_of, sources, known_at, _RecordsKnown(records, known_at)
+    )
+    return {"probability": probability, "band": band, "status": status}
+
+
+class _ExplainsV2:
+    """The reason of one event's contribution in credibility-v2 at (``as_of``, as known at
+    ``known_at``): the model itself (``credibility_v2.assess``) asked over the few
+    statements the contribution depends on, as ``_Evidence`` does for v1, and for v2's
+    early caution also when each speaker concerned first asserted the claim and who
+    reported it first."""
+
+    def __init__(
+        self,
+        claim: ClaimData,
+        state: Any,
+        sources: dict[str, SourceData],
+        as_of: datetime,
+        known_at: int,
+        records: Records | None,
+    ) -> None:
+        self.claim, self.state, self.sources = claim, state, sources
+        self.as_of, self.known_at, self.records = as_of, known_at, records
+
+    def in_scope(self, statement: Statement) -> bool:
+        return _weighable(statement) and statement.at <= self.as_of
+
+    def first_retraction(self, statement: Statement) -> Statement | None:
+        found = [
+            r
+            for r in self.state.retractions.get(statement.event_id, ())
+            if r.source == statement.source and r.at <= self.as_of
+        ]
+        return min(found, key=_key) if found else None
+
+    def reason(self, event_id: str) -> str | None:
+        statement = self.state.statements.get(event_id)
+        if statement is None or not self.in_scope(statement):
+            return None
+        context = self._context(statement)
+        standings = {
+            sid: self.sources[sid].standing(self.as_of, self.known_at)
+            for sid in {s.speaker for s in context}
+            if sid in self.sources
+        }
+        known = _RecordsKnown(self.records, self.known_at)
+
+        def records_at(moment: datetime) -> dict[str, TrackRecord]:
+            return {
+                sid: found
+                for sid in {s.speaker for s in context}
+                if (found := known.record(sid, moment)) is not None
+            }
+
+        result = credibility_v2.assess(
+            context,
+            standings,
+            self.claim.parties,
+            self.claim.beneficiaries,
+            track_records=records_at,
+        )
+        return next(c.reason for c in result.contributions if c.event_id == event_id)
+
+    def _context(self, statement: Statement) -> list[Statement]:
+        """``_Evidence._context``, and for a counted position or the resolution, each
+        speaker concerned as it stands (its counted position and, if it asserts the claim,
+        its first assertion), the claim's first report among them, and what a relay
+        repeats."""
+        state, as_of = self.state, self.as_of
+        found = {statement.event_id: statement}
+
+        def add(*others: Statement) -> None:
+            for other in others:
+                found.setdefault(other.event_id, other)
+
+        def speaker(sid: str) -> None:
+            """The speaker as it stands at as_of: its counted position, and its first
+            assertion if that position is an assertion."""
+            latest = state._latest(state.positions.get(sid, []), as_of)
+            if latest is not None:
+                add(latest)
+                first = state.first_assertion(sid, as_of)
+                if first is not None:
+                    add(first)
+
+        withdrawals = _withdrawal_context(statement, state.statements, self)
+        if withdrawals is not None:
+            add(*withdrawals)
+            return list(found.values())
+        owner = None if statement.type == StatementType.RESOLVED else statement.speaker
+        keys = state.resolutions if owner is None else state.positions.get(owner, [])
+        latest = state._latest(keys, as_of)
+        if latest is not None and latest.event_id != statement.event_id:
+            add(latest)
+            return list(found.values())
+        voices = state.voices_v2(
+            as_of, self.sources, self.known_at, _RecordsKnown(self.records, self.known_at)
+        )
+        firsts = {sid: state.first_assertion(sid, as_of) for sid in voices}
+        reporters = [f for f in firsts.values() if f is not None]
+        if reporters:  # the claim's first report, which dates every other
+            speaker(min(reporters, key=_key).speaker)
+        if owner is None:
+            for sid in voices:
+                speaker(sid)
+            return list(found.values())
+        speaker(owner)
+        _, group, weight = voices[owner]
+        rank = (-abs(weight), statement.event_id)
+        for sid, (event_id, their_group, their_weight) in voices.items():
+            if (
+                their_group == group
+                and (their_weight > 0) == (weight > 0)
+                and (-abs(their_weight), event_id) < rank
+            ):
+                speaker(sid)
+        relayed = state.statements.get(statement.relays or "")
+        if relayed is not None and self.in_scope(relayed):
+            add(relayed)
+            retraction = self.first_retraction(relayed)
+            if retraction is not None:
+                add(retraction)
+            speaker(relayed.speaker)
+        return list(found.values())
+
+
 def _why(record: JSON, kind: str, source: str | None, state: _Explains, as_of: datetime) -> str:
     """Why the entry moved the result: its contribution's reason, or why it could not."""
     if kind == "rerated":
@@ -824,6 +1048,8 @@ def timeline(
                 moments.setdefault(t, rated.record["event_id"])
                 ratings.append((t, sid, rated))
     ratings.sort(key=lambda item: item[0])
+    if model is not None and model.name == V2:
+        return _timeline_v2(claim, sources, known_at, moments, records)
     if model is not None:
         return _timeline_by(claim, sources, known_at, moments, model, records)
 
@@ -897,6 +1123,47 @@ def timeline(
             continue
         resolved = latest.get(None)
         now = voices.summary(str(resolved[-1].outcome) if resolved else None)
+        if now != previous:
+            points.append(
+                {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}
+            )
+            previous = now
+    return points
+
+
+class _RecordsKnown:
+    """``Records`` as known at one time, as the projection's sweep asks for them."""
+
+    revision = 0
+
+    def __init__(self, records: Records | None, known_at: int) -> None:
+        self.records, self.known_at = records, known_at
+
+    def record(self, source: str, moment: datetime) -> TrackRecord | None:
+        return None if self.records is None else self.records(moment, self.known_at).get(source)
+
+
+def _timeline_v2(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    known_at: int,
+    moments: Mapping[datetime, str],
+    records: Records | None,
+) -> list[JSON]:
+    """credibility-v2's timeline in one sweep through valid time: the projection's
+    (``ClaimState.steps``), over the claim's statements and the sources' records as known
+    at ``known_at``. The same points as asking the model at every moment, since a v2
+    answer moves only where a statement or a rating starts."""
+    from ledger.projection.state import ClaimState  # the projection builds on this module
+
+    state = ClaimState(claim.claim_id, claim.parties, claim.beneficiaries)
+    for rec in known(claim, known_at):  # corrections applied, unweighable ones not counted
+        state.apply(rec.statement)
+    steps = state.steps(_EPOCH, None, sources, known_at, _RecordsKnown(records, known_at))
+    points: list[JSON] = []
+    previous: JSON = {"probability": 0.5, "band": "roughly even chance", "status": "unverified"}
+    for moment, (probability, band, status, _) in steps:
+        now = {"probability": probability, "band": band, "status": status}
         if now != previous:
             points.append(
                 {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}

@@ -39,9 +39,10 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
+from ledger import models, replay
 from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
-from ledger.projection.state import ClaimState, SourceBook, Summary
+from ledger.projection.state import ClaimState, RecordBook, SourceBook, Summary
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
 from ledger.projection.views import TRACKED, CredibilityView
 from ledger.replay import Recorded, SourceData
@@ -85,6 +86,9 @@ class CredibilityProjection(Projection[Any]):
         #: At most this many statements held (None: ``STATEMENTS_IN_MEMORY``).
         self.room: int | None = None
         self.sources = SourceBook()
+        #: The sources' track records, for a projected version that learns from them
+        #: (``models.PROJECTED``; None: it does not).
+        self.records = RecordBook() if models.VERSIONS[models.PROJECTED].learns else None
         self.pending: list[Change] = []
         self.tracking: Tracking | None = None
         self.recorded_at = 0  # of the event being processed
@@ -96,6 +100,8 @@ class CredibilityProjection(Projection[Any]):
         self.claims.clear()
         self.held = 0
         self.sources.clear()
+        if self.records is not None:
+            self.records.clear()
         self.pending.clear()
         self.tracking = None
 
@@ -121,6 +127,8 @@ class CredibilityProjection(Projection[Any]):
         self._rids = event.position << RID_BITS
         self._rids_end = (event.position + 1) << RID_BITS
         tracking = Tracking(TRACKED, event.position)
+        if self.records is not None and not self.records.loaded:
+            self._load_records()
         try:
             self.process_event(event.domain_event, tracking)
         except DamagedHistory as damaged:
@@ -173,10 +181,13 @@ class CredibilityProjection(Projection[Any]):
             source_id, claim_id = statement.source, state.claim_id
             self.pending.append(lambda cursor: self.view.tables.cite(cursor, source_id, claim_id))
         held = len(state.statements)
-        moved = state.apply(statement)
+        moved = state.apply(statement, early=self.records is not None)
         self.held += len(state.statements) - held
         self._make_room()
-        if moved is not None:
+        rerecorded = self._rerecord(state)
+        if rerecorded:
+            self._restate_citing(rerecorded, state, moved)
+        elif moved is not None:
             self._restate(state, *moved)
         self.tracking = tracking
 
@@ -235,6 +246,59 @@ class CredibilityProjection(Projection[Any]):
             self._restate(state, e.occurred_at, until)
         self.tracking = tracking
 
+    # -- the sources' track records (a projected version that learns from them) ----------
+
+    def _load_records(self) -> None:
+        """Read the claims resolved before the event being processed into the records."""
+        assert self.records is not None
+        known = self.recorded_at - 1
+        for claim_id in self.store.resolved_claims(known):
+            data = self.store.claim_as_known(claim_id, known)
+            self.records.update(claim_id, replay.corrected_statements(data, known))
+        self.records.loaded = True
+
+    def _rerecord(self, state: ClaimState) -> dict[str, datetime]:
+        """Take what the claim now adds to its sources' records; answer the sources whose
+        record changed, with the valid time from which it did."""
+        if self.records is None or not (state.resolutions or self.records.holds(state.claim_id)):
+            return {}
+        return self.records.update(state.claim_id, state.statements.values())
+
+    def _restate_citing(
+        self,
+        rerecorded: dict[str, datetime],
+        state: ClaimState,
+        moved: tuple[datetime, datetime | None] | None,
+    ) -> None:
+        """Restate ``state`` where the event ``moved`` it, and every claim where a source
+        whose record changed spoke after the change (a statement is weighed with its
+        source's record when it was made): each claim once, over the union of its stretches
+        of valid time (two restatements in one event would make two rows of one valid
+        and one recording time)."""
+        self.flush()
+        with self.view.reading() as cursor:
+            citing = sorted(
+                {c for source_id in rerecorded for c in self.view.tables.citing(cursor, source_id)}
+            )
+        stretches: dict[str, tuple[datetime, datetime | None]] = {}
+        if moved is not None:
+            stretches[state.claim_id] = moved
+        # Loaded first: loading a claim may write what is queued, which must not hold half
+        # of this event's changes. Not this event's own claim: a copy loaded from the store
+        # would not have the statement yet (if loading the others drops it from memory,
+        # the next event on it loads it again, with the statement).
+        states = {c: self._claim(c) for c in citing if c != state.claim_id}
+        states[state.claim_id] = state
+        for claim_id in citing:
+            for source_id, since in rerecorded.items():
+                spoke = states[claim_id].spoke_since(source_id, since)
+                if spoke is None:
+                    continue
+                known = stretches.get(claim_id)
+                stretches[claim_id] = (spoke if known is None else min(known[0], spoke), None)
+        for claim_id, (since, until) in stretches.items():
+            self._restate(states[claim_id], since, until)
+
     # -- state in memory ----------------------------------------------------------------
 
     def _remember(self, state: ClaimState) -> None:
@@ -290,13 +354,13 @@ class CredibilityProjection(Projection[Any]):
 
     def _summary(self, state: ClaimState) -> Summary:
         """The answer of a claim nothing has been said about (at any valid time)."""
-        return state.summary(datetime.now(UTC), self.sources, self.recorded_at)
+        return state.summary(datetime.now(UTC), self.sources, self.recorded_at, self.records)
 
     def _restate(self, state: ClaimState, since: datetime, until: datetime | None = None) -> None:
         """Queue the rows of ``state`` for valid times in [``since``, ``until``), as known now."""
         if until is not None and until <= since:
             return
-        steps = state.steps(since, until, self.sources, self.recorded_at)
+        steps = state.steps(since, until, self.sources, self.recorded_at, self.records)
         since_us = to_micros(since)
         until_us = END_OF_TIME if until is None else to_micros(until)
         starts = [since_us] + [to_micros(moment) for moment, _ in steps[1:]]

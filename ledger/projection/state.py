@@ -14,11 +14,20 @@ over the whole evidence, as a replay computes it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
+from ledger import credibility_v2
 from ledger.credibility import SourceStanding, pool, unweighable, weigh
+from ledger.credibility_v2 import (
+    RecordEntry,
+    TrackRecord,
+    record_entries,
+    stance_weight,
+)
 from ledger.projection.tables import Interval
 from ledger.replay import Recorded, SourceData, Voices
 from ledger.statements import STANCE_TYPES, Statement, StatementType
@@ -30,6 +39,10 @@ Key = tuple[datetime, int, str]
 _LAST = (2**63, "")
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 _NONE = object()
+#: What may move when a source first asserted a claim (``ClaimState.apply``).
+_EARLY_MOVERS = frozenset(
+    {StatementType.ASSERTED, StatementType.RETRACTED, StatementType.CORRECTED}
+)
 
 
 def key_of(statement: Statement) -> Key:
@@ -89,6 +102,89 @@ class SourceBook(dict[str, SourceData]):
         return self._rated[first:last]
 
 
+class TrackRecords(Protocol):
+    """The sources' track records as ``credibility-v2`` weighs a statement with them."""
+
+    #: Changes whenever a record may have: what was weighed against them can tell.
+    revision: int
+
+    def record(self, source: str, moment: datetime) -> TrackRecord | None:
+        """The source's record at ``moment`` (None: no stance counts)."""
+
+
+class RecordBook:
+    """The sources' track records as ``credibility-v2`` reads them, kept by the projection
+    as claims are resolved: each claim's ``record_entries`` as now known, by source.
+
+    ``record(source, moment)`` is ``credibility_v2.track_records`` over the stances in
+    force at ``moment``, the same numbers (each record summed exactly rounded).
+    """
+
+    def __init__(self) -> None:
+        self._by_claim: dict[str, list[RecordEntry]] = {}
+        self._by_source: dict[str, list[tuple[RecordEntry, str]]] = {}
+        self._cache: dict[tuple[str, datetime], TrackRecord | None] = {}
+        #: Whether the claims resolved before the projection's position were read in.
+        self.loaded = False
+        #: Counts the changes of any record, so what was weighed against it can tell.
+        self.revision = 0
+
+    def clear(self) -> None:
+        self._by_claim.clear()
+        self._by_source.clear()
+        self._cache.clear()
+        self.loaded = False
+        self.revision += 1
+
+    def update(self, claim_id: str, statements: Iterable[Statement]) -> dict[str, datetime]:
+        """Take a claim's statements as now known; answer each source whose record changed,
+        with the earliest valid time it changed at."""
+        new = record_entries(statements)
+        old = self._by_claim.get(claim_id, [])
+        if new == old:
+            return {}
+        changed: dict[str, datetime] = {}
+        for entry in set(old) ^ set(new):
+            source = entry[2].source
+            changed[source] = min(entry[0], changed.get(source, entry[0]))
+        for source in changed:
+            kept = [item for item in self._by_source.get(source, []) if item[1] != claim_id]
+            kept += [(entry, claim_id) for entry in new if entry[2].source == source]
+            self._by_source[source] = kept
+        if new:
+            self._by_claim[claim_id] = new
+        else:
+            self._by_claim.pop(claim_id, None)
+        self._cache.clear()
+        self.revision += 1
+        return changed
+
+    def holds(self, claim_id: str) -> bool:
+        """Whether the claim adds anything to the records now."""
+        return claim_id in self._by_claim
+
+    def record(self, source: str, moment: datetime) -> TrackRecord | None:
+        """The source's record at ``moment`` (None: no stance counts yet)."""
+        key = (source, moment)
+        if key in self._cache:
+            return self._cache[key]
+        matched: list[float] = []
+        missed: list[float] = []
+        for (since, until, stance), _ in self._by_source.get(source, ()):
+            if (
+                since <= moment
+                and (until is None or moment < until)
+                and stance.resolved_at <= moment
+            ):
+                weight = stance_weight(stance, moment)
+                (matched if stance.matched else missed).append(weight)
+        found = (
+            TrackRecord(math.fsum(matched), math.fsum(missed)) if matched or missed else None
+        )
+        self._cache[key] = found
+        return found
+
+
 @dataclass
 class ClaimState:
     """One claim's statements as known so far, indexed for summaries at any valid time."""
@@ -116,7 +212,7 @@ class ClaimState:
     rows: list[Interval] = field(default_factory=list)
     #: (witness group, log-odds) by (event id, its source's grade); a correction forgets
     #: its event's.
-    _weights: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    _weights: dict[tuple[object, ...], tuple[str, float]] = field(default_factory=dict)
     #: The counted voices at the end of valid time, with the number of ratings each
     #: speaker's source had when its voice was weighed; a sweep starts from a copy,
     #: changing only the speakers whose position or grade changes after its start.
@@ -126,20 +222,64 @@ class ClaimState:
     _dirty: set[str] = field(default_factory=set)
     #: The ``SourceBook.revision`` the voices at the end were last checked against.
     _end_revision: int | None = None
+    #: The same for ``credibility-v2``: each speaker's counted position at the end of valid
+    #: time weighed (before the early caution) and when it first asserted the claim, the
+    #: speakers to look at again, and the (``SourceBook``, ``RecordBook``) revisions.
+    _end_v2: dict[str, tuple[str, str, float]] | None = None
+    _end_first: dict[str, datetime] = field(default_factory=dict)
+    _dirty_v2: set[str] = field(default_factory=set)
+    _end_v2_revisions: tuple[int, int] | None = None
 
-    def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
+    def apply(
+        self, statement: Statement, early: bool = False
+    ) -> tuple[datetime, datetime | None] | None:
         """Take one recorded statement; answer the valid times whose answer may change.
 
         ``(since, until)``: from ``since`` up to (not including) ``until``, None for ever
         after. A position counts until its source's next position in valid time (one never
         withdrawn), so a statement back-filled among many others moves only that stretch.
         None: it changes nothing (a correction of an event this claim does not have).
+
+        ``early``: for ``credibility-v2``, whose early-report caution dates an assertion
+        from its source's first one: an assertion, a retraction or a correction that may
+        move when that was moves the answer for ever after.
         """
+        moved = self._apply(statement)
+        if early and moved is not None and self._moves_first_report(statement):
+            return moved[0], None
+        return moved
+
+    def _moves_first_report(self, statement: Statement) -> bool:
+        """Whether ``statement`` (applied) may change when its source first asserted the
+        claim at some valid time after the stretch its own position counts: not if the
+        source made an earlier assertion that nothing withdraws (the first report stays
+        that one, or earlier)."""
+        if statement.type not in _EARLY_MOVERS:
+            return False
+        if statement.type == StatementType.CORRECTED:
+            return True
+        subject = statement
+        if statement.type == StatementType.RETRACTED:
+            target = self.statements.get(statement.supersedes or "")
+            if target is None or target.type != StatementType.ASSERTED:
+                return False
+            subject = target
+        key = key_of(subject)
+        for earlier in self.positions.get(subject.speaker, []):
+            if earlier >= key:
+                break
+            found = self.statements[earlier[2]]
+            if found.type == StatementType.ASSERTED and not self.retractions.get(found.event_id):
+                return False
+        return True
+
+    def _apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         if statement.type == StatementType.CORRECTED:
             target = self.statements.get(statement.supersedes or "")
             if target is None:
                 return None
             self._dirty.add(target.speaker)
+            self._dirty_v2.add(target.speaker)
             # It moves the answer only where the original or the corrected one counts.
             before = self._counts_until(target)
             self._unindex(target)
@@ -152,12 +292,14 @@ class ClaimState:
             bisect.insort(self.timeline, key_of(corrected))
             after = self._counts_until(corrected)
             self._dirty.add(corrected.speaker)
+            self._dirty_v2.add(corrected.speaker)
             until = None if before is None or after is None else max(before, after)
             return min(target.at, corrected.at), until
         self.statements[statement.event_id] = statement
         self._index(statement)
         bisect.insort(self.timeline, key_of(statement))
         self._dirty.add(statement.speaker)  # a retraction's: its target's, its own source
+        self._dirty_v2.add(statement.speaker)
         if statement.type == StatementType.RETRACTED:
             target = self.statements.get(statement.supersedes or "")
             return statement.at, None if target is None else self._counts_until(target)
@@ -216,6 +358,12 @@ class ClaimState:
         found = [self._latest(keys, moment) for keys in self.positions.values()]
         found.append(self._latest(self.resolutions, moment))
         return [statement for statement in found if statement is not None]
+
+    def spoke_since(self, source_id: str, since: datetime) -> datetime | None:
+        """When the source's first position on the claim at or after ``since`` was."""
+        keys = self.positions.get(source_id, [])
+        at = bisect.bisect_left(keys, (since,))
+        return keys[at][0] if at < len(keys) else None
 
     def cited(self) -> set[str]:
         return {s.speaker for s in self.statements.values()}
@@ -325,12 +473,18 @@ class ClaimState:
         moment: datetime,
         sources: Mapping[str, SourceData],
         known_us: int,
+        records: TrackRecords | None = None,
     ) -> tuple[str, str, float]:
         """(event id, witness group, log-odds) of a counted position at ``moment``: weighed
-        once per (statement, its source's grade) and remembered."""
+        once per (statement, its source's grade) and remembered. With ``records``, as
+        ``credibility-v2`` weighs it (its source's record when it was made, and relays),
+        before the early-report caution."""
         source = sources.get(statement.speaker)
         grade = "F" if source is None else source.grade(moment, known_us)
-        key = (statement.event_id, grade)
+        record = None if records is None else records.record(statement.speaker, statement.at)
+        key = (statement.event_id, grade) if records is None else (
+            statement.event_id, grade, record
+        )
         found = self._weights.get(key)
         if found is None:
             standing = (
@@ -338,23 +492,86 @@ class ClaimState:
                 if source is None
                 else SourceStanding(source.source_id, source.name, source.affiliation, grade)
             )
-            found = weigh(statement, standing, self.parties, self.beneficiaries)
+            if records is None:
+                found = weigh(statement, standing, self.parties, self.beneficiaries)
+            else:
+                found = credibility_v2.weigh(
+                    statement, standing, self.parties, self.beneficiaries, record
+                )
             self._weights[key] = found
         return (statement.event_id, *found)
 
     def summary(
-        self, moment: datetime, sources: Mapping[str, SourceData], known_us: int
+        self,
+        moment: datetime,
+        sources: Mapping[str, SourceData],
+        known_us: int,
+        records: TrackRecords | None = None,
     ) -> Summary:
         """The credibility at valid time ``moment``, as known at ``known_us``: the model's
-        ``pool`` over the counted positions, what ``summarize`` computes."""
-        weighed: list[tuple[str, str, float]] = []
+        ``pool`` over the counted positions, what ``summarize`` computes; with ``records``,
+        what ``credibility-v2`` computes."""
+        voices: dict[str, tuple[str, str, float]] = {}
         outcome = None
         for statement in self.counted(moment):
             if statement.type == StatementType.RESOLVED:
                 outcome = statement.outcome
             else:
-                weighed.append(self._weighed(statement, moment, sources, known_us))
-        return pool(weighed, outcome)
+                voices[statement.speaker] = self._weighed(
+                    statement, moment, sources, known_us, records
+                )
+        if records is not None:
+            voices = _early(voices, self._first_reports(voices, moment))
+        return pool(list(voices.values()), outcome)
+
+    def _first_reports(self, speakers: Iterable[str], moment: datetime) -> dict[str, datetime]:
+        """When each of ``speakers`` whose position at ``moment`` is an assertion first
+        asserted the claim (its statements withdrawn by then left out): v2's early caution."""
+        found = {}
+        for speaker in speakers:
+            since = self._first_report(speaker, moment)
+            if since is not None:
+                found[speaker] = since
+        return found
+
+    def _first_report(self, speaker: str, moment: datetime) -> datetime | None:
+        """When ``speaker`` first asserted the claim (``first_assertion``)."""
+        first = self.first_assertion(speaker, moment)
+        return None if first is None else first.at
+
+    def first_assertion(self, speaker: str, moment: datetime) -> Statement | None:
+        """The speaker's first assertion of the claim, among its statements not withdrawn by
+        ``moment``, if its position at ``moment`` is an assertion (v2's early caution)."""
+        keys = self.positions.get(speaker, [])
+        latest = self._latest(keys, moment)
+        if latest is None or latest.type != StatementType.ASSERTED:
+            return None
+        return self._first_of(keys, moment)
+
+    def _first_of(self, keys: list[Key], moment: datetime) -> Statement | None:
+        """The first assertion among a speaker's positions not withdrawn by ``moment``."""
+        for at, _, event_id in keys:
+            if at > moment:
+                break
+            statement = self.statements[event_id]
+            if statement.type == StatementType.ASSERTED and not self.withdrawn(statement, moment):
+                return statement
+        return None
+
+    def voices_v2(
+        self,
+        moment: datetime,
+        sources: Mapping[str, SourceData],
+        known_us: int,
+        records: TrackRecords,
+    ) -> dict[str, tuple[str, str, float]]:
+        """Each speaker's counted position at ``moment`` as ``credibility-v2`` pools it:
+        (event id, witness group, log-odds), the early caution included."""
+        raw: dict[str, tuple[str, str, float]] = {}
+        first: dict[str, datetime] = {}
+        for speaker in self.positions:
+            self._look_again(speaker, moment, raw, first, sources, known_us, records)
+        return _early(raw, first)
 
     def steps(
         self,
@@ -362,6 +579,7 @@ class ClaimState:
         until: datetime | None,
         sources: Mapping[str, SourceData],
         known_us: int,
+        records: TrackRecords | None = None,
     ) -> list[tuple[datetime, Summary]]:
         """The answer as a step function of valid time in [``since``, ``until``) (equal
         steps merged).
@@ -372,7 +590,11 @@ class ClaimState:
         speaking, not moments times sources. The voices at ``since`` are those kept for
         the end of valid time with the few speakers that change after ``since`` weighed
         again, where that is fewer than weighing every speaker.
+
+        With ``records``, the answer is ``credibility-v2``'s (``_steps_v2``).
         """
+        if records is not None:
+            return self._steps_v2(since, until, sources, known_us, records)
         after = len(self.timeline) - bisect.bisect_left(self.timeline, (since,))
         if after < len(self.positions):
             # Few statements from here on: start from the voices at the end of valid time,
@@ -413,3 +635,136 @@ class ClaimState:
             if steps[-1][1] != value:
                 steps.append((moment, value))
         return steps
+
+    def _look_again(
+        self,
+        speaker: str,
+        moment: datetime,
+        raw: dict[str, tuple[str, str, float]],
+        first: dict[str, datetime],
+        sources: Mapping[str, SourceData],
+        known_us: int,
+        records: TrackRecords,
+    ) -> None:
+        """Put the speaker's counted position at ``moment`` in ``raw`` (weighed, before the
+        early caution) and when it first asserted the claim in ``first``, or neither."""
+        statement = self._latest(self.positions.get(speaker, []), moment)
+        first.pop(speaker, None)
+        if statement is None:
+            raw.pop(speaker, None)
+            return
+        raw[speaker] = self._weighed(statement, moment, sources, known_us, records)
+        if statement.type == StatementType.ASSERTED:
+            report = self._first_of(self.positions[speaker], moment)
+            if report is not None:
+                first[speaker] = report.at
+
+    def _end_v2_voices(
+        self, sources: Mapping[str, SourceData], known_us: int, records: TrackRecords
+    ) -> tuple[dict[str, tuple[str, str, float]], dict[str, datetime]]:
+        """``_look_again`` of every speaker at the end of valid time, kept: only the speakers
+        that said more since are looked at again, or all when a rating or a record changed
+        (or the sources are not a ``SourceBook``, which says when ratings change)."""
+        revisions = (
+            sources.revision if isinstance(sources, SourceBook) else -1, records.revision
+        )
+        if self._end_v2 is None or revisions[0] < 0 or revisions != self._end_v2_revisions:
+            self._end_v2, self._end_first = {}, {}
+            dirty: Iterable[str] = list(self.positions)
+        else:
+            dirty = self._dirty_v2
+        for speaker in dirty:
+            self._look_again(
+                speaker, _END_OF_TIME, self._end_v2, self._end_first, sources, known_us, records
+            )
+        self._dirty_v2 = set()
+        self._end_v2_revisions = revisions
+        return self._end_v2, self._end_first
+
+    def _steps_v2(
+        self,
+        since: datetime,
+        until: datetime | None,
+        sources: Mapping[str, SourceData],
+        known_us: int,
+        records: TrackRecords,
+    ) -> list[tuple[datetime, Summary]]:
+        """``steps`` in ``credibility-v2``: the same sweep, each position weighed with its
+        source's record when it was made; the early-report caution depends on when the
+        claim's first report was, across speakers, so where that moves every asserting
+        speaker's voice is looked at again."""
+        after = len(self.timeline) - bisect.bisect_left(self.timeline, (since,))
+        if after < len(self.positions):
+            # Few statements from here on: start from the end of valid time, looking again
+            # only at the speakers anything moves after ``since``.
+            changes = self.moments(since, None, sources, known_us)
+            end, end_first = self._end_v2_voices(sources, known_us, records)
+            raw, first = dict(end), dict(end_first)
+            for speaker in {s for moved in changes.values() for s in moved if s is not None}:
+                self._look_again(speaker, since, raw, first, sources, known_us, records)
+        else:
+            changes = self.moments(since, until, sources, known_us)
+            raw, first = {}, {}
+            for speaker in self.positions:
+                self._look_again(speaker, since, raw, first, sources, known_us, records)
+        start = min(first.values(), default=None)
+        voices = Voices()
+        voices.fill(_early(raw, first).items())
+        resolution = self._latest(self.resolutions, since)
+        outcome = None if resolution is None else resolution.outcome
+        steps = [(since, voices.pooled(outcome))]
+        for moment in sorted(changes):
+            if moment <= since:
+                continue
+            if until is not None and moment >= until:
+                break
+            changed = False
+            touched: set[str] = set()
+            reported = False  # whether a speaker's first report may have moved
+            for moved in changes[moment]:
+                if moved is None:
+                    resolution = self._latest(self.resolutions, moment)
+                    now = None if resolution is None else resolution.outcome
+                    changed, outcome = changed or now != outcome, now
+                    continue
+                speaker = moved
+                touched.add(speaker)
+                was = first.get(speaker)
+                self._look_again(speaker, moment, raw, first, sources, known_us, records)
+                reported = reported or first.get(speaker) != was
+            now_start = min(first.values(), default=None) if reported else start
+            if now_start != start:
+                # The claim's first report moved: the asserting speakers whose report
+                # turns early or not with it are looked at again.
+                touched.update(
+                    speaker
+                    for speaker, since in first.items()
+                    if credibility_v2.is_early(since, start)
+                    != credibility_v2.is_early(since, now_start)
+                )
+                start = now_start
+            for speaker in touched:
+                entry = raw.get(speaker)
+                if entry is not None:
+                    entry = (entry[0], entry[1], credibility_v2.early(
+                        entry[2], first.get(speaker), start
+                    ))
+                changed = voices.set(speaker, entry) or changed
+            if not changed:
+                continue
+            value = voices.pooled(outcome)
+            if steps[-1][1] != value:
+                steps.append((moment, value))
+        return steps
+
+
+def _early(
+    voices: Mapping[str, tuple[str, str, float]], first: Mapping[str, datetime]
+) -> dict[str, tuple[str, str, float]]:
+    """The voices with ``credibility-v2``'s early-report caution applied (``first``: when
+    each asserting speaker first asserted the claim)."""
+    start = min(first.values(), default=None)
+    return {
+        speaker: (event_id, group, credibility_v2.early(weight, first.get(speaker), start))
+        for speaker, (event_id, group, weight) in voices.items()
+    }

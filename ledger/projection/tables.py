@@ -33,13 +33,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.models import PROJECTED
 from ledger.statements import STATUSES
 
-#: The version of the tables' layout: a store holding another is projected again.
+#: The version of the tables' layout, and the model version their rows hold
+#: (``models.PROJECTED``): a store holding another is projected again.
 #: 2: intervals keyed by (claim_id, valid_from, recorded_from), with (claim_id, valid_to,
 #: recorded_to) the only other index. 3: each row has an id (``rid``), and on SQLite an
 #: R-tree per status of the rows (``credibility_points_<status>``) serves the status filter.
-FORMAT = "3"
+#: (Format 3 without a model named held credibility-v1.)
+FORMAT = f"3/{PROJECTED}"
 
 #: Bounds of valid and recording time, in microseconds.
 BEGINNING_OF_TIME = -(2**62)

@@ -38,7 +38,7 @@ def test_read_claim_states_its_times_model_and_etag(article: TestClient) -> None
     assert answer.status_code == 200
     claim = answer.json()
     assert answer.headers["etag"] == f'"{claim["version"]}"' == '"5"'
-    assert claim["credibility"]["model"] == "credibility-v1"
+    assert claim["credibility"]["model"] == "credibility-v2"
     assert claim["credibility"]["band"] == "very likely"
     assert {c["source"] for c in claim["credibility"]["contributions"]} == {
         "kr-nis", "kim-yong-hyun", "peskov", "zelensky"}

@@ -27,7 +27,7 @@ def test_append_answers_position_version_and_credibility(
     assert answer.headers["etag"] == '"6"' and result["version"] == 6
     assert result["claim_id"] == TROOPS and result["position"] == written + 1
     assert result["recorded_at"].endswith("Z") and result["known_at"] == result["recorded_at"]
-    assert result["credibility"]["model"] == "credibility-v1"
+    assert result["credibility"]["model"] == "credibility-v2"
     stored = article.get(f"/claims/{TROOPS}/events").json()["events"][-1]
     assert stored["event_id"] == result["event_id"]
     assert stored["actor"] == "local"  # the principal, never a field of the body
@@ -93,7 +93,7 @@ def test_batch_json_array(article: TestClient, ledger: ClaimsLedger) -> None:
     assert [e["claim_id"] for e in result["events"]] == [ARMS, TROOPS]
     assert [e["position"] for e in result["events"]] == [written + 1, written + 2]
     assert {c["claim_id"] for c in result["claims"]} == {ARMS, TROOPS}
-    assert all(c["credibility"]["model"] == "credibility-v1" for c in result["claims"])
+    assert all(c["credibility"]["model"] == "credibility-v2" for c in result["claims"])
 
 
 def test_batch_ndjson(article: TestClient) -> None:

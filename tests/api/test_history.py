@@ -21,7 +21,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 def test_audit_chains_before_and_after(article: TestClient) -> None:
     trail = article.get(f"/claims/{TROOPS}/audit").json()
-    assert trail["claim_id"] == TROOPS and trail["model"] == "credibility-v1"
+    assert trail["claim_id"] == TROOPS and trail["model"] == "credibility-v2"
     entries = trail["entries"]
     assert [e["source"] for e in entries] == ["kim-yong-hyun", "kr-nis", "peskov", "zelensky"]
     assert entries[0]["before"] == {"probability": 0.5, "band": "roughly even chance",
@@ -80,7 +80,7 @@ def test_timeline_json(article: TestClient) -> None:
     assert answer.headers["content-type"] == "application/json"
     assert "Accept" in answer.headers["vary"]
     timeline = answer.json()
-    assert timeline["model"] == "credibility-v1" and timeline["known_at"]
+    assert timeline["model"] == "credibility-v2" and timeline["known_at"]
     assert [p["valid_from"][:10] for p in timeline["points"]] == [
         "2024-10-08", "2024-10-10", "2024-10-13"]
     then = article.get(f"/claims/{TROOPS}/timeline", params={"known_at": "2020-01-01"})

@@ -28,7 +28,7 @@ def test_the_calibration_set_is_scored_and_every_figure_printed(invoke: Invoke) 
     result = invoke("evaluate")
     assert result.exit_code == 0, result.output
     text = result.stdout
-    assert data["model"] == "credibility-v1" and data["split"] is None
+    assert data["model"] == "credibility-v2" and data["split"] is None
     scores = data["scores"]["all"]
     assert scores["claims"] >= 80 and scores["claims"] - scores["confirmed"] >= 0.4 * 80
     assert f"{scores['claims']} claims, {scores['confirmed']} confirmed" in text
@@ -79,10 +79,10 @@ def test_the_diagram_is_written_as_svg(invoke: Invoke, tmp_path: Path) -> None:
     assert root.findall(".//{http://www.w3.org/2000/svg}circle")
 
 
-def test_the_candidate_v2_is_selectable(invoke: Invoke) -> None:
-    v1 = report(invoke)
-    v2 = report(invoke, "--model", "credibility-v2")
-    assert v2["model"] == "credibility-v2"
+def test_each_version_is_selectable_and_v2_the_default(invoke: Invoke) -> None:
+    v1 = report(invoke, "--model", "credibility-v1")
+    v2 = report(invoke)
+    assert v1["model"] == "credibility-v1" and v2["model"] == "credibility-v2"
     assert v2["scores"]["all"]["claims"] == v1["scores"]["all"]["claims"]
     assert v2["scores"]["all"]["coin_flip"] == v1["scores"]["all"]["coin_flip"]
     assert v2["scores"]["all"]["model"] != v1["scores"]["all"]["model"]

@@ -167,7 +167,7 @@ def test_replay_shows_every_claim_at_a_moment(
     )
     table = invoke("--store", loaded_store, "replay", "--as-of", AS_OF)
     assert table.exit_code == 0
-    assert "0.814" in table.stdout and "credibility-v1" in table.stdout
+    assert "0.814" in table.stdout and "credibility-v2" in table.stdout
 
 
 def test_sources(

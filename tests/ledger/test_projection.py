@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import Tracking
 
+from ledger import models
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
@@ -31,6 +32,8 @@ from ledger.times import format_instant, from_micros, to_micros
 from .helpers import ACTOR
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
+#: The model version the tables hold, which their pages are compared with.
+PROJECTED = models.VERSIONS[models.PROJECTED]
 AFFILIATIONS = [None, "UA", "RU", "KP", "US", "KR"]
 PARTIES = [[], ["RU"], ["RU", "KP"]]
 
@@ -154,7 +157,7 @@ def test_the_projected_picture_is_the_replayed_one(projected: ClaimsLedger, seed
                 projected_page = projected.reads._projected(
                     to_micros(as_of), known_us, chosen, 0, 1000
                 )
-                replayed_page = projected.reads._replayed(as_of, known, chosen, 0, 1000)
+                replayed_page = projected.reads._replayed(as_of, known, chosen, 0, 1000, PROJECTED)
                 assert projected_page == replayed_page, (known, as_of, chosen)
 
 
@@ -174,7 +177,9 @@ def test_status_pages_of_one_or_two_claims_follow_the_replayed_list(
         as_of = START + timedelta(days=rng.randrange(-1, 62), hours=rng.choice([0, 12]))
         status = rng.choice(statuses)
         chosen = rng.choice([Filters(status=status), Filters(status=status, tag="odd")])
-        expected = projected.reads._replayed(as_of, from_micros(known_us), chosen, 0, 1000)
+        expected = projected.reads._replayed(
+            as_of, from_micros(known_us), chosen, 0, 1000, PROJECTED
+        )
         for limit in (1, 2):
             after, paged = 0, []
             while True:
@@ -228,7 +233,9 @@ def test_a_back_dated_rating_merges_with_the_later_step_it_now_equals(
     current = sorted((row[1], row[2], row[5]) for row in rows if row[4] == still)
 
     def probability(days: int) -> float:
-        answer = projected.reads.claim("c", as_of=START + timedelta(days=days))
+        answer = projected.reads.claim(
+            "c", as_of=START + timedelta(days=days), model=models.PROJECTED
+        )
         return float(answer["credibility"]["probability"])
 
     c_value, b_value = probability(3), probability(6)

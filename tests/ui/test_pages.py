@@ -79,8 +79,8 @@ def test_the_claims_page_shows_the_apis_numbers(article: Article, times: dict[st
 def test_the_claims_page_moves_with_known_at(article: Article) -> None:
     before = {r["id"]: r for r in _claim_rows(article.page("/ui", known_at=article.before_append))}
     now = {r["id"]: r for r in _claim_rows(article.page("/ui"))}
-    assert before[TROOPS]["probability"] == 0.864555
-    assert now[TROOPS]["probability"] == 0.974758
+    assert before[TROOPS]["probability"] == 0.841004  # credibility-v2, the default
+    assert now[TROOPS]["probability"] == 0.971447
     assert before[TROOPS]["version"] + 1 == now[TROOPS]["version"]
 
 
@@ -218,8 +218,8 @@ def _steps(table: Node) -> list[tuple[str, float, str, str]]:
 def test_known_at_redraws_the_claim_as_the_ledger_knew_it(article: Article) -> None:
     now = article.page(f"/ui/claims/{TROOPS}")
     then = article.page(f"/ui/claims/{TROOPS}", known_at=article.before_append)
-    assert float(now.one("section", cls="summary").data("probability")) == 0.974758
-    assert float(then.one("section", cls="summary").data("probability")) == 0.864555
+    assert float(now.one("section", cls="summary").data("probability")) == 0.971447
+    assert float(then.one("section", cls="summary").data("probability")) == 0.841004
     assert len(now.all("a", cls="marker")) == len(then.all("a", cls="marker")) + 1
     # The known_at control offers each recording moment of the claim, latest first.
     options = now.by_id("known-at").all("option")

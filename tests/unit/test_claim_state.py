@@ -17,7 +17,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.projection.state import ClaimState, SourceBook, Summary
+from ledger import credibility_v2
+from ledger.credibility import SourceStanding
+from ledger.credibility_v2 import TrackRecord, resolved_stances
+from ledger.projection.state import ClaimState, RecordBook, SourceBook, Summary, record_entries
 from ledger.replay import Recorded, SourceData
 from ledger.statements import Statement
 
@@ -102,9 +105,14 @@ def _history(
 
 
 def _plainly(
-    state: ClaimState, since: datetime, until: datetime | None, sources: dict[str, SourceData]
+    state: ClaimState,
+    since: datetime,
+    until: datetime | None,
+    sources: dict[str, SourceData],
+    summary: Callable[[datetime], Summary] | None = None,
 ) -> list[tuple[datetime, Summary]]:
-    """The full summary at every moment anything starts in [since, until), merged."""
+    """The full summary at every moment anything starts in [since, until), merged
+    (``summary``: the answer at a moment; default the state's own in v1)."""
     moments = {since}
     for statement in state.statements.values():
         if since <= statement.at and (until is None or statement.at < until):
@@ -116,7 +124,9 @@ def _plainly(
                 moments.add(at)
     steps: list[tuple[datetime, Summary]] = []
     for moment in sorted(moments):
-        value = state.summary(moment, sources, 2**62)
+        value = (
+            state.summary(moment, sources, 2**62) if summary is None else summary(moment)
+        )
         if not steps or steps[-1][1] != value:
             steps.append((moment, value))
     return steps
@@ -172,3 +182,112 @@ def test_a_statement_moves_the_answer_only_where_apply_says(seed: int) -> None:
         inside = inside and (moved[1] is None or moment < moved[1])  # type: ignore[index]
         if not inside:
             assert state.summary(moment, sources, 2**62) == before[moment], (moment, moved)
+
+
+# --- credibility-v2 ----------------------------------------------------------------------
+
+
+def _records(seed: int) -> RecordBook:
+    """A record book holding two other claims' random histories (resolved or not), so the
+    sources have records that change over valid time."""
+    book = RecordBook()
+    for n in range(2):
+        other, _, _ = _history(seed * 7 + n)
+        book.update(f"other-{n}", other.statements.values())
+    return book
+
+
+def _v2(
+    state: ClaimState, moment: datetime, sources: dict[str, SourceData], book: RecordBook
+) -> Summary:
+    """credibility-v2's own answer at ``moment``, from the evidence in scope then."""
+    evidence = [s for s in state.statements.values() if s.at <= moment]
+    standings = {
+        sid: SourceStanding(sid, source.name, source.affiliation, source.grade(moment, 2**62))
+        for sid, source in sources.items()
+    }
+
+    def records(at: datetime) -> dict[str, TrackRecord]:
+        return {sid: r for sid in sources if (r := book.record(sid, at)) is not None}
+
+    answer = credibility_v2.assess(
+        evidence, standings, state.parties, state.beneficiaries, track_records=records
+    )
+    return (answer.probability, answer.band, answer.status, answer.grade)
+
+
+def _plainly_v2(
+    state: ClaimState,
+    since: datetime,
+    until: datetime | None,
+    sources: dict[str, SourceData],
+    book: RecordBook,
+) -> list[tuple[datetime, Summary]]:
+    return _plainly(state, since, until, sources, lambda m: _v2(state, m, sources, book))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**9))
+def test_record_entries_are_the_stances_resolved_at_every_moment(seed: int) -> None:
+    """What a claim adds to the records at any moment is what v2's replay reads there:
+    ``resolved_stances`` of its statements up to that moment."""
+    state, _, times = _history(seed)
+    entries = record_entries(state.statements.values())
+    for moment in sorted({*times, *(t + timedelta(hours=12) for t in times)}):
+        in_force = [
+            stance for since, until, stance in entries
+            if since <= moment and (until is None or moment < until)
+        ]
+        scope = [s for s in state.statements.values() if s.at <= moment]
+        assert in_force == resolved_stances(scope), moment
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**9), st.booleans())
+def test_a_v2_summary_is_v2s_answer_and_the_v2_sweep_equals_it(seed: int, book: bool) -> None:
+    state, sources, times = _history(seed, book=book)
+    records = _records(seed)
+    for moment in sorted({START - timedelta(days=1), *times}):
+        assert state.summary(moment, sources, 2**62, records) == _v2(
+            state, moment, sources, records
+        ), moment
+    rng = random.Random(seed)
+    start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
+    until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
+    assert state.steps(start, until, sources, 2**62, records) == _plainly_v2(
+        state, start, until, sources, records
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 10**9))
+def test_the_v2_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int) -> None:
+    rng = random.Random(seed)
+    records = _records(seed)
+
+    def check(state: ClaimState, sources: dict[str, SourceData]) -> None:
+        start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
+        until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
+        assert state.steps(start, until, sources, 2**62, records) == _plainly_v2(
+            state, start, until, sources, records
+        )
+
+    _history(seed, check=check, book=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**9))
+def test_a_statement_moves_the_v2_answer_only_where_apply_says(seed: int) -> None:
+    last: list[Statement] = []
+    state, sources, times = _history(seed, last)
+    if not last:
+        return
+    records = _records(seed)
+    moments = sorted({START - timedelta(days=1), *times, *(t + timedelta(hours=1) for t in times)})
+    before = {m: state.summary(m, sources, 2**62, records) for m in moments}
+    moved = state.apply(last[0], early=True)
+    for moment in moments:
+        inside = moved is not None and moved[0] <= moment
+        inside = inside and (moved[1] is None or moment < moved[1])  # type: ignore[index]
+        if not inside:
+            assert state.summary(moment, sources, 2**62, records) == before[moment], moment

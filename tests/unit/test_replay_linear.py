@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ledger import evaluation, replay
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
@@ -34,6 +35,8 @@ from ledger.replay import (
 )
 from ledger.statements import Statement
 from ledger.times import format_instant, from_micros, parse_instant, to_micros
+
+V1, V2 = "credibility-v1", "credibility-v2"
 
 JSON = dict[str, Any]
 
@@ -420,22 +423,55 @@ def load(ledger: ClaimsLedger, events: int) -> None:
 
 
 def test_the_ledgers_audit_and_timeline_are_the_replays(ledger: ClaimsLedger) -> None:
+    """v1's one-pass walks give what the old replay, asked at every time, gave."""
     load(ledger, 150)
     data = ledger.store.claim_as_known("long", to_micros(datetime.now(UTC)))
     sources = ledger.store.sources_cited(data, to_micros(datetime.now(UTC)))
     for as_of in (DAY0 + timedelta(days=10), DAY0 + timedelta(days=40)):
-        trail = ledger.audit("long", as_of=as_of)
+        trail = ledger.audit("long", as_of=as_of, model=V1)
         known = parse_instant("known_at", trail["known_at"])
         _same(trail["entries"], old_audit(data, sources, as_of))
         paged, cursor = [], None
         while True:
-            page = ledger.audit("long", as_of=as_of, known_at=known, limit=7, cursor=cursor)
+            page = ledger.audit(
+                "long", as_of=as_of, known_at=known, limit=7, cursor=cursor, model=V1
+            )
             paged += page["entries"]
             cursor = page["next_cursor"]
             if cursor is None:
                 break
         _same(paged, trail["entries"])
-    _same(ledger.timeline("long")["points"], old_timeline(data, sources, 2**62))
+    _same(ledger.timeline("long", model=V1)["points"], old_timeline(data, sources, 2**62))
+
+
+@pytest.mark.parametrize("events", [40, 150])
+def test_v2s_one_pass_audit_and_timeline_are_the_model_asked_at_every_time(
+    monkeypatch: pytest.MonkeyPatch, events: int
+) -> None:
+    """v2's walks (one pass in recording order, one sweep through valid time) give what
+    the model itself gives asked at each recording time and each moment, reasons included:
+    on a random claim with every kind of event, and on every claim of the calibration set
+    (sources with records, relays)."""
+    ledger = open_ledger(Settings(store="memory", _env_file=None))  # type: ignore[call-arg]
+    try:
+        load(ledger, events)
+        ledger.import_batch(evaluation.calibration_records(), "evaluate")
+        claims = ["long", *(c["id"] for c in ledger.list_claims(limit=1000)["data"])][:60]
+        times = [None, DAY0 + timedelta(days=10), DAY0 + timedelta(days=40)]
+        fast = {
+            (cid, as_of): (
+                ledger.audit(cid, as_of=as_of, model=V2)["entries"],
+                ledger.timeline(cid, model=V2)["points"],
+            )
+            for cid in dict.fromkeys(claims)
+            for as_of in (times if cid == "long" else [None])
+        }
+        monkeypatch.setattr(replay, "V2", "not a version")  # the model asked time by time
+        for (cid, as_of), (entries, points) in fast.items():
+            _same(ledger.audit(cid, as_of=as_of, model=V2)["entries"], entries)
+            _same(ledger.timeline(cid, model=V2)["points"], points)
+    finally:
+        ledger.close()
 
 
 def test_a_claim_of_thousands_of_events_gets_its_audit_and_timeline() -> None:
