@@ -304,18 +304,21 @@ def evaluate(
     """
     if model_name not in MODELS:
         raise KeyError(model_name)
-    predictions = predict(MODELS[model_name], evaluated)
+    by_version = {name: predict(model, evaluated) for name, model in MODELS.items()}
+    predictions = by_version[model_name]
     report: dict[str, Any] = {
         "model": model_name,
         "lead_days": LEAD.days,
         "split": None if split is None else format_instant(split),
-        "scores": {"all": scores(predictions)},
+        "scores": _periods(predictions, split),
+        # Every version side by side, on the same claims and periods (model scores only).
+        "versions": {
+            name: {
+                period: found["model"] for period, found in _periods(found, split).items()
+            }
+            for name, found in by_version.items()
+        },
     }
-    if split is not None:
-        report["scores"]["in_sample"] = scores([p for p in predictions if p.resolved_at < split])
-        report["scores"]["out_of_sample"] = scores(
-            [p for p in predictions if p.resolved_at >= split]
-        )
     report["reliability"] = reliability(predictions)
     report["sources"] = source_figures(evaluated)
     report["predictions"] = [
@@ -329,6 +332,15 @@ def evaluate(
         for p in predictions
     ]
     return report
+
+
+def _periods(predictions: Sequence[Prediction], split: datetime | None) -> dict[str, Any]:
+    """The scores on every claim, and with ``split``, in and out of sample."""
+    found = {"all": scores(predictions)}
+    if split is not None:
+        found["in_sample"] = scores([p for p in predictions if p.resolved_at < split])
+        found["out_of_sample"] = scores([p for p in predictions if p.resolved_at >= split])
+    return found
 
 
 # --- the reliability diagram ------------------------------------------------------------

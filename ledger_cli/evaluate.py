@@ -142,6 +142,7 @@ _PERIODS = {
     "in_sample": "in sample (resolved before the split)",
     "out_of_sample": "out of sample (resolved on or after the split)",
 }
+_SHORT = {"all": "all", "in_sample": "in sample", "out_of_sample": "out of sample"}
 _SCORED = {"model": "model", "coin_flip": "coin flip (0.5)", "naive_mean": "naive mean of stances"}
 
 
@@ -165,6 +166,16 @@ def _print(report: Report, diagram: Path | None) -> None:
         for key, name in _SCORED.items():
             score = figures[key]
             echo(f"  {name:24} {_f(score['brier']):>8} {_f(score['log_loss']):>9}")
+    echo("")
+    echo("every model version on the same claims (Brier / log loss):")
+    periods = [period for period in _PERIODS if period in report["scores"]]
+    echo("  " + f"{'version':24}" + "".join(f" {_SHORT[period]:>17}" for period in periods))
+    for name, figures in report["versions"].items():
+        cells = "".join(
+            f" {_f(figures[p]['brier']) + ' / ' + _f(figures[p]['log_loss']):>17}"
+            for p in periods
+        )
+        echo(f"  {name:24}{cells}")
     echo("")
     echo("reliability (model's probability in tenths):")
     echo(f"  {'bin':9} {'claims':>6} {'mean p':>8} {'observed':>9}")

@@ -114,3 +114,21 @@ def test_a_store_or_a_file_can_be_scored(
     assert result.exit_code == 0, result.output
     stored = json.loads(result.stdout)
     assert stored == report(invoke) == report(invoke, "--data", str(CALIBRATION))
+
+
+def test_every_version_is_scored_side_by_side(invoke: Invoke) -> None:
+    """The report puts every model version's scores on the same claims and periods beside
+    each other; the scored version's are its own scores."""
+    data = report(invoke, "--split", "2010-01-01")
+    versions = data["versions"]
+    assert list(versions) == ["credibility-v1", "credibility-v2"]
+    for period in ("all", "in_sample", "out_of_sample"):
+        assert versions[data["model"]][period] == data["scores"][period]["model"]
+    other = report(invoke, "--split", "2010-01-01", "--model", "credibility-v1")
+    assert other["versions"] == versions  # the same figures, whichever version is scored
+    assert versions["credibility-v1"]["all"] == other["scores"]["all"]["model"]
+    text = invoke("evaluate", "--split", "2010-01-01").stdout
+    for name, figures in versions.items():
+        line = next(line for line in text.splitlines() if line.startswith(f"  {name} "))
+        for period in ("all", "in_sample", "out_of_sample"):
+            assert f"{f(figures[period]['brier'])} / {f(figures[period]['log_loss'])}" in line
