@@ -244,34 +244,51 @@ class ClaimState:
         from its source's first one: an assertion, a retraction or a correction that may
         move when that was moves the answer for ever after.
         """
+        original = self.statements.get(statement.supersedes or "")  # as it was
         moved = self._apply(statement)
-        if early and moved is not None and self._moves_first_report(statement):
+        if early and moved is not None and self._moves_first_report(statement, original):
             return moved[0], None
         return moved
 
-    def _moves_first_report(self, statement: Statement) -> bool:
-        """Whether ``statement`` (applied) may change when its source first asserted the
-        claim at some valid time after the stretch its own position counts: not if the
-        source made an earlier assertion that nothing withdraws (the first report stays
-        that one, or earlier)."""
-        if statement.type not in _EARLY_MOVERS:
-            return False
-        if statement.type == StatementType.CORRECTED:
-            return True
-        subject = statement
-        if statement.type == StatementType.RETRACTED:
-            target = self.statements.get(statement.supersedes or "")
-            if target is None or target.type != StatementType.ASSERTED:
+    def _moves_first_report(self, statement: Statement, original: Statement | None) -> bool:
+        """Whether ``statement`` (applied; ``original``: the statement it names, as it was)
+        may change when its source first asserted the claim at some valid time after the
+        stretches ``_apply`` answers. Not if no assertion is involved, nor if the source
+        made an earlier assertion that nothing withdraws (the first report stays that one,
+        or earlier), nor if it never asserts after (its first report counts only while an
+        assertion is its position, and after those stretches that is a later one)."""
+        asserted = StatementType.ASSERTED
+        if statement.type == StatementType.ASSERTED:
+            subjects = [statement]
+        elif statement.type == StatementType.RETRACTED:
+            if original is None or original.type != asserted:
                 return False
-            subject = target
-        key = key_of(subject)
-        for earlier in self.positions.get(subject.speaker, []):
-            if earlier >= key:
+            subjects = [original]
+        elif statement.type == StatementType.CORRECTED:
+            corrected = self.statements.get(statement.supersedes or "")
+            if original is None or corrected is None:
+                return False
+            if original.speaker != corrected.speaker:
+                return True
+            if asserted not in (original.type, corrected.type):
+                return False
+            if original.type == corrected.type and original.at == corrected.at:
+                return False  # the same assertion at the same time: only its words changed
+            subjects = [original, corrected]
+        else:
+            return False
+        first, last = min(map(key_of, subjects)), max(map(key_of, subjects))
+        keys = self.positions.get(subjects[0].speaker, [])
+        for earlier in keys:
+            if earlier >= first:
                 break
             found = self.statements[earlier[2]]
-            if found.type == StatementType.ASSERTED and not self.retractions.get(found.event_id):
+            if found.type == asserted and not self.retractions.get(found.event_id):
                 return False
-        return True
+        return any(
+            self.statements[later[2]].type == asserted
+            for later in keys[bisect.bisect_right(keys, last) :]
+        )
 
     def _apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         if statement.type == StatementType.CORRECTED:
