@@ -3,7 +3,10 @@
 ``CredibilityProjection`` is an ``eventsourcing`` ``Projection``: ``process_event`` is
 dispatched on the event's class (a claim registered, a statement recorded, a source
 registered or re-rated) and turns each into changes of the view's rows, computed from the
-claim's state in memory (``ledger.projection.state``). ``flush`` writes the changes of a
+claim's state in memory (``ledger.projection.state``) in the projected model version
+(``models.PROJECTED``): in ``credibility-v2``, with the sources' track records, so a
+statement that changes what a resolved claim adds to them restates the claims where those
+sources spoke after the change. ``flush`` writes the changes of a
 page of events and the page's tracking position in one transaction, so the rows and the
 position can never disagree, and the library's tracking upsert refuses a position twice.
 

@@ -9,6 +9,11 @@ then, and the latest resolution not withdrawn. The model's summary depends on no
 else (superseded positions and retractions move no number), so a summary costs the number
 of the claim's sources, not of its events; a property test holds it equal to the model
 over the whole evidence, as a replay computes it.
+
+In ``credibility-v2`` (given the sources' track records, ``TrackRecords``) it depends also
+on when each asserting source first asserted the claim (the early-report caution) and on
+each statement's source's record when it was made (``RecordBook``, what every resolved
+claim adds to the records over valid time); property tests hold those equal to v2 too.
 """
 
 from __future__ import annotations
