@@ -41,6 +41,10 @@ SOURCES = ["zelensky", "peskov", "kr-nis"]
 #: How many of the drawn requests must be accepted: most, not all (see ``_verdict``).
 ACCEPTED = 0.8
 EXAMPLES = 40
+#: Query times are cheap to send. The schema's only refusals are February 29th of a year
+#: that has none (under 1% of 1,500 drawn), but a run draws variations of one such value in
+#: bursts (CI once drew 5 in 40): enough of them that one burst does not decide the share.
+TIME_EXAMPLES = 200
 
 
 NULL = {"type": "null"}
@@ -220,7 +224,7 @@ def test_query_times_drawn_from_the_schema_are_accepted(
     assert set(times) == {"as_of", "known_at", "since", "until"}
     verdicts: Counter[str] = Counter()
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    @settings(max_examples=TIME_EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(st.data())
     def read(data: st.DataObject) -> None:
