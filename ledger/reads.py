@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -33,6 +34,8 @@ from ledger.projection.tables import Filters
 from ledger.statements import STATUSES
 from ledger.store import END_OF_TIME, LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_POSITION = 10**18  # positions are 64-bit integers in every store
@@ -202,14 +205,16 @@ class LedgerReads:
     def record_book(self, model: ModelVersion, known: datetime) -> replay.RecordBook | None:
         """Every resolved claim as known at ``known``, for a model that learns from the
         sources' records (None for one that does not): the claims with a resolution
-        recorded by then (``LedgerApplication.resolved_claims``)."""
+        recorded by then (``LedgerApplication.resolved_claims``).
+
+        A resolved claim whose stored history is damaged adds nothing to the records
+        (logged): its own reads answer the damage and ``verify`` names it, and the other
+        claims are still served, as the projection, which skips it too, serves them.
+        """
         if not model.learns:
             return None
         known_us = to_micros(known)
-        return replay.RecordBook(
-            self.store.claim_as_known(claim_id, known_us)
-            for claim_id in self.store.resolved_claims(known_us)
-        )
+        return replay.RecordBook(resolved_claims(self.store, known_us))
 
     def claim_view(
         self,
@@ -684,3 +689,17 @@ class LedgerReads:
     def verify(self, page_size: int = 1000) -> JSON:
         """Recompute the hash chain over every stored event; name the first bad position."""
         return verify_chain(self.store, page_size)
+
+
+def resolved_claims(store: LedgerApplication, known_us: int) -> Iterator[replay.ClaimData]:
+    """The claims with a resolution recorded by ``known_us``, as known then, but those whose
+    stored history is damaged (logged: they add nothing to the sources' records)."""
+    for claim_id in store.resolved_claims(known_us):
+        try:
+            yield store.claim_as_known(claim_id, known_us)
+        except DamagedHistory as damaged:
+            log.warning(
+                "claim %s adds nothing to the sources' track records: %s",
+                claim_id,
+                damaged.detail,
+            )

@@ -256,7 +256,12 @@ class CredibilityProjection(Projection[Any]):
         assert self.records is not None
         known = self.recorded_at - 1
         for claim_id in self.store.resolved_claims(known):
-            data = self.store.claim_as_known(claim_id, known)
+            try:
+                data = self.store.claim_as_known(claim_id, known)
+            except DamagedHistory as damaged:  # as a read's record book leaves it out
+                log.warning("claim %s adds nothing to the sources' track records: %s",
+                            claim_id, damaged.detail)
+                continue
             self.records.update(claim_id, replay.corrected_statements(data, known))
         self.records.loaded = True
 

@@ -259,3 +259,40 @@ def test_a_claim_read_before_its_events_were_deleted_is_read_again_not_served_fr
         assert ledger.claim(OTHERS[0])["version"] > 1  # the others are served as before
     finally:
         ledger.close()
+
+
+def test_a_damaged_resolved_claim_adds_nothing_to_the_records_and_the_others_are_served(
+    sql_settings: Settings,
+) -> None:
+    """credibility-v2 reads every resolved claim for the sources' records: one whose history
+    is damaged is left out of them (its own reads answer the damage), so the other claims
+    are still served, as if it were not resolved."""
+    ledger = open_ledger(sql_settings)
+    try:
+        load_article(ledger)
+        # Peskov's record: the troops claim resolved as confirmed, which he denied.
+        ledger.append(TROOPS, {"type": "resolved", "source": "kim-yong-hyun",
+                               "occurred_at": "2024-10-16", "outcome": "confirmed",
+                               "basis": "troops seen"}, ACTOR)
+        ledger.append(OTHERS[0], {**DENIAL, "occurred_at": "2024-10-25"}, ACTOR)
+        recorded = ledger.claim(OTHERS[0])["credibility"]
+        assert any("its record when it said so" in c["reason"] and "missed" in c["reason"]
+                   for c in recorded["contributions"] if c["source"] == "peskov")
+    finally:
+        ledger.close()
+    delete_event(sql_settings, TROOPS, 3)
+    ledger = open_ledger(sql_settings)
+    client = TestClient(create_app(sql_settings, ledger), raise_server_exceptions=False)
+    try:
+        with client:
+            for path in ("", "/audit", "/timeline"):
+                assert client.get(f"/claims/{OTHERS[0]}{path}").status_code == 200, path
+            served = client.get(f"/claims/{OTHERS[0]}").json()["credibility"]
+            assert not any("record" in c["reason"] for c in served["contributions"])
+            assert served["probability"] < recorded["probability"]  # Peskov heard again
+            # The list is served too, the damaged claim flagged. (Its rows of the others
+            # are those projected while the history was whole, until a rebuild.)
+            listed = {i["id"]: i for i in client.get("/claims").json()["data"]}
+            assert set(listed) == {TROOPS, *OTHERS} and "damaged" in listed[TROOPS]
+    finally:
+        ledger.close()
