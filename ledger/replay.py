@@ -245,6 +245,28 @@ def _resolves(statement: Statement) -> bool:
     )
 
 
+def _times_of(claim: ClaimData) -> tuple[list[int], int | None]:
+    """The claim's recording times (log order: sorted) and when its first resolution was
+    recorded (None: none is), worked out once per version of it in a process."""
+    if not claim.records:
+        return [], None
+    last = claim.records[-1]
+    key = (claim.claim_id, claim.records[0].statement.event_id, len(claim.records),
+           last.position, last.statement.event_id)
+    found = _TIMES.get(key)
+    if found is None:
+        resolving = [r.recorded_at for r in claim.records if _resolves(r.statement)]
+        found = ([r.recorded_at for r in claim.records], min(resolving, default=None))
+        _TIMES[key] = found
+        if len(_TIMES) > ENTRIES_KEPT:
+            _TIMES.popitem(last=False)
+    return found
+
+
+#: ``_times_of`` each version of a claim read, by the same key as ``_ENTRIES``.
+_TIMES: OrderedDict[tuple[str, str, int, int, str], tuple[list[int], int | None]] = (
+    OrderedDict()
+)
 #: What each resolved claim adds to the records, by (claim, its first event, how many of
 #: its records are known, the last one's position and event): kept across reads in a
 #: process, since a claim's records up to a position never change; the least recently
@@ -266,20 +288,15 @@ class RecordBook:
     """
 
     def __init__(self, claims: Iterable[ClaimData]) -> None:
-        self.claims = [
-            claim
-            for claim in claims
-            if any(_resolves(r.statement) for r in claim.records)
-        ]
-        self._records: dict[tuple[datetime, int], dict[str, TrackRecord]] = {}
+        self.claims: list[ClaimData] = []
         #: Each claim's recording times and when its first resolution was recorded.
-        self._times = [
-            (
-                [r.recorded_at for r in claim.records],  # log order: sorted
-                min(r.recorded_at for r in claim.records if _resolves(r.statement)),
-            )
-            for claim in self.claims
-        ]
+        self._times: list[tuple[list[int], int]] = []
+        for claim in claims:
+            recorded, resolving = _times_of(claim)
+            if resolving is not None:
+                self.claims.append(claim)
+                self._times.append((recorded, resolving))
+        self._records: dict[tuple[datetime, int], dict[str, TrackRecord]] = {}
 
     def stances(self, as_of: datetime, known_at: int) -> list[ResolvedStance]:
         """Every source's stance on each claim resolved by ``as_of`` as known at ``known_at``."""
