@@ -44,6 +44,7 @@ from ledger.likelihood import ICD203_TERMS, SYNONYMS
 from ledger.statements import (
     COMMON_FIELDS,
     CONFIDENCE_LEVELS,
+    EVIDENCE_LABELS,
     OUTCOMES,
     RELIABILITY_GRADES,
     RULES,
@@ -167,6 +168,11 @@ Reliability = Annotated[Text, WithJsonSchema({
 EventType = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(STATEMENT_TYPES)})]
 Confidence = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(CONFIDENCE_LEVELS)})]
 Outcome = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(OUTCOMES)})]
+EVIDENCE_HELP = "what backs the statement: " + "; ".join(
+    f"{kind} ({label})" for kind, label in EVIDENCE_LABELS.items()
+)
+Evidence = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(EVIDENCE_LABELS),
+                                           "description": EVIDENCE_HELP})]
 SupersedableType = Annotated[
     Text, WithJsonSchema({"type": "string", "enum": list(SUPERSEDABLE_TYPES)})
 ]
@@ -306,6 +312,10 @@ class EventCreate(Body):
         description="asserted/denied/assessed: the event_id of an earlier asserted, denied or "
         "assessed event on the same claim that this statement repeats (e.g. a newspaper "
         "repeating a government); credibility-v2 gives a relay no independent weight",
+    )
+    evidence: Evidence | None = Field(
+        default=None, description="asserted/denied/assessed (and corrected): " + EVIDENCE_HELP,
+        examples=["official-inquiry"],
     )
     corrected_type: SupersedableType | None = Field(
         default=None, description="corrected: the type the corrected event should have had"

@@ -177,6 +177,10 @@ class EventPublic(BaseModel):
     relays: str | None = Field(
         default=None, description="the earlier statement on the claim that this one repeats"
     )
+    evidence: str | None = Field(
+        default=None, description="what backs the statement, one of the evidence kinds",
+        examples=["official-inquiry"],
+    )
 
 
 class ClaimEventsPublic(BaseModel):

@@ -23,6 +23,7 @@ from ledger.statements import (
     COMMON_FIELDS,
     CONFIDENCE_LEVELS,
     DEFAULT_RELIABILITY,
+    EVIDENCE_KINDS,
     OUTCOMES,
     RELIABILITY_GRADES,
     RULES,
@@ -334,6 +335,8 @@ def statement(
                 f"{shown(data['confidence'])} is not one of {', '.join(CONFIDENCE_LEVELS)}",
             )
         said["confidence"] = data["confidence"]
+    if data.get("evidence") is not None:
+        said["evidence"] = evidence("evidence", data["evidence"])
     if kind == StatementType.RESOLVED or data.get("outcome") is not None:
         if data.get("outcome") not in OUTCOMES:
             raise InvalidStatement("outcome", f"must be one of {', '.join(OUTCOMES)}")
@@ -355,6 +358,16 @@ def statement(
     if problem is not None:
         raise InvalidStatement(*problem)
     return result
+
+
+def evidence(field: str, value: object) -> str:
+    """One of ``EVIDENCE_KINDS``, as sent (the vocabulary is closed and lower-case)."""
+    if value not in EVIDENCE_KINDS:
+        raise InvalidStatement(
+            field, f"{shown(value)} is not an evidence kind; use one of {', '.join(EVIDENCE_KINDS)}"
+        )
+    assert isinstance(value, str)
+    return value
 
 
 def _reference(data: Mapping[str, Any]) -> str | None:
