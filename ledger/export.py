@@ -74,6 +74,7 @@ def _record(event: Any, position: int, recorded_at: int) -> JSON:
             "name": event.name,
             "role": event.role,
             "affiliation": event.affiliation,
+            "affiliations": event.affiliations,
             "reliability": event.reliability,
             "actor": event.actor,
             **base,
