@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ledger.application import ClaimsLedger
 
 from .helpers import Invoke
@@ -95,3 +97,19 @@ def test_a_bad_evidence_or_affiliation_names_its_line_and_loads_nothing_of_the_b
         assert result.exit_code != 0
         assert f"line 4: {field}" in result.stderr, result.stderr
         assert open_ledger(sqlite_store).global_log(0, limit=10)["events"] == []
+
+
+def test_show_says_what_backs_each_statement_as_corrected(
+    invoke: Invoke, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # a wide terminal: no label is wrapped
+    loaded = invoke("--store", sqlite_store, "load", "-",
+                    input=ndjson(MINISTER, COMPANY, CLAIM, FINDING, DENIAL, FIX))
+    assert loaded.exit_code == 0, loaded.output
+    shown = invoke("--store", sqlite_store, "show", "sales")
+    assert shown.exit_code == 0, shown.output
+    assert "official inquiry or court finding" in shown.stdout
+    assert "named official" in shown.stdout  # the denial's, given by its correction
+    before = invoke("--store", sqlite_store, "show", "sales", "--as-of", "2020-03-01")
+    assert "named official" in before.stdout
+    assert "official inquiry" not in before.stdout  # the finding came later
