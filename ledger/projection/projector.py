@@ -225,6 +225,7 @@ class CredibilityProjection(Projection[Any]):
             e.role,
             e.affiliation,
             [Recorded(rating, tracking.notification_id, self.recorded_at)],
+            tuple(e.affiliations),
         )
         self.tracking = tracking
 
