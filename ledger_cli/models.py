@@ -9,6 +9,7 @@ the same answer (the diff: every page, at the times of the first).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -97,3 +98,47 @@ def diff(
             view["data"] += page["data"]
             view["next_cursor"] = page["next_cursor"]
     _show(view, as_json, render.models_diff)
+
+
+@app.command()
+def fit(
+    ctx: typer.Context,
+    calibration_set: Annotated[
+        str,
+        typer.Option("--set", metavar="NAME", help="The shipped calibration set to fit on."),
+    ] = "calibration-v3",
+    output: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Write the parameters to FILE (default: print).",
+                     show_default=False),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 unless the fit is the shipped file, byte for byte."),
+    ] = False,
+) -> None:
+    """Fit credibility-v3's parameters on the earliest 70% of a calibration set.
+
+    Reproduces ledger/credibility/params/credibility-v3.json byte for byte (the latest 30%
+    by resolution date is held out: nothing reads it here). Needs scikit-learn.
+    """
+    from ledger import fitting
+    from ledger.credibility.v3 import PARAMS_FILE
+    from ledger_cli.evaluate import calibration_cases
+
+    cases = calibration_cases(ctx, calibration_set)
+    name = calibration_set if calibration_set.endswith(".ndjson") else f"{calibration_set}.ndjson"
+    text = fitting.dumps(fitting.fit_calibration_set(cases, name))
+    if check:
+        from importlib import resources
+
+        shipped = resources.files("ledger.credibility").joinpath("params", PARAMS_FILE)
+        if shipped.read_text(encoding="utf-8") != text:
+            typer.echo(f"the fit differs from the shipped {PARAMS_FILE}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"the fit is the shipped {PARAMS_FILE}, byte for byte")
+        return
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
