@@ -54,7 +54,15 @@ from ledger.credibility.selection import (
 from ledger.credibility.strategy import Strategy
 from ledger.credibility.v1 import CredibilityV1
 from ledger.credibility.v3 import NAME, CredibilityV3
-from ledger.evaluation import FIT_FRACTION, Case, predict, split
+from ledger.evaluation import (
+    FIT_FRACTION,
+    Case,
+    brier,
+    expected_calibration_error,
+    log_loss,
+    predict,
+    split,
+)
 from ledger.statements import EVIDENCE_KINDS, RELIABILITY_GRADES, StatementType
 
 CALIBRATION_SET = "calibration-v3.ndjson"
@@ -295,6 +303,19 @@ def params_for(weights: Mapping[str, Any], protocol: Mapping[str, Any]) -> dict[
 def calibrate(params: dict[str, Any], cases: Sequence[Case], notes: list[str]) -> dict[str, Any]:
     """Fit the calibration scale on ``cases`` (the fitting part) and keep law 5."""
     weights = params["weights"]
+    # Law 5: the spread between the weakest and the strongest single
+    # "very likely" must fit in (_LAW5_LOW, _LAW5_HIGH); if a beneficiary accusing is
+    # discounted too far for that, its multiplier is raised to what law 5 allows.
+    weakest = math.log(0.80 / 0.20) * 0.9 * 0.6
+    strongest = math.log(0.95 / 0.05) * max(1.0, weights["against_interest"])
+    needed = strongest * _LAW5_LOW / (weakest * _LAW5_HIGH)
+    if weights["self_serving_accusation"] < needed:
+        raised = math.ceil(needed * 10**DECIMALS) / 10**DECIMALS
+        notes.append(
+            f"self_serving_accusation ({weights['self_serving_accusation']}) raised to"
+            f" {raised} for law 5"
+        )
+        weights["self_serving_accusation"] = _r(raised)
     weights["extremizing"] = 1.0
     strategy = CredibilityV3(params)
     version = ModelVersion(strategy)
@@ -313,11 +334,9 @@ def calibrate(params: dict[str, Any], cases: Sequence[Case], notes: list[str]) -
         notes.append(f"calibration scale ({scale:.4f}) raised to 0.05")
         scale = 0.05
     weights["extremizing"] = _r(scale)
-    # Law 5 with this scale.
     multipliers_low = min(1.0, weights["self_serving_accusation"])
-    multipliers_high = max(1.0, weights["against_interest"])
-    low_factor = math.log(0.80 / 0.20) * 0.9 * 0.6 * multipliers_low * weights["extremizing"]
-    high_factor = math.log(0.95 / 0.05) * 1.0 * 1.0 * multipliers_high * weights["extremizing"]
+    low_factor = weakest * multipliers_low * weights["extremizing"]
+    high_factor = strongest * weights["extremizing"]
     alpha = weights["assessment_scale"]
     lowest, highest = _LAW5_LOW / low_factor, _LAW5_HIGH / high_factor
     if lowest > highest:
@@ -384,3 +403,29 @@ def fit_calibration_set(cases: Sequence[Case], set_name: str = CALIBRATION_SET) 
 def dumps(params: Mapping[str, Any]) -> str:
     """The parameter file's bytes: sorted keys, 2-space indent, a final newline."""
     return json.dumps(params, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def learning_curve(
+    cases: Sequence[Case], fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
+) -> list[dict[str, Any]]:
+    """Held-out scores of v3 fitted on the earliest ``fraction`` of the fitting part, for
+    each fraction (a report: nothing is chosen with it)."""
+    fitting, held_out = split(cases)
+    rows = []
+    for fraction in fractions:
+        part = fitting[: int(math.floor(len(fitting) * fraction))]
+        params = fit(part)
+        scored = predict(ModelVersion(CredibilityV3(params)), held_out)
+        pairs = [(p.probability, p.truth) for p in scored]
+        rows.append(
+            {
+                "fraction": fraction,
+                "fitting_claims": len(part),
+                "C": params["protocol"]["C"],
+                "held_out_claims": len(held_out),
+                "brier": _r(brier(pairs)),
+                "log_loss": _r(log_loss(pairs)),
+                "ece": _r(expected_calibration_error(scored)),
+            }
+        )
+    return rows
