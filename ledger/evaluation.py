@@ -320,9 +320,7 @@ def evaluate(
         "scores": _periods(predictions, split),
         # Every version side by side, on the same claims and periods (model scores only).
         "versions": {
-            name: {
-                period: found["model"] for period, found in _periods(found, split).items()
-            }
+            name: {period: found["model"] for period, found in _periods(found, split).items()}
             for name, found in by_version.items()
         },
     }
@@ -433,7 +431,7 @@ def split(cases: Sequence[Case], fraction: float = FIT_FRACTION) -> tuple[list[C
     """(fitting part, held-out part): the earliest ``fraction`` of the claims by resolution
     date (ties by claim id), and the rest. Nothing is fitted or chosen on the held-out part."""
     ordered = sorted(cases, key=lambda case: (case.resolved_at, case.claim_id))
-    cut = int(math.floor(len(ordered) * fraction))
+    cut = math.floor(len(ordered) * fraction)
     return ordered[:cut], ordered[cut:]
 
 

@@ -23,10 +23,11 @@ weighs less than the one below it, at least ``MIN_WEIGHT``), evidence log-odds (
 grade), the assessment scale; an additive interest, relay or early term ``c`` becomes a
 multiplier ``1 + c / b`` (``b``: the mean base weight of the positions it applies to),
 clipped to the laws (self-serving and a beneficiary accusing in [0.05, 1], against
-interest in [1, 3] (with more, no assessment scale keeps law 5), relay and early report in [0.05, 1]). The ranks depend on the weights:
-pass 1 ranks with v1's, pass 2 with pass 1's fit. Last, the calibration scale (the
-``extremizing`` factor) is fitted by an unpenalised one-parameter logistic regression on
-the engine's own pooled log-odds over the fitting part, and the assessment scale is kept
+interest in [1, 3] (with more, no assessment scale keeps law 5), relay and early report
+in [0.05, 1]). The ranks depend on the weights: pass 1 ranks with v1's, pass 2 with pass
+1's fit. Last, the calibration scale (the ``extremizing`` factor) is fitted by an
+unpenalised one-parameter logistic regression on the engine's own pooled log-odds over
+the fitting part, and the assessment scale is kept
 within what law 5 allows. Everything is rounded to 4 decimals, so the file is the same bytes
 on every run.
 """
@@ -197,7 +198,9 @@ def facts(case: Case, ranking: Strategy) -> list[Fact]:
     return found
 
 
-def features(cases: Sequence[Case], ranking: Strategy) -> tuple[np.ndarray, np.ndarray, list[list[Fact]]]:
+def features(
+    cases: Sequence[Case], ranking: Strategy
+) -> tuple[np.ndarray, np.ndarray, list[list[Fact]]]:
     """The design matrix (one row per case, ``COLUMNS``), the outcomes, and the facts."""
     index = {column: n for n, column in enumerate(COLUMNS)}
     rows = np.zeros((len(cases), len(COLUMNS)))
@@ -283,8 +286,11 @@ def weights_from(
             base(fact)
             for found in all_facts
             for fact in found
-            if (fact.interest == column.removeprefix("interest:") if column.startswith("interest:")
-                else getattr(fact, column))
+            if (
+                fact.interest == column.removeprefix("interest:")
+                if column.startswith("interest:")
+                else getattr(fact, column)
+            )
         ]
         mean = math.fsum(applies) / len(applies) if applies else 0.0
         raw = 1.0 + coef[column] / mean if mean > 0 else 1.0
@@ -321,9 +327,7 @@ def calibrate(params: dict[str, Any], cases: Sequence[Case], notes: list[str]) -
     version = ModelVersion(strategy)
     # The engine's own pooled log-odds at scale 1 (inverting its bounded sigmoid).
     predictions = predict(version, cases)
-    z = np.array(
-        [[math.log((p.probability - 0.01) / (0.99 - p.probability))] for p in predictions]
-    )
+    z = np.array([[math.log((p.probability - 0.01) / (0.99 - p.probability))] for p in predictions])
     truth = np.array([case.truth for case in cases])
     scale = 1.0
     if np.any(z != 0):
@@ -343,10 +347,14 @@ def calibrate(params: dict[str, Any], cases: Sequence[Case], notes: list[str]) -
         raise ValueError(f"law 5 cannot hold with these multipliers: {weights}")
     kept = min(max(alpha, lowest), highest)
     if kept != alpha:
-        notes.append(f"assessment scale ({alpha:.4f}) kept within law 5: [{lowest:.4f}, {highest:.4f}]")
-        weights["assessment_scale"] = _r(math.ceil(kept * 10**DECIMALS) / 10**DECIMALS
-                                         if kept == lowest else
-                                         math.floor(kept * 10**DECIMALS) / 10**DECIMALS)
+        notes.append(
+            f"assessment scale ({alpha:.4f}) kept within law 5: [{lowest:.4f}, {highest:.4f}]"
+        )
+        weights["assessment_scale"] = _r(
+            math.ceil(kept * 10**DECIMALS) / 10**DECIMALS
+            if kept == lowest
+            else math.floor(kept * 10**DECIMALS) / 10**DECIMALS
+        )
     return params
 
 
@@ -413,7 +421,7 @@ def learning_curve(
     fitting, held_out = split(cases)
     rows = []
     for fraction in fractions:
-        part = fitting[: int(math.floor(len(fitting) * fraction))]
+        part = fitting[: math.floor(len(fitting) * fraction)]
         params = fit(part)
         scored = predict(ModelVersion(CredibilityV3(params)), held_out)
         pairs = [(p.probability, p.truth) for p in scored]

@@ -218,8 +218,7 @@ def _print(report: Report, diagram: Path | None) -> None:
     echo("  " + f"{'version':24}" + "".join(f" {_SHORT[period]:>17}" for period in periods))
     for name, figures in report["versions"].items():
         cells = "".join(
-            f" {_f(figures[p]['brier']) + ' / ' + _f(figures[p]['log_loss']):>17}"
-            for p in periods
+            f" {_f(figures[p]['brier']) + ' / ' + _f(figures[p]['log_loss']):>17}" for p in periods
         )
         echo(f"  {name:24}{cells}")
     echo("")

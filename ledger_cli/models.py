@@ -109,8 +109,11 @@ def fit(
     ] = "calibration-v3",
     output: Annotated[
         Path | None,
-        typer.Option(metavar="FILE", help="Write the parameters to FILE (default: print).",
-                     show_default=False),
+        typer.Option(
+            metavar="FILE",
+            help="Write the parameters to FILE (default: print).",
+            show_default=False,
+        ),
     ] = None,
     check: Annotated[
         bool,

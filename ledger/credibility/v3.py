@@ -85,12 +85,17 @@ class CredibilityV3(Strategy):
             factor = self.assessor_factor[grade]
             confidence = self.confidence_factor[item.confidence or "moderate"]
             weight = logit * self.assessment_scale * factor * confidence
-            return weight, "assessment", (
-                f"{who} assessed the claim {band_for(likelihood)} ({likelihood:g}) with"
-                f" {item.confidence or 'no stated'} confidence: logit {num(logit)}"
-                f" x{self.assessment_scale:g} (fitted assessment scale) x{factor:g} for an"
-                f" assessor rated {grade} x{confidence:g} for"
-                f" {item.confidence or 'moderate (assumed)'} confidence = {num(weight)} log-odds"
+            return (
+                weight,
+                "assessment",
+                (
+                    f"{who} assessed the claim {band_for(likelihood)} ({likelihood:g}) with"
+                    f" {item.confidence or 'no stated'} confidence: logit {num(logit)}"
+                    f" x{self.assessment_scale:g} (fitted assessment scale) x{factor:g} for an"
+                    f" assessor rated {grade} x{confidence:g} for"
+                    f" {item.confidence or 'moderate (assumed)'} confidence ="
+                    f" {num(weight)} log-odds"
+                ),
             )
         sign = 1.0 if item.type == StatementType.ASSERTED else -1.0
         base = self.grade_weight[grade]
