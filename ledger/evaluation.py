@@ -91,11 +91,35 @@ def predicted(model: ModelVersion, case: Case, history: Sequence[ResolvedStance]
 # --- the store use case ---------------------------------------------------------------
 
 
-def calibration_records() -> list[dict[str, Any]]:
-    """The shipped calibration set (``ledger/data/resolved/calibration.ndjson``)."""
+def calibration_records(name: str = CALIBRATION_SET) -> list[dict[str, Any]]:
+    """A shipped calibration set (``ledger/data/resolved/NAME``; default
+    ``calibration.ndjson``, credibility-v3's is ``calibration-v3.ndjson``)."""
+    if not name.endswith(".ndjson"):
+        name += ".ndjson"
     folder = resources.files("ledger.data").joinpath("resolved")
-    text = folder.joinpath(CALIBRATION_SET).read_text(encoding="utf-8")
+    text = folder.joinpath(name).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def claim_domains(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Each claim's ``domain`` in an export's records (a calibration set's label, not kept
+    by the ledger); a claim without one is ``other``."""
+    return {
+        str(record["claim_id"]): str(record.get("domain") or "other")
+        for record in records
+        if record.get("type") == "claim_registered"
+    }
+
+
+def loadable(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The records without the calibration set's labels the ledger does not store
+    (a claim's ``domain``)."""
+    return [
+        {key: value for key, value in record.items() if key != "domain"}
+        if record.get("type") == "claim_registered"
+        else dict(record)
+        for record in records
+    ]
 
 
 def cases(ledger: ClaimsLedger, known_at: datetime | None = None) -> list[Case]:
@@ -296,9 +320,7 @@ def evaluate(
         "scores": _periods(predictions, split),
         # Every version side by side, on the same claims and periods (model scores only).
         "versions": {
-            name: {
-                period: found["model"] for period, found in _periods(found, split).items()
-            }
+            name: {period: found["model"] for period, found in _periods(found, split).items()}
             for name, found in by_version.items()
         },
     }
@@ -397,3 +419,90 @@ def reliability_svg(rows: Sequence[Mapping[str, Any]], title: str) -> str:
 
 def _r(value: float) -> float:
     return value if math.isnan(value) else round(value, 6) + 0.0
+
+
+# --- the held-out report (issue 24) -----------------------------------------------------
+
+#: The earliest 70% of a calibration set's claims by resolution date are the fitting part.
+FIT_FRACTION = 0.7
+
+
+def split(cases: Sequence[Case], fraction: float = FIT_FRACTION) -> tuple[list[Case], list[Case]]:
+    """(fitting part, held-out part): the earliest ``fraction`` of the claims by resolution
+    date (ties by claim id), and the rest. Nothing is fitted or chosen on the held-out part."""
+    ordered = sorted(cases, key=lambda case: (case.resolved_at, case.claim_id))
+    cut = math.floor(len(ordered) * fraction)
+    return ordered[:cut], ordered[cut:]
+
+
+def expected_calibration_error(predictions: Sequence[Prediction], bins: int = BINS) -> float:
+    """Sum over the reliability bins of (bin's share of claims) x |mean forecast - observed|."""
+    if not predictions:
+        return math.nan
+    total = 0.0
+    for row in reliability(predictions, bins):
+        if row["claims"]:
+            total += row["claims"] * abs(row["mean_probability"] - row["observed"])
+    return total / len(predictions)
+
+
+def figures(predictions: Sequence[Prediction]) -> dict[str, Any]:
+    """Brier, log loss, expected calibration error and the reliability bins."""
+    pairs = [(p.probability, p.truth) for p in predictions]
+    return {
+        "claims": len(predictions),
+        "confirmed": sum(p.truth for p in predictions),
+        "brier": _r(brier(pairs)),
+        "log_loss": _r(log_loss(pairs)),
+        "ece": _r(expected_calibration_error(predictions)),
+        "reliability": reliability(predictions),
+    }
+
+
+def held_out_report(
+    evaluated: Sequence[Case],
+    domains: Mapping[str, str],
+    versions: Mapping[str, ModelVersion] | None = None,
+    fraction: float = FIT_FRACTION,
+) -> dict[str, Any]:
+    """Every version scored on the held-out part (the latest 1 - ``fraction`` by resolution
+    date), overall and per domain, saying which claims were used for what.
+
+    Each claim is read the day before its resolution; a version that learns sees the
+    stances on every claim resolved by then (fitting part included), never later ones.
+    """
+    fitting, held_out = split(evaluated, fraction)
+    held = {case.claim_id for case in held_out}
+    found: dict[str, Any] = {
+        "protocol": (
+            f"claims sorted by resolution date: the earliest {len(fitting)} ({fraction:g}) are"
+            f" the fitting part (credibility-v3's weights and C were chosen on them only);"
+            f" the latest {len(held_out)} are held out and scored here; each claim read"
+            f" {LEAD.days} day before its resolution"
+        ),
+        "fitting_claims": [case.claim_id for case in fitting],
+        "held_out_claims": [case.claim_id for case in held_out],
+        "held_out_from": format_instant(held_out[0].resolved_at) if held_out else None,
+        "versions": {},
+        "baselines": {},
+    }
+    held_cases = [case for case in evaluated if case.claim_id in held]
+    coin = [(0.5, case.truth) for case in held_cases]
+    mean = [(naive_mean(case), case.truth) for case in held_cases]
+    found["baselines"] = {
+        "coin_flip": {"brier": _r(brier(coin)), "log_loss": _r(log_loss(coin))},
+        "naive_mean": {"brier": _r(brier(mean)), "log_loss": _r(log_loss(mean))},
+    }
+    for name, model in (versions or VERSIONS).items():
+        scored = [p for p in predict(model, evaluated) if p.claim_id in held]
+        by_domain: dict[str, list[Prediction]] = {}
+        for p in scored:
+            by_domain.setdefault(domains.get(p.claim_id, "other"), []).append(p)
+        found["versions"][name] = {
+            "held_out": figures(scored),
+            "domains": {
+                domain: {k: v for k, v in figures(items).items() if k != "reliability"}
+                for domain, items in sorted(by_domain.items())
+            },
+        }
+    return found

@@ -77,6 +77,24 @@ def evaluate(
             help="Score the resolved claims of the store (--store or CLAIMS_LEDGER_STORE).",
         ),
     ] = False,
+    calibration_set: Annotated[
+        str,
+        typer.Option(
+            "--set",
+            metavar="NAME",
+            help="The shipped calibration set to score (ledger/data/resolved/NAME.ndjson):"
+            " calibration or calibration-v3 (credibility-v3's).",
+        ),
+    ] = "calibration",
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out",
+            help="Score every version on the held-out part only (the latest 30% by"
+            " resolution date), overall and per domain: Brier, log loss, expected"
+            " calibration error, reliability bins; and list which claims are which.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Score a credibility model on resolved claims: Brier score, log loss, reliability.
@@ -92,10 +110,21 @@ def evaluate(
         fail(EXIT_BAD_INPUT, "--from-store and --data cannot be used together")
     with reported_errors():
         cut = parse_time_option("--split", split, bare_date="start")
-    with _ledger(ctx, from_store, data) as ledger, reported_errors():
+    records = None
+    if not from_store and data is None:
+        records = _calibration_set(calibration_set)
+    with _ledger(ctx, from_store, data, records) as ledger, reported_errors():
         cases = evaluation.cases(ledger)
     if not cases:
         fail(EXIT_BAD_INPUT, "no resolved claims to score")
+    if held_out:
+        domains = evaluation.claim_domains(records or (_read(data) if data else []))
+        found = evaluation.held_out_report(cases, domains)
+        if as_json:
+            print_json(found)
+        else:
+            _print_held_out(found)
+        return
     report = evaluation.evaluate(cases, model, cut)
     if diagram is not None:
         title = f"{model}: reliability on {len(cases)} resolved claims"
@@ -110,22 +139,38 @@ def evaluate(
 
 
 @contextmanager
-def _ledger(ctx: typer.Context, from_store: bool, data: Path | None) -> Iterator[ClaimsLedger]:
+def _ledger(
+    ctx: typer.Context, from_store: bool, data: Path | None, records: list[Any] | None = None
+) -> Iterator[ClaimsLedger]:
     if from_store:
         with open_ledger(ctx, existing=True) as ledger:
             yield ledger
         return
-    records = evaluation.calibration_records() if data is None else _read(data)
+    if records is None:
+        records = evaluation.calibration_records() if data is None else _read(data)
     ledger = open_ledger_with(Settings(store="memory", _env_file=None))  # type: ignore[call-arg]
     try:
         try:
-            ledger.import_batch(records, "evaluate")
+            ledger.import_batch(evaluation.loadable(records), "evaluate")
         except LedgerError as error:
             source = "the calibration set" if data is None else str(data)
             fail(exit_code(error), f"{source}: {error.detail}")
         yield ledger
     finally:
         ledger.close()
+
+
+def _calibration_set(name: str) -> list[Any]:
+    try:
+        return evaluation.calibration_records(name)
+    except (OSError, ValueError) as error:
+        fail(EXIT_BAD_INPUT, f"--set: {name!r} is not a shipped calibration set ({error})")
+
+
+def calibration_cases(ctx: typer.Context, name: str) -> list[evaluation.Case]:
+    """The resolved claims of a shipped calibration set, each read as evaluate reads it."""
+    with _ledger(ctx, False, None, _calibration_set(name)) as ledger, reported_errors():
+        return evaluation.cases(ledger)
 
 
 def _read(path: Path) -> list[Any]:
@@ -173,8 +218,7 @@ def _print(report: Report, diagram: Path | None) -> None:
     echo("  " + f"{'version':24}" + "".join(f" {_SHORT[period]:>17}" for period in periods))
     for name, figures in report["versions"].items():
         cells = "".join(
-            f" {_f(figures[p]['brier']) + ' / ' + _f(figures[p]['log_loss']):>17}"
-            for p in periods
+            f" {_f(figures[p]['brier']) + ' / ' + _f(figures[p]['log_loss']):>17}" for p in periods
         )
         echo(f"  {name:24}{cells}")
     echo("")
@@ -195,6 +239,41 @@ def _print(report: Report, diagram: Path | None) -> None:
             f"  {row['source']:28} {row['stances']:>7} {row['matched']:>7} "
             f"{row['rate']:>6.2f} {row['supported']:>4} {row['disputed']:>7}"
         )
+
+
+def _print_held_out(report: Report) -> None:
+    echo = typer.echo
+    echo(report["protocol"])
+    echo(f"held out from {report['held_out_from']}")
+    echo("")
+    echo(f"  {'version':24} {'claims':>6} {'Brier':>8} {'log loss':>9} {'ECE':>8}")
+    for name, found in report["versions"].items():
+        h = found["held_out"]
+        echo(
+            f"  {name:24} {h['claims']:>6} {_f(h['brier']):>8} {_f(h['log_loss']):>9}"
+            f" {_f(h['ece']):>8}"
+        )
+    for name, score in report["baselines"].items():
+        echo(f"  {_SCORED[name]:24} {'':>6} {_f(score['brier']):>8} {_f(score['log_loss']):>9}")
+    for name, found in report["versions"].items():
+        echo("")
+        echo(f"{name} per domain (held out):")
+        echo(f"  {'domain':20} {'claims':>6} {'Brier':>8} {'log loss':>9} {'ECE':>8}")
+        for domain, d in found["domains"].items():
+            echo(
+                f"  {domain:20} {d['claims']:>6} {_f(d['brier']):>8} {_f(d['log_loss']):>9}"
+                f" {_f(d['ece']):>8}"
+            )
+        echo(f"{name} reliability (held out):")
+        echo(f"  {'bin':9} {'claims':>6} {'mean p':>8} {'observed':>9}")
+        for row in found["held_out"]["reliability"]:
+            echo(
+                f"  {row['low']:.1f}-{row['high']:.1f}   {row['claims']:>6} "
+                f"{_f(row['mean_probability']):>8} {_f(row['observed']):>9}"
+            )
+    echo("")
+    echo("fitting claims: " + ", ".join(report["fitting_claims"]))
+    echo("held-out claims: " + ", ".join(report["held_out_claims"]))
 
 
 def _f(value: float | None) -> str:

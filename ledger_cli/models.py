@@ -9,6 +9,7 @@ the same answer (the diff: every page, at the times of the first).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -97,3 +98,78 @@ def diff(
             view["data"] += page["data"]
             view["next_cursor"] = page["next_cursor"]
     _show(view, as_json, render.models_diff)
+
+
+@app.command()
+def fit(
+    ctx: typer.Context,
+    calibration_set: Annotated[
+        str,
+        typer.Option("--set", metavar="NAME", help="The shipped calibration set to fit on."),
+    ] = "calibration-v3",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the parameters to FILE (default: print).",
+            show_default=False,
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 unless the fit is the shipped file, byte for byte."),
+    ] = False,
+) -> None:
+    """Fit credibility-v3's parameters on the earliest 70% of a calibration set.
+
+    Reproduces ledger/credibility/params/credibility-v3.json byte for byte (the latest 30%
+    by resolution date is held out: nothing reads it here). Needs scikit-learn.
+    """
+    from ledger import fitting
+    from ledger.credibility.v3 import PARAMS_FILE
+    from ledger_cli.evaluate import calibration_cases
+
+    cases = calibration_cases(ctx, calibration_set)
+    name = calibration_set if calibration_set.endswith(".ndjson") else f"{calibration_set}.ndjson"
+    text = fitting.dumps(fitting.fit_calibration_set(cases, name))
+    if check:
+        from importlib import resources
+
+        shipped = resources.files("ledger.credibility").joinpath("params", PARAMS_FILE)
+        if shipped.read_text(encoding="utf-8") != text:
+            typer.echo(f"the fit differs from the shipped {PARAMS_FILE}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"the fit is the shipped {PARAMS_FILE}, byte for byte")
+        return
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command("learning-curve")
+def learning_curve(
+    ctx: typer.Context,
+    calibration_set: Annotated[
+        str,
+        typer.Option("--set", metavar="NAME", help="The shipped calibration set."),
+    ] = "calibration-v3",
+    as_json: AsJson = False,
+) -> None:
+    """credibility-v3 fitted on the earliest 25%, 50%, 75% and 100% of the fitting part,
+    each scored on the held-out part (a report: nothing is chosen with it)."""
+    from ledger import fitting
+    from ledger_cli.evaluate import calibration_cases
+    from ledger_cli.session import print_json
+
+    rows = fitting.learning_curve(calibration_cases(ctx, calibration_set))
+    if as_json:
+        print_json(rows)
+        return
+    typer.echo(f"{'fit part':>8} {'claims':>6} {'C':>6} {'Brier':>8} {'log loss':>9} {'ECE':>8}")
+    for row in rows:
+        typer.echo(
+            f"{row['fraction']:>8.0%} {row['fitting_claims']:>6} {row['C']:>6g}"
+            f" {row['brier']:>8.4f} {row['log_loss']:>9.4f} {row['ece']:>8.4f}"
+            f"  (held out: {row['held_out_claims']} claims)"
+        )

@@ -16,6 +16,7 @@ from ledger.credibility.records import RecordsAt
 from ledger.credibility.strategy import Strategy
 from ledger.credibility.v1 import CredibilityV1
 from ledger.credibility.v2 import CredibilityV2
+from ledger.credibility.v3 import CredibilityV3
 from ledger.credibility.values import Credibility, SourceStanding, TrackRecord
 from ledger.errors import InvalidInput
 from ledger.statements import Statement
@@ -81,6 +82,7 @@ def unregister(name: str) -> None:
 
 register(CredibilityV1())
 register(CredibilityV2())
+register(CredibilityV3())  # fitted: ledger/credibility/params/credibility-v3.json
 
 #: The version every answer uses unless another is asked for.
 DEFAULT = CredibilityV2.name

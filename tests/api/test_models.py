@@ -10,14 +10,14 @@ from ledger.times import parse_instant
 from tests.api.conftest import assert_problem
 
 TROOPS = "nk-troops-for-russia"
-V1, V2 = "credibility-v1", "credibility-v2"
+V1, V2, V3 = "credibility-v1", "credibility-v2", "credibility-v3"
 
 
 def test_the_versions_are_listed(article: TestClient) -> None:
     answer = article.get("/models")
     assert answer.status_code == 200
     listed = answer.json()
-    assert [m["name"] for m in listed["data"]] == [V1, V2]
+    assert [m["name"] for m in listed["data"]] == [V1, V2, V3]
     assert [m["name"] for m in listed["data"] if m["default"]] == [listed["default"]] == [V2]
     assert listed["next_cursor"] is None
 
@@ -29,7 +29,7 @@ def test_the_versions_are_listed(article: TestClient) -> None:
 def test_model_selects_the_version_and_the_answer_is_the_ledgers(
     article: TestClient, ledger: ClaimsLedger, path: str
 ) -> None:
-    for name in (V1, V2):
+    for name in (V1, V2, V3):
         answer = article.get(path, params={"model": name, "as_of": "2024-10-31"})
         assert answer.status_code == 200, answer.text
         body = answer.json()

@@ -121,7 +121,7 @@ def test_every_version_is_scored_side_by_side(invoke: Invoke) -> None:
     each other; the scored version's are its own scores."""
     data = report(invoke, "--split", "2010-01-01")
     versions = data["versions"]
-    assert list(versions) == ["credibility-v1", "credibility-v2"]
+    assert list(versions) == ["credibility-v1", "credibility-v2", "credibility-v3"]
     for period in ("all", "in_sample", "out_of_sample"):
         assert versions[data["model"]][period] == data["scores"][period]["model"]
     other = report(invoke, "--split", "2010-01-01", "--model", "credibility-v1")

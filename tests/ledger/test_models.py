@@ -188,7 +188,7 @@ def test_a_model_diff_lists_the_claims_judged_differently_with_the_reasons(
 
 def test_the_versions_are_listed_with_one_default() -> None:
     listed = models.listing()
-    assert [m["name"] for m in listed["data"]] == [V1, V2]
+    assert [m["name"] for m in listed["data"]] == [V1, V2, "credibility-v3"]
     assert [m["name"] for m in listed["data"] if m["default"]] == [listed["default"]]
     assert all(m["description"] for m in listed["data"])
 
