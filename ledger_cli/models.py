@@ -10,14 +10,14 @@ the same answer (the diff: every page, at the times of the first).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ledger.models import VERSIONS, listing
 from ledger.reads import DIFFERENCE
 from ledger_cli import render
-from ledger_cli.session import instant, open_ledger
+from ledger_cli.session import EXIT_BAD_INPUT, fail, instant, open_ledger
 from ledger_cli.views import AsJson, AsOf, KnownAt, _show
 
 app = typer.Typer(
@@ -125,7 +125,7 @@ def fit(
     Reproduces ledger/credibility/params/credibility-v3.json byte for byte (the latest 30%
     by resolution date is held out: nothing reads it here). Needs scikit-learn.
     """
-    from ledger import fitting
+    fitting = _fitting()
     from ledger.credibility.v3 import PARAMS_FILE
     from ledger_cli.evaluate import calibration_cases
 
@@ -158,7 +158,7 @@ def learning_curve(
 ) -> None:
     """credibility-v3 fitted on the earliest 25%, 50%, 75% and 100% of the fitting part,
     each scored on the held-out part (a report: nothing is chosen with it)."""
-    from ledger import fitting
+    fitting = _fitting()
     from ledger_cli.evaluate import calibration_cases
     from ledger_cli.session import print_json
 
@@ -173,3 +173,15 @@ def learning_curve(
             f" {row['brier']:>8.4f} {row['log_loss']:>9.4f} {row['ece']:>8.4f}"
             f"  (held out: {row['held_out_claims']} claims)"
         )
+
+def _fitting() -> Any:
+    """``ledger.fitting``, which needs scikit-learn (the ``fit`` extra)."""
+    try:
+        from ledger import fitting
+    except ImportError as error:
+        fail(
+            EXIT_BAD_INPUT,
+            f"fitting needs scikit-learn (no module {error.name!r}): install the project's"
+            " 'fit' extra, e.g. pip install -e '.[fit]'",
+        )
+    return fitting
