@@ -285,7 +285,14 @@ class SourcePublic(BaseModel):
     id: str = Field(examples=["zelensky"])
     name: str = Field(examples=["Volodymyr Zelensky"])
     role: str | None = Field(examples=["President of Ukraine"])
-    affiliation: str | None = Field(examples=["UA"])
+    affiliation: str | None = Field(
+        description="the first of affiliations, or null (for clients of one affiliation)",
+        examples=["UA"],
+    )
+    affiliations: list[str] = Field(
+        description="the source's affiliation codes, in the order registered",
+        examples=[["UA", "UA-GOV"]],
+    )
     reliability: str = Field(
         description="the rating in force at as_of, as known at known_at", examples=["C"]
     )

@@ -582,6 +582,7 @@ class LedgerReads:
             "name": data.name,
             "role": data.role,
             "affiliation": data.affiliation,
+            "affiliations": list(data.affiliations),
             "reliability": standing.reliability,
             "version": len(data.ratings),
             "as_of": format_instant(as_of),

@@ -188,7 +188,7 @@ def sources(view: JSON) -> None:
         "source",
         "name",
         "role",
-        "affiliation",
+        "affiliations",
         "reliability",
         title=f"sources rated as of {_when(view['as_of'])}, as known at {_when(view['known_at'])}",
     )
@@ -198,7 +198,7 @@ def sources(view: JSON) -> None:
             _text(item["id"]),
             _text(item["name"]),
             _text(item["role"]),
-            _text(item["affiliation"]),
+            _text(", ".join(item["affiliations"])),
             _text(item["reliability"]),
         )
     _console().print(table)

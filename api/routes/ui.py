@@ -458,7 +458,7 @@ def _tip(
     who = event["source"]
     if source is not None:
         who = f"{source['name']} ({event['source']}; "
-        who += (f"{source['affiliation']}, " if source.get("affiliation") else "")
+        who += "".join(f"{code}, " for code in source["affiliations"])
         who += f"reliability {source['reliability']})"
     lines = [f"{_day(event['occurred_at'])}: {event['type']} by {who}"]
     words = _likelihood_words(event)

@@ -29,7 +29,11 @@ def test_a_source_holds_several_affiliations(client: TestClient, ledger: ClaimsL
     created = client.post("/sources", json={**MINISTER, "affiliations": ["GB", "gb-gov", "GB"]})
     assert created.status_code == 201, created.text
     assert created.json()["affiliation"] == "GB"  # the first, for clients of one affiliation
-    assert client.get("/sources/minister").json()["affiliation"] == "GB"
+    assert created.json()["affiliations"] == ["GB", "GB-GOV"]
+    read = client.get("/sources/minister").json()
+    assert read["affiliation"] == "GB" and read["affiliations"] == ["GB", "GB-GOV"]
+    [listed] = client.get("/sources").json()["data"]
+    assert listed["affiliations"] == ["GB", "GB-GOV"]
     stored = ledger.store.source_for_update("minister")
     assert stored.affiliations == ["GB", "GB-GOV"]  # upper-cased, duplicates dropped
     registered = _logged(client, type="source_registered", source="minister")
@@ -51,6 +55,8 @@ def test_one_affiliation_still_means_a_list_of_it(
     assert ledger.store.source_for_update("someone").affiliations == expected
     assert _logged(client, type="source_registered")["affiliations"] == expected
     assert created.json()["affiliation"] == (expected[0] if expected else None)
+    assert created.json()["affiliations"] == expected
+    assert client.get("/sources/someone").json()["affiliations"] == expected
 
 
 @pytest.mark.parametrize("body, field", [

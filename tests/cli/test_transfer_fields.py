@@ -85,6 +85,8 @@ def test_affiliations_parties_and_evidence_survive_export_and_load(
             assert _content(again) == _content(exported)
     again = invoke("--store", sqlite_store, "load", str(anew))
     assert "7 records already in the store skipped" in again.stderr
+    listed = invoke("--store", sqlite_store, "sources")
+    assert "GB, GB-GOV" in listed.stdout, listed.stdout
 
 
 def test_a_bad_evidence_or_affiliation_names_its_line_and_loads_nothing_of_the_batch(

@@ -59,6 +59,8 @@ def test_version_1_events_read_as_a_list(restored: ClaimsLedger) -> None:
     assert sources["fco"]["affiliations"] == ["GB"] and sources["fco"]["affiliation"] == "GB"
     assert sources["blogger"]["affiliations"] == [] and sources["blogger"]["affiliation"] is None
     assert restored.get_source("fco")["affiliation"] == "GB"
+    assert restored.get_source("fco")["affiliations"] == ["GB"]
+    assert restored.get_source("blogger")["affiliations"] == []
     assert restored.verify()["ok"] is True
     claim = restored.claim("gb-claim")
     assert [c["source"] for c in claim["credibility"]["contributions"]] == ["fco"]

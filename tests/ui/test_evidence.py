@@ -1,4 +1,5 @@
-"""The claim page shows a statement's evidence kind in words: in its event and its marker."""
+"""The web view shows a statement's evidence kind in words (its event and its marker) and
+every affiliation of a source."""
 
 from __future__ import annotations
 
@@ -22,3 +23,14 @@ def test_an_events_evidence_kind_is_shown_with_its_label(article: Article) -> No
     assert "Evidence: intercepted communication" in tip, tip
     # Events without it say nothing of it.
     assert len(page.all("p", cls="evidence")) == 1
+
+
+def test_a_source_card_shows_every_affiliation(article: Article) -> None:
+    body = {"id": "minister", "name": "A minister", "affiliations": ["KR", "KR-GOV"]}
+    assert article.client.post("/sources", json=body).status_code == 201
+    page = article.page("/ui/sources")
+    card = page.one("section", source_id="minister")
+    assert card.data("affiliations") == "KR KR-GOV" and card.data("affiliation") == "KR"
+    assert "Affiliations KR, KR-GOV" in card.text()
+    single = page.one("section", source_id="kr-nis")
+    assert "Affiliation KR" in single.text()

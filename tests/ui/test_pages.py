@@ -290,6 +290,7 @@ def test_the_sources_page_shows_the_apis_ratings(article: Article, times: dict[s
     for card, source in zip(cards, answer["data"], strict=True):
         assert card.data("reliability") == source["reliability"]
         assert card.data("affiliation") == (source["affiliation"] or "")
+        assert card.data("affiliations") == " ".join(source["affiliations"])
         assert [(r.data("event-id"), r.data("reliability")) for r in card.all("tr")
                 if "data-event-id" in r.attrs] == [(r["event_id"], r["reliability"])
                                                    for r in source["ratings"]]
