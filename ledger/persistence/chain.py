@@ -79,6 +79,52 @@ def chain_link(previous: str, position: int, event: StoredEvent, recorded_at: in
     return digest.hexdigest()
 
 
+#: What ``stream_problem`` and ``verify`` call each kind of damage (the same words).
+MISSING = "the stored event is missing"
+UNCHAINED = "an event is not in the hash chain"
+MISMATCH = "stored bytes do not match the hash chain"
+
+
+@dataclass(frozen=True)
+class ChainedRow:
+    """A log row with the hash of the row before it in the log (``GENESIS`` for the first):
+    all it takes to check its event's stored bytes against the chain, alone."""
+
+    entry: LogEntry
+    previous: str
+
+
+@dataclass(frozen=True)
+class StreamDamage:
+    """Where a stream's stored events first fail the chain. ``position`` is None for an
+    event with no log row (the store's own numbering names it: ``LedgerIndex.position_of``)."""
+
+    position: int | None
+    version: int
+    reason: str
+
+
+def stream_problem(
+    stored: Sequence[StoredEvent], rows: Sequence[ChainedRow]
+) -> StreamDamage | None:
+    """The first damage (by version) of a stream's stored events against its log rows: a
+    row without its event, an event without its row, or bytes, time or place that do not
+    give the row's hash. One hash per event, so a read can afford it."""
+    events = {e.originator_version: e for e in stored}
+    chained = {r.entry.originator_version: r for r in rows}
+    found: list[StreamDamage] = []
+    for version, row in chained.items():
+        event = events.get(version)
+        if event is None:
+            found.append(StreamDamage(row.entry.position, version, MISSING))
+        elif chain_link(row.previous, row.entry.position, event, row.entry.recorded_at) != (
+            row.entry.hash
+        ):
+            found.append(StreamDamage(row.entry.position, version, MISMATCH))
+    found += [StreamDamage(None, v, UNCHAINED) for v in events if v not in chained]
+    return min(found, key=lambda d: d.version) if found else None
+
+
 def uuid_hex(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else UUID(str(originator_id)).hex
 
@@ -96,6 +142,18 @@ class LedgerIndex(Protocol):
         ...
     def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]: ...
     def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
+    def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
+        """The stream's log rows after ``after_version``, each with its predecessor's hash."""
+        ...
+    def previous_hash(self, position: int) -> str:
+        """The hash of the last log row before ``position`` (``GENESIS`` if none)."""
+        ...
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The position the store gave a stored event (whether or not the log has it)."""
+        ...
+    def last_recorded_at(self) -> int:
+        """The recording time of the log's last row (0 for an empty log)."""
+        ...
     def stream_ids(
         self, kind: str, known_at: int, after: int, limit: int
     ) -> list[tuple[str, int]]: ...

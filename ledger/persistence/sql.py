@@ -18,6 +18,7 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.persistence.chain import (
     GENESIS,
+    ChainedRow,
     IdempotencyRecord,
     LogEntry,
     Restore,
@@ -265,6 +266,53 @@ class SqlIndex:
         )
         return [_entry(row) for row in cursor.fetchall()]
 
+    def chained_rows(
+        self, cursor: Any, originator_id: UUID, after_version: int = 0
+    ) -> list[ChainedRow]:
+        # The row before each in the log, not position - 1: PostgreSQL's positions may
+        # skip a number (a rolled-back insert), and the chain links rows as written.
+        cursor.execute(
+            self.sql(
+                "SELECT l.position, l.originator_id, l.originator_version, l.recorded_at, "
+                f"l.hash, (SELECT p.hash FROM {self.log} p WHERE p.position < l.position "
+                f"ORDER BY p.position DESC LIMIT 1) AS previous FROM {self.log} l "
+                "WHERE l.originator_id = ? AND l.originator_version > ? "
+                "ORDER BY l.originator_version"
+            ),
+            (uuid_hex(originator_id), after_version),
+        )
+        return [ChainedRow(_entry(row), row["previous"] or GENESIS) for row in cursor.fetchall()]
+
+    def previous_hash(self, cursor: Any, position: int) -> str:
+        cursor.execute(
+            self.sql(
+                f"SELECT hash FROM {self.log} WHERE position < ? ORDER BY position DESC LIMIT 1"
+            ),
+            (position,),
+        )
+        row = cursor.fetchone()
+        return GENESIS if row is None else str(row["hash"])
+
+    def position_of(self, cursor: Any, originator_id: UUID, version: int) -> int | None:
+        # The library's events table numbers rows by SQLite's rowid, or PostgreSQL's
+        # notification_id column.
+        number = "rowid" if self.placeholder == "?" else "notification_id"
+        oid = uuid_hex(originator_id) if self.placeholder == "?" else str(originator_id)
+        cursor.execute(
+            self.sql(
+                f"SELECT {number} AS position FROM {self.events} "
+                "WHERE originator_id = ? AND originator_version = ?"
+            ),
+            (oid, version),
+        )
+        row = cursor.fetchone()
+        return None if row is None else int(row["position"])
+
+    def last_recorded_at(self, cursor: Any) -> int:
+        cursor.execute(f"SELECT recorded_at FROM {self.log} ORDER BY position DESC LIMIT 1")
+        row = cursor.fetchone()
+        return 0 if row is None else int(row["recorded_at"])
+
     def stream_ids(
         self, cursor: Any, kind: str, known_at: int, after: int, limit: int
     ) -> list[tuple[str, int]]:
@@ -373,6 +421,22 @@ class IndexReads(ABC):
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
             return self.index.log_entries(cursor, after, limit)
+
+    def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
+        with self.reading() as cursor:
+            return self.index.chained_rows(cursor, originator_id, after_version)
+
+    def previous_hash(self, position: int) -> str:
+        with self.reading() as cursor:
+            return self.index.previous_hash(cursor, position)
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        with self.reading() as cursor:
+            return self.index.position_of(cursor, originator_id, version)
+
+    def last_recorded_at(self) -> int:
+        with self.reading() as cursor:
+            return self.index.last_recorded_at(cursor)
 
     def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
         with self.reading() as cursor:
