@@ -267,15 +267,15 @@ class LedgerApplication(Application[UUID]):
         neither skips an event nor serves one the chain does not vouch for."""
         if not entries:
             return []
+        # From just after the log row before the first: an event whose row is gone may
+        # lie between.
+        start, previous = self.index.row_before(entries[0].position)
         notifications = self.recorder.select_notifications(
-            start=entries[0].position,
-            limit=entries[-1].position - entries[0].position + 1,
-            stop=entries[-1].position,
+            start=start + 1, limit=entries[-1].position - start, stop=entries[-1].position
         )
         by_position = {n.id: n for n in notifications}
         logged = {entry.position for entry in entries}
         found: list[tuple[LogEntry, Any, Any]] = []
-        previous = self.index.previous_hash(entries[0].position)
         unchained = sorted(set(by_position) - logged, reverse=True)
         for entry in entries:
             if unchained and unchained[-1] < entry.position:
@@ -305,6 +305,16 @@ class LedgerApplication(Application[UUID]):
                 except Exception:
                     found.append((entry, None, "stored bytes do not match the hash chain"))
         return found
+
+    def require_log_end(self, after: int) -> None:
+        """Raise ``DamagedHistory`` if events are stored after the log's last row, at
+        ``after``: rows invented, or log rows cut off. The end of the log must not hide
+        them (an export would silently leave them out). The head is read before the log:
+        a writer stores an event and its row together."""
+        head = self.recorder.max_notification_id() or 0
+        if head > after and not self.index.log_entries(after, 1):
+            (lost,) = self.recorder.select_notifications(start=after + 1, limit=1)
+            raise DamagedHistory(f"the log after position {after}", lost.id, UNCHAINED)
 
     def damage(self, aggregate_id: UUID) -> tuple[int, str] | None:
         """Where a stream's stored events fail the log, in ``verify``'s words: the first

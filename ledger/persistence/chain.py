@@ -145,8 +145,9 @@ class LedgerIndex(Protocol):
     def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
         """The stream's log rows after ``after_version``, each with its predecessor's hash."""
         ...
-    def previous_hash(self, position: int) -> str:
-        """The hash of the last log row before ``position`` (``GENESIS`` if none)."""
+    def row_before(self, position: int) -> tuple[int, str]:
+        """The position and hash of the last log row before ``position`` (0 and
+        ``GENESIS`` if none)."""
         ...
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The position the store gave a stored event (whether or not the log has it)."""

@@ -107,10 +107,10 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
                 if e.originator_version > after_version
             ]
 
-    def previous_hash(self, position: int) -> str:
+    def row_before(self, position: int) -> tuple[int, str]:
         with self._database_lock:
-            before = [e.hash for e in self.log if e.position < position]
-            return before[-1] if before else GENESIS
+            before = [e for e in self.log[: max(position - 1, 0)] if e.position < position]
+            return (before[-1].position, before[-1].hash) if before else (0, GENESIS)
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self._database_lock:

@@ -283,15 +283,16 @@ class SqlIndex:
         )
         return [ChainedRow(_entry(row), row["previous"] or GENESIS) for row in cursor.fetchall()]
 
-    def previous_hash(self, cursor: Any, position: int) -> str:
+    def row_before(self, cursor: Any, position: int) -> tuple[int, str]:
         cursor.execute(
             self.sql(
-                f"SELECT hash FROM {self.log} WHERE position < ? ORDER BY position DESC LIMIT 1"
+                f"SELECT position, hash FROM {self.log} WHERE position < ? "
+                "ORDER BY position DESC LIMIT 1"
             ),
             (position,),
         )
         row = cursor.fetchone()
-        return GENESIS if row is None else str(row["hash"])
+        return (0, GENESIS) if row is None else (int(row["position"]), str(row["hash"]))
 
     def position_of(self, cursor: Any, originator_id: UUID, version: int) -> int | None:
         # The library's events table numbers rows by SQLite's rowid, or PostgreSQL's
@@ -426,9 +427,9 @@ class IndexReads(ABC):
         with self.reading() as cursor:
             return self.index.chained_rows(cursor, originator_id, after_version)
 
-    def previous_hash(self, position: int) -> str:
+    def row_before(self, position: int) -> tuple[int, str]:
         with self.reading() as cursor:
-            return self.index.previous_hash(cursor, position)
+            return self.index.row_before(cursor, position)
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.reading() as cursor:
