@@ -55,6 +55,7 @@ from ledger.persistence.chain import (
 from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
 from ledger.snapshots import guard_snapshots
 from ledger.statements import Statement
+from ledger.times import note_recorded
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -436,6 +437,8 @@ class LedgerApplication(Application[UUID]):
         recordings = self.save(
             *events, streams=streams, idempotency=idempotency, written=written
         )
+        if written:
+            note_recorded(written[-1].recorded_at)  # "now" never falls behind a write
         with self._versions_lock:
             for entry in written:
                 self._written[entry.position] = entry

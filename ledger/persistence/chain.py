@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +14,16 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
+from ledger import times
+from ledger.errors import ClockBehind
+
 GENESIS = "0" * 64
+
+#: How far ahead of this server's clock a write may be stamped (microseconds). Recording
+#: times strictly increase along the log, so after a clock steps back (NTP) a write is
+#: stamped just after the log's last time; beyond this, it is refused instead
+#: (``ClockBehind``), or acknowledged writes would stay out of reads as known "now".
+MAX_AHEAD_US = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,21 @@ def uuid_hex(originator_id: UUID | str) -> str:
 
 
 def now_micros() -> int:
-    return time.time_ns() // 1000
+    return times.clock_micros()
+
+
+def stamp(last_time: int) -> int:
+    """The recording time of a write after a log whose last is ``last_time``: the clock,
+    or just after ``last_time`` if the clock is behind it, by at most ``MAX_AHEAD_US``."""
+    clock = now_micros()
+    if last_time + 1 > clock + MAX_AHEAD_US:
+        raise ClockBehind(
+            f"the log's last recording time ({times.format_instant(times.from_micros(last_time))})"
+            f" is {(last_time - clock) / 1e6:.3f} s ahead of this server's clock, more than the "
+            f"{MAX_AHEAD_US / 1e6:g} s a write may be stamped ahead: nothing was written. Set "
+            "the clock right; if it is right, the log's time was moved (claims-ledger verify)"
+        )
+    return max(clock, last_time + 1)
 
 
 class LedgerIndex(Protocol):

@@ -22,8 +22,8 @@ from ledger.persistence.chain import (
     IdempotencyRecord,
     LogEntry,
     chain_link,
-    now_micros,
     restored_times,
+    stamp,
     uuid_hex,
 )
 
@@ -52,7 +52,7 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         previous = self.log[-1].hash if self.log else GENESIS
         last_time = self.log[-1].recorded_at if self.log else 0
         times = restored_times(kwargs.get("restore"), positions, last_time)
-        recorded_at = max(now_micros(), last_time + 1)
+        recorded_at = stamp(last_time) if times is None else 0
         for i, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
             if times is not None:
                 recorded_at = times[i]

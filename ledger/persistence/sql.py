@@ -23,8 +23,8 @@ from ledger.persistence.chain import (
     LogEntry,
     Restore,
     chain_link,
-    now_micros,
     restored_times,
+    stamp,
     uuid_hex,
 )
 
@@ -152,6 +152,7 @@ class SqlIndex:
             options.get("streams", ()),
             options.get("idempotency", ()),
             options.get("restore"),
+            options.get("stamp"),
         )
         written = options.get("written")
         if written is not None:
@@ -165,9 +166,11 @@ class SqlIndex:
         streams: Sequence[tuple[str, str, UUID]] = (),
         idempotency: Sequence[tuple[str, str, int, int]] = (),
         restore: Restore | None = None,
+        stamped: int | None = None,
     ) -> list[LogEntry]:
         """Write the log rows of ``stored_events`` (and the streams and idempotency keys
-        given); returns the log rows."""
+        given); returns the log rows. ``stamped``: the first recording time, worked out
+        (``stamp``) under the same lock before the events were inserted."""
         cursor.execute(
             f"SELECT position, recorded_at, hash FROM {self.log} ORDER BY position DESC LIMIT 1"
         )
@@ -175,7 +178,9 @@ class SqlIndex:
         previous, last_time = (tail["hash"], tail["recorded_at"]) if tail else (GENESIS, 0)
         times = restored_times(restore, positions, last_time)
         rows = []
-        recorded_at = max(now_micros(), last_time + 1)
+        recorded_at = 0 if times is not None else (
+            stamp(last_time) if stamped is None else max(stamped, last_time + 1)
+        )
         by_stream: dict[str, tuple[int, int]] = {}
         for i, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
             if times is not None:
