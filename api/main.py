@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(
-        BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes
+        BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes,
+        body_read_seconds=settings.body_read_seconds,
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)

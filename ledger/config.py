@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_batch_bytes: int = Field(default=16 << 20, ge=1024)
+    body_read_seconds: float = Field(
+        default=60.0, gt=0, description="seconds a client has to send a request's whole body "
+        "(408 after that, nothing written)",
+    )
     snapshot_interval: int = Field(default=100, ge=2)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
