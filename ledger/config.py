@@ -136,6 +136,14 @@ class Settings(BaseSettings):
         default=0, ge=0, description="seconds PostgreSQL may spend on one statement before "
         "it cancels it (503); 0: no limit",
     )
+    checkpoint_every: float = Field(
+        default=3600.0, ge=0, description="with a signing key, seconds between the checkpoints "
+        "a server signs by itself (when the log moved; also one on shutdown); 0: only on request",
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="a directory where a server writes each checkpoint it signs "
+        "by itself, as a JSON file, for shipping elsewhere",
+    )
     signing_key: SecretStr | None = Field(
         default=None,
         description="the Ed25519 private key that signs checkpoints: PEM, its 32 bytes in hex "
