@@ -16,9 +16,11 @@ Nothing here weighs evidence: that is the ledger's.
 - ``/ui/static/{name}``: the stylesheet and script, shipped in the package (no CDN).
 
 With API keys configured, the pages need a key of any role (reader and above): sent as
-``Authorization: Bearer``, or typed once into ``/ui/login``, which keeps it in the
-``ledger_key`` cookie (HttpOnly, path ``/ui``). The API never reads that cookie, so a page
-cannot be used to write. ``/`` links here. The routes are left out of the OpenAPI schema.
+``Authorization: Bearer``, or typed once into ``/ui/login``, which opens a session
+(``api.access.Sessions``: the key's principal and role, for ``SESSION_SECONDS``, ended by
+sign-out) kept in the ``ledger_session`` cookie (HttpOnly, path ``/ui``); the key itself
+is never stored in the browser. The API never reads that cookie, so a page cannot be used
+to write. ``/`` links here. The routes are left out of the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.access import KeyRing, NotAllowed, NotAuthenticated, Role
+from api.access import SESSION_SECONDS, KeyRing, NotAllowed, NotAuthenticated, Role, Sessions
 from api.deps import LedgerDep
 from ledger.application import ClaimsLedger
 from ledger.errors import InvalidInput, NotFound
@@ -48,8 +50,8 @@ from ledger.reads import MAX_LIMIT
 from ledger.statements import STATUSES
 from ledger.times import parse_instant
 
-COOKIE = "ledger_key"
-COOKIE_MAX_AGE = 30 * 24 * 3600
+COOKIE = "ledger_session"
+COOKIE_MAX_AGE = SESSION_SECONDS
 #: The most claims a list page reads to sort and count (narrow the filters beyond that).
 MAX_CLAIMS = 5000
 #: Entries of a claim's audit trail on one page (the ledger works up to the page's end).
@@ -114,14 +116,30 @@ def _token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(COOKIE) or None
+    return None
+
+
+def _sessions(request: Request) -> Sessions:
+    keys: KeyRing = request.app.state.keys
+    found = getattr(request.app.state, "sessions", None)
+    if not isinstance(found, Sessions) or found.keys is not keys:
+        found = request.app.state.sessions = Sessions(keys)
+    return found
 
 
 def _viewer(request: Request) -> str | None:
-    """The principal reading the pages, or None when a key is needed and none was given."""
+    """The principal reading the pages, or None when a key is needed and none was given:
+    a bearer key, else the session of the cookie."""
     keys: KeyRing = request.app.state.keys
+    token = _token(request)
     try:
-        principal = keys.authorize(_token(request), Role.reader)
+        if token is not None or keys.open:
+            principal = keys.authorize(token, Role.reader)
+        else:
+            session = _sessions(request).principal(request.cookies.get(COOKIE))
+            if session is None:
+                return None
+            principal = keys.authorize_principal(session, Role.reader)
     except (NotAuthenticated, NotAllowed):
         return None
     request.state.principal = principal.name
@@ -244,9 +262,10 @@ def _problem(request: Request, status: int, title: str, detail: str) -> HTMLResp
 
 def _sign_in(request: Request, target: str, status: int = 200, failed: bool = False
              ) -> Response:
-    return _secured(_render(
-        request, "login.html", {"next": _safe_next(target), "failed": failed}, status
-    ))
+    page = _render(request, "login.html", {"next": _safe_next(target), "failed": failed}, status)
+    if status == 401:  # RFC 9110: a 401 names how to authenticate
+        page.headers["WWW-Authenticate"] = 'Bearer realm="claims-ledger"'
+    return _secured(page)
 
 
 def _safe_next(target: str | None) -> str:
@@ -787,7 +806,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/ui/login")
 async def login(request: Request) -> Response:
-    """Check the key typed in and keep it in the ``ledger_key`` cookie."""
+    """Check the key typed in and open a session for it (the ``ledger_session`` cookie)."""
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     target = _safe_next(form.get("next"))
     keys: KeyRing = request.app.state.keys
@@ -801,14 +820,16 @@ async def login(request: Request) -> Response:
     request.state.principal = principal.name
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=COOKIE_MAX_AGE, path="/ui", httponly=True, samesite="lax",
-        secure=request.url.scheme == "https",
+        COOKIE, _sessions(request).open(principal), max_age=COOKIE_MAX_AGE, path="/ui",
+        httponly=True, samesite="lax", secure=request.url.scheme == "https",
     )
     return _secured(response)
 
 
 @router.post("/ui/logout")
 def logout(request: Request) -> Response:
+    if not request.app.state.keys.open:
+        _sessions(request).close(request.cookies.get(COOKIE))
     response = RedirectResponse("/ui/login" if not request.app.state.keys.open else "/ui",
                                 status_code=303)
     response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="lax")
