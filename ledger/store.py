@@ -307,6 +307,14 @@ class LedgerApplication(Application[UUID]):
                     found.append((entry, None, "stored bytes do not match the hash chain"))
         return found
 
+    def log_reaches(self, position: int) -> bool:
+        """Whether the log still holds a row at ``position`` (what a projection that went
+        that far has seen): False once its end was cut off behind the service's back."""
+        if position <= 0:
+            return True
+        found = self.index.log_entries(position - 1, 1)
+        return bool(found) and found[0].position == position
+
     def require_log_end(self, after: int) -> None:
         """Raise ``DamagedHistory`` if events are stored after the log's last row, at
         ``after``: rows invented, or log rows cut off. The end of the log must not hide

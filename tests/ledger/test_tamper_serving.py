@@ -211,3 +211,33 @@ def test_what_is_served_after_each_kind_of_tampering(
                 Checkpoints(ledger.store, SIGNER).sign()
     finally:
         ledger.close()
+
+
+def test_a_projection_ahead_of_a_truncated_log_is_projected_again(
+    sql_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """(Before: the projection kept position 19 while the log ended at 18: lists served the
+    removed event's values, and new events at positions it had passed were never
+    projected.)"""
+    ledger = open_ledger(sql_settings)
+    try:
+        load_article(ledger)
+        assert ledger.list_claims()["data"]  # projected up to 19
+    finally:
+        ledger.close()
+    truncate_last(sql_settings)
+    ledger = open_ledger(sql_settings)
+    try:
+        def listed() -> dict[str, Any]:
+            return {item["id"]: item for item in ledger.list_claims()["data"]}
+
+        arms = ledger.claim(ARMS)
+        assert listed()[ARMS]["version"] == arms["version"] == 3
+        assert listed()[ARMS]["credibility"]["probability"] == arms["credibility"]["probability"]
+        assert "the log no longer reaches the credibility projection's position 19" in caplog.text
+        written = ledger.append(ARMS, DENIAL, "tester")  # at a position the log had before
+        assert listed()[ARMS]["version"] == written["version"] == 4
+        assert listed()[ARMS]["credibility"]["probability"] == (
+            ledger.claim(ARMS)["credibility"]["probability"])
+    finally:
+        ledger.close()
