@@ -15,6 +15,8 @@ from ledger.likelihood import band_for
 from ledger.statements import EVIDENCE_LABELS
 
 EVENT_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+#: An id as a reason names it, with the date the reason may add (the name has it already).
+NAMED = re.compile(EVENT_ID.pattern + r"(?: of \d{4}-\d{2}-\d{2})?")
 
 
 class EventNames:
@@ -33,20 +35,23 @@ class EventNames:
 
     def plain(self, text: str) -> str:
         """The text with each known event's id replaced by its name (for a tooltip)."""
-        return EVENT_ID.sub(lambda m: self.names.get(m.group(0), m.group(0)), text)
+        return NAMED.sub(lambda m: self._name(m.group(0)), text)
+
+    def _name(self, found: str) -> str:
+        return self.names.get(found[:36], found)
 
     def linked(self, text: str) -> Markup:
         """The text, escaped, with each known event's id a link named by the event."""
         parts: list[str] = []
         last = 0
-        for found in EVENT_ID.finditer(text):
+        for found in NAMED.finditer(text):
             parts.append(escape(text[last:found.start()]))
-            event_id = found.group(0)
+            event_id = found.group(0)[:36]
             if event_id in self.names:
                 parts.append(Markup('<a class="event-ref" href="#event-{0}" title="event {0}">'
                                     "{1}</a>").format(event_id, self.names[event_id]))
             else:
-                parts.append(Markup('<span class="id">{0}</span>').format(event_id))
+                parts.append(Markup('<span class="id">{0}</span>').format(found.group(0)))
             last = found.end()
         parts.append(escape(text[last:]))
         return Markup("").join(parts)
