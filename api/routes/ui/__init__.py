@@ -5,7 +5,9 @@ the pages call the same read use cases through the same ``LedgerDep`` and only s
 answers for the templates (``api/templates``, Jinja2). Nothing here weighs evidence.
 
 - ``claims``: ``/ui``, every claim; ``claim``: ``/ui/claims/{id}``; ``sources``:
-  ``/ui/sources``; ``chart``: the timeline's geometry; ``render``: templates and filters;
+  ``/ui/sources`` and ``/ui/sources/{id}``; ``log``: ``/ui/log``;
+- ``chart``: the timeline's geometry; ``describe``: events in words; ``render``: templates
+  and filters; ``reading``: whole answers from the paged reads;
 - ``session`` and ``auth``: who reads (a bearer key or a session) and signing in and out;
   ``base``: the page route (sign-in first, refusals as pages); ``static``: the assets.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.routes.ui import auth, claim, claims, sources, static
+from api.routes.ui import auth, claim, claims, log, sources, static
 from api.routes.ui.base import page_router
 from api.routes.ui.render import problem
 
@@ -32,5 +34,5 @@ def not_found(request: Request, rest: str) -> Response:
 
 # The catch-all comes last, so every page and asset is found before it.
 for part in (auth.router, static.router, claims.router, claims.pages, claim.pages, sources.pages,
-             missing):
+             log.pages, missing):
     router.include_router(part)
