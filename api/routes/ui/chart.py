@@ -22,7 +22,7 @@ MARKER_GAP = 2 * HIT_RADIUS + 2
 
 # The chart's frame, in SVG user units (the SVG scales to its box).
 WIDTH, HEIGHT = 760, 360
-LEFT, RIGHT, TOP, BOTTOM = 48, 132, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 132, 16, 58
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Tick steps: (count, unit), from a day to a millennium.
@@ -118,6 +118,10 @@ def _step_path(scale: Scale, points: list[dict[str, Any]]) -> str:
     return " ".join(path)
 
 
+def _steps(timeline: Mapping[str, Any]) -> list[tuple[str, float]]:
+    return [(p["valid_from"], p["probability"]) for p in timeline["points"]]
+
+
 def _at(points: list[dict[str, Any]], moment: str) -> float:
     """The step line's value at a moment of valid time (0.5 before the first point)."""
     value = 0.5
@@ -182,6 +186,9 @@ def chart(
         "hit_radius": HIT_RADIUS,
         "path": _step_path(scale, points),
         "overlay_path": None if overlay is None else _step_path(scale, overlay["points"]),
+        # Where the two lines are one, the dashed line is drawn over the solid one; when
+        # they are one throughout, the legend says so.
+        "overlay_same": overlay is not None and _steps(overlay) == _steps(timeline),
         "markers": markers, "as_of_rule": rule,
         "start": scale.start, "end": scale.end,
     }
