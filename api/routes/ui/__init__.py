@@ -5,7 +5,8 @@ the pages call the same read use cases through the same ``LedgerDep`` and only s
 answers for the templates (``api/templates``, Jinja2). Nothing here weighs evidence.
 
 - ``claims``: ``/ui``, every claim; ``claim``: ``/ui/claims/{id}``; ``sources``:
-  ``/ui/sources`` and ``/ui/sources/{id}``; ``log``: ``/ui/log``;
+  ``/ui/sources`` and ``/ui/sources/{id}``; ``log``: ``/ui/log``; ``forms``: recording
+  a statement from a claim's page (writer role);
 - ``chart``: the timeline's geometry; ``describe``: events in words; ``render``: templates
   and filters; ``reading``: whole answers from the paged reads;
 - ``session`` and ``auth``: who reads (a bearer key or a session) and signing in and out;
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.routes.ui import auth, claim, claims, log, sources, static
+from api.routes.ui import auth, claim, claims, forms, log, sources, static
 from api.routes.ui.base import page_router
 from api.routes.ui.render import problem
 
@@ -34,5 +35,5 @@ def not_found(request: Request, rest: str) -> Response:
 
 # The catch-all comes last, so every page and asset is found before it.
 for part in (auth.router, static.router, claims.router, claims.pages, claim.pages, sources.pages,
-             log.pages, missing):
+             forms.pages, log.pages, missing):
     router.include_router(part)

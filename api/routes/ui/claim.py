@@ -14,6 +14,7 @@ from api.deps import LedgerDep
 from api.routes.ui.base import page_router
 from api.routes.ui.chart import chart
 from api.routes.ui.describe import EventNames, likelihood_words, tip
+from api.routes.ui.forms import keep_token, recorder
 from api.routes.ui.reading import every_event, sources_named
 from api.routes.ui.render import END_OF_TIME, Fields, Link, blank, instant, render, when
 
@@ -60,6 +61,7 @@ def claim_page(
     known_at: str | None = None,
     compare: Annotated[str | None, Query(description="a second known_at to overlay")] = None,
     audit_after: Annotated[str | None, Query(description="the audit page's cursor")] = None,
+    recorded: Annotated[str | None, Query(description="an event just recorded here")] = None,
 ) -> Response:
     """One claim: its timeline as known then (and another time), its audit, its events."""
     as_of, known_at, compare = blank(as_of), blank(known_at), blank(compare)
@@ -106,7 +108,8 @@ def claim_page(
                                              ("compare", given_compare)) if name in fields.errors}
     link = Link(f"/ui/claims/{claim_id}", {"as_of": as_of, "known_at": known_at,
                                             "compare": compare, "audit_after": audit_after})
-    return render(request, "claim.html", {
+    form = recorder(request, ledger, claim_id)
+    page = render(request, "claim.html", {
         "title": claim["text"],
         "claim": claim,
         "chart": chart(timeline, overlay, known_events, tips, claim["as_of"]),
@@ -132,6 +135,9 @@ def claim_page(
         "names": names,
         "first_reported": min(reported, default=None),
         "last_changed": max(changes, default=None),
+        "recorder": form,
+        "recorded": next((e for e in events if e["event_id"] == recorded), None),
     }, fields.status)
+    return page if form is None else keep_token(request, page, form["token"])
 
 
