@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 from api.routes.ui.chart import HIT_RADIUS
 
@@ -21,9 +22,11 @@ def _x(marker_transform: str) -> float:
 
 def test_the_chart_names_its_axes(article: Article) -> None:
     chart = article.page(f"/ui/claims/{TROOPS}").one("svg", cls="chart")
-    assert chart.one("text", cls="x-title").text() == "Date the statements were made (valid time, UTC)"
+    assert chart.one("text", cls="x-title").text() == (
+        "Date the statements were made (valid time, UTC)")
     assert chart.one("text", cls="y-title").text() == "Probability"
-    assert [t.text() for t in chart.all("text", cls="y-label")] == ["0%", "25%", "50%", "75%", "100%"]
+    assert [t.text() for t in chart.all("text", cls="y-label")] == [
+        "0%", "25%", "50%", "75%", "100%"]
 
 
 def test_same_day_markers_sit_apart(article: Article) -> None:
@@ -38,7 +41,7 @@ def test_same_day_markers_sit_apart(article: Article) -> None:
                       if events[m.data("event-id")]["occurred_at"].startswith("2024-10-18"))
     assert len(same_day) == 3
     # Each hit circle clear of the next, so hovering one never shows another's tip.
-    assert all(b - a > 2 * HIT_RADIUS for a, b in zip(same_day, same_day[1:]))
+    assert all(b - a > 2 * HIT_RADIUS for a, b in pairwise(same_day))
     assert {c.attrs["r"] for c in page.all("circle", cls="hit")} == {str(HIT_RADIUS)}
 
 

@@ -312,7 +312,7 @@ def test_the_sources_page_shows_the_apis_ratings(article: Article, times: dict[s
     spoke = {li.data("claim-id") for li in peskov.all("li") if "data-claim-id" in li.attrs}
     assert spoke == {TROOPS}
     spoke_on = page.one("section", source_id="kr-nis").one("ul", cls="spoke-on")
-    said, dates = spoke_on.text().split(" (")
+    said, _dates = spoke_on.text().split(" (")
     assert said.endswith("assessed" if "as_of" in times else "assessed \N{MULTIPLICATION SIGN}2")
     # With the dates it spoke on, first to last, as the API has them.
     nis = [e["occurred_at"] for e in article.api(f"/claims/{TROOPS}/events", **_times(page))[

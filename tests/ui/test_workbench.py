@@ -3,6 +3,8 @@ the list, a page per source, and refusals that keep the page (issue 27)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from api.routes.ui.render import percent, points
@@ -14,7 +16,7 @@ def test_percentages_and_percentage_points() -> None:
     assert [percent(p) for p in (0.5, 0.841004, 0.971447, 0.995, 0.004)] == [
         "50%", "84%", "97%", "99.5%", "0.4%"]
     assert [points(d) for d in (0.032, -0.309554, 0.0, 0.0001)] == [
-        "+3.2 pts", "−31.0 pts", "no change", "+<0.1 pts"]
+        "+3.2 pts", "\N{MINUS SIGN}31.0 pts", "no change", "+<0.1 pts"]
 
 
 def test_the_claim_page_opens_with_one_coherent_verdict_and_its_dates(article: Article) -> None:
@@ -28,7 +30,8 @@ def test_the_claim_page_opens_with_one_coherent_verdict_and_its_dates(article: A
     assert [t.attrs["datetime"][:10] for t in dates.all("time")] == ["2024-10-08", "2024-10-18"]
     # Before anything was said: unverified, and the page says why.
     early = article.page(f"/ui/claims/{TROOPS}", as_of="2024-10-01")
-    assert early.by_id("verdict").text() == "Roughly even chance (50%) — unverified: nothing said yet"
+    assert early.by_id("verdict").text() == (
+        "Roughly even chance (50%) — unverified: nothing said yet")
     assert early.by_id("dates").text() == "Nothing reported by this date"
     assert "+0.0000" not in article.client.get(f"/ui/claims/{TROOPS}").text
 
@@ -71,7 +74,7 @@ def test_the_audit_names_sources_and_says_when_nothing_had_been_said(article: Ar
 
 
 def test_the_list_tracks_last_change_moves_and_events_by_as_of(article: Article) -> None:
-    def rows(**params: str) -> dict[str, dict[str, str]]:
+    def rows(**params: str) -> dict[str, dict[str, Any]]:
         page = article.page("/ui", **params)
         return {r.data("claim-id"): {
             "events": r.one("td", cls="events").text(),
@@ -121,7 +124,8 @@ def test_a_source_has_a_page_of_its_own(article: Article) -> None:
     assert len([r for r in early.one("table", cls="said").all("tr")
                 if "data-event-id" in r.attrs]) == len(nis) - 1
     # The sources page and the claim page link here.
-    assert "/ui/sources/kr-nis" in [a.attrs.get("href") for a in article.page("/ui/sources").all("a")]
+    assert "/ui/sources/kr-nis" in [a.attrs.get("href") for a in
+                                    article.page("/ui/sources").all("a")]
     assert "/ui/sources/kr-nis" in [a.attrs.get("href") for a in
                                     article.page(f"/ui/claims/{TROOPS}").all("a")]
 

@@ -13,6 +13,7 @@ Cross-site requests are refused: the form carries a token that must equal the
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -86,10 +87,8 @@ def _body(values: Mapping[str, str]) -> dict[str, Any]:
     sent as one (else the words, which the ledger maps to a probability)."""
     body: dict[str, Any] = {name: values[name] for name in FIELDS if values.get(name)}
     if "likelihood" in body:
-        try:
+        with contextlib.suppress(ValueError):
             body["likelihood"] = float(body["likelihood"])
-        except ValueError:
-            pass
     return body
 
 

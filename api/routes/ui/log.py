@@ -6,6 +6,7 @@ and the latest signed checkpoint, as ``GET /checkpoints/latest`` serves it."""
 from __future__ import annotations
 
 import json
+
 from fastapi import Request, Response
 
 from api.deps import LedgerDep, SettingsDep

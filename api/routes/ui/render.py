@@ -57,6 +57,8 @@ SHAPES = {
     "retracted": "M-5,-7L0,-2L5,-7L7,-5L2,0L7,5L5,7L0,2L-5,7L-7,5L-2,0L-7,-5Z",
     "corrected": "M-6,0A6,6 0 1,0 6,0A6,6 0 1,0 -6,0Z",
 }
+#: A falling number's sign: the minus sign, not a hyphen, as typesetting has it.
+MINUS = "\N{MINUS SIGN}"
 STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
 
 #: The package's own folders, found from this file (not by the name "api", which a test
@@ -115,8 +117,8 @@ def points(value: float | None) -> str:
     if shown == 0:
         return "no change"
     if abs(shown) < 0.05:
-        return f"{'+' if shown > 0 else '−'}<0.1 pts"
-    return f"{'+' if shown > 0 else '−'}{abs(shown):.1f} pts"
+        return f"{'+' if shown > 0 else MINUS}<0.1 pts"
+    return f"{'+' if shown > 0 else MINUS}{abs(shown):.1f} pts"
 
 
 def verdict(credibility: Mapping[str, Any]) -> str:

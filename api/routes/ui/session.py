@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from api.access import SESSION_SECONDS, KeyRing, NotAllowed, NotAuthenticated, Principal, Role, Sessions
+from api.access import (
+    SESSION_SECONDS,
+    KeyRing,
+    NotAllowed,
+    NotAuthenticated,
+    Principal,
+    Role,
+    Sessions,
+)
 
 COOKIE = "ledger_session"
 COOKIE_MAX_AGE = SESSION_SECONDS
