@@ -221,7 +221,7 @@ def test_the_web_view_in_a_browser(server: str, api: httpx.Client, browser: Brow
     shown = browser.evaluate("document.getElementById('probability').textContent")
     assert shown == "84%"
     verdict = browser.evaluate("document.getElementById('verdict').textContent")
-    assert verdict == "Likely (84%) — leaning true, not resolved"
+    assert verdict == "Very likely (84%) — leaning true, not resolved"
     markers = _rows(browser, ".chart .marker", "event-id")
     assert [m["event-id"] for m in markers] == [e["event_id"] for e in events[:-1]]
     _shot(browser, "05-claim-known-before-append")
@@ -299,14 +299,17 @@ def _hover(browser: Browser, event_id: str) -> str:
     """Move the mouse onto a marker's centre; the event id under it and the tip shown."""
     where = browser.evaluate(f"""(() => {{
         const m = document.querySelector('.chart .marker[data-event-id="{event_id}"]');
-        m.scrollIntoView({{block: 'center'}});
+        m.scrollIntoView({{block: 'center', behavior: 'instant'}});
         const r = m.querySelector('.shape').getBoundingClientRect();
         return [r.left + r.width / 2, r.top + r.height / 2];
     }})()""")
     browser.send("Input.dispatchMouseEvent", type="mouseMoved", x=where[0], y=where[1])
-    under = browser.evaluate(f"document.elementFromPoint({where[0]}, {where[1]})"
-                             ".closest('.marker').dataset.eventId")
-    assert under == event_id
+    under = browser.evaluate(f"""(() => {{
+        const e = document.elementFromPoint({where[0]}, {where[1]});
+        const m = e && e.closest('.marker');
+        return m ? m.dataset.eventId : [String(e && e.tagName), innerWidth, innerHeight];
+    }})()""")
+    assert under == event_id, (where, under)
     tip: str = browser.wait_for("!document.getElementById('chart-tip').hidden && "
                                 "document.getElementById('chart-tip').textContent")
     return tip
