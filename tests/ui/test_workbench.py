@@ -130,7 +130,8 @@ def test_a_source_has_a_page_of_its_own(article: Article) -> None:
                                     article.page(f"/ui/claims/{TROOPS}").all("a")]
 
 
-@pytest.mark.parametrize("path", ["/ui/sources/nobody", "/ui/nowhere", "/ui/claims/x/y"])
+@pytest.mark.parametrize("path", ["/ui/sources/nobody", "/ui/nowhere", "/ui/claims/x/y",
+                                  "/ui/static/nope.js"])
 def test_every_ui_path_answers_html(article: Article, path: str) -> None:
     answer = article.client.get(path)
     assert answer.status_code == 404
