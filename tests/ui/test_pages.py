@@ -239,6 +239,10 @@ def test_known_at_redraws_the_claim_as_the_ledger_knew_it(article: Article) -> N
     values = [o.attrs["value"] for o in options]
     assert values[0] == "" and values[1] == article.appended_at
     assert values[2] == article.before_append
+    # Each named by its event and source: "after #20 assessed by National Intelligence ..."
+    assert options[1].text().endswith(
+        f"after #{article.api(f'/claims/{TROOPS}/events')['events'][-1]['position']} assessed"
+        " by National Intelligence Service (South Korea)")
     assert "selected" in next(o for o in then.by_id("known-at").all("option")
                               if o.attrs["value"] == article.before_append).attrs
 

@@ -46,6 +46,13 @@ def _events(client: TestClient) -> list[dict[str, object]]:
     return list(answer.json()["events"])
 
 
+def _appended(client: TestClient) -> float:
+    """The metrics' count of appended events."""
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {WRITER}"}).text
+    (line,) = [x for x in text.splitlines() if x.startswith("claims_ledger_events_appended_total")]
+    return float(line.split()[-1])
+
+
 def _fields(form: Node) -> dict[str, str]:
     return {n.attrs["name"]: n.text() if n.tag == "textarea" else n.attrs.get("value", "")
             for n in form.walk() if n.tag in ("input", "select", "textarea") and "name" in n.attrs}
@@ -60,8 +67,10 @@ def test_a_writer_records_a_statement_and_sees_it(desk: TestClient) -> None:
             "occurred_at": "2024-10-19", "likelihood": "highly likely", "confidence": "high",
             "evidence": "intercepted-communication",
             "summary": "Intercepts show the troops in Russia."}
+    counted = _appended(desk)
     answer = desk.post(f"/ui/claims/{TROOPS}/events", data=sent, follow_redirects=False)
     assert answer.status_code == 303, answer.text
+    assert _appended(desk) == counted + 1
     after = _events(desk)
     assert len(after) == len(before) + 1
     new = after[-1]

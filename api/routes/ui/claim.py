@@ -40,13 +40,14 @@ def _moments(
     each of its events, and each re-rating of a source it cites."""
     seen: dict[str, str] = {}
     for e in events:
+        who = sources[e["source"]]["name"] if e.get("source") in sources else e.get("source")
         seen[e["recorded_at"]] = f"after #{e['position']} {e['type']}" + (
-            f" by {e['source']}" if e.get("source") else "")
-    for source_id, source in sources.items():
+            f" by {who}" if who else "")
+    for source in sources.values():
         for rating in source["ratings"]:
             if rating["occurred_at"] is not None:
                 seen.setdefault(rating["recorded_at"], f"after #{rating['position']} "
-                                f"{source_id} re-rated {rating['reliability']}")
+                                f"{source['name']} re-rated {rating['reliability']}")
     return [{"value": recorded_at, "label": f"{when(recorded_at)} · {label}"}
             for recorded_at, label in sorted(seen.items(), reverse=True)]
 

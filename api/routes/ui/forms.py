@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from api.access import Role
 from api.bodies import EventCreate
-from api.deps import LedgerDep
+from api.deps import LedgerDep, MetricsDep
 from api.routes.ui.base import page_router
 from api.routes.ui.render import problem, render
 from api.routes.ui.session import viewer
@@ -101,7 +101,9 @@ def _errors(error: ValidationError) -> dict[str, str]:
 
 
 @pages.post("/ui/claims/{claim_id}/events")
-async def record_statement(request: Request, claim_id: str, ledger: LedgerDep) -> Response:
+async def record_statement(
+    request: Request, claim_id: str, ledger: LedgerDep, metrics: MetricsDep
+) -> Response:
     """Append the form's statement to the claim (writer role), or show what to mend."""
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     principal = viewer(request, Role.writer)
@@ -132,6 +134,7 @@ async def record_statement(request: Request, claim_id: str, ledger: LedgerDep) -
         except LedgerError as error:
             errors["form"] = f"{error.title}: {error.detail}"
         else:
+            metrics.events_appended.inc()  # counted as the API's appends are
             event_id = written.answer["event_id"]
             return RedirectResponse(
                 f"/ui/claims/{quote(claim_id)}?recorded={event_id}#event-{event_id}",
