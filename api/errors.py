@@ -9,7 +9,7 @@ try/except and no error leaves as HTML, plain text or a stack trace::
     IdempotencyKeyReused 422 · StoreUnavailable 503 · StoreFailed 500 · DamagedHistory 500
     any other LedgerError 400
     RequestValidationError 422 · NotAuthenticated 401 · NotAllowed 403
-    UnsupportedMediaType 415 · BodyTooLarge 413 · HTTPException its status
+    UnsupportedMediaType 415 · BodyTooLarge 413 · BodyTimeout 408 · HTTPException its status
     anything else 500
 
 The store's own errors never get here: the ledger turns them into its own
@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from api.access import NotAllowed, NotAuthenticated
-from api.middleware import BodyTooLarge, request_id_of
+from api.middleware import BodyTimeout, BodyTooLarge, request_id_of
 from api.problems import problem_response
 from ledger.errors import (
     Conflict,
@@ -195,6 +195,16 @@ async def body_too_large(request: Request, exc: Exception) -> Response:
     )
 
 
+async def body_timeout(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTimeout)
+    return _problem(
+        request, 408, "Request timeout",
+        f"the request body did not arrive within {exc.seconds:g} s; nothing was written; "
+        "send it again, faster (or in smaller requests)",
+        headers={"Connection": "close"},
+    )
+
+
 async def not_authenticated(request: Request, exc: Exception) -> Response:
     return _problem(
         request, 401, "Not authenticated",
@@ -223,6 +233,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(BodyTooLarge, body_too_large)
+    app.add_exception_handler(BodyTimeout, body_timeout)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(NotAllowed, not_allowed)
     app.add_exception_handler(UnsupportedMediaType, unsupported_media_type)

@@ -37,6 +37,8 @@ from api.routes import (
 )
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
+from ledger.checkpointing import CheckpointSchedule
+from ledger.checkpoints import signer_for
 from ledger.config import Settings
 
 DESCRIPTION = """\
@@ -64,6 +66,16 @@ def _version() -> str:
         return "0.0.0"
 
 
+def checkpoint_schedule(settings: Settings, ledger: ClaimsLedger) -> CheckpointSchedule | None:
+    """Checkpoints signed by the server itself, when a key is configured (docs/trust.md)."""
+    signer = signer_for(settings)
+    if signer is None or not settings.checkpoint_every:
+        return None
+    return CheckpointSchedule(
+        ledger.store, signer, settings.checkpoint_every, settings.checkpoint_dir
+    )
+
+
 def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = None) -> FastAPI:
     """An app over ``ledger`` (or, from start to stop, one opened from ``settings``)."""
     settings = settings or Settings()
@@ -80,9 +92,14 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         projector = app.state.ledger.projector
         if projector is not None:  # the credibility projection follows the log while we serve
             projector.start()
+        schedule = checkpoint_schedule(settings, app.state.ledger)
+        if schedule is not None:
+            schedule.start()
         try:
             yield
         finally:
+            if schedule is not None:  # the shutdown checkpoint: the log as it is left
+                await run_in_threadpool(schedule.stop)
             metrics.close()
             if projector is not None:
                 await run_in_threadpool(projector.stop)
@@ -105,7 +122,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(
-        BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes
+        BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes,
+        body_read_seconds=settings.body_read_seconds,
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
@@ -147,9 +165,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     batch_item = BatchEventCreate.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(batch_item.pop("$defs", {}))
     components["BatchEventCreate"] = batch_item
+    open_mode = app.state.keys.open
     for path, operations in schema["paths"].items():
         instance = _example_path(path)
         for operation in operations.values():
+            if open_mode and "security" in operation:
+                # No keys configured: no request needs one (an empty requirement is
+                # OpenAPI's "or none"), so a generated client must not ask for one.
+                operation["security"] = [{}, *operation["security"]]
             for code, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if code[0] in "45" and "application/json" in content:

@@ -18,10 +18,15 @@ which ``api.errors`` answers with a 413; so a caller without a valid key gets it
 whatever the size of its body. The connection is closed after such an answer, since the
 rest of the body is never read. FastAPI's own ``max_body_size`` answers a declared
 oversize in ``text/plain``; we want problem+json for every error, hence this.
+
+The whole body must arrive within ``Settings.body_read_seconds``: a client that trickles
+it holds a connection and a worker's memory for as long as it likes otherwise. One that
+is too slow gets a 408 the same way (``BodyTimeout``), and nothing reaches a route.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -131,11 +136,26 @@ class BodyTooLarge(HTTPException):
         self.limit = limit
 
 
+class BodyTimeout(HTTPException):
+    """The request's body did not arrive within the time allowed (raised when it is read)."""
+
+    def __init__(self, seconds: float = 0) -> None:
+        super().__init__(408)
+        self.seconds = seconds
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_batch_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_batch_bytes: int,
+        body_read_seconds: float = 60.0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_batch_bytes = max_batch_bytes
+        self.body_read_seconds = body_read_seconds
 
     def limit_for(self, scope: Scope) -> int:
         return self.max_batch_bytes if scope["path"] == BATCH_PATH else self.max_body_bytes
@@ -146,9 +166,14 @@ class BodyLimit:
             return
         limit = self.limit_for(scope)
         try:
-            body = await self._read(scope, receive, limit)
-        except BodyTooLarge:
-            await self._too_large(scope, send, limit)
+            body = await asyncio.wait_for(
+                self._read(scope, receive, limit), timeout=self.body_read_seconds
+            )
+        except BodyTooLarge as error:
+            await self._refuse(scope, send, error)
+            return
+        except TimeoutError:
+            await self._refuse(scope, send, BodyTimeout(self.body_read_seconds))
             return
         if body is None:
             # The client went away mid-body: a cut NDJSON batch may still parse, so the
@@ -166,8 +191,9 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
-        """Let the app answer, with a body that cannot be read (see the module's docstring)."""
+    async def _refuse(self, scope: Scope, send: Send, error: HTTPException) -> None:
+        """Let the app answer, with a body that cannot be read (see the module's docstring):
+        reading it raises ``error``."""
         asked = False
 
         async def refuse() -> Message:
@@ -175,7 +201,7 @@ class BodyLimit:
             if asked:  # after the refusal, only a listener for the client's going away
                 return {"type": "http.disconnect"}
             asked = True
-            raise BodyTooLarge(limit)
+            raise error
 
         async def closing(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -97,6 +97,16 @@ def _ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
     return []
 
 
+def _plain(text: str) -> str:
+    """``2026-12-07 02:59 UTC``, or ``18 Oct 2024`` at midnight or the end of a day: a time
+    in the words a reader of the chart uses, not the ledger's microseconds."""
+    moment = _when(text)
+    date = f"{moment.day} {moment:%b} {moment.year}"
+    if moment.time() in (time.min, time.max):
+        return date
+    return f"{date} {moment:%H:%M} UTC"
+
+
 def timeline_svg(timeline: dict[str, Any], title: str | None = None) -> str:
     """The chart of ``timeline``, headed by ``title`` (the claim's text; default its id)."""
     points: list[dict[str, Any]] = timeline["points"]
@@ -115,11 +125,11 @@ def timeline_svg(timeline: dict[str, Any], title: str | None = None) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11" role="img">',
         f"<title>{escape(heading)}: credibility over valid time, as known at "
-        f"{escape(timeline['known_at'])} ({escape(timeline['claim_id'])}, "
+        f"{escape(_plain(timeline['known_at']))} ({escape(timeline['claim_id'])}, "
         f"{escape(timeline['model'])})</title>",
         f'<text x="{LEFT}" y="20" font-size="14">{escape(shown)}</text>',
         f'<text x="{LEFT}" y="36" fill="#555">{escape(timeline["claim_id"])}: probability '
-        f'by the date statements were made, as known at {escape(timeline["known_at"])}; '
+        f'by the date statements were made, as known at {escape(_plain(timeline["known_at"]))}; '
         f'{escape(timeline["model"])}</text>',
     ]
     for i, (low, high, term) in enumerate(BANDS):
@@ -129,7 +139,9 @@ def timeline_svg(timeline: dict[str, Any], title: str | None = None) -> str:
         out.append(f'<text x="{LEFT + plot_w + 6}" y="{round((y(low) + y(high)) / 2 + 4, 2)}" '
                    f'fill="#777">{term}</text>')
     for p in (0.0, 0.5, 1.0):
-        out.append(f'<text x="{LEFT - 8}" y="{y(p) + 4}" text-anchor="end">{p:.1f}</text>')
+        out.append(f'<text x="{LEFT - 8}" y="{y(p) + 4}" text-anchor="end">{p:.0%}</text>')
+    out.append(f'<text transform="translate(14 {TOP + plot_h / 2}) rotate(-90)" '
+               'text-anchor="middle" fill="#555" class="axis-title">probability</text>')
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
                'stroke="#999"/>')
     for moment, label in _ticks(start, end):
@@ -146,7 +158,7 @@ def timeline_svg(timeline: dict[str, Any], title: str | None = None) -> str:
     path.append(f"H {LEFT + plot_w}")
     out.append(f'<path d="{" ".join(path)}" fill="none" stroke="#1f5fa8" stroke-width="2"/>')
     for point in points:
-        tip = (f"{point['valid_from']}: {point['probability']} ({point['band']}, "
+        tip = (f"{_plain(point['valid_from'])}: {point['probability']:.0%} ({point['band']}, "
                f"{point['status']}); event {point['event_id']}")
         out.append(f'<circle cx="{x(_when(point["valid_from"]))}" cy="{y(point["probability"])}" '
                    f'r="4" fill="#1f5fa8" data-event-id={quoteattr(point["event_id"])}>'

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_batch_bytes: int = Field(default=16 << 20, ge=1024)
+    body_read_seconds: float = Field(
+        default=60.0, gt=0, description="seconds a client has to send a request's whole body "
+        "(408 after that, nothing written)",
+    )
     snapshot_interval: int = Field(default=100, ge=2)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
@@ -131,6 +135,14 @@ class Settings(BaseSettings):
     postgres_statement_timeout: int = Field(
         default=0, ge=0, description="seconds PostgreSQL may spend on one statement before "
         "it cancels it (503); 0: no limit",
+    )
+    checkpoint_every: float = Field(
+        default=3600.0, ge=0, description="with a signing key, seconds between the checkpoints "
+        "a server signs by itself (when the log moved; also one on shutdown); 0: only on request",
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="a directory where a server writes each checkpoint it signs "
+        "by itself, as a JSON file, for shipping elsewhere",
     )
     signing_key: SecretStr | None = Field(
         default=None,

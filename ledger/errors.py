@@ -132,6 +132,14 @@ class StoreUnavailable(LedgerError):
     title = "Event store unavailable"
 
 
+class ClockBehind(StoreUnavailable):
+    """The log's last recording time is further ahead of this server's clock than a write
+    may be stamped (``ledger.persistence.chain.stamp``): nothing is written until the
+    clock catches up, or the log's time is put right (``verify`` names a moved one)."""
+
+    title = "Clock behind the log"
+
+
 class StoreFailed(LedgerError):
     """The event store refused the work for a reason a retry will not mend (a missing
     table, a value it cannot hold, a feature it lacks): the deployment's fault or the

@@ -665,6 +665,7 @@ class LedgerReads:
         them short (``DamagedHistory`` if it is the first)."""
         entries = self.store.index.log_entries(after, count)
         if not entries:
+            self.store.require_log_end(after)  # events stored past the log's end: damage
             return [], False
         events: list[JSON] = []
         for entry, notification, found in self.store.stored_at(entries):

@@ -44,10 +44,19 @@ from ledger.errors import (
     StoreUnavailable,
 )
 from ledger.groupcommit import GroupCommit
-from ledger.persistence.chain import LedgerIndex, LogEntry
+from ledger.persistence.chain import (
+    MISMATCH,
+    UNCHAINED,
+    LedgerIndex,
+    LogEntry,
+    chain_link,
+    stream_problem,
+    uuid_hex,
+)
 from ledger.replay import ClaimData, RecordedStatement
 from ledger.snapshots import guard_snapshots
 from ledger.statements import Statement
+from ledger.times import note_recorded
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,6 +107,10 @@ STREAM_ROWS_KEPT = 100_000
 #: Claims' statements kept in memory as read, in all (a claim up to a version never changes).
 STATEMENTS_KEPT = 25_000
 
+#: Streams whose stored events this process checked against the chain, with the version
+#: checked up to (an int each, so many are kept).
+STREAMS_TRUSTED = 200_000
+
 #: A recording time (microseconds) later than any real one: "as known now, whatever now is".
 END_OF_TIME = 2**62
 
@@ -136,6 +149,9 @@ class LedgerApplication(Application[UUID]):
         self._resolutions: dict[str, int] = {}
         self._resolutions_head = 0
         self._resolutions_lock = threading.Lock()
+        # Streams whose stored events were checked against the chain, up to a version
+        # (``trust``); what this process writes extends what it trusts.
+        self._trusted: OrderedDict[UUID, int] = OrderedDict()
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -172,8 +188,11 @@ class LedgerApplication(Application[UUID]):
         If it cannot be rebuilt because its stored events no longer match the log (an
         event row deleted, moved or unreadable: ``damage``), ``DamagedHistory`` names
         ``subject`` (``claim 'x'``; by default the stream) and the position ``verify``
-        reports, instead of the library's error.
+        reports, instead of the library's error. The stream's stored events are checked
+        against the chain first (``trust``), so bytes that do not hash to it are never
+        served as the aggregate.
         """
+        self.trust(aggregate_id, subject)
         try:
             found: Any = self.repository.get(
                 aggregate_id, version=version, projector_func=_project, deepcopy_from_cache=copy
@@ -197,19 +216,82 @@ class LedgerApplication(Application[UUID]):
                 subject or f"the stream {aggregate_id.hex}", position, reason
             ) from error
 
+    def trust(self, aggregate_id: UUID, subject: str | None = None) -> None:
+        """Raise ``DamagedHistory`` unless every stored event of the stream hashes to its log
+        row, and every log row of it has its event (``stream_problem``).
+
+        Checked once per process and version: later calls check only the events stored
+        since, unless the store saw a row of the stream deleted or changed (``touched``),
+        when the whole stream is checked again. One hash per event: the cost of reading
+        only bytes the chain vouches for. (A log hashed again from start to end passes:
+        only a checkpoint shows that.)
+        """
+        touched = self.index.touched(aggregate_id)
+        with self._versions_lock:
+            trusted = 0 if touched else self._trusted.get(aggregate_id, 0)
+        # Events first, then log rows: a writer stores both in one transaction, so a row
+        # read after its event is never missing; events stored since are read below.
+        stored = list(self.recorder.select_events(aggregate_id, gt=trusted))
+        if not stored and trusted:
+            return
+        rows = self.index.chained_rows(aggregate_id, trusted)
+        last = stored[-1].originator_version if stored else trusted
+        if rows and rows[-1].entry.originator_version > last:
+            stored += self.recorder.select_events(
+                aggregate_id, gt=last, lte=rows[-1].entry.originator_version
+            )
+        problem = stream_problem(stored, rows)
+        if problem is not None:
+            position = problem.position
+            if position is None:
+                position = self.index.position_of(aggregate_id, problem.version) or 0
+            raise DamagedHistory(subject or f"the stream {aggregate_id.hex}", position,
+                                 problem.reason)
+        if stored and not touched:
+            self._trust(aggregate_id, trusted, stored[-1].originator_version)
+
+    def _trust(self, aggregate_id: UUID, after: int, version: int) -> None:
+        """Note the stream trusted up to ``version``, if it was up to ``after``."""
+        with self._versions_lock:
+            if self._trusted.get(aggregate_id, 0) != after:
+                return
+            self._trusted[aggregate_id] = version
+            self._trusted.move_to_end(aggregate_id)
+            while len(self._trusted) > STREAMS_TRUSTED:
+                self._trusted.popitem(last=False)
+
     def stored_at(self, entries: Sequence[LogEntry]) -> list[tuple[LogEntry, Any, Any]]:
         """The stored event of each log entry (in order), matched by position: ``(entry,
         notification, domain_event)``, or ``(entry, None, reason)`` where the event is
-        missing, in another stream or unreadable (``reason`` in ``verify``'s words)."""
+        missing, in another stream, unreadable or not the bytes its row's hash was made of,
+        or where a stored event has no log row (an entry made up for its position).
+        ``reason`` is in ``verify``'s words. The log is served and exported from this, so
+        neither skips an event nor serves one the chain does not vouch for."""
         if not entries:
             return []
+        # From just after the log row before the first: an event whose row is gone may
+        # lie between.
+        start, previous = self.index.row_before(entries[0].position)
         notifications = self.recorder.select_notifications(
-            start=entries[0].position, limit=len(entries), stop=entries[-1].position
+            start=start + 1, limit=entries[-1].position - start, stop=entries[-1].position
         )
         by_position = {n.id: n for n in notifications}
+        logged = {entry.position for entry in entries}
         found: list[tuple[LogEntry, Any, Any]] = []
+        unchained = sorted(set(by_position) - logged, reverse=True)
         for entry in entries:
+            if unchained and unchained[-1] < entry.position:
+                # An event whose log row is gone: the log must not close over it.
+                lost = by_position[unchained[-1]]
+                found.append((
+                    LogEntry(lost.id, uuid_hex(lost.originator_id), lost.originator_version,
+                             entry.recorded_at, ""),
+                    None, UNCHAINED,
+                ))
+                while unchained and unchained[-1] < entry.position:
+                    unchained.pop()
             stored = by_position.get(entry.position)
+            link, previous = previous, entry.hash
             if stored is None:
                 found.append((entry, None, "the stored event is missing"))
             elif (stored.originator_id.hex if isinstance(stored.originator_id, UUID)
@@ -217,12 +299,32 @@ class LedgerApplication(Application[UUID]):
                 found.append((entry, None, "the event was moved to another stream"))
             elif stored.originator_version != entry.originator_version:
                 found.append((entry, None, "the log gives the event another version of its stream"))
+            elif chain_link(link, entry.position, stored, entry.recorded_at) != entry.hash:
+                found.append((entry, None, MISMATCH))
             else:
                 try:
                     found.append((entry, stored, self.mapper.to_domain_event(stored)))
                 except Exception:
                     found.append((entry, None, "stored bytes do not match the hash chain"))
         return found
+
+    def log_reaches(self, position: int) -> bool:
+        """Whether the log still holds a row at ``position`` (what a projection that went
+        that far has seen): False once its end was cut off behind the service's back."""
+        if position <= 0:
+            return True
+        found = self.index.log_entries(position - 1, 1)
+        return bool(found) and found[0].position == position
+
+    def require_log_end(self, after: int) -> None:
+        """Raise ``DamagedHistory`` if events are stored after the log's last row, at
+        ``after``: rows invented, or log rows cut off. The end of the log must not hide
+        them (an export would silently leave them out). The head is read before the log:
+        a writer stores an event and its row together."""
+        head = self.recorder.max_notification_id() or 0
+        if head > after and not self.index.log_entries(after, 1):
+            (lost,) = self.recorder.select_notifications(start=after + 1, limit=1)
+            raise DamagedHistory(f"the log after position {after}", lost.id, UNCHAINED)
 
     def damage(self, aggregate_id: UUID) -> tuple[int, str] | None:
         """Where a stream's stored events fail the log, in ``verify``'s words: the first
@@ -344,6 +446,8 @@ class LedgerApplication(Application[UUID]):
         recordings = self.save(
             *events, streams=streams, idempotency=idempotency, written=written
         )
+        if written:
+            note_recorded(written[-1].recorded_at)  # "now" never falls behind a write
         with self._versions_lock:
             for entry in written:
                 self._written[entry.position] = entry
@@ -354,6 +458,8 @@ class LedgerApplication(Application[UUID]):
             by_stream.setdefault(UUID(entry.originator_id), []).append(entry)
         for aggregate_id, rows in by_stream.items():
             self._extend(aggregate_id, rows, only_after=True)
+            # Its own writes hash to the chain by construction.
+            self._trust(aggregate_id, rows[0].originator_version - 1, rows[-1].originator_version)
         return [r.notification.id for r in recordings]
 
     def take_snapshot(

@@ -11,6 +11,8 @@ includes everything said on the 13th.
 from __future__ import annotations
 
 import re
+import threading
+import time as _time
 from datetime import UTC, date, datetime, time, timedelta
 
 from ledger.errors import InvalidTime
@@ -28,8 +30,28 @@ _RFC3339 = re.compile(
 )
 
 
+def clock_micros() -> int:
+    """This server's clock, in microseconds since the epoch (UTC)."""
+    return _time.time_ns() // 1000
+
+
+#: The latest recording time this process wrote: "now" never falls behind it, so a
+#: default read (``known_at`` = now) sees every write this process acknowledged, even
+#: when the clock was stepped back (NTP) and writes are stamped just after the log's
+#: last time instead (``ledger.persistence.chain.stamp``).
+_latest_recorded = 0
+_latest_lock = threading.Lock()
+
+
+def note_recorded(micros: int) -> None:
+    global _latest_recorded
+    with _latest_lock:
+        _latest_recorded = max(_latest_recorded, micros)
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The ledger's "now": this server's clock, but never before a recording time it wrote."""
+    return from_micros(max(clock_micros(), _latest_recorded))
 
 
 def parse_instant(field: str, value: object, *, bare_date: str = "start") -> datetime:

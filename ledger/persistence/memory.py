@@ -18,11 +18,12 @@ from eventsourcing.utils import resolve_topic
 
 from ledger.persistence.chain import (
     GENESIS,
+    ChainedRow,
     IdempotencyRecord,
     LogEntry,
     chain_link,
-    now_micros,
     restored_times,
+    stamp,
     uuid_hex,
 )
 
@@ -51,7 +52,7 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         previous = self.log[-1].hash if self.log else GENESIS
         last_time = self.log[-1].recorded_at if self.log else 0
         times = restored_times(kwargs.get("restore"), positions, last_time)
-        recorded_at = max(now_micros(), last_time + 1)
+        recorded_at = stamp(last_time) if times is None else 0
         for i, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
             if times is not None:
                 recorded_at = times[i]
@@ -96,6 +97,31 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self._database_lock:
             return [e for e in self.log if e.position > after][:limit]
+
+    def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
+        # Positions here are 1, 2, 3...: the row before position p is ``log[p - 2]``.
+        with self._database_lock:
+            return [
+                ChainedRow(e, self.log[e.position - 2].hash if e.position > 1 else GENESIS)
+                for e in self.by_stream.get(uuid_hex(originator_id), [])
+                if e.originator_version > after_version
+            ]
+
+    def row_before(self, position: int) -> tuple[int, str]:
+        with self._database_lock:
+            before = [e for e in self.log[: max(position - 1, 0)] if e.position < position]
+            return (before[-1].position, before[-1].hash) if before else (0, GENESIS)
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        with self._database_lock:
+            for notification_id, stored in enumerate(self._stored_events, start=1):
+                if stored.originator_id == originator_id and stored.originator_version == version:
+                    return notification_id
+            return None
+
+    def last_recorded_at(self) -> int:
+        with self._database_lock:
+            return self.log[-1].recorded_at if self.log else 0
 
     def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
         with self._database_lock:

@@ -54,6 +54,7 @@ from psycopg.sql import SQL
 from psycopg_pool import PoolTimeout
 
 from ledger.errors import StoreUnavailable
+from ledger.persistence.chain import stamp
 from ledger.persistence.sql import IndexReads, SqlIndex
 
 #: How long a request waits for an idle connection while PostgreSQL cannot be reached: just
@@ -191,12 +192,26 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.index = SqlIndex(events_table_name, placeholder="%s", schema=datastore.schema)
+        self._stamped = threading.local()  # each writing thread's stamp (``_insert_events``)
         self.sql_create_statements.extend(SQL(s).format() for s in self.index.create_statements())
 
     def create_table(self) -> None:
         super().create_table()
         with self.datastore.transaction(commit=True) as curs:
             self.index.watch_damage(curs)
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The recording time is worked out here, before the library's insert, under the
+        # table lock it takes again: a write that cannot be stamped (``ClockBehind``) is
+        # refused while nothing is written. After its insert, the library commits what it
+        # inserted when a hook raises anything but a database error.
+        super()._insert_events(curs, stored_events, **kwargs)
+        self._stamped.value = None
+        if stored_events and kwargs.get("restore") is None:
+            self._lock_table(curs)
+            self._stamped.value = stamp(self.index.last_recorded_at(curs))
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -205,7 +220,7 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
         # EXCLUSIVE table lock: the tail of the log cannot move under us.
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert positions is not None
-        self.index.record(curs, stored_events, positions, kwargs)
+        self.index.record(curs, stored_events, positions, {**kwargs, "stamp": self._stamped.value})
         return positions
 
     @contextmanager

@@ -18,12 +18,13 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.persistence.chain import (
     GENESIS,
+    ChainedRow,
     IdempotencyRecord,
     LogEntry,
     Restore,
     chain_link,
-    now_micros,
     restored_times,
+    stamp,
     uuid_hex,
 )
 
@@ -151,6 +152,7 @@ class SqlIndex:
             options.get("streams", ()),
             options.get("idempotency", ()),
             options.get("restore"),
+            options.get("stamp"),
         )
         written = options.get("written")
         if written is not None:
@@ -164,9 +166,11 @@ class SqlIndex:
         streams: Sequence[tuple[str, str, UUID]] = (),
         idempotency: Sequence[tuple[str, str, int, int]] = (),
         restore: Restore | None = None,
+        stamped: int | None = None,
     ) -> list[LogEntry]:
         """Write the log rows of ``stored_events`` (and the streams and idempotency keys
-        given); returns the log rows."""
+        given); returns the log rows. ``stamped``: the first recording time, worked out
+        (``stamp``) under the same lock before the events were inserted."""
         cursor.execute(
             f"SELECT position, recorded_at, hash FROM {self.log} ORDER BY position DESC LIMIT 1"
         )
@@ -174,7 +178,9 @@ class SqlIndex:
         previous, last_time = (tail["hash"], tail["recorded_at"]) if tail else (GENESIS, 0)
         times = restored_times(restore, positions, last_time)
         rows = []
-        recorded_at = max(now_micros(), last_time + 1)
+        recorded_at = 0 if times is not None else (
+            stamp(last_time) if stamped is None else max(stamped, last_time + 1)
+        )
         by_stream: dict[str, tuple[int, int]] = {}
         for i, (event, position) in enumerate(zip(stored_events, positions, strict=True)):
             if times is not None:
@@ -264,6 +270,54 @@ class SqlIndex:
             (after, limit),
         )
         return [_entry(row) for row in cursor.fetchall()]
+
+    def chained_rows(
+        self, cursor: Any, originator_id: UUID, after_version: int = 0
+    ) -> list[ChainedRow]:
+        # The row before each in the log, not position - 1: PostgreSQL's positions may
+        # skip a number (a rolled-back insert), and the chain links rows as written.
+        cursor.execute(
+            self.sql(
+                "SELECT l.position, l.originator_id, l.originator_version, l.recorded_at, "
+                f"l.hash, (SELECT p.hash FROM {self.log} p WHERE p.position < l.position "
+                f"ORDER BY p.position DESC LIMIT 1) AS previous FROM {self.log} l "
+                "WHERE l.originator_id = ? AND l.originator_version > ? "
+                "ORDER BY l.originator_version"
+            ),
+            (uuid_hex(originator_id), after_version),
+        )
+        return [ChainedRow(_entry(row), row["previous"] or GENESIS) for row in cursor.fetchall()]
+
+    def row_before(self, cursor: Any, position: int) -> tuple[int, str]:
+        cursor.execute(
+            self.sql(
+                f"SELECT position, hash FROM {self.log} WHERE position < ? "
+                "ORDER BY position DESC LIMIT 1"
+            ),
+            (position,),
+        )
+        row = cursor.fetchone()
+        return (0, GENESIS) if row is None else (int(row["position"]), str(row["hash"]))
+
+    def position_of(self, cursor: Any, originator_id: UUID, version: int) -> int | None:
+        # The library's events table numbers rows by SQLite's rowid, or PostgreSQL's
+        # notification_id column.
+        number = "rowid" if self.placeholder == "?" else "notification_id"
+        oid = uuid_hex(originator_id) if self.placeholder == "?" else str(originator_id)
+        cursor.execute(
+            self.sql(
+                f"SELECT {number} AS position FROM {self.events} "
+                "WHERE originator_id = ? AND originator_version = ?"
+            ),
+            (oid, version),
+        )
+        row = cursor.fetchone()
+        return None if row is None else int(row["position"])
+
+    def last_recorded_at(self, cursor: Any) -> int:
+        cursor.execute(f"SELECT recorded_at FROM {self.log} ORDER BY position DESC LIMIT 1")
+        row = cursor.fetchone()
+        return 0 if row is None else int(row["recorded_at"])
 
     def stream_ids(
         self, cursor: Any, kind: str, known_at: int, after: int, limit: int
@@ -373,6 +427,22 @@ class IndexReads(ABC):
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
             return self.index.log_entries(cursor, after, limit)
+
+    def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
+        with self.reading() as cursor:
+            return self.index.chained_rows(cursor, originator_id, after_version)
+
+    def row_before(self, position: int) -> tuple[int, str]:
+        with self.reading() as cursor:
+            return self.index.row_before(cursor, position)
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        with self.reading() as cursor:
+            return self.index.position_of(cursor, originator_id, version)
+
+    def last_recorded_at(self) -> int:
+        with self.reading() as cursor:
+            return self.index.last_recorded_at(cursor)
 
     def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
         with self.reading() as cursor:

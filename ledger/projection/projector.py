@@ -549,6 +549,13 @@ class Projector:
         """
         done = 0
         with self._mutex:
+            if not self.store.log_reaches(self.view.position()):  # the log was cut short
+                log.error("the log no longer reaches the credibility projection's position "
+                          "%d: events were removed behind the service's back (run claims-ledger "
+                          "verify --against a checkpoint); projecting the log again",
+                          self.view.position())
+                self.view.drop()
+                self.projection.forget()
             self.view.tables.forget_points()
             while interrupt is None or not interrupt.is_set():
                 after = self.view.position()
@@ -574,7 +581,7 @@ class Projector:
         itself; otherwise it waits for the one that holds it. False: still behind.
         """
         head = self.head()
-        if self.view.position() >= head:
+        if self.view.position() >= head and self.store.log_reaches(self.view.position()):
             return True
         with self.lock.holding() as mine:
             if mine:

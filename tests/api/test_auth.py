@@ -213,3 +213,18 @@ def test_a_retry_without_keys_configured_still_replays(memory_client: TestClient
     first = memory_client.post(EVENTS, json=_event("q"), headers=key)
     assert first.status_code == 201
     assert memory_client.post(EVENTS, json=_event("q"), headers=key).content == first.content
+
+
+def test_the_schema_asks_for_a_key_only_when_keys_are_configured(
+    memory_client: TestClient, guarded: TestClient
+) -> None:
+    """Open mode (no keys): every operation may be called without Authorization (an empty
+    security requirement); with keys, a bearer token is required."""
+    for client, open_mode in ((memory_client, True), (guarded, False)):
+        spec = client.get("/openapi.json").json()
+        secured = [op for ops in spec["paths"].values() for op in ops.values()
+                   if isinstance(op, dict) and "security" in op]
+        assert secured
+        for operation in secured:
+            assert ({} in operation["security"]) is open_mode, operation["operationId"]
+            assert {"HTTPBearer": []} in operation["security"]

@@ -5,7 +5,9 @@ body) until it is answered, through connection errors while the server is down, 
 client of an at-least-once queue would. After the kills, on SQLite and PostgreSQL: every
 append that was answered 201 is stored (0 lost), none is stored twice (0 duplicated),
 nothing unanswered is stored, a replay of each key answers the original event, and the
-hash chain verifies.
+hash chain verifies. Readers read each claim's events all along, and the whole history
+passes an Elle-style list-append check (``tests.e2e.history``): every read a prefix of
+the final order, every acknowledged append read by every read sent after it.
 
 ``CLAIMS_LEDGER_CRASH_KILLS`` sets the number of kills (5 per backend in CI) and
 ``CLAIMS_LEDGER_CRASH_SEED`` the random moments (printed, to repeat a run).
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .history import History
 from .test_server_restart import HEADERS, free_port, start, stop
 
 pytestmark = pytest.mark.slow
@@ -80,7 +83,9 @@ class Writers:
         self.failures: list[str] = []
         self.done = threading.Event()
         self._lock = threading.Lock()
+        self.history = History()
         self._threads = [threading.Thread(target=self._write, args=(n,)) for n in range(count)]
+        self._threads += [threading.Thread(target=self._read) for _ in range(2)]
         for thread in self._threads:
             thread.start()
 
@@ -111,7 +116,21 @@ class Writers:
         if path.endswith("/events"):
             with self._lock:
                 self.answered[key] = response.json()["event_id"]
+            self.history.acknowledged(path.split("/")[2], response.json()["event_id"])
         return True
+
+    def _read(self) -> None:
+        """Read every claim's events over and over, through the kills, into the history."""
+        with httpx.Client(base_url=self.base, headers=HEADERS, timeout=60) as client:
+            while not self.done.is_set():
+                for number in range(self.count):
+                    claim = f"{self.prefix}-{number}"
+                    sent = self.history.read_sent()
+                    try:
+                        seen = [e["event_id"] for e in events_of(client, claim)]
+                    except (httpx.TransportError, KeyError, ValueError):
+                        continue  # down, not there yet, or a 503: no read happened
+                    self.history.read(claim, sent, seen)
 
     def stop(self) -> None:
         self.done.set()
@@ -133,6 +152,13 @@ class Writers:
         report = client.get("/verify").json()
         assert report["ok"] is True, report
         assert report["checked"] == 2 * self.count + len(self.answered)
+        final = {f"{self.prefix}-{n}": [e["event_id"] for e in events_of(client,
+                                                                          f"{self.prefix}-{n}")]
+                 for n in range(self.count)}
+        assert self.history.anomalies(final) == []
+        acks, reads = self.history.counts()
+        assert reads > 0
+        print(f"history: {acks} acknowledged appends, {reads} reads, 0 anomalies")
 
 
 def test_sigkill_loses_and_duplicates_nothing(crash_store: Path | str, tmp_path: Path) -> None:

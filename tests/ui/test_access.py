@@ -1,8 +1,9 @@
 """The web view's keys, front door, assets and packaging.
 
 With API keys configured the pages need one (any role: reading is all they do), sent as a
-bearer token or typed once into the sign-in form, which keeps it in the ``ledger_key``
-cookie; the API itself never takes that cookie. Every asset ships in the package: nothing is
+bearer token or typed once into the sign-in form, which opens a session kept in the
+``ledger_session`` cookie (never the key itself: before, the raw key sat in a cookie for
+30 days); the API itself never takes that cookie. Every asset ships in the package: nothing is
 fetched from elsewhere, and the pages keep to their Content-Security-Policy (no inline
 script or style).
 """
@@ -10,6 +11,7 @@ script or style).
 from __future__ import annotations
 
 import re
+import time
 import tomllib
 from collections.abc import Iterator
 from fnmatch import fnmatch
@@ -19,6 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api import access
+from api.access import SESSION_SECONDS
 from api.main import create_app
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
@@ -70,8 +74,10 @@ def test_with_keys_a_page_asks_for_one(guarded: TestClient, path: str) -> None:
     # A wrong token, as a header or a cookie, is no better.
     assert guarded.get(path, headers={"Authorization": "Bearer nope-0123456789abc"}
                        ).status_code == 401
-    guarded.cookies.set("ledger_key", "nope-0123456789abc", path="/ui")
+    guarded.cookies.set("ledger_session", "nope-0123456789abc", path="/ui")
     assert guarded.get(path).status_code == 401
+    # A 401 says how to authenticate (RFC 9110).
+    assert answer.headers["www-authenticate"] == 'Bearer realm="claims-ledger"'
 
 
 @pytest.mark.parametrize("token", [READER, WRITER])
@@ -81,7 +87,7 @@ def test_a_bearer_token_of_any_role_reads_the_pages(guarded: TestClient, token: 
         assert answer.status_code == 200, path
 
 
-def test_the_key_is_asked_for_once_and_kept_in_a_cookie(guarded: TestClient) -> None:
+def test_the_key_is_asked_for_once_and_a_session_kept_in_a_cookie(guarded: TestClient) -> None:
     wrong = guarded.post("/ui/login", data={"key": "not-a-key-0123456789", "next": "/ui/sources"},
                          follow_redirects=False)
     assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
@@ -92,22 +98,59 @@ def test_the_key_is_asked_for_once_and_kept_in_a_cookie(guarded: TestClient) -> 
     assert signed.status_code == 303
     assert signed.headers["location"] == "/ui/sources?as_of=2024-10-12"
     cookie = signed.headers["set-cookie"]
-    assert cookie.startswith("ledger_key=")
-    for attribute in ("HttpOnly", "Path=/ui", "SameSite=lax", "Max-Age="):
+    assert cookie.startswith("ledger_session=")
+    for attribute in ("HttpOnly", "Path=/ui", "SameSite=lax", f"Max-Age={SESSION_SECONDS}"):
         assert attribute.lower() in cookie.lower(), cookie
+    assert READER not in cookie and "token" not in cookie  # the key never leaves the server
+    session = guarded.cookies["ledger_session"]
     for path in PAGES:
         assert guarded.get(path).status_code == 200, path
     page = parse(guarded.get("/ui").text)
     assert "Sign out (ana)" in page.one("form", cls="signout").text()
     # The cookie is the web view's: the API still wants its bearer token.
     assert guarded.get("/claims").status_code == 401
-    assert guarded.get("/claims", headers={"Cookie": f'ledger_key="{READER}"'}).status_code == 401
+    assert guarded.get("/claims", headers={"Cookie": f'ledger_session="{session}"'}
+                       ).status_code == 401
 
     out = guarded.post("/ui/logout", follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/ui/login"
-    assert 'ledger_key=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+    assert ('ledger_session=""' in out.headers["set-cookie"]
+            or "Max-Age=0" in out.headers["set-cookie"])
     guarded.cookies.clear()
     assert guarded.get("/ui").status_code == 401
+    # Signing out ends the session on the server: the old cookie, replayed, is refused.
+    guarded.cookies.set("ledger_session", session, path="/ui")
+    assert guarded.get("/ui").status_code == 401
+
+
+def test_a_session_lapses_is_bound_to_its_key_and_cannot_be_forged(
+    guarded: TestClient, memory: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guarded.post("/ui/login", data={"key": READER}, follow_redirects=False)
+    session = guarded.cookies["ledger_session"]
+    assert guarded.get("/ui").status_code == 200
+    # Another principal's name put in the cookie breaks its MAC.
+    sid, expires, name, mac = session.split(".")
+    for forged in (f"{sid}.{expires}.desk.{mac}", f"{sid}.{int(expires) + 10**6}.{name}.{mac}"):
+        guarded.cookies.clear()
+        guarded.cookies.set("ledger_session", forged, path="/ui")
+        assert guarded.get("/ui").status_code == 401
+    # The same cookie on a server whose key for 'ana' changed (revoked, or its role):
+    # refused.
+    rekeyed = Settings(store="memory", _env_file=None,  # type: ignore[call-arg]
+                       api_keys=SecretStr(f"ana:reader:{READER}-rotated,desk:writer:{WRITER}"))
+    with TestClient(create_app(rekeyed, memory)) as other:
+        other.cookies.set("ledger_session", session, path="/ui")
+        assert other.get("/ui").status_code == 401
+    # Another worker with the same keys takes it (the keys are shared, not memory).
+    same = Settings(store="memory", api_keys=SecretStr(KEYS), _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(same, memory)) as worker:
+        worker.cookies.set("ledger_session", session, path="/ui")
+        assert worker.get("/ui").status_code == 200
+        # After SESSION_SECONDS it has lapsed.
+        later = time.time() + SESSION_SECONDS + 1
+        monkeypatch.setattr(access.time, "time", lambda: later)
+        assert worker.get("/ui").status_code == 401
 
 
 @pytest.mark.parametrize("target", ["https://elsewhere.example/", "//elsewhere.example/ui",

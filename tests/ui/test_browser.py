@@ -28,6 +28,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from api.routes.ui.describe import EVENT_ID
+
 from .cdp import CHROMIUM, Browser
 
 pytestmark = pytest.mark.slow
@@ -217,7 +219,9 @@ def test_the_web_view_in_a_browser(server: str, api: httpx.Client, browser: Brow
     assert float(summary["probability"]) != today["probability"]
     assert summary["known-at"] == before
     shown = browser.evaluate("document.getElementById('probability').textContent")
-    assert shown == "0.841"
+    assert shown == "84%"
+    verdict = browser.evaluate("document.getElementById('verdict').textContent")
+    assert verdict == "Very likely (84%) — leaning true, not resolved"
     markers = _rows(browser, ".chart .marker", "event-id")
     assert [m["event-id"] for m in markers] == [e["event_id"] for e in events[:-1]]
     _shot(browser, "05-claim-known-before-append")
@@ -232,14 +236,17 @@ def test_the_web_view_in_a_browser(server: str, api: httpx.Client, browser: Brow
     audit = api.get(f"/claims/{TROOPS}/audit", params={"known_at": before}).json()["entries"]
     table = browser.evaluate("""Array.from(document.querySelectorAll('table.audit tbody tr'))
         .map(r => ({position: r.dataset.position, before: r.dataset.before, after: r.dataset.after,
+                    reason: r.dataset.reason,
                     cells: Array.from(r.cells).map(c => c.innerText.trim())}))""")
+    names = {s["id"]: s["name"] for s in api.get("/sources").json()["data"]}
     assert [int(r["position"]) for r in table] == [a["position"] for a in audit]
     for row, entry in zip(table, audit, strict=True):
         assert float(row["before"]) == entry["before"]["probability"]
         assert float(row["after"]) == entry["after"]["probability"]
         _recorded, what, source, actor, change, reason = row["cells"]
         assert actor == entry["actor"] == "example-data"
-        assert source == entry["source"] and reason == entry["reason"]
+        assert source == names[entry["source"]] and row["reason"] == entry["reason"]
+        assert not EVENT_ID.search(reason)  # events named by source and date, not by id
         assert entry["type"] in what and "→" in change
     # And today's audit names who appended the NIS's assessment.
     browser.navigate(f"{server}/ui/claims/{TROOPS}#audit-heading")
@@ -272,4 +279,104 @@ def test_the_web_view_in_a_browser(server: str, api: httpx.Client, browser: Brow
     finally:
         browser.send("Emulation.clearDeviceMetricsOverride")
 
+    assert browser.console_errors() == []
+
+
+def _fill(browser: Browser, values: dict[str, str]) -> None:
+    """Type into the record form's fields as a person would (each field focused, then keys)."""
+    for name, value in values.items():
+        kind = browser.evaluate(f"document.querySelector('#record-form [name={name}]').tagName")
+        if kind == "SELECT":
+            browser.evaluate(f"""(() => {{
+                const s = document.querySelector('#record-form [name={name}]');
+                s.focus(); s.value = {json.dumps(value)}; }})()""")
+        else:
+            browser.evaluate(f"document.querySelector('#record-form [name={name}]').focus()")
+            browser.type_text(value)
+
+
+def _hover(browser: Browser, event_id: str) -> str:
+    """Move the mouse onto a marker's centre; the event id under it and the tip shown."""
+    where = browser.evaluate(f"""(() => {{
+        const m = document.querySelector('.chart .marker[data-event-id="{event_id}"]');
+        m.scrollIntoView({{block: 'center', behavior: 'instant'}});
+        const r = m.querySelector('.shape').getBoundingClientRect();
+        return [r.left + r.width / 2, r.top + r.height / 2];
+    }})()""")
+    browser.send("Input.dispatchMouseEvent", type="mouseMoved", x=where[0], y=where[1])
+    under = browser.evaluate(f"""(() => {{
+        const e = document.elementFromPoint({where[0]}, {where[1]});
+        const m = e && e.closest('.marker');
+        return m ? m.dataset.eventId : [String(e && e.tagName), innerWidth, innerHeight];
+    }})()""")
+    assert under == event_id, (where, under)
+    tip: str = browser.wait_for("!document.getElementById('chart-tip').hidden && "
+                                "document.getElementById('chart-tip').textContent")
+    return tip
+
+
+def test_a_writer_records_a_statement_in_the_browser(
+    server: str, api: httpx.Client, browser: Browser
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.navigate(f"{server}/ui")
+    if browser.evaluate("document.querySelector('form.signout') !== null"):
+        browser.after_navigation(lambda: browser.evaluate(
+            "document.querySelector('form.signout button').click()"))
+    browser.navigate(f"{server}/ui/login?next=/ui/claims/{TROOPS}")
+    browser.evaluate("document.getElementById('key').focus()")
+    browser.type_text(WRITER)
+    browser.after_navigation(lambda: browser.press("Enter"))
+    assert browser.evaluate("location.pathname") == f"/ui/claims/{TROOPS}"
+    before = api.get(f"/claims/{TROOPS}/events").json()["events"]
+
+    # A date without a zone: refused beside its field, nothing written, the words kept.
+    _fill(browser, {"type": "asserted", "source": "kim-yong-hyun",
+                    "occurred_at": "2024-10-18T09:00:00",
+                    "summary": "The troops are training in eastern Russia."})
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.querySelector('#record-form button[type=submit]').click()"))
+    error = browser.evaluate("document.getElementById('record-occurred_at-error').textContent")
+    assert "zone" in error
+    assert browser.evaluate("document.querySelector('#record-form [name=summary]').value") == \
+        "The troops are training in eastern Russia."
+    assert api.get(f"/claims/{TROOPS}/events").json()["events"] == before
+    _shot(browser, "10-record-refused")
+
+    # Mended: recorded, and shown on the claim's page at once.
+    browser.evaluate("(() => { const f = document.querySelector('#record-form [name=occurred_at]');"
+                     " f.value = ''; f.focus(); })()")
+    browser.type_text("2024-10-18")
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.querySelector('#record-form button[type=submit]').click()"))
+    after = api.get(f"/claims/{TROOPS}/events").json()["events"]
+    assert len(after) == len(before) + 1
+    new = after[-1]
+    assert (new["type"], new["source"], new["actor"]) == ("asserted", "kim-yong-hyun", "desk")
+    assert browser.evaluate("location.pathname") == f"/ui/claims/{TROOPS}"
+    notice = browser.evaluate("document.getElementById('recorded').textContent")
+    assert notice.startswith(f"Recorded: #{new['position']} asserted by Kim Yong-hyun")
+    summary = _rows(browser, "section.summary", "probability")[0]
+    assert float(summary["probability"]) == \
+        api.get(f"/claims/{TROOPS}").json()["credibility"]["probability"]
+    _shot(browser, "11-recorded")
+
+    # Two markers on 18 October: each can be hovered, and shows its own description.
+    same_day = [e for e in after if e["occurred_at"].startswith("2024-10-18")]
+    assert len(same_day) >= 2
+    for event in same_day:
+        tip = _hover(browser, event["event_id"])
+        assert (event.get("summary") or event.get("quote") or "")[:30] in tip
+    _shot(browser, "12-same-day-markers")
+
+    # A source's page and the log page.
+    browser.navigate(f"{server}/ui/sources/kim-yong-hyun")
+    said = _rows(browser, "table.said tr[data-event-id]", "event-id")
+    assert new["event_id"] in [r["event-id"] for r in said]
+    _shot(browser, "13-source")
+    browser.navigate(f"{server}/ui/log?claim={TROOPS}")
+    assert browser.evaluate("document.querySelector('section.chain').dataset.ok") == "true"
+    latest = browser.evaluate("document.querySelector('li.log-event').dataset.eventId")
+    assert latest == new["event_id"]
+    _shot(browser, "14-log")
     assert browser.console_errors() == []

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from api.routes import ui as ui_routes
+from api.routes.ui import claim as claim_routes
+from api.routes.ui.describe import EVENT_ID
+from api.routes.ui.render import percent, points
 
 from .conftest import TROOPS, Article, Node, parse
 
@@ -70,9 +72,9 @@ def test_the_claims_page_shows_the_apis_numbers(article: Article, times: dict[st
     assert _claim_rows(page) == _api_rows(answer)
     assert page.one(cls="count").data("total") == str(len(answer["data"]))
     for row in page.all("tr"):
-        if "data-claim-id" in row.attrs:  # the shown number is the API's, rounded
+        if "data-claim-id" in row.attrs:  # the shown number is the API's, as a percentage
             shown = row.one(cls="p")
-            assert shown.text() == f"{float(row.data('probability')):.3f}"
+            assert shown.text() == percent(float(row.data("probability")))
             assert shown.attrs["title"] == row.data("probability")
 
 
@@ -162,29 +164,40 @@ def test_the_claim_page_shows_the_apis_numbers(article: Article, times: dict[str
     assert summary.data("status") == credibility["status"]
     assert int(summary.data("grade")) == credibility["grade"]
     assert int(summary.data("version")) == claim["version"]
-    assert page.by_id("probability").text() == f"{credibility['probability']:.3f}"
+    assert page.by_id("probability").text() == percent(credibility["probability"])
 
-    # Contributions: one row per event in scope, each delta, weight and reason the API's.
+    # Contributions: one row per event in scope, each delta, weight and reason the API's
+    # (the reason shown names events, where the API gives their ids).
     rows = page.one("table", cls="contributions").all("tr")[1:]
     if credibility["contributions"]:
         assert [(r.data("event-id"), float(r.data("delta")), float(r.data("log-odds")),
-                 r.all("td")[-1].text())
+                 r.data("reason"))
                 for r in rows] == [(c["event_id"], c["delta"], c["log_odds"], c["reason"])
                                    for c in credibility["contributions"]]
+        for row in rows:
+            assert row.all("td")[2].text() == points(float(row.data("delta")))
+            assert not EVENT_ID.search(row.all("td")[-1].text())
 
-    # The audit trail: entry by entry, before and after.
+    # The audit trail: entry by entry, before and after; before anything was said by
+    # as_of, no row of 50% -> 50% but a sentence saying so.
     audit = article.api(f"/claims/{TROOPS}/audit", **stated)["entries"]
-    table = page.one("table", cls="audit")
-    assert [
-        (int(r.data("position")), r.data("event-id"), r.data("type"), r.data("actor"),
-         float(r.data("before")), float(r.data("after")), r.data("after-band"),
-         r.all("td")[-1].text())
-        for r in table.all("tr") if "data-position" in r.attrs
-    ] == [
-        (a["position"], a["event_id"], a["type"], a["actor"], a["before"]["probability"],
-         a["after"]["probability"], a["after"]["band"], a["reason"])
-        for a in audit
-    ]
+    said = article.api(f"/claims/{TROOPS}/events", **stated)["events"]
+    if not said:
+        assert not page.all("table", cls="audit")
+        assert page.by_id("nothing-said").text().startswith("Nothing had been said by")
+        assert all(a["before"] == a["after"] for a in audit)
+    else:
+        table = page.one("table", cls="audit")
+        assert [
+            (int(r.data("position")), r.data("event-id"), r.data("type"), r.data("actor"),
+             float(r.data("before")), float(r.data("after")), r.data("after-band"),
+             r.data("reason"))
+            for r in table.all("tr") if "data-position" in r.attrs
+        ] == [
+            (a["position"], a["event_id"], a["type"], a["actor"], a["before"]["probability"],
+             a["after"]["probability"], a["after"]["band"], a["reason"])
+            for a in audit
+        ]
 
     # The timeline: its steps, and the overlay's (a second recording time).
     timeline = article.api(f"/claims/{TROOPS}/timeline", known_at=stated["known_at"])
@@ -226,6 +239,10 @@ def test_known_at_redraws_the_claim_as_the_ledger_knew_it(article: Article) -> N
     values = [o.attrs["value"] for o in options]
     assert values[0] == "" and values[1] == article.appended_at
     assert values[2] == article.before_append
+    # Each named by its event and source: "after #20 assessed by National Intelligence ..."
+    assert options[1].text().endswith(
+        f"after #{article.api(f'/claims/{TROOPS}/events')['events'][-1]['position']} assessed"
+        " by National Intelligence Service (South Korea)")
     assert "selected" in next(o for o in then.by_id("known-at").all("option")
                               if o.attrs["value"] == article.before_append).attrs
 
@@ -241,7 +258,7 @@ def test_markers_say_who_said_what_and_what_it_did(article: Article) -> None:
         tip = marker.one("title").text()
         assert marker.data("type") == event["type"] and marker.data("source") == event["source"]
         assert event["type"] in tip and event["source"] in tip
-        assert f"{contributions[event['event_id']]['delta']:+.4f}" in tip
+        assert f"moved the probability {points(contributions[event['event_id']]['delta'])}" in tip
         assert (event.get("quote") or event.get("summary"))[:40] in tip
         assert marker.attrs["href"] == f"#event-{event['event_id']}"
         assert page.by_id(f"event-{event['event_id']}")
@@ -299,8 +316,13 @@ def test_the_sources_page_shows_the_apis_ratings(article: Article, times: dict[s
     assert peskov.data("reliability") == expected
     spoke = {li.data("claim-id") for li in peskov.all("li") if "data-claim-id" in li.attrs}
     assert spoke == {TROOPS}
-    said = page.one("section", source_id="kr-nis").one("ul", cls="spoke-on").text()
+    spoke_on = page.one("section", source_id="kr-nis").one("ul", cls="spoke-on")
+    said, _dates = spoke_on.text().split(" (")
     assert said.endswith("assessed" if "as_of" in times else "assessed \N{MULTIPLICATION SIGN}2")
+    # With the dates it spoke on, first to last, as the API has them.
+    nis = [e["occurred_at"] for e in article.api(f"/claims/{TROOPS}/events", **_times(page))[
+        "events"] if e["source"] == "kr-nis"]
+    assert [t.attrs["datetime"] for t in spoke_on.all("time")] == sorted(set(nis))
 
 
 def test_pages_refuse_what_the_api_refuses(article: Article) -> None:
@@ -321,7 +343,7 @@ def test_pages_refuse_what_the_api_refuses(article: Article) -> None:
 def test_the_audit_trail_pages_as_the_ledger_does(
     article: Article, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ui_routes, "AUDIT_PAGE", 2)
+    monkeypatch.setattr(claim_routes, "AUDIT_PAGE", 2)
     whole = article.api(f"/claims/{TROOPS}/audit", limit=1000)
     seen: list[int] = []
     params: dict[str, str] = {"as_of": whole["as_of"], "known_at": whole["known_at"]}

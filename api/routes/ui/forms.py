@@ -1,0 +1,148 @@
+"""Recording a statement from the browser: the form on a claim's page, for a writer.
+
+``POST /ui/claims/{id}/events`` takes the form, checks it as the API checks its body
+(``api.bodies.EventCreate``), and appends it through the same use case as
+``POST /claims/{id}/events``, with the signed-in principal as its actor. A refusal is
+shown beside the field it names (the API's problem details: title, detail, field), with
+what was typed kept; a success goes back to the claim's page, at the new event.
+
+Cross-site requests are refused: the form carries a token that must equal the
+``ledger_form`` cookie (SameSite=Strict, HttpOnly, path ``/ui``), and a request whose
+``Origin`` names another site is refused outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from api.access import Role
+from api.bodies import EventCreate
+from api.deps import LedgerDep, MetricsDep
+from api.routes.ui.base import page_router
+from api.routes.ui.render import problem, render
+from api.routes.ui.session import viewer
+from ledger.errors import InvalidInput, LedgerError, NotFound
+from ledger.likelihood import ICD203_TERMS
+from ledger.reads import MAX_LIMIT
+from ledger.statements import CONFIDENCE_LEVELS, EVIDENCE_LABELS
+
+FORM_COOKIE = "ledger_form"
+#: The statement types the form records (retractions and corrections name an event: the API).
+RECORDED_TYPES = ("asserted", "denied", "assessed")
+FIELDS = ("type", "source", "occurred_at", "quote", "summary", "evidence", "likelihood",
+          "confidence", "reference", "note")
+
+pages = page_router()
+
+
+def form_token(request: Request) -> str:
+    """The token this browser's forms carry: its ``ledger_form`` cookie, or a new one."""
+    return request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+
+
+def keep_token(request: Request, response: Response, token: str) -> Response:
+    if request.cookies.get(FORM_COOKIE) != token:
+        response.set_cookie(FORM_COOKIE, token, path="/ui", httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+    return response
+
+
+def recorder(request: Request, ledger: LedgerDep, claim_id: str) -> dict[str, Any] | None:
+    """What the claim page needs to offer the form: None unless the reader may write."""
+    if viewer(request, Role.writer) is None:
+        return None
+    sources = ledger.list_sources(limit=MAX_LIMIT)["data"]
+    return {
+        "action": f"/ui/claims/{quote(claim_id)}/events",
+        "token": form_token(request),
+        "sources": [(s["id"], s["name"]) for s in sources],
+        "types": RECORDED_TYPES,
+        "evidence": EVIDENCE_LABELS,
+        "confidences": CONFIDENCE_LEVELS,
+        "terms": ICD203_TERMS,
+        "typed": {},
+        "errors": {},
+    }
+
+
+def _cross_site(request: Request, form: Mapping[str, str]) -> bool:
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+        return True
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    return not cookie or not hmac.compare_digest(cookie, form.get("token", ""))
+
+
+def _body(values: Mapping[str, str]) -> dict[str, Any]:
+    """The form as the API's body: blank fields left out, a likelihood that is a number
+    sent as one (else the words, which the ledger maps to a probability)."""
+    body: dict[str, Any] = {name: values[name] for name in FIELDS if values.get(name)}
+    if "likelihood" in body:
+        with contextlib.suppress(ValueError):
+            body["likelihood"] = float(body["likelihood"])
+    return body
+
+
+def _errors(error: ValidationError) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "form"
+        found.setdefault(field if field in FIELDS else "form", f"{field}: {item['msg']}")
+    return found
+
+
+@pages.post("/ui/claims/{claim_id}/events")
+async def record_statement(
+    request: Request, claim_id: str, ledger: LedgerDep, metrics: MetricsDep
+) -> Response:
+    """Append the form's statement to the claim (writer role), or show what to mend."""
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    principal = viewer(request, Role.writer)
+    if principal is None:
+        return problem(request, 403, "Not allowed",
+                       "Recording a statement needs a writer's key: sign in with one.")
+    if _cross_site(request, form):
+        return problem(request, 403, "Not allowed",
+                       "This form did not come from this site's own page: open the claim's "
+                       "page again and send it from there.")
+    claim = ledger.claim(claim_id)  # an unknown claim: the 404 page
+    values = {name: form.get(name, "").strip() for name in FIELDS}
+    errors: dict[str, str] = {}
+    if values["type"] not in RECORDED_TYPES:
+        errors["type"] = f"type: one of {', '.join(RECORDED_TYPES)}"
+    else:
+        try:
+            body = EventCreate(**_body(values))
+            written = ledger.writes.append(claim_id, body.fields(), principal.name)
+        except ValidationError as error:
+            errors = _errors(error)
+        except InvalidInput as error:
+            field = error.field.split(".")[0]
+            errors[field if field in FIELDS else "form"] = f"{error.title}: {error.detail}"
+        except NotFound as error:  # the source named is not registered
+            errors["source" if "source" in error.detail else "form"] = (
+                f"{error.title}: {error.detail}")
+        except LedgerError as error:
+            errors["form"] = f"{error.title}: {error.detail}"
+        else:
+            metrics.events_appended.inc()  # counted as the API's appends are
+            event_id = written.answer["event_id"]
+            return RedirectResponse(
+                f"/ui/claims/{quote(claim_id)}?recorded={event_id}#event-{event_id}",
+                status_code=303)
+    state = recorder(request, ledger, claim_id)
+    assert state is not None  # the writer was checked above
+    state.update(typed=values, errors=errors)
+    page: HTMLResponse = render(request, "record.html", {
+        "title": f"Record a statement: {claim['text']}", "claim": claim, "recorder": state,
+    }, status=422)
+    return keep_token(request, page, state["token"])
