@@ -24,6 +24,7 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
+from api.query import known_query_parameters, plus_in_times
 from api.routes import (
     checkpoints,
     claims,
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         generate_unique_id_function=lambda route: route.name,
         # /docs is api.routes.reference's: Swagger UI from the package, not from a CDN.
         docs_url=None, redoc_url=None,
-        dependencies=[Depends(single_query_values)],
+        dependencies=[Depends(known_query_parameters), Depends(single_query_values),
+                      Depends(plus_in_times)],
     )
     app.state.settings = settings
     app.state.ledger = ledger
