@@ -17,6 +17,7 @@ from ledger.models import VERSIONS, listing
 from ledger.reads import DIFFERENCE
 from ledger_cli import render
 from ledger_cli.session import instant, open_ledger
+from ledger_cli.usage import Command
 from ledger_cli.views import AsJson, AsOf, KnownAt, _show
 
 app = typer.Typer(
@@ -48,7 +49,7 @@ def _list(as_json: bool) -> None:
     _show(listing(), as_json, render.models)
 
 
-@app.command()
+@app.command(cls=Command)
 def diff(
     ctx: typer.Context,
     from_model: Version,
