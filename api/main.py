@@ -37,7 +37,7 @@ from api.routes import (
     ui,
 )
 from ledger.application import ClaimsLedger
-from ledger.bootstrap import open_ledger
+from ledger.bootstrap import DISTRIBUTION, open_ledger
 from ledger.config import Settings
 
 DESCRIPTION = """\
@@ -60,7 +60,7 @@ query; `next_cursor` in the answer (null on the last page) and, while there is m
 
 def _version() -> str:
     try:
-        return version("claims-ledger")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         return "0.0.0"
 

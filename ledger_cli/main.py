@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.bootstrap import DISTRIBUTION
 from ledger_cli import bench, checkpoints, models, rebuild, serve, transfer, views
 from ledger_cli.evaluate import evaluate
 from ledger_cli.session import EXIT_CODES_HELP, Options
@@ -30,7 +31,7 @@ app = typer.Typer(
 
 def _version() -> str:
     try:
-        return installed_version("claims-ledger")
+        return installed_version(DISTRIBUTION)
     except PackageNotFoundError:  # a bare checkout, not installed
         return "unknown (not installed)"
 

@@ -94,7 +94,7 @@ def test_postgres_without_its_driver_is_one_line_naming_the_extra(
     assert result.exit_code == 4
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("error: PostgreSQL support is not installed")
-    assert "pip install 'claims-ledger[postgres]'" in result.stderr
+    assert "pip install 'claims-ledger-server[postgres]'" in result.stderr
     assert "s3cret" not in result.output
 
 
