@@ -238,7 +238,9 @@ def _prepare(
         if count:
             tell(f"loaded the article's example data: {count} events")
         else:
-            tell("the store already holds claims: example data not loaded")
+            tell("the store already holds claims: example data not loaded (the answers are "
+                 "the store's, not the README's; for a fresh start: claims-ledger --store "
+                 "memory serve --demo, or remove the store's file)")
 
 
 def _announce(settings: Settings, tell: Callable[[str], None]) -> None:
