@@ -238,3 +238,28 @@ def test_the_readme_lists_every_command_and_every_page() -> None:
     for page in sorted((ROOT / "docs").glob("*.md")):
         if page.name != "README.md":
             assert f"(docs/{page.name})" in text, page.name
+
+
+def _dockerfile_runs() -> list[str]:
+    """The Dockerfile's RUN commands, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [line.removeprefix("RUN ").strip() for line in text.splitlines()
+            if line.startswith("RUN ")]
+
+
+def test_the_image_installs_from_the_lock_before_its_sources() -> None:
+    """Dependencies from uv.lock in a layer of their own, before the sources are copied (a
+    change to the code reuses it); every install the image runs, CI runs too."""
+    lines = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    copies = [i for i, line in enumerate(lines) if line.startswith("COPY ")]
+    locked = next(i for i, line in enumerate(lines)
+                  if line.startswith("RUN uv sync") and "--no-install-project" in line)
+    assert lines[copies[0]] == "COPY pyproject.toml uv.lock ./"
+    assert copies[0] < locked < next(i for i in copies if "ledger" in lines[i])
+    assert (ROOT / "uv.lock").is_file()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    installs = [run for run in _dockerfile_runs() if "pip install" in run or "uv " in run]
+    assert len(installs) >= 3, installs
+    for command in installs:
+        assert "--locked" in command or "==" in command, command  # nothing unpinned
+        assert command in ci, f"CI does not run the Dockerfile's {command!r}"
