@@ -40,12 +40,14 @@ def _plain(command: Any) -> None:
     # Duck-typed: Typer 0.27 vendors its own click (``typer._click``), whose classes are
     # not ``click``'s; older releases use click's.
     for param in command.params:
+        kind = getattr(param, "type", None)  # not an attribute of every release's parameters
         if param.param_type_name == "option" and not (param.is_flag or param.count):
-            if param.metavar is None and getattr(param.type, "choices", None) is None:
+            if param.metavar is None and getattr(kind, "choices", None) is None:
                 long = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
-                param.metavar = _BY_TYPE.get(param.type.name, long)
-        elif param.param_type_name == "argument" and not isinstance(param.type, _Unnamed):
-            param.type = _Unnamed(param.type)
+                param.metavar = _BY_TYPE.get(getattr(kind, "name", ""), long)
+        elif (param.param_type_name == "argument" and kind is not None
+              and not isinstance(kind, _Unnamed)):
+            param.type = _Unnamed(kind)
     for sub in getattr(command, "commands", {}).values():
         _plain(sub)
 
