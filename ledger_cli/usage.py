@@ -3,7 +3,7 @@
 Typer (0.27 with click 8.2+) shows a value's Python type (``--host <str>``, ``--port <int>``,
 a claim argument as ``CLAIM <str>``) and a required argument as ``{CLAIM}`` in the usage line:
 a new user reads the braces as part of the syntax and ``<bool>`` as a value to give. Here every
-option that takes a value gets a metavar in capitals (its own, or one from its type), an
+option that takes a value gets a metavar in capitals (its own, or its name), an
 argument's type column stays empty (its name says what it is), and usage lines print
 ``show [OPTIONS] CLAIM``. ``tests/cli/test_help.py`` checks every command's help.
 """
@@ -13,9 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
-
-#: What an option of a click type takes, in words.
-_BY_TYPE = {"integer": "N", "integer range": "N", "float": "NUMBER", "float range": "NUMBER"}
 
 
 class _Unnamed:
@@ -44,7 +41,7 @@ def _plain(command: Any) -> None:
         if param.param_type_name == "option" and not (param.is_flag or param.count):
             if param.metavar is None and getattr(kind, "choices", None) is None:
                 long = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
-                param.metavar = _BY_TYPE.get(getattr(kind, "name", ""), long)
+                param.metavar = long  # --batch-size BATCH_SIZE: the same in every release
         elif (param.param_type_name == "argument" and kind is not None
               and not isinstance(kind, _Unnamed)):
             param.type = _Unnamed(kind)
