@@ -39,7 +39,7 @@ def test_version_prints_the_installed_version(invoke: Invoke) -> None:
 
     result = invoke("--version")
     assert result.exit_code == 0
-    assert result.stdout == f"claims-ledger {version('claims-ledger')}\n"
+    assert result.stdout == f"claims-ledger {version('claims-ledger-server')}\n"
 
 
 def test_no_arguments_shows_help(invoke: Invoke) -> None:
