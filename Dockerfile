@@ -13,15 +13,25 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_NO_CACHE=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv
+# Every RUN that installs is one .ci/run runs too (tests/e2e/test_readme.py checks), so CI
+# proves the image's installs: uv, then the dependencies pinned in uv.lock, then the project.
+RUN pip install "uv==0.13.9"
 
 WORKDIR /app
-COPY pyproject.toml README.md LICENSE ./
+# The dependencies first, from the lock alone: a change to the sources reuses this layer,
+# and an image built twice holds the same versions (--locked: a lock that no longer matches
+# pyproject.toml fails the build). Without the test tools; the PostgreSQL driver included.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-install-project --no-dev --extra postgres
+COPY README.md LICENSE ./
 COPY ledger ./ledger
 COPY api ./api
 COPY ledger_cli ./ledger_cli
-# The same install as CI's, without the test extras; the PostgreSQL driver included.
-RUN pip install ".[postgres]"
+RUN uv sync --locked --no-dev --extra postgres --no-editable
+ENV PATH=/opt/venv/bin:$PATH
 
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ledger \

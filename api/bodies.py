@@ -15,6 +15,7 @@ refusal always carries the ledger's message.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from annotated_types import MaxLen
@@ -262,12 +263,38 @@ class ClaimCreate(Body):
     )
 
 
-_PRESENT = {"not": {"type": "null"}}
+_NULL = {"type": "null"}
+
+
+def _not_null(field: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema without its ``null`` alternative: the form of a field a type needs."""
+    alternatives = [a for a in field.get("anyOf", ()) if a != _NULL]
+    if not alternatives:
+        return {**field, "not": _NULL}
+    kept = {k: v for k, v in field.items() if k not in ("anyOf", "default")}
+    if len(alternatives) == 1:
+        return {**kept, **alternatives[0]}
+    return {**kept, "anyOf": alternatives}
+
+
+def _none_of(names: Iterable[str]) -> dict[str, Any]:
+    """A schema that a body giving none of ``names`` (absent or null) matches; a branch
+    says ``not`` it to need one of them."""
+    return {"allOf": [{"anyOf": [{"not": {"required": [name]}},
+                                 {"properties": {name: _NULL}}]}
+                      for name in names]}
 
 
 def _per_type(schema: dict[str, Any]) -> None:
     """Publish which fields each event type allows and needs (``ledger.statements.RULES``
-    and ``ledger.inputs.statement``), as one ``oneOf`` branch per type."""
+    and ``ledger.inputs.statement``), as one ``oneOf`` branch per type.
+
+    Each branch is closed (``additionalProperties: false``) and lists only the fields its
+    type allows, rather than naming the others with a ``false`` subschema: OpenAPI 3.1
+    allows boolean schemas, but the client generators people use (openapi-python-client)
+    refuse them. Each branch repeats its fields' schemas (so a generated
+    client's model per type is typed), without ``null`` for those the type needs.
+    """
     every = set(COMMON_FIELDS).union(*(rule.fields for rule in RULES.values()))
     branches = []
     for kind, rule in RULES.items():
@@ -276,20 +303,25 @@ def _per_type(schema: dict[str, Any]) -> None:
         needed += ["supersedes"] if rule.supersedes else []
         needed += {StatementType.ASSESSED: ["likelihood"],
                    StatementType.RESOLVED: ["outcome", "basis"]}.get(kind, [])
+        # The schema's own fields, less those of other types only (a batch item's
+        # ``claim_id`` is in every branch).
+        own = [name for name in schema["properties"] if name not in every - allowed]
         branch: dict[str, Any] = {
+            "title": f"{schema.get('title', 'Event')} {kind}",
+            "type": "object",
             "properties": {
-                "type": {"const": str(kind)},
-                **{name: _PRESENT for name in needed},
-                **{name: False for name in sorted(every - allowed)},
+                name: {"const": str(kind)} if name == "type"
+                else _not_null(schema["properties"][name]) if name in needed
+                else schema["properties"][name]
+                for name in own
             },
-            "required": ["type", *needed],
+            "required": ["type", *needed, *(n for n in schema.get("required", ()) if n != "type")],
+            "additionalProperties": False,
         }
         if kind in (StatementType.ASSERTED, StatementType.DENIED):
-            branch["anyOf"] = [{"required": [f], "properties": {f: _PRESENT}}
-                               for f in ("quote", "summary")]
+            branch["not"] = _none_of(("quote", "summary"))
         elif kind == StatementType.CORRECTED:  # and at least one corrected field
-            branch["anyOf"] = [{"required": [f], "properties": {f: _PRESENT}}
-                               for f in sorted(allowed - {"type", "supersedes", "source"})]
+            branch["not"] = _none_of(sorted(allowed - {"type", "supersedes", "source"}))
         branches.append(branch)
     schema["oneOf"] = branches
 

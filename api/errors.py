@@ -32,6 +32,7 @@ from starlette.routing import Match
 from api.access import NotAllowed, NotAuthenticated
 from api.middleware import BodyTimeout, BodyTooLarge, request_id_of
 from api.problems import problem_response
+from api.query import PATTERN_REASONS
 from ledger.errors import (
     Conflict,
     DamagedHistory,
@@ -131,6 +132,10 @@ def _reason(error: dict[str, Any]) -> str:
         return too_long(limit)
     if error.get("type") == "too_long" and isinstance(limit, int):
         return too_many(limit)
+    loc = error.get("loc", ())
+    if (error.get("type") == "string_pattern_mismatch" and len(loc) == 2
+            and loc[0] == "query" and loc[1] in PATTERN_REASONS):
+        return PATTERN_REASONS[loc[1]]
     message = str(error.get("msg", "is invalid"))
     return _READABLE.get(message, message.removeprefix("Value error, "))
 

@@ -4,10 +4,10 @@
 Only the fields passed in ``extra={"fields": ...}`` are printed: headers never are, so an
 ``Authorization`` token cannot reach the log.
 
-When the format is JSON, uvicorn's own lines (startup, shutdown, its supervisor's, and
-the tracebacks it logs) and anything else logged (the pool's warnings, ...) are JSON too:
+uvicorn's own lines (startup, shutdown, its supervisor's, and the tracebacks it logs) and
+anything else logged (the pool's warnings, ...) are in the same format, JSON or text:
 ``uvicorn_log_config`` is the logging configuration ``serve`` hands uvicorn, for the
-parent process and each worker.
+parent process and each worker, so a terminal shows one format, not three.
 """
 
 from __future__ import annotations
@@ -75,16 +75,16 @@ def log_format(settings: Settings) -> str:
     return settings.log_format
 
 
-def uvicorn_log_config(settings: Settings) -> dict[str, Any] | None:
-    """uvicorn's logging configuration: every logger to stderr as JSON when the format is
-    JSON; None (uvicorn's own) for text."""
-    if log_format(settings) != "json":
-        return None
-    stderr = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging configuration: every logger to stderr in the configured format
+    (JSON, or the same text lines as the request log), so a terminal shows one format."""
+    formatter = "JsonFormatter" if log_format(settings) == "json" else "TextFormatter"
+    key = "json" if formatter == "JsonFormatter" else "text"
+    stderr = {"class": "logging.StreamHandler", "formatter": key, "stream": "ext://sys.stderr"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "formatters": {key: {"()": f"{__name__}.{formatter}"}},
         "handlers": {"stderr": stderr},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
@@ -93,6 +93,16 @@ def uvicorn_log_config(settings: Settings) -> dict[str, Any] | None:
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
+
+
+#: uvicorn's TRACE (below DEBUG), which ``logging`` knows only once uvicorn named it.
+TRACE = 5
+
+
+def level_number(name: str) -> int:
+    """A ``CLAIMS_LEDGER_LOG_LEVEL`` as a number, ``trace`` included."""
+    logging.addLevelName(TRACE, "TRACE")
+    return TRACE if name.lower() == "trace" else logging.getLevelNamesMapping()[name.upper()]
 
 
 def configure_logging(settings: Settings, name: str = LOGGER) -> logging.Logger:
@@ -104,6 +114,6 @@ def configure_logging(settings: Settings, name: str = LOGGER) -> logging.Logger:
         handler = _CurrentStderr()
         logger.addHandler(handler)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    logger.setLevel(settings.log_level.upper())
+    logger.setLevel(level_number(settings.log_level))
     logger.propagate = False
     return logger

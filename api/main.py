@@ -24,6 +24,7 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
+from api.query import known_query_parameters, plus_in_times
 from api.routes import (
     checkpoints,
     claims,
@@ -36,7 +37,7 @@ from api.routes import (
     ui,
 )
 from ledger.application import ClaimsLedger
-from ledger.bootstrap import open_ledger
+from ledger.bootstrap import DISTRIBUTION, open_ledger
 from ledger.checkpointing import CheckpointSchedule
 from ledger.checkpoints import signer_for
 from ledger.config import Settings
@@ -61,7 +62,7 @@ query; `next_cursor` in the answer (null on the last page) and, while there is m
 
 def _version() -> str:
     try:
-        return version("claims-ledger")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         return "0.0.0"
 
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         generate_unique_id_function=lambda route: route.name,
         # /docs is api.routes.reference's: Swagger UI from the package, not from a CDN.
         docs_url=None, redoc_url=None,
-        dependencies=[Depends(single_query_values)],
+        dependencies=[Depends(known_query_parameters), Depends(single_query_values),
+                      Depends(plus_in_times)],
     )
     app.state.settings = settings
     app.state.ledger = ledger

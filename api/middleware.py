@@ -95,6 +95,9 @@ class RequestContext:
                 "request_id": request_id,
                 "method": scope["method"],
                 "path": scope["path"],
+                # The query as sent (its parameters decide the answer); never a secret:
+                # keys travel in the Authorization header, which is not logged.
+                "query": scope.get("query_string", b"").decode("latin-1") or None,
                 "route": route,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 3),

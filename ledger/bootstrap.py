@@ -2,7 +2,8 @@
 
 ``Settings`` only describe the store; opening it is here: make the SQLite data directory if
 it is missing, turn the settings into the ``eventsourcing`` library's environment and
-construct the application. PostgreSQL's driver is an extra (``claims-ledger[postgres]``):
+construct the application. PostgreSQL's driver is an extra
+(``claims-ledger-server[postgres]``):
 without it a PostgreSQL store is refused here, saying what to install.
 """
 
@@ -12,7 +13,10 @@ from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import StoreUnavailable
 
-POSTGRES_EXTRA = "pip install 'claims-ledger[postgres]'"
+#: The distribution's name on the package index (``claims-ledger`` there is another
+#: project's); the command it installs is ``claims-ledger``.
+DISTRIBUTION = "claims-ledger-server"
+POSTGRES_EXTRA = f"pip install '{DISTRIBUTION}[postgres]'"
 
 
 def open_ledger(settings: Settings) -> ClaimsLedger:

@@ -160,6 +160,8 @@ def imported_text(data: Mapping[str, Any], field: str) -> str | None:
 
 
 def slug(field: str, value: object) -> str:
+    if value is None:
+        raise InvalidInput(field, "is required")
     if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise InvalidInput(
             field, f"{shown(value)} is not an id: use 1-{MAX_ID} characters of a-z, 0-9 and '-'"

@@ -8,12 +8,15 @@ from typing import Annotated
 
 import typer
 
+from ledger.bootstrap import DISTRIBUTION
 from ledger_cli import bench, checkpoints, models, rebuild, serve, transfer, views
 from ledger_cli.evaluate import evaluate
 from ledger_cli.session import EXIT_CODES_HELP, Options
+from ledger_cli.usage import Command, Group
 
 app = typer.Typer(
     name="claims-ledger",
+    cls=Group,
     help="An event-sourced, bitemporal ledger of claims, statements and assessments, "
     "with explainable credibility.\n\n"
     "Start with: claims-ledger serve --demo, then open http://127.0.0.1:8000/docs",
@@ -28,7 +31,7 @@ app = typer.Typer(
 
 def _version() -> str:
     try:
-        return installed_version("claims-ledger")
+        return installed_version(DISTRIBUTION)
     except PackageNotFoundError:  # a bare checkout, not installed
         return "unknown (not installed)"
 
@@ -66,20 +69,20 @@ def options(
 
 
 SERVE, READ, DATA = "Service", "Read", "Data and integrity"
-app.command(rich_help_panel=SERVE)(serve.serve)
-app.command(rich_help_panel=READ)(views.show)
-app.command(rich_help_panel=READ)(views.audit)
-app.command(rich_help_panel=READ)(views.timeline)
-app.command(rich_help_panel=READ)(views.claims)
-app.command(rich_help_panel=READ)(views.sources)
-app.command(rich_help_panel=READ)(views.replay)
-app.command(rich_help_panel=DATA)(transfer.load)
-app.command(rich_help_panel=DATA)(transfer.export)
-app.command(rich_help_panel=DATA)(views.verify)
-app.command(rich_help_panel=DATA)(checkpoints.checkpoint)
-app.command(rich_help_panel=DATA)(checkpoints.keygen)
-app.command(rich_help_panel=DATA)(rebuild.rebuild)
-app.command(rich_help_panel=DATA)(evaluate)
+app.command(rich_help_panel=SERVE, cls=Command)(serve.serve)
+app.command(rich_help_panel=READ, cls=Command)(views.show)
+app.command(rich_help_panel=READ, cls=Command)(views.audit)
+app.command(rich_help_panel=READ, cls=Command)(views.timeline)
+app.command(rich_help_panel=READ, cls=Command)(views.claims)
+app.command(rich_help_panel=READ, cls=Command)(views.sources)
+app.command(rich_help_panel=READ, cls=Command)(views.replay)
+app.command(rich_help_panel=DATA, cls=Command)(transfer.load)
+app.command(rich_help_panel=DATA, cls=Command)(transfer.export)
+app.command(rich_help_panel=DATA, cls=Command)(views.verify)
+app.command(rich_help_panel=DATA, cls=Command)(checkpoints.checkpoint)
+app.command(rich_help_panel=DATA, cls=Command)(checkpoints.keygen)
+app.command(rich_help_panel=DATA, cls=Command)(rebuild.rebuild)
+app.command(rich_help_panel=DATA, cls=Command)(evaluate)
 app.add_typer(models.app, name="models", rich_help_panel=READ)
 app.add_typer(bench.app, name="bench", rich_help_panel=SERVE)
 

@@ -18,6 +18,7 @@ from ledger.models import VERSIONS, listing
 from ledger.reads import DIFFERENCE
 from ledger_cli import render
 from ledger_cli.session import EXIT_BAD_INPUT, fail, instant, open_ledger
+from ledger_cli.usage import Command
 from ledger_cli.views import AsJson, AsOf, KnownAt, _show
 
 app = typer.Typer(
@@ -39,7 +40,7 @@ def models(ctx: typer.Context, as_json: AsJson = False) -> None:
         _list(as_json)
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 def list_models(as_json: AsJson = False) -> None:
     """The credibility model versions: name, description, and which is the default."""
     _list(as_json)
@@ -49,7 +50,7 @@ def _list(as_json: bool) -> None:
     _show(listing(), as_json, render.models)
 
 
-@app.command()
+@app.command(cls=Command)
 def diff(
     ctx: typer.Context,
     from_model: Version,
@@ -100,7 +101,7 @@ def diff(
     _show(view, as_json, render.models_diff)
 
 
-@app.command()
+@app.command(cls=Command)
 def fit(
     ctx: typer.Context,
     calibration_set: Annotated[
@@ -147,7 +148,7 @@ def fit(
         output.write_text(text, encoding="utf-8")
 
 
-@app.command("learning-curve")
+@app.command("learning-curve", cls=Command)
 def learning_curve(
     ctx: typer.Context,
     calibration_set: Annotated[

@@ -43,7 +43,6 @@ from ledger_cli.session import (
     load_settings,
     open_ledger_with,
     reported_errors,
-    say,
 )
 
 APP = "api.main:create_app"
@@ -89,12 +88,12 @@ def serve(
         fail(EXIT_BAD_INPUT, "--workers: processes cannot share the memory store")
     _check_address(settings)  # before the store is opened or demo data loaded
     try:
-        from api.logs import configure_logging, log_format, uvicorn_log_config
+        from api.logs import configure_logging, uvicorn_log_config
         from api.main import create_app
     except ImportError as error:
         fail(EXIT_FAILED, f"the HTTP API cannot be imported ({error})")
-    json_logs = log_format(settings) == "json"
-    tell = _json_teller(configure_logging(settings, "claims_ledger.serve")) if json_logs else say
+    # One format for every line: these messages, uvicorn's and the request log.
+    tell = _teller(configure_logging(settings, "claims_ledger.serve"))
     ledger = open_ledger_with(settings)  # creates the store's tables, before any worker
     options = _uvicorn_options(settings, uvicorn_log_config(settings))
     try:
@@ -189,9 +188,9 @@ def _started_or_fail(started: bool, tell: Callable[[str], None]) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _json_teller(logger: logging.Logger) -> Callable[[str], None]:
-    """The command's messages as JSON log lines, when the server's logs are JSON (so every
-    line the server prints is)."""
+def _teller(logger: logging.Logger) -> Callable[[str], None]:
+    """The command's messages as log lines, in the format of the server's (JSON or text),
+    so every line the server prints has one format."""
 
     def tell(message: str) -> None:
         if message.startswith("error: "):
@@ -239,7 +238,9 @@ def _prepare(
         if count:
             tell(f"loaded the article's example data: {count} events")
         else:
-            tell("the store already holds claims: example data not loaded")
+            tell("the store already holds claims: example data not loaded (the answers are "
+                 "the store's, not the README's; for a fresh start: claims-ledger --store "
+                 "memory serve --demo, or remove the store's file)")
 
 
 def _announce(settings: Settings, tell: Callable[[str], None]) -> None:
@@ -249,13 +250,12 @@ def _announce(settings: Settings, tell: Callable[[str], None]) -> None:
         tell(f"data: {settings.redacted_store()} (PostgreSQL)")
     else:
         tell("data: in memory, lost when the server stops")
-    if settings.api_keys is None:
-        tell(
-            f"no API keys configured (CLAIMS_LEDGER_API_KEYS): listening on "
-            f"{settings.host} only, open to every local user"
-        )
+    # Whether API keys are configured the app says as it starts (api.main), once.
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    tell(f"API on http://{host}:{settings.port} (docs at /docs)")
+    tell(f"API on http://{host}:{settings.port} (docs at /docs, the web view at /ui)")
+    if settings.host in ("0.0.0.0", "::"):  # every interface: not an address to browse to
+        tell(f"open http://127.0.0.1:{settings.port}/ui in a browser on this machine, "
+             f"or http://{socket.gethostname()}:{settings.port}/ui from another")
 
 
 def _uvicorn_options(settings: Settings, log_config: dict[str, Any] | None) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from ledger_cli.session import (
     EXIT_BAD_INPUT,
     exit_code,
     fail,
+    load_settings,
     open_ledger,
     reported_errors,
     say,
@@ -92,6 +93,12 @@ def load(
     event id, same content) are skipped, so an interrupted load can be run again.
     """
     who = actor or _default_actor()
+    settings = load_settings(ctx)
+    # An SQLite file this load creates: removed again if the load fails having written
+    # nothing, so a failed first load leaves no empty store behind.
+    created = (settings.sqlite_path() if settings.backend == "sqlite"
+               and not settings.sqlite_path().exists() else None)
+    failed: int | None = None
     # The input first: a file that cannot be read must not leave a new, empty store behind.
     with reported_errors(), _input(file) as (stream, total), open_ledger(ctx) as ledger:
         loader = _BatchLoader(ledger, who, hold)
@@ -104,8 +111,19 @@ def load(
             except LedgerError as error:
                 say(f"error: {error.detail}")
                 say(loader.partial_summary())
-                raise typer.Exit(exit_code(error)) from None
+                failed = exit_code(error)
+    if failed is not None:
+        if created is not None and not loader.count:
+            _remove_sqlite(created)
+            say(f"{created} was new and holds nothing: removed")
+        raise typer.Exit(failed)
     say(loader.summary(file))
+
+
+def _remove_sqlite(path: Path) -> None:
+    """An SQLite database file and what SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 class _BatchLoader:

@@ -122,7 +122,7 @@ def audit(
         typer.Option(metavar="TIME", help="Only events recorded by then (a date: its end)."),
     ] = None,
     source: Annotated[
-        str | None, typer.Option(metavar="SOURCE", help="Only events by this source.")
+        str | None, typer.Option("--source", metavar="SOURCE", help="Only events by this source.")
     ] = None,
     known_at: KnownAt = None,
     as_json: AsJson = False,

@@ -211,3 +211,48 @@ def test_created_answers_show_real_values(spec: dict[str, Any]) -> None:
         assert _leaves_without_examples(spec, schema, "", frozenset()) == [], (method, path)
         text = str(spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
         assert "'string'" not in text.replace("'type': 'string'", ""), (method, path)
+
+
+def _boolean_schemas(schema: Any, where: str = "") -> list[str]:
+    """Where ``schema`` holds ``true`` or ``false`` as a subschema (``additionalProperties:
+    false`` aside: every generator reads that)."""
+    found = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if isinstance(value, bool) and key == "additionalProperties":
+                continue
+            if isinstance(value, bool) and key in SUBSCHEMA_KEYWORDS:
+                found.append(f"{where}/{key}")
+            elif key == "properties" and isinstance(value, dict):
+                found += [f"{where}/properties/{name}" for name, rule in value.items()
+                          if isinstance(rule, bool)]
+            found += _boolean_schemas(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            if isinstance(value, bool):
+                found.append(f"{where}/{i}")
+            else:
+                found += _boolean_schemas(value, f"{where}/{i}")
+    return found
+
+
+SUBSCHEMA_KEYWORDS = ("items", "not", "contains", "propertyNames", "if", "then", "else",
+                      "unevaluatedProperties", "unevaluatedItems")
+
+
+def test_no_boolean_subschemas(spec: dict[str, Any]) -> None:
+    """OpenAPI 3.1 allows them; the generators people use (openapi-python-client) refuse
+    them, so "not allowed here" is said by closing each event type's branch."""
+    assert _boolean_schemas(spec["components"]) == []
+    for name in ("EventCreate", "BatchEventCreate"):
+        event = spec["components"]["schemas"][name]
+        for branch in event["oneOf"]:
+            assert branch["additionalProperties"] is False
+            kind = branch["properties"]["type"]["const"]
+            if kind == "assessed":
+                assert {"likelihood", "confidence"} <= set(branch["properties"])
+                assert not {"outcome", "supersedes"} & set(branch["properties"])
+            if kind == "resolved":
+                assert {"outcome", "basis"} <= set(branch["required"])
+                assert "likelihood" not in branch["properties"]
+            assert ("claim_id" in branch["properties"]) is (name == "BatchEventCreate")

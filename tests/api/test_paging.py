@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,13 +39,16 @@ def _next(answer: Any) -> str | None:
 @pytest.mark.parametrize("path", LISTS)
 def test_following_the_links_reads_the_whole_list(path: str, article: TestClient) -> None:
     key = LISTS[path]
-    at = {"as_of": "2024-12-31T00:00:00.000000Z", "known_at": format_instant(now())}
+    # The global log has no as_of or known_at (a query parameter a route does not take is
+    # refused); it pages by position.
+    at = {} if path == "/events" else {"as_of": "2024-12-31T00:00:00.000000Z",
+                                       "known_at": format_instant(now())}
     whole = article.get(path, params={"limit": 1000, **at})
     assert whole.status_code == 200 and whole.json()["next_cursor"] is None
     assert "link" not in whole.headers
     items = whole.json()[key]
     assert len(items) >= 3, path
-    pages, url = [], f"{path}?limit=2&as_of={at['as_of']}&known_at={at['known_at']}"
+    pages, url = [], f"{path}?{urlencode({'limit': 2, **at}, safe=':')}"
     while url is not None:
         answer = article.get(url)
         assert answer.status_code == 200, answer.text

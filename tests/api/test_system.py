@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from eventsourcing.persistence import OperationalError
@@ -166,3 +168,33 @@ def test_head_of_an_unknown_claim_is_404_and_writes_nothing(
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     logged = [(r["method"], r["route"], r["status"]) for r in lines if r["msg"] == "request"]
     assert logged == [("HEAD", "/claims/{claim_id}", 404), ("HEAD", "/events/batch", 405)]
+
+
+def test_the_request_log_has_the_query_string(
+    memory_ledger: ClaimsLedger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(store="memory", log_format="json", _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, memory_ledger)) as client:
+        capsys.readouterr()
+        client.get("/claims", params={"as_of": "2024-10-12", "tag": "north-korea"})
+        client.get("/healthz")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    requests = [line for line in lines if line["msg"] == "request"]
+    assert [r.get("query") for r in requests] == ["as_of=2024-10-12&tag=north-korea", None]
+
+
+def test_trace_log_level() -> None:
+    """CLAIMS_LEDGER_LOG_LEVEL=trace, which the README lists, serves: it once crashed with
+    ValueError: Unknown level: 'TRACE' in a process where uvicorn had not named the level
+    yet (a fresh interpreter, so no other test has imported uvicorn)."""
+    script = (
+        "import sys; from fastapi.testclient import TestClient; from api.main import create_app\n"
+        "from ledger.config import Settings\n"
+        "assert 'uvicorn' not in sys.modules\n"
+        "s = Settings(store='memory', log_format='text', log_level='trace', _env_file=None)\n"
+        "with TestClient(create_app(s)) as c: assert c.get('/healthz').status_code == 200\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "TRACE" not in done.stderr or "Traceback" not in done.stderr

@@ -39,7 +39,7 @@ def test_version_prints_the_installed_version(invoke: Invoke) -> None:
 
     result = invoke("--version")
     assert result.exit_code == 0
-    assert result.stdout == f"claims-ledger {version('claims-ledger')}\n"
+    assert result.stdout == f"claims-ledger {version('claims-ledger-server')}\n"
 
 
 def test_no_arguments_shows_help(invoke: Invoke) -> None:
@@ -94,7 +94,7 @@ def test_postgres_without_its_driver_is_one_line_naming_the_extra(
     assert result.exit_code == 4
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("error: PostgreSQL support is not installed")
-    assert "pip install 'claims-ledger[postgres]'" in result.stderr
+    assert "pip install 'claims-ledger-server[postgres]'" in result.stderr
     assert "s3cret" not in result.output
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 import types
@@ -22,6 +23,17 @@ from ledger.application import ClaimsLedger
 from .helpers import Invoke
 
 OpenLedger = Callable[[str], ClaimsLedger]
+
+
+#: A text log line: ``2026-12-07T02:16:29.833Z INFO    message key=value``.
+TEXT_LINE = re.compile(r"^[0-9-]{10}T[0-9:.]{12}Z (?P<level>[A-Z]+) +(?P<message>.*)$")
+
+
+def messages(stderr: str) -> list[str]:
+    """The messages of ``serve``'s text log lines, each checked to be one."""
+    found = [TEXT_LINE.match(line) for line in stderr.splitlines()]
+    assert all(found), stderr
+    return [match["message"] for match in found if match]
 
 
 class FakeApi:
@@ -67,12 +79,11 @@ def test_first_run_on_the_default_store_loads_the_example_data(
     result = invoke("serve", "--port", "8123")
     assert result.exit_code == 0, result.output
     path = tmp_path / "xdg" / "claims-ledger" / "ledger.sqlite3"
-    assert result.stderr.splitlines() == [
+    # Whether API keys are configured, the app says as it starts (once: not here too).
+    assert messages(result.stderr) == [
         "loaded the article's example data: 19 events",
         f"data: {path} (embedded SQLite)",
-        "no API keys configured (CLAIMS_LEDGER_API_KEYS): listening on 127.0.0.1 only, "
-        "open to every local user",
-        "API on http://127.0.0.1:8123 (docs at /docs)",
+        "API on http://127.0.0.1:8123 (docs at /docs, the web view at /ui)",
     ]
     [(app, options)] = api.runs
     assert app == "app-instance"  # built here, over the settings resolved here
@@ -239,9 +250,9 @@ def test_a_server_that_fails_to_start_exits_1(
     api.started = False
     result = invoke("--store", sqlite_store, "serve", "--workers", workers)
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == (
-        "error: the server failed to start (the reason is above)"
-    )
+    last = TEXT_LINE.match(result.stderr.splitlines()[-1])
+    assert last is not None and last["level"] == "ERROR", result.stderr
+    assert last["message"] == "the server failed to start (the reason is above)"
 
 
 def test_json_logs_make_every_line_of_serve_json(
@@ -251,7 +262,8 @@ def test_json_logs_make_every_line_of_serve_json(
     result = invoke("--store", sqlite_store, "serve", "--demo")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stderr.splitlines()]
-    assert [line["msg"] for line in lines][-1] == "API on http://127.0.0.1:8000 (docs at /docs)"
+    assert [line["msg"] for line in lines][-1] == (
+        "API on http://127.0.0.1:8000 (docs at /docs, the web view at /ui)")
     assert {line["logger"] for line in lines} == {"claims_ledger.serve"}
     assert api.runs[0][1]["log_config"]["formatters"]["json"]["()"] == "api.logs.JsonFormatter"
 
@@ -292,3 +304,37 @@ def test_the_real_server_sets_what_startup_made_aside_from_the_garbage_collector
         runner.join(timeout=10)
         gc.unfreeze()
     assert not runner.is_alive()
+
+
+def test_text_logs_are_one_format_with_uvicorns(
+    invoke: Invoke, api: FakeApi, sqlite_store: str
+) -> None:
+    """At a terminal, serve's messages, uvicorn's lines and the request log share the text
+    format (not plain lines beside uvicorn's ``INFO:`` and the request log's)."""
+    result = invoke("--store", sqlite_store, "serve")
+    assert result.exit_code == 0, result.output
+    assert messages(result.stderr)
+    config = api.runs[0][1]["log_config"]
+    assert config["formatters"] == {"text": {"()": "api.logs.TextFormatter"}}
+    assert {config["handlers"]["stderr"]["formatter"]} == {"text"}
+
+
+def test_trace_log_level_serves(
+    invoke: Invoke, api: FakeApi, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_LOG_LEVEL", "trace")
+    result = invoke("--store", sqlite_store, "serve")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert api.runs[0][1]["log_level"] == "trace"
+
+
+def test_every_interface_is_announced_with_an_address_a_browser_opens(
+    invoke: Invoke, api: FakeApi, sqlite_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_LEDGER_API_KEYS", "ops:admin:secret-token-0123")
+    result = invoke("--store", sqlite_store, "serve", "--host", "0.0.0.0", "--port", "8125")
+    assert result.exit_code == 0, result.output
+    said = messages(result.stderr)
+    assert "API on http://0.0.0.0:8125 (docs at /docs, the web view at /ui)" in said
+    assert said[-1].startswith("open http://127.0.0.1:8125/ui in a browser on this machine")

@@ -117,8 +117,23 @@ def test_an_unparseable_line_is_named_and_its_batch_not_written(
     assert result.stderr.splitlines() == [
         "error: line 5: not valid JSON (Expecting value at column 14)",
         "nothing was written",
+        f"{tmp_path / 'ledger.sqlite3'} was new and holds nothing: removed",
     ]
-    assert log_size(open_ledger, sqlite_store) == 0
+    # A failed first load leaves no empty store behind (issue 29, point 4).
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ledger")) == []
+
+
+def test_a_failed_load_into_a_store_that_held_data_keeps_it(
+    invoke: Invoke, sqlite_store: str, tmp_path: Path, open_ledger: OpenLedger
+) -> None:
+    file = tmp_path / "events.ndjson"
+    file.write_text(ndjson(SOURCE, CLAIM))
+    assert invoke("--store", sqlite_store, "load", str(file)).exit_code == 0
+    file.write_text('{"claim_id": oops}\n')
+    result = invoke("--store", sqlite_store, "load", str(file))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "nothing was written"
+    assert log_size(open_ledger, sqlite_store) == 2
 
 
 def test_a_bad_line_rejects_its_batch_and_keeps_earlier_batches(

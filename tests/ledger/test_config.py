@@ -71,7 +71,7 @@ def test_a_postgres_store_without_its_driver_says_which_extra_to_install(
         open_ledger(settings(store="postgresql://ledger@127.0.0.1:1/ledger"))
     assert caught.value.detail == (
         f"PostgreSQL support is not installed (no module {module!r}): "
-        "pip install 'claims-ledger[postgres]'"
+        "pip install 'claims-ledger-server[postgres]'"
     )
 
 
