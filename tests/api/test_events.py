@@ -50,7 +50,8 @@ def test_prefer_return_minimal_answers_the_position_without_the_credibility(
     assert answer.headers["etag"] == '"6"' and result["version"] == 6
     assert answer.headers["location"] == f"/claims/{TROOPS}/events/{result['event_id']}"
     stored = article.get(answer.headers["location"]).json()
-    assert stored["position"] == result["position"] and stored["recorded_at"] == result["recorded_at"]
+    assert stored["position"] == result["position"]
+    assert stored["recorded_at"] == result["recorded_at"]
     # The write is the same as without the preference: the claim's answer counts it.
     claim = article.get(f"/claims/{TROOPS}", params={"known_at": result["recorded_at"]}).json()
     assert claim["version"] == 6
