@@ -17,6 +17,7 @@ from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import AlreadyExists, InvalidInput, SourceNotFound, VersionMismatch
 from ledger.idempotency import Written, fingerprint, fingerprint_items, run_once
+from ledger.persistence.chain import LogEntry
 from ledger.reads import LedgerReads
 from ledger.replay import ClaimData
 from ledger.statements import Statement
@@ -122,6 +123,7 @@ class LedgerWrites:
         costs more than the write itself.
         """
         written: list[Claim | None] = [None]  # the claim as saved, to answer from
+        new_event_id = event_id or str(uuid4())
 
         def write(idem: tuple[str, str] | None) -> list[int]:
             uid = claim_uuid(claim_id)
@@ -130,21 +132,28 @@ class LedgerWrites:
                 try:
                     if expected_version is not None and claim.version != expected_version:
                         raise VersionMismatch(claim_id, expected_version, claim.version)
-                    self._add_statement(claim, data, actor, event_id, field_prefix="")
+                    self._add_statement(claim, data, actor, new_event_id, field_prefix="")
                     return self.store.save_all(claim, idempotency=idem)
                 except BaseException:
                     written[0] = None
                     self.store.discard(uid)
                     raise
 
+        def answer(first: int, last: int) -> JSON:
+            saved = written[0]
+            if not minimal:
+                return self.append_result(first, saved)
+            if saved is None:  # an idempotent replay: the event is read back
+                return self.appended(first)
+            # Just written: all of the answer is at hand, nothing is read.
+            return self._landed(self.store.entry(first), saved.claim_id, new_event_id)
+
         return run_once(
             self.store.index,
             key,
             lambda: fingerprint("append", claim_id, actor, expected_version, dict(data)),
             write,
-            lambda first, last: (self.appended if minimal else self.append_result)(
-                first, written[0]
-            ),
+            answer,
         )
 
     @store_errors
@@ -244,6 +253,16 @@ class LedgerWrites:
             "credibility": view["credibility"],
         }
 
+    @staticmethod
+    def _landed(entry: LogEntry, claim_id: str, event_id: str) -> JSON:
+        return {
+            "event_id": event_id,
+            "claim_id": claim_id,
+            "position": entry.position,
+            "recorded_at": format_instant(from_micros(entry.recorded_at)),
+            "version": entry.originator_version,
+        }
+
     def _appended(self, position: int, loaded: Claim | None) -> tuple[JSON, ClaimData, Statement]:
         entry = self.store.entry(position)
         if loaded is not None and loaded.id.hex != entry.originator_id:
@@ -252,13 +271,7 @@ class LedgerWrites:
             UUID(entry.originator_id), entry.originator_version, loaded=loaded
         )
         statement = data.records[-1].statement
-        answer = {
-            "event_id": statement.event_id,
-            "claim_id": data.claim_id,
-            "position": entry.position,
-            "recorded_at": format_instant(from_micros(entry.recorded_at)),
-            "version": entry.originator_version,
-        }
+        answer = self._landed(entry, data.claim_id, statement.event_id)
         return answer, data, statement
 
     def batch_result(self, first: int, last: int) -> JSON:
