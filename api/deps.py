@@ -200,11 +200,14 @@ IfMatchHeader = Annotated[
            description="the claim's ETag (its version): append only if it is still current",
            examples=['"5"']),
 ]
+# Unbounded on purpose: RFC 7240 has a server ignore the preferences it does not know, so
+# no Prefer header is a reason to refuse an append.
 PreferHeader = Annotated[
-    Annotated[str, Published(maxLength=1024)] | None,
+    str | None,
     Header(alias="Prefer",
            description="RFC 7240; return=minimal answers 201 with Location, ETag and the "
-           "event's position, without the credibility (cheaper, for bulk appends)",
+           "event's position, without the credibility (cheaper, for bulk appends); other "
+           "preferences are ignored",
            examples=["return=minimal"]),
 ]
 

@@ -59,7 +59,7 @@ def test_prefer_return_minimal_answers_the_position_without_the_credibility(
 
 
 def test_prefer_other_than_return_minimal_answers_in_full(article: TestClient) -> None:
-    for prefer in ("return=representation", "respond-async", "return=minimalist"):
+    for prefer in ("return=representation", "respond-async", "return=minimalist", "x" * 2000):
         answer = article.post(f"/claims/{TROOPS}/events", headers={"Prefer": prefer},
                               json={**HOAX, "occurred_at": f"2024-10-{17 + len(prefer) % 9}"})
         assert answer.status_code == 201 and "preference-applied" not in answer.headers
