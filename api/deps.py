@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.message
 import re
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -59,10 +60,8 @@ LedgerDep = Annotated[ClaimsLedger, Depends(_ledger)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="An API key from CLAIMS_LEDGER_API_KEYS; none needed when no keys are configured",
-)
+_BEARER = "An API key from CLAIMS_LEDGER_API_KEYS; none needed when no keys are configured"
+_bearer = HTTPBearer(auto_error=False, description=_BEARER)
 
 
 async def authorize(
@@ -74,10 +73,28 @@ async def authorize(
     needed = Role.reader if request.method in ("GET", "HEAD", "OPTIONS") else Role.writer
     principal = keys.authorize(credentials.credentials if credentials else None, needed)
     request.state.principal = principal.name
+    request.state.caller = principal
     return principal
 
 
-Caller = Annotated[Principal, Depends(authorize)]
+class _Caller(HTTPBearer):
+    """The caller as ``AuthenticatedRoute`` found it: the key is checked once a request.
+
+    A security scheme (HTTP bearer, the scheme ``authorize`` publishes), so every route
+    that takes it still says in the OpenAPI document that it needs a key. On a route that
+    is not an ``AuthenticatedRoute`` it authorizes the caller itself.
+    """
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        principal: Principal | None = getattr(request.state, "caller", None)
+        if principal is None:
+            principal = await authorize(request, await _bearer(request))
+        return principal
+
+
+caller = _Caller(auto_error=False, scheme_name="HTTPBearer", description=_BEARER)
+#: The principal and its role: for a router's ``dependencies=[Depends(caller)]`` or a route.
+Caller = Annotated[Principal, Depends(caller)]
 
 
 class AuthenticatedRoute(APIRoute):
@@ -95,14 +112,6 @@ class AuthenticatedRoute(APIRoute):
             return await handle(request)
 
         return authenticated_first
-
-
-async def _actor(principal: Caller) -> str:
-    return principal.name
-
-
-#: Who records an event: the key's principal, never a field of the body.
-Actor = Annotated[str, Depends(_actor)]
 
 
 _TIME = "RFC 3339 timestamp with a zone, or a date (the end of that day, UTC); default now"
@@ -175,17 +184,52 @@ Cursor = Annotated[
 ]
 
 
-async def _idempotency_key(
-    request: Request,
-    principal: Caller,
-    idempotency_key: Annotated[
-        Annotated[str, Published(pattern=IDEMPOTENCY_KEY_PATTERN, maxLength=255)] | None,
-        Header(alias="Idempotency-Key",
-               description="retrying with the same key and body returns the first answer "
-               "and writes nothing; 1-255 visible ASCII characters",
-               examples=["5f0c7d1e-article-2024-10-13"]),
-    ] = None,
-) -> str | None:
+_IDEMPOTENCY_HEADER = Header(
+    alias="Idempotency-Key",
+    description="retrying with the same key and body returns the first answer "
+    "and writes nothing; 1-255 visible ASCII characters",
+    examples=["5f0c7d1e-article-2024-10-13"],
+)
+IdempotencyHeader = Annotated[
+    Annotated[str, Published(pattern=IDEMPOTENCY_KEY_PATTERN, maxLength=255)] | None,
+    _IDEMPOTENCY_HEADER,
+]
+IfMatchHeader = Annotated[
+    Annotated[str, Published(pattern=ETAG_PATTERN, maxLength=64)] | None,
+    Header(alias="If-Match",
+           description="the claim's ETag (its version): append only if it is still current",
+           examples=['"5"']),
+]
+# Unbounded on purpose: RFC 7240 has a server ignore the preferences it does not know, so
+# no Prefer header is a reason to refuse an append.
+PreferHeader = Annotated[
+    str | None,
+    Header(alias="Prefer",
+           description="RFC 7240; return=minimal answers 201 with Location, ETag and the "
+           "event's position, without the credibility (cheaper, for bulk appends); other "
+           "preferences are ignored",
+           examples=["return=minimal"]),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who writes (the key's principal, never a field of the body), and the request's key."""
+
+    actor: str
+    #: The Idempotency-Key as the ledger keeps it: in the caller's own namespace.
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Appender(Writer):
+    """A writer of one event: also the claim version it expects, and what it wants back."""
+
+    expected_version: int | None
+    minimal: bool
+
+
+def _scoped_key(request: Request, principal: Principal, idempotency_key: str | None) -> str | None:
     """The key as the ledger keeps it: the client's, in the caller's own namespace.
 
     Keys are the principal's: another principal's use of the same key neither replays its
@@ -201,17 +245,7 @@ async def _idempotency_key(
     return scoped
 
 
-IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
-
-
-async def _if_match(
-    if_match: Annotated[
-        Annotated[str, Published(pattern=ETAG_PATTERN, maxLength=64)] | None,
-        Header(alias="If-Match",
-               description="the claim's ETag (its version): append only if it is still current",
-               examples=['"5"']),
-    ] = None,
-) -> int | None:
+def _expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     found = _ETAG.match(if_match.strip())
@@ -220,7 +254,42 @@ async def _if_match(
     return int(found.group(1) or found.group(2))
 
 
-IfMatch = Annotated[int | None, Depends(_if_match)]
+def wants_minimal(prefer: str | None) -> bool:
+    """Whether an RFC 7240 ``Prefer`` header asks for ``return=minimal``."""
+    if not prefer:
+        return False
+    for preference in prefer.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
+
+
+async def _writer(
+    request: Request, principal: Caller, idempotency_key: IdempotencyHeader = None
+) -> Writer:
+    return Writer(principal.name, _scoped_key(request, principal, idempotency_key))
+
+
+async def _appender(
+    request: Request,
+    principal: Caller,
+    idempotency_key: IdempotencyHeader = None,
+    if_match: IfMatchHeader = None,
+    prefer: PreferHeader = None,
+) -> Appender:
+    return Appender(
+        principal.name,
+        _scoped_key(request, principal, idempotency_key),
+        _expected_version(if_match),
+        wants_minimal(prefer),
+    )
+
+
+#: A write route's one dependency beyond the ledger: the actor and its idempotency key.
+WriterDep = Annotated[Writer, Depends(_writer)]
+#: An append's: also If-Match and Prefer.
+AppenderDep = Annotated[Appender, Depends(_appender)]
 
 
 def media_type(request: Request) -> str | None:

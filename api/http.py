@@ -7,10 +7,15 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 #: The times a list's answer states; the next page's link repeats them (see ``link_next``).
 PINNED = ("as_of", "known_at")
+
+
+def json_answer(answer: Any, status: int, headers: Mapping[str, str]) -> Response:
+    """An answer already in the contract's shape, serialized once (no response model)."""
+    return JSONResponse(answer, status_code=status, headers=dict(headers))
 
 
 def etag(version: int) -> str:

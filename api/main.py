@@ -3,6 +3,8 @@
 Nothing happens at import. ``create_app(settings, ledger)`` wires one app; given no ledger,
 the app opens one from ``settings`` when it starts and closes it when it stops (so
 ``uvicorn --factory api.main:create_app`` serves the store ``CLAIMS_LEDGER_STORE`` names).
+``create_served_app`` is the factory of ``claims-ledger serve``'s processes, whose
+projector runs in a process of its own.
 """
 
 from __future__ import annotations
@@ -77,8 +79,26 @@ def checkpoint_schedule(settings: Settings, ledger: ClaimsLedger) -> CheckpointS
     )
 
 
-def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = None) -> FastAPI:
-    """An app over ``ledger`` (or, from start to stop, one opened from ``settings``)."""
+def create_served_app() -> FastAPI:
+    """The app of a server process that ``claims-ledger serve`` started: its settings from
+    the environment, and no projector thread (``serve`` runs the projector in a process of
+    its own, ``ledger_cli.projecting``)."""
+    return create_app(follow_log=False)
+
+
+def create_app(
+    settings: Settings | None = None,
+    ledger: ClaimsLedger | None = None,
+    *,
+    follow_log: bool = True,
+) -> FastAPI:
+    """An app over ``ledger`` (or, from start to stop, one opened from ``settings``).
+
+    ``follow_log``: while serving, follow the log into the credibility projection in a
+    thread of this process (if no other process does: one projector per store). Without
+    it, lists wait for the process that does, or bring the projection up to date
+    themselves when none does.
+    """
     settings = settings or Settings()
     keys = KeyRing(parse_api_keys(settings.api_keys))
     logger = configure_logging(settings)
@@ -90,7 +110,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         if app.state.ledger is None:
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
-        projector = app.state.ledger.projector
+        projector = app.state.ledger.projector if follow_log else None
         if projector is not None:  # the credibility projection follows the log while we serve
             projector.start()
         schedule = checkpoint_schedule(settings, app.state.ledger)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 Instant = Annotated[
     str,
@@ -208,6 +208,21 @@ class AppendResult(BaseModel):
     as_of: Instant
     known_at: Instant
     credibility: Credibility
+
+
+class AppendedEvent(BaseModel):
+    """Where the event went, and nothing more: the answer to ``Prefer: return=minimal``."""
+
+    event_id: str = EVENT_ID
+    claim_id: str = CLAIM_ID
+    position: int = POSITION
+    recorded_at: Instant
+    version: int = Field(description="the claim's version after the event; its new ETag",
+                         examples=[6])
+
+
+class AppendAnswer(RootModel[AppendResult | AppendedEvent]):
+    """An append's answer: the full one, or with ``Prefer: return=minimal`` the minimal one."""
 
 
 class BatchEventResult(BaseModel):

@@ -443,8 +443,12 @@ class LedgerApplication(Application[UUID]):
         idempotency: list[tuple[str, str, int, int]],
     ) -> list[int]:
         written: list[LogEntry] = []  # the SQL recorders' log rows (``SqlIndex.record``)
-        recordings = self.save(
-            *events, streams=streams, idempotency=idempotency, written=written
+        # Straight to the event store: the library's save() would test each object against
+        # its event Protocol (a runtime-checkable isinstance, ~13 us an event on Python
+        # 3.11, the most of any one step of a bulk load) only to find that these are all
+        # events, and with no aggregates given, saving them is exactly this put.
+        recordings = self.events.put(
+            events, streams=streams, idempotency=idempotency, written=written
         )
         if written:
             note_recorded(written[-1].recorded_at)  # "now" never falls behind a write

@@ -17,7 +17,10 @@ from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import AlreadyExists, InvalidInput, SourceNotFound, VersionMismatch
 from ledger.idempotency import Written, fingerprint, fingerprint_items, run_once
+from ledger.persistence.chain import LogEntry
 from ledger.reads import LedgerReads
+from ledger.replay import ClaimData
+from ledger.statements import Statement
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros
 
@@ -112,9 +115,15 @@ class LedgerWrites:
         expected_version: int | None = None,
         key: str | None = None,
         event_id: str | None = None,
+        minimal: bool = False,
     ) -> Written[JSON]:
-        """Append one event to a claim; answers with its position and the credibility after it."""
+        """Append one event to a claim; answers with its position and the credibility after it.
+
+        ``minimal``: answer where it landed only (``appended``), not the credibility, which
+        costs more than the write itself.
+        """
         written: list[Claim | None] = [None]  # the claim as saved, to answer from
+        new_event_id = event_id or str(uuid4())
 
         def write(idem: tuple[str, str] | None) -> list[int]:
             uid = claim_uuid(claim_id)
@@ -123,19 +132,28 @@ class LedgerWrites:
                 try:
                     if expected_version is not None and claim.version != expected_version:
                         raise VersionMismatch(claim_id, expected_version, claim.version)
-                    self._add_statement(claim, data, actor, event_id, field_prefix="")
+                    self._add_statement(claim, data, actor, new_event_id, field_prefix="")
                     return self.store.save_all(claim, idempotency=idem)
                 except BaseException:
                     written[0] = None
                     self.store.discard(uid)
                     raise
 
+        def answer(first: int, last: int) -> JSON:
+            saved = written[0]
+            if not minimal:
+                return self.append_result(first, saved)
+            if saved is None:  # an idempotent replay: the event is read back
+                return self.appended(first)
+            # Just written: all of the answer is at hand, nothing is read.
+            return self._landed(self.store.entry(first), saved.claim_id, new_event_id)
+
         return run_once(
             self.store.index,
             key,
             lambda: fingerprint("append", claim_id, actor, expected_version, dict(data)),
             write,
-            lambda first, last: self.append_result(first, written[0]),
+            answer,
         )
 
     @store_errors
@@ -218,8 +236,34 @@ class LedgerWrites:
         at = from_micros(self.store.entry(position).recorded_at)
         return self.reads.get_source(source_id, known_at=at, as_of=at)
 
+    def appended(self, position: int, loaded: Claim | None = None) -> JSON:
+        """Where an append landed: its event, position, recording time and claim version."""
+        return self._appended(position, loaded)[0]
+
     def append_result(self, position: int, loaded: Claim | None = None) -> JSON:
         """The answer to an append: where it landed and the credibility right after it."""
+        answer, data, statement = self._appended(position, loaded)
+        known_at = from_micros(self.store.entry(position).recorded_at)
+        # An occurred_at within the clock-skew allowance may be later than recorded_at.
+        view = self.reads.claim_view(data, max(known_at, statement.at), known_at)
+        return {
+            **answer,
+            "as_of": view["as_of"],
+            "known_at": view["known_at"],
+            "credibility": view["credibility"],
+        }
+
+    @staticmethod
+    def _landed(entry: LogEntry, claim_id: str, event_id: str) -> JSON:
+        return {
+            "event_id": event_id,
+            "claim_id": claim_id,
+            "position": entry.position,
+            "recorded_at": format_instant(from_micros(entry.recorded_at)),
+            "version": entry.originator_version,
+        }
+
+    def _appended(self, position: int, loaded: Claim | None) -> tuple[JSON, ClaimData, Statement]:
         entry = self.store.entry(position)
         if loaded is not None and loaded.id.hex != entry.originator_id:
             loaded = None  # an idempotent replay of another claim's append
@@ -227,19 +271,8 @@ class LedgerWrites:
             UUID(entry.originator_id), entry.originator_version, loaded=loaded
         )
         statement = data.records[-1].statement
-        known_at = from_micros(entry.recorded_at)
-        # An occurred_at within the clock-skew allowance may be later than recorded_at.
-        view = self.reads.claim_view(data, max(known_at, statement.at), known_at)
-        return {
-            "event_id": statement.event_id,
-            "claim_id": data.claim_id,
-            "position": entry.position,
-            "recorded_at": format_instant(known_at),
-            "version": entry.originator_version,
-            "as_of": view["as_of"],
-            "known_at": view["known_at"],
-            "credibility": view["credibility"],
-        }
+        answer = self._landed(entry, data.claim_id, statement.event_id)
+        return answer, data, statement
 
     def batch_result(self, first: int, last: int) -> JSON:
         """The answer to a batch: every event's place, and each claim's credibility after it."""

@@ -6,7 +6,9 @@ demo data must never land in a production ledger by surprise).
 
 This process opens the store first (so its tables exist before any server starts), then
 serves in itself (one process) or starts ``--workers`` processes under uvicorn's
-supervisor. What the workers need is handed to them alone (``WorkerConfig``), never put
+supervisor; beside them, the credibility projector runs in a process of its own, started
+again if it dies (``ledger_cli.projecting``), so the servers' interpreters serve requests
+only. What the workers need is handed to them alone (``WorkerConfig``), never put
 in this process's environment: the settings as resolved here, and
 ``PROMETHEUS_MULTIPROC_DIR``, a temporary directory where each worker keeps its metrics
 (prometheus-client's multiprocess mode) so that a scrape of ``/metrics`` counts every
@@ -35,6 +37,7 @@ import uvicorn
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.examples import load_article
+from ledger_cli.projecting import ProjectorProcess
 from ledger_cli.session import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -45,7 +48,7 @@ from ledger_cli.session import (
     reported_errors,
 )
 
-APP = "api.main:create_app"
+APP = "api.main:create_served_app"
 
 
 def serve(
@@ -105,14 +108,14 @@ def serve(
             return _started_or_fail(started, tell)
     finally:
         ledger.close()
-    if workers == 1:
-        return _started_or_fail(_serve_here(create_app(settings=settings), options), tell)
-    with tempfile.TemporaryDirectory(prefix="claims-ledger-metrics-") as metrics:
-        worker_env = {
-            **{f"CLAIMS_LEDGER_{name.upper()}": value for name, value in _given(settings).items()},
-            "PROMETHEUS_MULTIPROC_DIR": metrics,
-        }
-        started = _serve_workers(APP, worker_env, workers, options)
+    given = {f"CLAIMS_LEDGER_{name.upper()}": value for name, value in _given(settings).items()}
+    with ProjectorProcess(given, tell):
+        if workers == 1:
+            app = create_app(settings=settings, follow_log=False)
+            return _started_or_fail(_serve_here(app, options), tell)
+        with tempfile.TemporaryDirectory(prefix="claims-ledger-metrics-") as metrics:
+            worker_env = {**given, "PROMETHEUS_MULTIPROC_DIR": metrics}
+            started = _serve_workers(APP, worker_env, workers, options)
     _started_or_fail(started, tell)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.deps import AuthenticatedRoute, LedgerDep, SettingsDep, authorize
+from api.deps import AuthenticatedRoute, LedgerDep, SettingsDep, caller
 from api.middleware import request_id_of
 from api.openapi_docs import problems
 from api.problems import problem_response
@@ -24,7 +24,7 @@ from ledger.checkpoints import (
 )
 
 router = APIRouter(
-    prefix="/checkpoints", tags=["operations"], dependencies=[Depends(authorize)],
+    prefix="/checkpoints", tags=["operations"], dependencies=[Depends(caller)],
     route_class=AuthenticatedRoute,
 )
 NOT_CONFIGURED = problems(501, descriptions={501: "signing is not configured on this service"})

@@ -9,18 +9,17 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from api import examples
 from api.bodies import ClaimCreate, Published
 from api.deps import (
-    Actor,
     AsOf,
     AuthenticatedRoute,
     ClaimId,
     Cursor,
-    IdempotencyKey,
     JsonBody,
     KnownAt,
     LedgerDep,
     Limit,
     ModelQuery,
-    authorize,
+    WriterDep,
+    caller,
 )
 from api.http import etag, link_next
 from api.openapi_docs import PAGED, READ, WRITE, created, problems
@@ -28,7 +27,7 @@ from api.schemas import ClaimPublic, ClaimsPublic
 from ledger.statements import STATUSES
 
 router = APIRouter(
-    prefix="/claims", tags=["claims"], dependencies=[Depends(authorize)], responses=READ,
+    prefix="/claims", tags=["claims"], dependencies=[Depends(caller)], responses=READ,
     route_class=AuthenticatedRoute,
 )
 
@@ -41,10 +40,10 @@ router = APIRouter(
 )
 def register_claim(
     body: Annotated[ClaimCreate, Body(openapi_examples=examples.CLAIMS)],
-    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, response: Response,
+    ledger: LedgerDep, writer: WriterDep, response: Response,
 ) -> dict[str, Any]:
     """Register a claim; answers 201 with its Location and its credibility with no events."""
-    claim = ledger.register_claim(body.fields(), actor, key=key)
+    claim = ledger.register_claim(body.fields(), writer.actor, key=writer.key)
     response.headers["Location"] = f"/claims/{claim['id']}"
     response.headers["ETag"] = etag(claim["version"])
     return claim

@@ -10,34 +10,39 @@ from api import examples
 from api.batch import batch_items, request_body_openapi
 from api.bodies import EventCreate
 from api.deps import (
-    Actor,
+    AppenderDep,
     AsOf,
     AuthenticatedRoute,
     ClaimId,
     Cursor,
-    IdempotencyKey,
-    IfMatch,
     JsonBody,
     KnownAt,
     LedgerDep,
     Limit,
     MetricsDep,
-    authorize,
+    WriterDep,
+    caller,
 )
-from api.http import etag, link_next
+from api.http import etag, json_answer, link_next
 from api.openapi_docs import PAGED, RACED, READ, WRITE, created, problems
-from api.schemas import AppendResult, BatchResult, ClaimEventsPublic, EventPublic, LogPage
+from api.schemas import (
+    AppendAnswer,
+    BatchResult,
+    ClaimEventsPublic,
+    EventPublic,
+    LogPage,
+)
 from ledger.inputs import MAX_EVENT_ID
 from ledger.reads import MAX_POSITION
 
-router = APIRouter(tags=["events"], dependencies=[Depends(authorize)], responses=READ,
+router = APIRouter(tags=["events"], dependencies=[Depends(caller)], responses=READ,
                    route_class=AuthenticatedRoute)
 
 APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
 
 
 @router.post(
-    "/claims/{claim_id}/events", status_code=201, response_model=AppendResult,
+    "/claims/{claim_id}/events", status_code=201, response_model=AppendAnswer,
     dependencies=[JsonBody],
     responses=WRITE | RACED | problems(404, 412, missing=("claim", "source")) | created(
         "the event's URL (GET it for the event as recorded)",
@@ -46,17 +51,22 @@ APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
 def append_event(
     claim_id: ClaimId,
     body: Annotated[EventCreate, Body(openapi_examples=APPEND_EXAMPLES)],
-    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, expected_version: IfMatch,
-    metrics: MetricsDep, response: Response,
-) -> dict[str, Any]:
-    """Append one event to a claim; answers its position and the credibility right after it."""
+    ledger: LedgerDep, writer: AppenderDep, metrics: MetricsDep, response: Response,
+) -> Any:
+    """Append one event to a claim; answers its position and the credibility after it."""
     written = ledger.writes.append(
-        claim_id, body.fields(), actor, expected_version=expected_version, key=key
+        claim_id, body.fields(), writer.actor, expected_version=writer.expected_version,
+        key=writer.key, minimal=writer.minimal,
     )
     if not written.replayed:
         metrics.events_appended.inc()
-    response.headers["ETag"] = etag(written.answer["version"])
-    response.headers["Location"] = f"/claims/{claim_id}/events/{written.answer['event_id']}"
+    headers = {
+        "ETag": etag(written.answer["version"]),
+        "Location": f"/claims/{claim_id}/events/{written.answer['event_id']}",
+    }
+    if writer.minimal:  # already in its final shape: serialized once, not validated again
+        return json_answer(written.answer, 201, {**headers, "Preference-Applied": "return=minimal"})
+    response.headers.update(headers)
     return written.answer
 
 
@@ -67,10 +77,10 @@ def append_event(
 )
 def append_batch(
     items: Annotated[list[dict[str, Any]], Depends(batch_items)],
-    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, metrics: MetricsDep,
+    ledger: LedgerDep, writer: WriterDep, metrics: MetricsDep,
 ) -> dict[str, Any]:
     """Append many events, each with its claim_id, in one transaction: all of them or none."""
-    written = ledger.writes.append_batch(items, actor, key=key)
+    written = ledger.writes.append_batch(items, writer.actor, key=writer.key)
     if not written.replayed:
         metrics.events_appended.inc(written.answer["count"])
     return written.answer

@@ -18,7 +18,7 @@ from api.deps import (
     ModelQuery,
     Since,
     Until,
-    authorize,
+    caller,
 )
 from api.http import choose, link_next
 from api.openapi_docs import PAGED, READ, problems
@@ -26,7 +26,7 @@ from api.schemas import AuditPublic, TimelinePublic
 from api.svg import timeline_svg
 
 router = APIRouter(
-    prefix="/claims/{claim_id}", tags=["history"], dependencies=[Depends(authorize)],
+    prefix="/claims/{claim_id}", tags=["history"], dependencies=[Depends(caller)],
     route_class=AuthenticatedRoute,
     responses=READ | problems(404, missing=("claim",)),
 )

@@ -14,7 +14,7 @@ from api.deps import (
     LedgerDep,
     Limit,
     ModelName,
-    authorize,
+    caller,
 )
 from api.http import link_next
 from api.openapi_docs import PAGED, READ
@@ -22,7 +22,7 @@ from api.schemas import ModelDiffPublic, ModelsPublic
 from ledger.reads import DIFFERENCE
 
 router = APIRouter(
-    prefix="/models", tags=["models"], dependencies=[Depends(authorize)], responses=READ,
+    prefix="/models", tags=["models"], dependencies=[Depends(caller)], responses=READ,
     route_class=AuthenticatedRoute,
 )
 

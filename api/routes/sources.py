@@ -9,24 +9,23 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from api import examples
 from api.bodies import RatingCreate, SourceCreate
 from api.deps import (
-    Actor,
     AsOf,
     AuthenticatedRoute,
     Cursor,
-    IdempotencyKey,
     JsonBody,
     KnownAt,
     LedgerDep,
     Limit,
     SourceId,
-    authorize,
+    WriterDep,
+    caller,
 )
 from api.http import link_next
 from api.openapi_docs import PAGED, RACED, READ, WRITE, created, problems
 from api.schemas import SourcePublic, SourcesPublic
 
 router = APIRouter(
-    prefix="/sources", tags=["sources"], dependencies=[Depends(authorize)], responses=READ,
+    prefix="/sources", tags=["sources"], dependencies=[Depends(caller)], responses=READ,
     route_class=AuthenticatedRoute,
 )
 
@@ -37,10 +36,10 @@ router = APIRouter(
 )
 def register_source(
     body: Annotated[SourceCreate, Body(openapi_examples=examples.SOURCES)],
-    ledger: LedgerDep, actor: Actor, key: IdempotencyKey, response: Response,
+    ledger: LedgerDep, writer: WriterDep, response: Response,
 ) -> dict[str, Any]:
     """Register a source with its Admiralty reliability (A-F; F, cannot be judged, by default)."""
-    source = ledger.register_source(body.fields(), actor, key=key)
+    source = ledger.register_source(body.fields(), writer.actor, key=writer.key)
     response.headers["Location"] = f"/sources/{source['id']}"
     return source
 
@@ -72,7 +71,7 @@ def read_source(
 def rerate_source(
     source_id: SourceId,
     body: Annotated[RatingCreate, Body(openapi_examples=examples.RATINGS)],
-    ledger: LedgerDep, actor: Actor, key: IdempotencyKey,
+    ledger: LedgerDep, writer: WriterDep,
 ) -> dict[str, Any]:
     """Re-rate a source from a date on; views before that date keep the old rating."""
-    return ledger.rerate_source(source_id, body.fields(), actor, key=key)
+    return ledger.rerate_source(source_id, body.fields(), writer.actor, key=writer.key)

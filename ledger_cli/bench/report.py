@@ -76,6 +76,10 @@ def headline(scenarios: JSON) -> JSON:
         levels = scenarios["http_append"].get("levels", {})
         for level in CONCURRENCY:
             figures[f"http_append_c{level}"] = levels.get(str(level), {}).get("ratio")
+        for level in CONCURRENCY:
+            figures[f"http_append_minimal_c{level}"] = levels.get(str(level), {}).get(
+                "minimal_ratio"
+            )
     if "load" in scenarios:
         figures["load"] = scenarios["load"]["ratio"]
     if "time_travel" in scenarios:
@@ -136,6 +140,11 @@ def _rows(scenarios: JSON) -> list[list[str]]:
             led, base = pair["ledger"], pair["baseline"]
             rows.append([f"append, {level} conn. (req/s)", _n(led["throughput"]),
                          _n(base["throughput"]), _ratio_or_reason(pair), *_latency(led)])
+            lean = pair.get("minimal")
+            if lean is not None:
+                rows.append([f"append, return=minimal, {level} conn. (req/s)",
+                             _n(lean["throughput"]), _n(base["throughput"]),
+                             _n(pair.get("minimal_ratio"), 3), *_latency(lean)])
     load = scenarios.get("load")
     if load is not None:
         rows.append(["bulk load (events/s)", _n(load["ledger"]["throughput"]),

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,21 +192,29 @@ def load_generator() -> str:
 
 
 def drive(
-    port: int, paths: Sequence[str], body: bytes, connections: int, duration: float
+    port: int,
+    paths: Sequence[str],
+    body: bytes,
+    connections: int,
+    duration: float,
+    headers: Mapping[str, str] | None = None,
 ) -> JSON:
-    """POST ``body`` to random ``paths`` over ``connections`` connections for ``duration`` s.
+    """POST ``body`` to random ``paths`` over ``connections`` connections for ``duration`` s
+    (with ``headers`` besides the JSON content type).
 
     Returns the throughput of successful requests, their latency percentiles and the count
     of failed ones (``errors``: a status of 400 or more, or a socket error).
     """
+    extra = dict(headers or {})
     if load_generator() == "wrk":
-        return _wrk(port, paths, body, connections, duration)
-    return asyncio.run(_asyncio_load(port, paths, body, connections, duration))
+        return _wrk(port, paths, body, connections, duration, extra)
+    return asyncio.run(_asyncio_load(port, paths, body, connections, duration, extra))
 
 
 _WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+%(headers)s
 wrk.body = [==[%(body)s]==]
 local paths = %(paths)s
 local n = #paths
@@ -225,9 +233,19 @@ end
 """
 
 
-def _wrk(port: int, paths: Sequence[str], body: bytes, connections: int, duration: float) -> JSON:
+def _wrk(
+    port: int,
+    paths: Sequence[str],
+    body: bytes,
+    connections: int,
+    duration: float,
+    headers: Mapping[str, str],
+) -> JSON:
     lua_paths = "{" + ", ".join(json.dumps(p) for p in paths) + "}"
-    script = _WRK_SCRIPT % {"body": body.decode(), "paths": lua_paths}
+    lua_headers = "\n".join(
+        f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}" for name, value in headers.items()
+    )
+    script = _WRK_SCRIPT % {"body": body.decode(), "paths": lua_paths, "headers": lua_headers}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -258,11 +276,17 @@ def _wrk(port: int, paths: Sequence[str], body: bytes, connections: int, duratio
 
 
 async def _asyncio_load(
-    port: int, paths: Sequence[str], body: bytes, connections: int, duration: float
+    port: int,
+    paths: Sequence[str],
+    body: bytes,
+    connections: int,
+    duration: float,
+    headers: Mapping[str, str],
 ) -> JSON:
+    more = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     requests = [
         (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{more}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         + body

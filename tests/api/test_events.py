@@ -34,6 +34,60 @@ def test_append_answers_position_version_and_credibility(
     assert stored["quote"] == "another hoax" and "summary" not in stored
 
 
+MINIMAL = {"Prefer": "return=minimal"}
+
+
+def test_prefer_return_minimal_answers_the_position_without_the_credibility(
+    article: TestClient, ledger: ClaimsLedger
+) -> None:
+    written = log_length(ledger)
+    answer = article.post(f"/claims/{TROOPS}/events", json=HOAX, headers=MINIMAL)
+    assert answer.status_code == 201
+    assert answer.headers["preference-applied"] == "return=minimal"
+    result = answer.json()
+    assert set(result) == {"event_id", "claim_id", "position", "recorded_at", "version"}
+    assert result["claim_id"] == TROOPS and result["position"] == written + 1
+    assert answer.headers["etag"] == '"6"' and result["version"] == 6
+    assert answer.headers["location"] == f"/claims/{TROOPS}/events/{result['event_id']}"
+    stored = article.get(answer.headers["location"]).json()
+    assert stored["position"] == result["position"]
+    assert stored["recorded_at"] == result["recorded_at"]
+    # The write is the same as without the preference: the claim's answer counts it.
+    claim = article.get(f"/claims/{TROOPS}", params={"known_at": result["recorded_at"]}).json()
+    assert claim["version"] == 6
+    assert result["event_id"] in {c["event_id"] for c in claim["credibility"]["contributions"]}
+
+
+def test_prefer_other_than_return_minimal_answers_in_full(article: TestClient) -> None:
+    for prefer in ("return=representation", "respond-async", "return=minimalist", "x" * 2000):
+        answer = article.post(f"/claims/{TROOPS}/events", headers={"Prefer": prefer},
+                              json={**HOAX, "occurred_at": f"2024-10-{17 + len(prefer) % 9}"})
+        assert answer.status_code == 201 and "preference-applied" not in answer.headers
+        assert "credibility" in answer.json(), prefer
+    spelled = article.post(f"/claims/{TROOPS}/events", json={**HOAX, "occurred_at": "2024-10-27"},
+                           headers={"Prefer": 'respond-async, RETURN="Minimal"; x=1'})
+    assert spelled.headers["preference-applied"] == "return=minimal"
+    assert "credibility" not in spelled.json()
+
+
+def test_prefer_return_minimal_with_if_match_and_idempotency_key(
+    article: TestClient, ledger: ClaimsLedger
+) -> None:
+    stale = {**MINIMAL, "If-Match": '"4"'}
+    assert_problem(article.post(f"/claims/{TROOPS}/events", json=HOAX, headers=stale), 412)
+    keyed = {**MINIMAL, "If-Match": '"5"', "Idempotency-Key": "minimal-1"}
+    first = article.post(f"/claims/{TROOPS}/events", json=HOAX, headers=keyed)
+    written = log_length(ledger)
+    again = article.post(f"/claims/{TROOPS}/events", json=HOAX, headers=keyed)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and log_length(ledger) == written
+    # The same write asked in full, by the same key: the full answer of that one write.
+    full = article.post(f"/claims/{TROOPS}/events", json=HOAX,
+                        headers={"If-Match": '"5"', "Idempotency-Key": "minimal-1"}).json()
+    assert log_length(ledger) == written
+    assert {k: full[k] for k in first.json()} == first.json() and "credibility" in full
+
+
 def test_actor_is_not_a_client_field(article: TestClient, ledger: ClaimsLedger) -> None:
     written = log_length(ledger)
     assert_problem(article.post(f"/claims/{TROOPS}/events", json={**HOAX, "actor": "mallory"}),

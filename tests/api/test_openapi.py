@@ -70,7 +70,7 @@ def test_every_operation_is_described_typed_and_named(spec: dict[str, Any]) -> N
 def test_writes_document_their_headers_and_errors(spec: dict[str, Any]) -> None:
     append = spec["paths"]["/claims/{claim_id}/events"]["post"]
     headers = {p["name"] for p in append["parameters"] if p["in"] == "header"}
-    assert headers == {"Idempotency-Key", "If-Match"}
+    assert headers == {"Idempotency-Key", "If-Match", "Prefer"}
     assert {"401", "403", "404", "412", "413", "415", "422"} <= set(append["responses"])
     batch = spec["paths"]["/events/batch"]["post"]["requestBody"]["content"]
     assert set(batch) == {"application/json", "application/x-ndjson"}

@@ -112,6 +112,7 @@ def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
     headline = report["headline"]
     expected = {
         *(f"http_append_c{c}" for c in (1, 4, 16, 64)),
+        *(f"http_append_minimal_c{c}" for c in (1, 4, 16, 64)),
         "load",
         *(f"time_travel_{q}" for q in (
             "claim", "hot_claim", "list_first_page", "list_status", "list_q",
@@ -128,7 +129,7 @@ def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
         else:
             assert value is not None and value > 0, name
     for level in scenarios["http_append"]["levels"].values():
-        for side in ("ledger", "baseline"):
+        for side in ("ledger", "baseline", "minimal"):
             assert all(level[side][name] is not None for name in LATENCY)
     # The quick small ledger (1,000 events) has 5 claims: both ledgers are listed 5 a page.
     assert scenarios["time_travel"]["list_page_size"] == 5

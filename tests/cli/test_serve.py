@@ -41,9 +41,12 @@ class FakeApi:
         self.built: list[dict[str, Any]] = []
         self.runs: list[tuple[Any, dict[str, Any]]] = []
         self.started = True
+        self.projector_runs: list[tuple[str, dict[str, str]]] = []
 
-    def create_app(self, settings: Any = None, ledger: Any = None) -> str:
-        self.built.append({"settings": settings, "ledger": ledger})
+    def create_app(
+        self, settings: Any = None, ledger: Any = None, follow_log: bool = True
+    ) -> str:
+        self.built.append({"settings": settings, "ledger": ledger, "follow_log": follow_log})
         return "app-instance"
 
     def serve_here(self, app: Any, options: dict[str, Any]) -> bool:
@@ -59,9 +62,28 @@ class FakeApi:
         return self.started
 
 
+class FakeProjector:
+    """Stands in for ``ledger_cli.projecting.ProjectorProcess``: records its lifetime."""
+
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+
+    def __call__(self, env: dict[str, str], tell: Any) -> FakeProjector:
+        self.env = env
+        return self
+
+    def __enter__(self) -> FakeProjector:
+        self.api.projector_runs.append(("started", self.env))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.api.projector_runs.append(("stopped", self.env))
+
+
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     fake = FakeApi()
+    monkeypatch.setattr(ledger_cli.serve, "ProjectorProcess", FakeProjector(fake))
     module = types.ModuleType("api.main")
     module.create_app = fake.create_app  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "api.main", module)
@@ -124,6 +146,23 @@ def test_memory_store_serves_the_ledger_it_loaded(invoke: Invoke, api: FakeApi) 
     assert built["settings"].store == "memory"
     assert built["ledger"] is not None
     assert api.runs[0][0] == "app-instance"
+
+
+def test_the_projector_runs_in_a_process_of_its_own_while_the_server_serves(
+    invoke: Invoke, api: FakeApi, sqlite_store: str
+) -> None:
+    result = invoke("--store", sqlite_store, "serve", "--no-demo")
+    assert result.exit_code == 0, result.output
+    [built] = api.built
+    assert built["follow_log"] is False and built["ledger"] is None
+    runs = api.projector_runs
+    assert [state for state, _ in runs] == ["started", "stopped"]
+    assert runs[0][1]["CLAIMS_LEDGER_STORE"] == sqlite_store
+
+
+def test_the_memory_store_has_no_projector_process(invoke: Invoke, api: FakeApi) -> None:
+    assert invoke("--store", "memory", "serve", "--demo").exit_code == 0
+    assert api.projector_runs == []
 
 
 def test_a_public_bind_without_keys_is_refused(invoke: Invoke, api: FakeApi) -> None:
@@ -233,7 +272,7 @@ def test_workers_get_the_settings_resolved_here_and_a_metrics_directory(
                     "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
     [(app, options)] = api.runs
-    assert (app, options["workers"]) == ("api.main:create_app", 3)
+    assert (app, options["workers"]) == ("api.main:create_served_app", 3)
     env = options["env"]
     assert env["CLAIMS_LEDGER_STORE"] == sqlite_store  # --store, not the environment's
     assert (env["CLAIMS_LEDGER_HOST"], env["CLAIMS_LEDGER_PORT"]) == ("0.0.0.0", "8124")

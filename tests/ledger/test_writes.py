@@ -561,3 +561,51 @@ def test_a_load_keeps_its_claims_between_batches_until_another_writer_writes(
     events = seeded.claim_events("troops")["events"]
     assert seeded.claim("troops")["version"] == 5
     assert [e["source"] for e in events] == ["zelensky", "zelensky", "peskov", "zelensky"]
+
+
+def test_minimal_answers_are_the_stored_events_when_two_processes_race(sql_store: str) -> None:
+    """``minimal``: where each event landed, as stored, also for the writer that lost a race
+    for the claim and wrote again, and for an idempotent replay."""
+    settings = Settings(store=sql_store, _env_file=None)  # type: ignore[call-arg]
+    first, second = ClaimsLedger(settings.eventsourcing_env()), ClaimsLedger(
+        settings.eventsourcing_env()
+    )
+    try:
+        source(first, "zelensky", "UA", "C")
+        claim(first, "troops", ["RU", "KP"])
+        answers: list[dict[str, Any]] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+
+        def write(ledger: ClaimsLedger, n: int) -> None:
+            barrier.wait()
+            try:
+                for i in range(5):
+                    body = {**ASSERTION, "quote": f"{n}-{i}"}
+                    written = ledger.writes.append("troops", body, ACTOR, minimal=True)
+                    answers.append(written.answer)
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=pair) for pair in ((first, 0), (second, 1))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        stored = {e["event_id"]: e for e in first.claim_events("troops", limit=100)["events"]}
+        assert len(answers) == len(stored) == 10
+        for answer in answers:
+            event = stored[answer["event_id"]]
+            assert set(answer) == {"event_id", "claim_id", "position", "recorded_at", "version"}
+            assert answer["claim_id"] == "troops"
+            assert (answer["position"], answer["recorded_at"]) == (
+                event["position"], event["recorded_at"]
+            )
+        assert sorted(a["version"] for a in answers) == list(range(2, 12))
+        keyed = first.writes.append("troops", ASSERTION, ACTOR, key="k", minimal=True)
+        replayed = second.writes.append("troops", ASSERTION, ACTOR, key="k", minimal=True)
+        assert replayed.replayed and replayed.answer == keyed.answer
+    finally:
+        first.close()
+        second.close()

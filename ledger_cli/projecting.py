@@ -1,0 +1,134 @@
+"""The credibility projector in a process of its own, started and supervised by ``serve``.
+
+A server that also followed the log into the projection would share one interpreter lock
+between requests and the projection; here the projection has a process (and a core) of
+its own. ``ProjectorProcess`` starts it beside the server processes and starts it again
+if it dies (not if it stopped cleanly, when told to); it stops it when the server stops.
+The child holds the projector lock (``ledger.projection.projector.ProjectorLock``) as the
+one projector of the store, and ends itself if ``serve`` dies without stopping it, so an
+orphan never keeps the lock from the next server.
+
+Read-your-writes is unchanged: a list in a server waits, bounded, for the projection to
+reach the head of the log (``Projector.caught_up``), and projects itself if no projector
+holds the lock (while this process is starting, or being started again).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from types import TracebackType
+
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+
+#: On SQLite nothing wakes the projector when another process writes: it looks this often.
+#: (On PostgreSQL the library's LISTEN/NOTIFY subscription wakes it.)
+SQLITE_POLL = 0.01
+#: Pauses before starting a projector that died again, growing to the last.
+RESTART_PAUSES = (0.5, 1.0, 2.0, 5.0)
+#: How often the child checks that ``serve`` is still its parent.
+ORPHAN_CHECK = 0.2
+
+log = logging.getLogger("claims_ledger.projector")
+
+
+def project(env: Mapping[str, str], parent: int) -> None:
+    """The child: follow the log into the projection until SIGTERM, or ``parent`` dies."""
+    os.environ.update(env)
+    settings = Settings()
+    from api.logs import configure_logging  # the server's log format, in this process too
+
+    configure_logging(settings, "ledger")
+    configure_logging(settings, log.name)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches serve, which stops us
+    ledger = open_ledger(settings)
+    try:
+        projector = ledger.projector
+        if projector is None:
+            return
+        if settings.backend == "sqlite":
+            projector.poll = SQLITE_POLL
+        projector.start()
+        log.info("credibility projector following the log", extra={"fields": {"pid": os.getpid()}})
+        while not stop.wait(ORPHAN_CHECK):
+            if os.getppid() != parent:
+                log.warning("serve is gone: the credibility projector stops")
+                break
+    finally:
+        ledger.close()  # stops the projector, releasing its lock
+
+
+class ProjectorProcess:
+    """``project`` in a child process while the context lasts, started again if it dies."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        tell: Callable[[str], None],
+        target: Callable[[Mapping[str, str], int], None] = project,
+    ) -> None:
+        self.env = dict(env)
+        self.tell = tell
+        self.target = target
+        self.starts = 0
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self._stopping = threading.Event()
+        self._mutex = threading.Lock()
+        self._supervisor: threading.Thread | None = None
+
+    def __enter__(self) -> ProjectorProcess:
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="projector-supervisor", daemon=True
+        )
+        self._supervisor.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stopping.set()
+        with self._mutex:
+            process = self.process
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(10)
+            if process.is_alive():  # pragma: no cover - only if its shutdown hangs
+                process.kill()
+                process.join()
+        if self._supervisor is not None:
+            self._supervisor.join(10)
+
+    def _supervise(self) -> None:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter, not a fork
+        failures = 0
+        while not self._stopping.is_set():
+            with self._mutex:
+                if self._stopping.is_set():
+                    return
+                process = context.Process(
+                    target=self.target, args=(self.env, os.getpid()),
+                    name="claims-ledger-projector",
+                )
+                process.start()
+                self.process = process
+                self.starts += 1
+            process.join()
+            if self._stopping.is_set() or process.exitcode == 0:
+                return  # stopped by us, or cleanly by a signal of its own
+            pause = RESTART_PAUSES[min(failures, len(RESTART_PAUSES) - 1)]
+            failures += 1
+            self.tell(
+                f"error: the credibility projector exited ({process.exitcode}); "
+                f"starting it again in {pause:g} s"
+            )
+            self._stopping.wait(pause)

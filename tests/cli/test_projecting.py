@@ -1,0 +1,80 @@
+"""The credibility projector in a process of its own: it follows other processes' writes,
+holds the store's projector lock, is started again when it dies, and stops with serve."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from ledger.application import ClaimsLedger
+from ledger_cli.projecting import ProjectorProcess, project
+
+from .helpers import ARTICLE, Invoke
+
+HOAX = {"type": "denied", "source": "peskov", "occurred_at": "2024-10-17", "quote": "a hoax"}
+
+
+def wait_until(condition: Callable[[], bool], what: str, limit: float = 120) -> None:
+    """Wait for something another process does (bounded, so a failure cannot hang)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+def projected(ledger: ClaimsLedger) -> bool:
+    assert ledger.projector is not None
+    return ledger.projector.view.position() >= ledger.projector.head()
+
+
+def lock_is_free(ledger: ClaimsLedger) -> bool:
+    assert ledger.projector is not None
+    with ledger.projector.lock.holding() as mine:
+        return mine
+
+
+def test_the_projector_process_follows_writes_and_is_started_again_when_it_dies(
+    invoke: Invoke, persistent_store: str, open_ledger: Callable[[str], ClaimsLedger]
+) -> None:
+    assert invoke("--store", persistent_store, "load", str(ARTICLE)).exit_code == 0
+    ledger = open_ledger(persistent_store)  # its projector thread is not started
+    told: list[str] = []
+    with ProjectorProcess({"CLAIMS_LEDGER_STORE": persistent_store}, told.append) as running:
+        wait_until(lambda: projected(ledger), "the article projected")
+        ledger.append("nk-troops-for-russia", HOAX, "test")  # written by this process
+        wait_until(lambda: projected(ledger), "another process's append projected")
+        assert not lock_is_free(ledger)  # the one projector of the store is the child
+        first = running.process
+        assert first is not None and first.pid is not None
+
+        os.kill(first.pid, signal.SIGKILL)
+        wait_until(lambda: running.starts == 2, "the projector started again")
+        ledger.append("nk-troops-for-russia", {**HOAX, "occurred_at": "2024-10-18"}, "test")
+        wait_until(lambda: projected(ledger), "an append projected by the second projector")
+        assert told == [
+            f"error: the credibility projector exited (-{int(signal.SIGKILL)}); "
+            "starting it again in 0.5 s"
+        ]
+    assert not first.is_alive() and running.process is not None
+    assert not running.process.is_alive() and running.process.exitcode == 0
+    assert lock_is_free(ledger)  # released when serve stops it
+    claim = ledger.claim("nk-troops-for-russia")
+    assert claim["version"] == 7
+
+
+def test_an_orphaned_projector_stops_and_frees_the_lock(
+    invoke: Invoke, sqlite_store: str, open_ledger: Callable[[str], ClaimsLedger]
+) -> None:
+    assert invoke("--store", sqlite_store, "load", str(ARTICLE)).exit_code == 0
+    ledger = open_ledger(sqlite_store)
+    # Its "serve" is a process that is not its parent: as if serve had been SIGKILLed.
+    child = multiprocessing.get_context("spawn").Process(
+        target=project, args=({"CLAIMS_LEDGER_STORE": sqlite_store}, 1)
+    )
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    assert lock_is_free(ledger)
