@@ -32,12 +32,14 @@ from api.routes import (
     models,
     reference,
     sources,
+    stream,
     system,
     ui,
 )
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
+from ledger.live import Changes
 
 DESCRIPTION = """\
 An event-sourced, bitemporal ledger of claims and of everything said about them.
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         if app.state.ledger is None:
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
+        app.state.changes = Changes(app.state.ledger.store)  # wakes the streams
         projector = app.state.ledger.projector
         if projector is not None:  # the credibility projection follows the log while we serve
             projector.start()
@@ -109,7 +112,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference):
+    for module in (sources, claims, events, stream, history, models, system, ui, checkpoints,
+                   reference):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

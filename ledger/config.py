@@ -132,6 +132,14 @@ class Settings(BaseSettings):
         default=0, ge=0, description="seconds PostgreSQL may spend on one statement before "
         "it cancels it (503); 0: no limit",
     )
+    stream_ping_seconds: float = Field(
+        default=15, gt=0, le=3600, description="seconds between the heartbeats (comment "
+        "lines) of a server-sent event stream, so proxies keep an idle one open",
+    )
+    stream_poll_seconds: float = Field(
+        default=1, gt=0, le=60, description="seconds between a stream's reads of the log "
+        "for events other processes stored (this process's own wake it at once)",
+    )
     signing_key: SecretStr | None = Field(
         default=None,
         description="the Ed25519 private key that signs checkpoints: PEM, its 32 bytes in hex "

@@ -1,0 +1,206 @@
+"""The change feeds against a real server: ``/events/stream`` through a SIGKILL and a
+restart, its filters and heartbeats, and ``/claims/{id}/stream``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger_cli.bench.servers import free_port
+
+from .sse import Follower
+
+pytestmark = pytest.mark.slow
+
+WRITER = "e2e-writer-token-0123456789"
+READER = "e2e-reader-token-0123456789"
+KEYS = f"desk:writer:{WRITER},viewer:reader:{READER}"
+AS_WRITER = {"Authorization": f"Bearer {WRITER}"}
+AS_READER = {"Authorization": f"Bearer {READER}"}
+
+
+class Server:
+    """``uvicorn --factory api.main:create_app`` on one SQLite file and one port."""
+
+    def __init__(self, store: Path, log: Path) -> None:
+        self.store, self.log, self.port = store, log, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_LEDGER_")},
+            "CLAIMS_LEDGER_STORE": f"sqlite:///{self.store}",
+            "CLAIMS_LEDGER_API_KEYS": KEYS,
+            "CLAIMS_LEDGER_STREAM_PING_SECONDS": "0.5",
+        }
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
+                   "--host", "127.0.0.1", "--port", str(self.port),
+                   "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+        with self.log.open("a") as sink:
+            self.process = subprocess.Popen(command, env=env, stdout=sink, stderr=sink,
+                                            cwd=self.store.parent)
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start:\n" + self.log.read_text()
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: no shutdown, no flush, no goodbye to the clients
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:  # pragma: no cover - only if shutdown hangs
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    served = Server(tmp_path / "ledger.db", tmp_path / "server.log")
+    served.start()
+    yield served
+    served.stop()
+
+
+def write(server: Server, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{server.base}{path}", json=body, headers=AS_WRITER, timeout=30)
+    assert response.status_code == 201, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def say(server: Server, claim: str, source: str, kind: str, day: int) -> int:
+    body = {"type": kind, "source": source, "occurred_at": f"2024-10-{day:02d}T12:00:00Z",
+            "summary": f"{source} {kind} on day {day}"}
+    return int(write(server, f"/claims/{claim}/events", body)["position"])
+
+
+def setup_ledger(server: Server) -> None:
+    for source in ("zelensky", "peskov"):
+        write(server, "/sources", {"id": source, "name": source.title(), "reliability": "C"})
+    for claim in ("troops", "arms"):
+        write(server, "/claims", {"id": claim, "text": f"North Korea sends {claim} to Russia"})
+
+
+def the_log(server: Server) -> list[dict[str, Any]]:
+    response = httpx.get(f"{server.base}/events", params={"limit": "1000"}, headers=AS_READER)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+def has(count: int) -> Any:
+    return lambda follower: len(follower.events) >= count
+
+
+def test_a_reader_sees_every_event_once_in_order_through_a_kill_and_restart(
+    server: Server,
+) -> None:
+    setup_ledger(server)
+    say(server, "troops", "zelensky", "asserted", 13)  # before the reader: its catch-up
+    follower = Follower(f"{server.base}/events/stream", AS_READER).start()
+    try:
+        assert follower.wait_for(has(5)), follower.events
+        for day in range(14, 20):  # live, while it reads
+            say(server, "troops", "peskov" if day % 2 else "zelensky",
+                "denied" if day % 2 else "asserted", day)
+        assert follower.wait_for(has(11)), follower.events
+        server.kill()
+        server.start()  # same store, same port: the follower reconnects by itself
+        for day in range(20, 25):
+            say(server, "arms", "peskov", "denied", day)
+        assert follower.wait_for(has(16)), follower.events
+        assert follower.wait_for(lambda f: f.comments >= 1)  # heartbeats on an idle stream
+    finally:
+        follower.close()
+    log = the_log(server)
+    assert len(log) == 16
+    assert [e.id for e in follower.events] == [str(p) for p in range(1, 17)]
+    assert [e.data for e in follower.events] == log  # the same records as /events, once each
+    assert follower.connections >= 2  # it did reconnect, with Last-Event-ID
+
+
+def test_the_stream_filters_and_starts_where_asked(server: Server) -> None:
+    setup_ledger(server)
+    say(server, "troops", "zelensky", "asserted", 13)
+    say(server, "arms", "peskov", "denied", 14)
+    say(server, "troops", "peskov", "denied", 15)
+    say(server, "arms", "zelensky", "asserted", 16)
+    cases: list[tuple[dict[str, str], dict[str, str]]] = [
+        ({"claim": "troops"}, {}),
+        ({"source": "peskov"}, {}),
+        ({"type": "denied", "claim": "arms"}, {}),
+        ({"after": "6"}, {}),
+        ({"after": "2"}, {"Last-Event-ID": "7"}),  # the header wins
+    ]
+    for day, (params, headers) in enumerate(cases, start=17):
+        before = _selected(params, headers, the_log(server))
+        follower = Follower(f"{server.base}/events/stream", {**AS_READER, **headers},
+                            params).start()
+        try:
+            assert follower.wait_for(has(len(before))), (params, follower.events)
+            say(server, "arms", "peskov", "denied", day)  # a later one, read live
+            expected = _selected(params, headers, the_log(server))
+            assert follower.wait_for(has(len(expected))), (params, follower.events)
+        finally:
+            follower.close()
+        assert [e.data for e in follower.events] == expected, params
+
+
+def _selected(
+    params: dict[str, str], headers: dict[str, str], log: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What a stream with ``params`` and ``headers`` should send of ``log``."""
+    after = int(headers.get("Last-Event-ID", params.get("after", "0")))
+    return [
+        record for record in log
+        if record["position"] > after
+        and record.get("claim_id") == params.get("claim", record.get("claim_id"))
+        and record.get("source") == params.get("source", record.get("source"))
+        and record["type"] == params.get("type", record["type"])
+    ]
+
+
+def test_a_claim_stream_carries_its_credibility_changes(server: Server) -> None:
+    setup_ledger(server)
+    say(server, "troops", "zelensky", "asserted", 13)
+    say(server, "arms", "peskov", "denied", 14)
+    follower = Follower(f"{server.base}/claims/troops/stream", AS_READER).start()
+    try:
+        assert follower.wait_for(has(1)), follower.events
+        say(server, "troops", "peskov", "denied", 15)
+        assert follower.wait_for(has(2)), follower.events
+    finally:
+        follower.close()
+    audit = httpx.get(f"{server.base}/claims/troops/audit", headers=AS_READER).json()
+    assert [e.data for e in follower.events] == [
+        {"claim_id": "troops", **entry} for entry in audit["entries"]
+    ]
+    assert {e.event for e in follower.events} == {"credibility"}
+    first, second = (e.data for e in follower.events)
+    assert first["type"] == "asserted" and second["type"] == "denied"
+    assert second["before"] == first["after"] and second["reason"]
+    assert second["after"]["probability"] < second["before"]["probability"]
