@@ -105,7 +105,8 @@ def follow_log(
 ) -> Iterator[JSON]:
     """The records after ``after`` that ``wanted`` admits; with ``follow``, then every one
     stored later, until ``stop`` is set (woken by this process's writes, which ``changes``
-    signals, else every ``poll`` seconds). While following, a store that cannot be reached
+    signals, else every ``poll`` seconds: a ``stop`` set while it waits is seen then).
+    While following, a store that cannot be reached
     is read again after a poll."""
     stop = stop or threading.Event()
     wake = threading.Event()
@@ -125,7 +126,7 @@ def follow_log(
             after = batch.last
             if batch.full:
                 continue
-            if not follow:
+            if not follow or stop.is_set():
                 return
             wake.wait(poll)
     finally:

@@ -32,7 +32,8 @@ router = APIRouter(tags=["stream"], dependencies=[Depends(authorize)], responses
                    route_class=AuthenticatedRoute)
 
 STREAM: dict[int | str, dict[str, Any]] = {200: {"description": "a text/event-stream: one event per record, its id the "
-                "record's position", "content": {"text/event-stream": {}}}}
+                "record's position",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 After = Annotated[
     int | None,
     Query(ge=0, lt=MAX_POSITION, examples=[19],
