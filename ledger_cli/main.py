@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ledger_cli import bench, checkpoints, models, rebuild, serve, transfer, views
+from ledger_cli import bench, checkpoints, models, rebuild, serve, tail, transfer, views
 from ledger_cli.evaluate import evaluate
 from ledger_cli.session import EXIT_CODES_HELP, Options
 
@@ -73,6 +73,7 @@ app.command(rich_help_panel=READ)(views.timeline)
 app.command(rich_help_panel=READ)(views.claims)
 app.command(rich_help_panel=READ)(views.sources)
 app.command(rich_help_panel=READ)(views.replay)
+app.command(rich_help_panel=READ)(tail.tail)
 app.command(rich_help_panel=DATA)(transfer.load)
 app.command(rich_help_panel=DATA)(transfer.export)
 app.command(rich_help_panel=DATA)(views.verify)
