@@ -35,11 +35,14 @@ from api.routes import (
     stream,
     system,
     ui,
+    watches,
 )
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger.live import Changes
+from ledger.watchdesk import Watches
+from ledger.webhooks import Dispatcher, Policy
 
 DESCRIPTION = """\
 An event-sourced, bitemporal ledger of claims and of everything said about them.
@@ -79,7 +82,14 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
         if app.state.ledger is None:
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
-        app.state.changes = Changes(app.state.ledger.store)  # wakes the streams
+        app.state.changes = Changes(app.state.ledger.store)  # wakes the streams, the watches
+        app.state.watches = await run_in_threadpool(Watches, app.state.ledger)
+        dispatcher = Dispatcher(
+            app.state.watches, app.state.changes,
+            Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts),
+            poll=settings.stream_poll_seconds,
+        )
+        dispatcher.start()
         projector = app.state.ledger.projector
         if projector is not None:  # the credibility projection follows the log while we serve
             projector.start()
@@ -87,6 +97,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
             yield
         finally:
             metrics.close()
+            await run_in_threadpool(dispatcher.stop)
             if projector is not None:
                 await run_in_threadpool(projector.stop)
             if opened is not None:
@@ -112,8 +123,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, stream, history, models, system, ui, checkpoints,
-                   reference):
+    for module in (sources, claims, events, stream, watches, history, models, system, ui,
+                   checkpoints, reference):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -111,9 +111,14 @@ class Watches:
         if status not in ("active", "paused", "deleted"):
             raise InvalidInput("status", "must be active, paused or deleted")
 
+        head = int(self.ledger.store.recorder.max_notification_id() or 0)
+
         def change(watch: Watch) -> None:
-            if watch.status != status:
-                watch.set_status(status, actor, format_instant(now()))
+            if watch.status == status:
+                return
+            if status == "active":  # what was stored while it was paused, it does not owe
+                watch.scan(head)
+            watch.set_status(status, actor, format_instant(now()))
 
         return self._change(watch_id, change).view()
 

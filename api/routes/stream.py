@@ -31,9 +31,10 @@ from ledger.reads import MAX_POSITION
 router = APIRouter(tags=["stream"], dependencies=[Depends(authorize)], responses=READ,
                    route_class=AuthenticatedRoute)
 
-STREAM: dict[int | str, dict[str, Any]] = {200: {"description": "a text/event-stream: one event per record, its id the "
-                "record's position",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+STREAM: dict[int | str, dict[str, Any]] = {200: {
+    "description": "a text/event-stream: one event per record, its id the record's position",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}}
 After = Annotated[
     int | None,
     Query(ge=0, lt=MAX_POSITION, examples=[19],
