@@ -149,7 +149,8 @@ def _example_path(template: str) -> str:
     """The path of an example request to ``template``: ids from the article."""
     return (template.replace("{claim_id}", examples.CLAIM_ID)
             .replace("{source_id}", "peskov")
-            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78"))
+            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78")
+            .replace("{watch_id}", "5b0e9a43-7c1d-4f2a-9e6b-3d8c2a1f0e77"))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -182,8 +182,11 @@ class Watches:
             if delivery["delivery_id"] not in watch.deliveries and watch.status == "active":
                 watch.notify(delivery)
 
-        before = len(self._watch(watch_id).deliveries)
-        return len(self._change(watch_id, change).deliveries) - before
+        try:
+            before = len(self._watch(watch_id).deliveries)
+            return len(self._change(watch_id, change).deliveries) - before
+        except WatchNotFound:  # deleted meanwhile: it owes nothing
+            return 0
 
     def record_attempt(self, watch_id: str, delivery: str, **outcome: Any) -> None:
         self._change(watch_id, lambda w: w.attempted(delivery, **outcome))
@@ -202,6 +205,7 @@ class Watches:
         return watch
 
     def _watch(self, watch_id: str) -> Watch:
+        """The watch, unless it is unknown or deleted (``WatchNotFound``)."""
         try:
             watch = self._load(watch_id)
         except (AggregateNotFoundError, ValueError):

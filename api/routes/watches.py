@@ -68,26 +68,34 @@ class WatchCreate(Body):
         return self.model_dump(exclude_none=True)
 
 
+WATCH_ID = "5b0e9a43-7c1d-4f2a-9e6b-3d8c2a1f0e77"
+WHEN = "2026-12-07T03:00:00.000000Z"
+
+
 class WatchHistory(BaseModel):
-    action: str
-    actor: str
-    at: str
+    action: str = Field(description="created, paused, active (resumed) or deleted",
+                        examples=["created"])
+    actor: str = Field(description="who did it (the API key's principal)", examples=["desk"])
+    at: str = Field(examples=[WHEN])
 
 
 class WatchPublic(BaseModel):
-    id: str
-    condition: dict[str, Any]
-    scope: dict[str, str]
-    url: str | None
-    status: str = Field(description="active, paused or deleted")
-    actor: str = Field(description="who set it")
-    created_at: str
-    after: int = Field(description="the log position it was set at: it fires on later events")
+    id: str = Field(examples=[WATCH_ID])
+    condition: dict[str, Any] = Field(examples=[{"kind": "band", "band": "almost certain"}])
+    scope: dict[str, str] = Field(examples=[{"claim": "nk-troops-for-russia"}])
+    url: str | None = Field(description="the webhook, if any",
+                            examples=["https://newsroom.example/hooks/ledger"])
+    status: str = Field(description="active, paused or deleted", examples=["active"])
+    actor: str = Field(description="who set it", examples=["desk"])
+    created_at: str = Field(examples=[WHEN])
+    after: int = Field(description="the log position it was set at: it fires on later events",
+                       examples=[19])
     history: list[WatchHistory]
 
 
 class WatchCreated(WatchPublic):
-    secret: str = Field(description="the key of its signatures; answered only here")
+    secret: str = Field(description="the key of its signatures; answered only here",
+                        examples=["Jx0c3cW8xq2m0dV9l5ZbKQ7rT1uYpA6sN4eH8gF2iLo"])
 
 
 class WatchesPublic(BaseModel):
@@ -150,12 +158,10 @@ def resume_watch(watch_id: WatchId, watches: WatchesDep, actor: Actor) -> dict[s
     return watches.set_status(watch_id, "active", actor)
 
 
-@router.delete("/{watch_id}", status_code=204, response_class=Response,
-               responses=WRITE | NOT_FOUND)
-def delete_watch(watch_id: WatchId, watches: WatchesDep, actor: Actor) -> Response:
-    """Delete a watch (its history stays stored): it fires no more."""
-    watches.set_status(watch_id, "deleted", actor)
-    return Response(status_code=204)
+@router.delete("/{watch_id}", response_model=WatchPublic, responses=WRITE | NOT_FOUND)
+def delete_watch(watch_id: WatchId, watches: WatchesDep, actor: Actor) -> dict[str, Any]:
+    """Delete a watch: it fires no more; answers it as deleted (its history stays stored)."""
+    return watches.set_status(watch_id, "deleted", actor)
 
 
 @router.get("/{watch_id}/deliveries", response_model=DeliveriesPublic, responses=NOT_FOUND)

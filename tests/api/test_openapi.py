@@ -46,6 +46,9 @@ def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
         ("GET", "/checkpoints/latest"), ("GET", "/healthz"), ("GET", "/readyz"),
         ("GET", "/metrics"), ("GET", "/models"), ("GET", "/models/diff"),
         ("GET", "/events/stream"), ("GET", "/claims/{claim_id}/stream"),
+        ("POST", "/watches"), ("GET", "/watches"), ("GET", "/watches/{watch_id}"),
+        ("POST", "/watches/{watch_id}/pause"), ("POST", "/watches/{watch_id}/resume"),
+        ("DELETE", "/watches/{watch_id}"), ("GET", "/watches/{watch_id}/deliveries"),
     }
 
 

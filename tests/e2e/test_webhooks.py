@@ -174,7 +174,7 @@ def test_watches_are_listed_paused_and_deleted_with_their_history(server: Server
     paused = httpx.post(f"{server.base}/watches/{made['id']}/pause", headers=AS_WRITER).json()
     assert paused["status"] == "paused"
     gone = httpx.delete(f"{server.base}/watches/{made['id']}", headers=AS_WRITER)
-    assert gone.status_code == 204
+    assert gone.status_code == 200 and gone.json()["status"] == "deleted"
     assert httpx.get(f"{server.base}/watches", headers=AS_READER).json()["data"] == []
     missing = httpx.get(f"{server.base}/watches/{made['id']}", headers=AS_READER)
     assert missing.status_code == 404
