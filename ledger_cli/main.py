@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from ledger_cli import bench, checkpoints, models, rebuild, serve, tail, transfer, views
+from ledger_cli import (
+    bench,
+    checkpoints,
+    models,
+    rebuild,
+    serve,
+    tail,
+    transfer,
+    views,
+    watches,
+)
 from ledger_cli.evaluate import evaluate
 from ledger_cli.session import EXIT_CODES_HELP, Options
 
@@ -81,6 +91,7 @@ app.command(rich_help_panel=DATA)(checkpoints.checkpoint)
 app.command(rich_help_panel=DATA)(rebuild.rebuild)
 app.command(rich_help_panel=DATA)(evaluate)
 app.add_typer(models.app, name="models", rich_help_panel=READ)
+app.add_typer(watches.app, name="watches", rich_help_panel=READ)
 app.add_typer(bench.app, name="bench", rich_help_panel=SERVE)
 
 
