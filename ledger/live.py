@@ -53,6 +53,26 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class Message:
+    """One message of a feed: its ``name`` (None: the default), its data, and ``id``, the
+    position a subscriber resumes after (None: the next message's, of the same position)."""
+
+    name: str | None
+    data: JSON
+    id: int | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a feed read: its messages, the position to read after next, and ``full``:
+    more may be waiting."""
+
+    messages: list[Message]
+    last: int
+    full: bool
+
+
+@dataclass(frozen=True)
 class LogFilter:
     """Which records of the global log a subscriber wants: all of those given must match."""
 
@@ -84,6 +104,13 @@ def log_after(ledger: ClaimsLedger, after: int, wanted: LogFilter, limit: int = 
     events: list[JSON] = page["events"]
     admitted = [record for record in events if wanted.admits(record)]
     return LogBatch(admitted, int(page["next"]), len(events) >= limit)
+
+
+def log_feed(ledger: ClaimsLedger, after: int, wanted: LogFilter) -> Page:
+    """The global log's feed: one message per record, its id the record's position."""
+    batch = log_after(ledger, after, wanted)
+    messages = [Message(None, record, record["position"]) for record in batch.records]
+    return Page(messages, batch.last, batch.full)
 
 
 def changes_after(ledger: ClaimsLedger, claim_id: str, after: int, limit: int = PAGE) -> list[JSON]:

@@ -21,6 +21,7 @@ from eventsourcing.persistence import EventStore, IntegrityError
 
 from ledger.application import ClaimsLedger
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.live import PAGE, Message, Page
 from ledger.store import store_errors
 from ledger.times import format_instant, now
 from ledger.watches import (
@@ -176,6 +177,39 @@ class Watches:
         if index is None or not fires(condition, entries[index], entries[:index]):
             return None
         return notification(watch.watch_id, condition, claim, record, entries[index])
+
+    @store_errors
+    def claim_feed(self, claim_id: str, after: int, limit: int = PAGE) -> Page:
+        """A claim's feed: its credibility changes after position ``after`` (the audit's
+        entries: the event, before, after and the reason), each followed by what the active
+        watches on the claim say of it (``watch``). The last message of a position carries
+        its id, so a subscriber that resumes after it has had them all."""
+        entries: list[JSON] = self.ledger.audit(claim_id)["entries"]
+        start = next((i for i, e in enumerate(entries) if e["position"] > after), len(entries))
+        page = entries[start:start + limit]
+        if not page:
+            return Page([], after, False)
+        claim: JSON = self.ledger.claim(claim_id)
+        watching = [(w, Condition.parse(w.condition)) for w in self.watches()
+                    if w.status == "active" and in_scope(w.scope, claim)]
+        messages: list[Message] = []
+        for index, entry in enumerate(page, start=start):
+            said = [
+                notification(watch.watch_id, condition, claim, self._record(entry), entry)
+                for watch, condition in watching
+                if entry["position"] > watch.after
+                and fires(condition, entry, entries[:index])
+            ]
+            ids = [None] * len(said) + [entry["position"]]
+            data = [{"claim_id": claim_id, **entry}, *said]
+            names = ["credibility"] + ["watch"] * len(said)
+            messages += [Message(n, d, i) for n, d, i in zip(names, data, ids, strict=True)]
+        return Page(messages, page[-1]["position"], len(page) >= limit)
+
+    def _record(self, entry: JSON) -> JSON:
+        """The log's record of the event an audit entry names."""
+        found: list[JSON] = self.ledger.global_log(entry["position"] - 1, 1)["events"]
+        return found[0]
 
     def _owe(self, watch_id: str, delivery: JSON) -> int:
         def change(watch: Watch) -> None:

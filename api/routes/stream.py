@@ -25,8 +25,9 @@ from api.openapi_docs import READ, problems
 from ledger.config import Settings
 from ledger.errors import LedgerError, StoreUnavailable
 from ledger.inputs import MAX_ID
-from ledger.live import LOG_TYPES, PAGE, Changes, LogFilter, changes_after, log_after
+from ledger.live import LOG_TYPES, Changes, LogFilter, Page, log_feed
 from ledger.reads import MAX_POSITION
+from ledger.watchdesk import Watches
 
 router = APIRouter(tags=["stream"], dependencies=[Depends(authorize)], responses=READ,
                    route_class=AuthenticatedRoute)
@@ -47,7 +48,7 @@ LastEventId = Annotated[
 ]
 Slug = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_ID)]
 
-Read = Callable[[int], tuple[list[dict[str, Any]], int, bool]]
+Read = Callable[[int], Page]
 
 
 def _start(after: int | None, last_event_id: str | None) -> int:
@@ -55,10 +56,10 @@ def _start(after: int | None, last_event_id: str | None) -> int:
 
 
 async def _follow(
-    request: Request, settings: Settings, read: Read, after: int, name: str | None
+    request: Request, settings: Settings, read: Read, after: int
 ) -> AsyncIterator[ServerSentEvent]:
-    """Catch up from ``after``, then follow: ``read(after)`` answers the records after a
-    position, the position to read from next, and whether more are waiting."""
+    """Catch up from ``after``, then follow: ``read(after)`` answers the feed's page after
+    a position (``ledger.live.Page``)."""
     changes: Changes = request.app.state.changes
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
@@ -71,15 +72,17 @@ async def _follow(
         while True:
             wake.clear()
             try:
-                records, after, more = await run_in_threadpool(read, after)
+                page = await run_in_threadpool(read, after)
             except StoreUnavailable:  # the store may come back: try again after a poll
-                more, records = False, []
+                page = Page([], after, False)
             except LedgerError as error:  # damaged history: say so and end the stream
                 yield ServerSentEvent(json.dumps({"detail": error.detail}), event="error")
                 return
-            for record in records:
-                yield ServerSentEvent(json.dumps(record), id=str(record["position"]), event=name)
-            if not more:
+            for message in page.messages:
+                yield ServerSentEvent(json.dumps(message.data), event=message.name,
+                                      id=None if message.id is None else str(message.id))
+            after = page.last
+            if not page.full:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), settings.stream_poll_seconds)
     finally:
@@ -102,14 +105,10 @@ async def stream_events(
 ) -> EventSourceResponse:
     """The global log as server-sent events, from a position, then live; filtered."""
     wanted = LogFilter(claim=claim, source=source, type=type)
-
-    def read(position: int) -> tuple[list[dict[str, Any]], int, bool]:
-        batch = log_after(ledger, position, wanted)
-        return batch.records, batch.last, batch.full
-
     start = _start(after, last_event_id)
-    return EventSourceResponse(_follow(request, settings, read, start, None),
-                               ping=settings.stream_ping_seconds)
+    return EventSourceResponse(
+        _follow(request, settings, lambda position: log_feed(ledger, position, wanted), start),
+        ping=settings.stream_ping_seconds)
 
 
 @router.get("/claims/{claim_id}/stream", response_class=EventSourceResponse,
@@ -122,15 +121,12 @@ async def stream_claim(
     last_event_id: LastEventId = None,
     after: After = None,
 ) -> EventSourceResponse:
-    """The claim's credibility changes (the audit's entries) as server-sent events, then live."""
+    """The claim's credibility changes, and its watches' firings, as server-sent events."""
     await run_in_threadpool(ledger.claim_version, claim_id)  # a 404 before the stream opens
-
-    def read(position: int) -> tuple[list[dict[str, Any]], int, bool]:
-        entries = changes_after(ledger, claim_id, position, PAGE)
-        last = entries[-1]["position"] if entries else position
-        return entries, last, len(entries) >= PAGE
-
+    watches: Watches = request.app.state.watches
     start = _start(after, last_event_id)
-    return EventSourceResponse(_follow(request, settings, read, start, "credibility"),
-                               ping=settings.stream_ping_seconds)
+    return EventSourceResponse(
+        _follow(request, settings, lambda position: watches.claim_feed(claim_id, position),
+                start),
+        ping=settings.stream_ping_seconds)
 

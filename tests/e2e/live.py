@@ -102,3 +102,13 @@ def setup_ledger(server: Server) -> None:
         write(server, "/claims", {"id": claim, "text": f"North Korea sends {claim} to Russia"})
 
 
+
+
+def wait_until(done: Any, timeout: float = 60) -> bool:
+    """Wait (at most ``timeout`` seconds) until ``done()`` is true."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .live import AS_READER, Server, say, serving, setup_ledger
+from .live import AS_READER, Server, say, serving, setup_ledger, wait_until, write
 from .sse import Follower
 
 pytestmark = pytest.mark.slow
@@ -99,23 +99,39 @@ def _selected(
     ]
 
 
-def test_a_claim_stream_carries_its_credibility_changes(server: Server) -> None:
+def test_a_claim_stream_carries_its_credibility_changes_and_watches(server: Server) -> None:
     setup_ledger(server)
+    write(server, "/sources", {"id": "nis", "name": "NIS", "reliability": "B"})
     say(server, "troops", "zelensky", "asserted", 13)
     say(server, "arms", "peskov", "denied", 14)
+    watch = write(server, "/watches", {
+        "condition": {"kind": "threshold", "threshold": 0.8, "direction": "up"},
+        "scope": {"claim": "troops"}})
     follower = Follower(f"{server.base}/claims/troops/stream", AS_READER).start()
     try:
         assert follower.wait_for(has(1)), follower.events
         say(server, "troops", "peskov", "denied", 15)
-        assert follower.wait_for(has(2)), follower.events
+        crossing = write(server, "/claims/troops/events", {
+            "type": "assessed", "source": "nis", "occurred_at": "2024-10-18",
+            "likelihood": "almost certain"})
+        assert follower.wait_for(has(4)), follower.events
     finally:
         follower.close()
     audit = httpx.get(f"{server.base}/claims/troops/audit", headers=AS_READER).json()
-    assert [e.data for e in follower.events] == [
-        {"claim_id": "troops", **entry} for entry in audit["entries"]
-    ]
-    assert {e.event for e in follower.events} == {"credibility"}
-    first, second = (e.data for e in follower.events)
-    assert first["type"] == "asserted" and second["type"] == "denied"
+    credibility = [e for e in follower.events if e.event == "credibility"]
+    assert [e.data for e in credibility] == [
+        {"claim_id": "troops", **entry} for entry in audit["entries"]]
+    assert [e.event for e in follower.events] == [
+        "credibility", "credibility", "credibility", "watch"]
+    first, second, third = (e.data for e in credibility)
     assert second["before"] == first["after"] and second["reason"]
     assert second["after"]["probability"] < second["before"]["probability"]
+    fired = follower.events[-1]
+    deliveries = f"{server.base}/watches/{watch['id']}/deliveries"
+    assert wait_until(lambda: httpx.get(deliveries, headers=AS_READER).json()["data"])
+    owed = httpx.get(deliveries, headers=AS_READER).json()["data"]
+    assert fired.data["delivery_id"] == owed[0]["delivery_id"]  # the webhook's id, too
+    assert fired.data["position"] == third["position"] == crossing["position"]
+    assert fired.data["before"] == third["before"] and fired.data["after"] == third["after"]
+    # The id goes with the last message of a position: resuming after it, nothing is lost.
+    assert follower.events[-2].id is None and fired.id == str(crossing["position"])

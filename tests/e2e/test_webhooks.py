@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .live import AS_READER, AS_WRITER, Server, serving, setup_ledger, write
+from .live import AS_READER, AS_WRITER, Server, serving, setup_ledger, wait_until, write
 
 pytestmark = pytest.mark.slow
 
@@ -85,15 +85,6 @@ def verify(headers: dict[str, str], body: bytes) -> None:
     github = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(github, headers["X-Hub-Signature-256"])
     assert abs(time.time() - int(fields["t"])) < 600
-
-
-def wait_until(done: Any, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def assess(server: Server, likelihood: str, day: int) -> dict[str, Any]:
