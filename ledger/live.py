@@ -16,15 +16,14 @@ from typing import Any
 
 from ledger.application import ClaimsLedger
 from ledger.errors import StoreUnavailable
+from ledger.statements import STATEMENT_TYPES
 from ledger.store import LedgerApplication
 
 JSON = dict[str, Any]
 
 #: The ``type`` of every record of the global log: a claim's events and the registry's.
-LOG_TYPES = (
-    "claim_registered", "source_registered", "source_rerated",
-    "asserted", "denied", "assessed", "retracted", "corrected", "resolved",
-)
+LOG_TYPES = ("claim_registered", "source_registered", "source_rerated",
+             *(str(kind) for kind in STATEMENT_TYPES))
 PAGE = 100
 
 

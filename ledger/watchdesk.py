@@ -22,6 +22,7 @@ from eventsourcing.persistence import EventStore, IntegrityError
 from ledger.application import ClaimsLedger
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.live import PAGE, Message, Page
+from ledger.statements import STATEMENT_TYPES
 from ledger.store import store_errors
 from ledger.times import format_instant, now
 from ledger.watches import (
@@ -38,8 +39,6 @@ from ledger.watches import (
 
 JSON = dict[str, Any]
 T = TypeVar("T")
-#: Statements a watch looks at (the registry's events change no claim's credibility here).
-STATEMENTS = ("asserted", "denied", "assessed", "retracted", "corrected", "resolved")
 SCAN_PAGE = 500
 #: A watch that fires on none of them records its progress every so many positions.
 SCANNED_EVERY = 1000
@@ -152,7 +151,7 @@ class Watches:
             page = self.ledger.global_log(position, SCAN_PAGE)["events"]
             for record in page:
                 position = record["position"]
-                if record["type"] not in STATEMENTS:
+                if record["type"] not in STATEMENT_TYPES:  # a watch looks at a claim's statements
                     continue
                 claim_id = record["claim_id"]
                 if claim_id not in claims:

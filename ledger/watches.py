@@ -24,13 +24,13 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidInput
 from ledger.likelihood import ICD203_TERMS
+from ledger.statements import STATEMENT_TYPES
 from ledger.times import parse_instant
 
 JSON = dict[str, Any]
 CONDITION_KINDS = ("band", "threshold", "move", "new_source", "resolved")
 DIRECTIONS = ("up", "down", "either")
 SCOPE_FIELDS = ("claim", "tag", "party", "text")
-STATEMENT_TYPES = ("asserted", "denied", "assessed", "retracted", "corrected", "resolved")
 _NAMESPACE = UUID("6a0d3f57-2f4e-5c0b-8f3a-3d1e6b2c9a41")
 MAX_URL = 2048
 
