@@ -64,8 +64,9 @@ async def _follow(
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
 
-    def woken() -> None:
-        loop.call_soon_threadsafe(wake.set)
+    def woken() -> None:  # in the writer's thread, after its commit: must never raise
+        with contextlib.suppress(RuntimeError):  # the loop closed (the server stopped)
+            loop.call_soon_threadsafe(wake.set)
 
     changes.listen(woken)
     try:
