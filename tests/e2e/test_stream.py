@@ -135,3 +135,13 @@ def test_a_claim_stream_carries_its_credibility_changes_and_watches(server: Serv
     assert fired.data["before"] == third["before"] and fired.data["after"] == third["after"]
     # The id goes with the last message of a position: resuming after it, nothing is lost.
     assert follower.events[-2].id is None and fired.id == str(crossing["position"])
+
+
+def test_a_head_of_a_stream_answers_its_headers_and_frees_the_connection(
+    server: Server,
+) -> None:
+    with httpx.Client(base_url=server.base, headers=AS_READER, timeout=10) as client:
+        head = client.head("/events/stream")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert client.get("/healthz").status_code == 200  # the same keep-alive connection
