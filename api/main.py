@@ -35,14 +35,19 @@ from api.routes import (
     models,
     reference,
     sources,
+    stream,
     system,
     ui,
+    watches,
 )
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import DISTRIBUTION, open_ledger
 from ledger.checkpointing import CheckpointSchedule
 from ledger.checkpoints import signer_for
 from ledger.config import Settings
+from ledger.live import Changes
+from ledger.watchdesk import Watches
+from ledger.webhooks import Dispatcher, Policy
 
 DESCRIPTION = """\
 An event-sourced, bitemporal ledger of claims and of everything said about them.
@@ -110,6 +115,14 @@ def create_app(
         if app.state.ledger is None:
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
+        app.state.changes = Changes(app.state.ledger.store)  # wakes the streams, the watches
+        app.state.watches = await run_in_threadpool(Watches, app.state.ledger)
+        dispatcher = Dispatcher(
+            app.state.watches, app.state.changes,
+            Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts),
+            poll=settings.stream_poll_seconds,
+        )
+        dispatcher.start()
         projector = app.state.ledger.projector if follow_log else None
         if projector is not None:  # the credibility projection follows the log while we serve
             projector.start()
@@ -122,6 +135,7 @@ def create_app(
             if schedule is not None:  # the shutdown checkpoint: the log as it is left
                 await run_in_threadpool(schedule.stop)
             metrics.close()
+            await run_in_threadpool(dispatcher.stop)
             if projector is not None:
                 await run_in_threadpool(projector.stop)
             if opened is not None:
@@ -149,7 +163,8 @@ def create_app(
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference):
+    for module in (sources, claims, events, stream, watches, history, models, system, ui,
+                   checkpoints, reference):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -174,7 +189,8 @@ def _example_path(template: str) -> str:
     """The path of an example request to ``template``: ids from the article."""
     return (template.replace("{claim_id}", examples.CLAIM_ID)
             .replace("{source_id}", "peskov")
-            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78"))
+            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78")
+            .replace("{watch_id}", "5b0e9a43-7c1d-4f2a-9e6b-3d8c2a1f0e77"))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

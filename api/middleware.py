@@ -120,9 +120,14 @@ class HeadAsGet:
         as_get = {**scope, "method": "GET"}
 
         async def send_headers_only(message: Message) -> None:
+            # A HEAD answer has no body: it is complete with its headers, so an endless
+            # one (a server-sent event stream) neither holds the connection nor runs on
+            # (the server then tells the app the client is gone).
             if message["type"] == "http.response.body":
-                message = {**message, "body": b""}
+                return
             await send(message)
+            if message["type"] == "http.response.start":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         try:
             await self.app(as_get, receive, send_headers_only)

@@ -144,6 +144,22 @@ class Settings(BaseSettings):
         default=None, description="a directory where a server writes each checkpoint it signs "
         "by itself, as a JSON file, for shipping elsewhere",
     )
+    stream_ping_seconds: float = Field(
+        default=15, gt=0, le=3600, description="seconds between the heartbeats (comment "
+        "lines) of a server-sent event stream, so proxies keep an idle one open",
+    )
+    stream_poll_seconds: float = Field(
+        default=1, gt=0, le=60, description="seconds between a stream's reads of the log "
+        "for events other processes stored (this process's own wake it at once)",
+    )
+    webhook_retry_seconds: float = Field(
+        default=5, gt=0, le=3600, description="seconds before a failed webhook delivery is "
+        "tried again; the pause doubles with each attempt",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="attempts of a webhook delivery before it is "
+        "given up as failed (GET /watches/{id}/deliveries shows it)",
+    )
     signing_key: SecretStr | None = Field(
         default=None,
         description="the Ed25519 private key that signs checkpoints: PEM, its 32 bytes in hex "

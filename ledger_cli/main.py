@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from ledger.bootstrap import DISTRIBUTION
-from ledger_cli import bench, checkpoints, models, rebuild, serve, transfer, views
+from ledger_cli import (
+    bench,
+    checkpoints,
+    models,
+    rebuild,
+    serve,
+    tail,
+    transfer,
+    views,
+    watches,
+)
 from ledger_cli.evaluate import evaluate
 from ledger_cli.session import EXIT_CODES_HELP, Options
 from ledger_cli.usage import Command, Group
@@ -76,6 +86,7 @@ app.command(rich_help_panel=READ, cls=Command)(views.timeline)
 app.command(rich_help_panel=READ, cls=Command)(views.claims)
 app.command(rich_help_panel=READ, cls=Command)(views.sources)
 app.command(rich_help_panel=READ, cls=Command)(views.replay)
+app.command(rich_help_panel=READ, cls=Command)(tail.tail)
 app.command(rich_help_panel=DATA, cls=Command)(transfer.load)
 app.command(rich_help_panel=DATA, cls=Command)(transfer.export)
 app.command(rich_help_panel=DATA, cls=Command)(views.verify)
@@ -84,6 +95,7 @@ app.command(rich_help_panel=DATA, cls=Command)(checkpoints.keygen)
 app.command(rich_help_panel=DATA, cls=Command)(rebuild.rebuild)
 app.command(rich_help_panel=DATA, cls=Command)(evaluate)
 app.add_typer(models.app, name="models", rich_help_panel=READ)
+app.add_typer(watches.app, name="watches", rich_help_panel=READ)
 app.add_typer(bench.app, name="bench", rich_help_panel=SERVE)
 
 

@@ -13,7 +13,9 @@ from .helpers import Invoke
 COMMANDS = [
     [], ["serve"], ["show"], ["audit"], ["timeline"], ["claims"], ["sources"], ["replay"],
     ["load"], ["export"], ["verify"], ["checkpoint"], ["rebuild"], ["evaluate"], ["models"],
-    ["models", "diff"], ["bench"], ["bench", "generate"],
+    ["models", "diff"], ["models", "fit"], ["models", "learning-curve"], ["bench"],
+    ["bench", "generate"], ["keygen"], ["tail"], ["watches"], ["watches", "add"],
+    ["watches", "list"], ["watches", "deliveries"],
 ]
 #: A Python type where a metavar belongs: <str>, <int>, <int range>, <bool>, <float>...
 PYTHON_TYPE = re.compile(r"<(str|int|bool|float|text|integer|path)[^>]*>", re.IGNORECASE)

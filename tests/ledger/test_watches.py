@@ -1,0 +1,148 @@
+"""Watches stored as events beside the ledger (ledger.watchdesk), on every backend: what
+they owe as the log grows, pausing, a restart, and delivery attempts (ledger.webhooks)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger.errors import ClaimNotFound, InvalidInput
+from ledger.watchdesk import Watches, WatchNotFound
+from ledger.webhooks import Policy, deliver_due
+
+from .helpers import claim, say, source
+
+THRESHOLD = {"kind": "threshold", "threshold": 0.8, "direction": "either"}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(name="watched")
+def watched_ledger(ledger: ClaimsLedger) -> ClaimsLedger:
+    return watched(ledger)
+
+
+def watched(ledger: ClaimsLedger) -> ClaimsLedger:
+    source(ledger, "nis", reliability="B")
+    source(ledger, "zelensky")
+    claim(ledger, "troops")
+    claim(ledger, "arms")
+    return ledger
+
+
+def test_a_watch_owes_one_notification_per_firing_event(watched: ClaimsLedger) -> None:
+    watches = Watches(watched)
+    made = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"}}, "ana")
+    say(watched, "troops", "asserted", "zelensky", "2024-10-13")  # 0.6: no crossing
+    up = say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="almost certain")
+    say(watched, "arms", "assessed", "nis", "2024-10-18", likelihood="almost certain")  # unwatched
+    assert watches.scan() == 1
+    assert watches.scan() == 0  # owed once
+    (owed,) = watches.deliveries(made["id"])["data"]
+    assert owed["position"] == up["position"] and owed["status"] == "stream-only"  # no url
+    down = say(watched, "troops", "assessed", "nis", "2024-10-19", likelihood="unlikely")
+    assert watches.scan() == 1
+    assert [d["position"] for d in watches.deliveries(made["id"])["data"]] == [
+        up["position"], down["position"]]
+
+
+def test_a_paused_watch_owes_nothing_for_what_was_stored_meanwhile(
+    watched: ClaimsLedger,
+) -> None:
+    watches = Watches(watched)
+    made = watches.create({"condition": {"kind": "new_source"}, "scope": {"text": "troops"}},
+                          "ana")
+    assert watches.set_status(made["id"], "paused", "bob")["status"] == "paused"
+    say(watched, "troops", "asserted", "zelensky", "2024-10-13")
+    assert watches.scan() == 0
+    resumed = watches.set_status(made["id"], "active", "bob")
+    assert [(h["action"], h["actor"]) for h in resumed["history"]] == [
+        ("created", "ana"), ("paused", "bob"), ("active", "bob")]
+    assert watches.scan() == 0
+    say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="likely")
+    assert watches.scan() == 1  # a new source, after the resumption
+    watches.set_status(made["id"], "deleted", "bob")
+    assert watches.list_watches()["data"] == []
+    with pytest.raises(WatchNotFound):
+        watches.deliveries(made["id"])
+
+
+def test_bad_watches_are_refused_and_nothing_is_stored(watched: ClaimsLedger) -> None:
+    watches = Watches(watched)
+    with pytest.raises(ClaimNotFound):
+        watches.create({"condition": THRESHOLD, "scope": {"claim": "no-such-claim"}}, "ana")
+    for body, field in (
+        ({"condition": THRESHOLD, "scope": {"claim": "troops"}, "url": "ftp://x"}, "url"),
+        ({"condition": THRESHOLD, "scope": {"claim": "troops"}, "secret": "short"}, "secret"),
+        ({"condition": THRESHOLD, "scope": {"claim": "troops"}, "colour": "red"}, "colour"),
+        ({"condition": {"kind": "band", "band": "sure"}, "scope": {"tag": "x"}},
+         "condition.band"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            watches.create(body, "ana")
+        assert refused.value.field == field
+    assert watches.list_watches()["data"] == []
+
+
+def test_a_restart_finds_the_watches_and_owes_nothing_twice(sql_store: str) -> None:
+    """A store that outlives the process (SQLite, PostgreSQL), opened again."""
+    settings = Settings(store=sql_store, _env_file=None)  # type: ignore[call-arg]
+    first = open_ledger(settings)
+    try:
+        watched(first)
+        watches = Watches(first)
+        made = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"}}, "ana")
+        say(first, "troops", "assessed", "nis", "2024-10-18", likelihood="almost certain")
+        assert watches.scan() == 1
+        owed = watches.deliveries(made["id"])
+    finally:
+        first.close()
+    again = open_ledger(settings)
+    try:
+        restarted = Watches(again)
+        assert [w["id"] for w in restarted.list_watches()["data"]] == [made["id"]]
+        assert restarted.scan() == 0
+        assert restarted.deliveries(made["id"]) == owed
+        say(again, "troops", "assessed", "nis", "2024-10-19", likelihood="unlikely")
+        assert restarted.scan() == 1
+    finally:
+        again.close()
+
+
+def test_failed_deliveries_are_retried_with_growing_pauses_then_given_up(
+    watched: ClaimsLedger,
+) -> None:
+    watches = Watches(watched)
+    made = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"},
+                           "url": f"http://127.0.0.1:{_closed_port()}/hook"}, "ana")
+    say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="almost certain")
+    watches.scan()
+    policy = Policy(retry_seconds=0.000001, max_attempts=3, timeout=5)
+    tried = [deliver_due(watches, policy) for _ in range(3)]
+    (delivery,) = watches.deliveries(made["id"])["data"]
+    assert delivery["status"] == "failed" and delivery["attempts"] == 3
+    assert delivery["last_status"] is None and "no answer" in delivery["last_error"]
+    assert deliver_due(watches, policy) == 0  # given up: tried no more
+    assert tried == [1, 1, 1]
+
+
+def test_a_retry_waits_for_its_pause(watched: ClaimsLedger) -> None:
+    watches = Watches(watched)
+    made = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"},
+                           "url": f"http://127.0.0.1:{_closed_port()}/hook"}, "ana")
+    say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="almost certain")
+    watches.scan()
+    policy = Policy(retry_seconds=3600, max_attempts=5, timeout=5)
+    assert deliver_due(watches, policy) == 1
+    assert deliver_due(watches, policy) == 0  # not due for an hour
+    (delivery,) = watches.deliveries(made["id"])["data"]
+    assert delivery["status"] == "retrying" and delivery["next_attempt_at"] > delivery[
+        "last_attempt_at"]
