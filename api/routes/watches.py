@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.bodies import SLUG_PATTERN, Body
-from api.deps import Actor, AuthenticatedRoute, JsonBody, authorize
+from api.deps import AuthenticatedRoute, Caller, JsonBody, authorize
 from api.openapi_docs import READ, WRITE, problems
 from ledger.likelihood import ICD203_TERMS
 from ledger.watchdesk import Watches
@@ -126,10 +126,10 @@ NOT_FOUND = problems(404, examples={404: ("not-found",)},
 
 @router.post("", status_code=201, response_model=WatchCreated, dependencies=[JsonBody],
              responses=WRITE | problems(404, missing=("claim",)))
-def create_watch(body: WatchCreate, watches: WatchesDep, actor: Actor, response: Response
+def create_watch(body: WatchCreate, watches: WatchesDep, caller: Caller, response: Response
                  ) -> dict[str, Any]:
     """Set a watch on one claim or a filter of claims; it fires on events after now."""
-    made = watches.create(body.fields(), actor)
+    made = watches.create(body.fields(), caller.name)
     response.headers["Location"] = f"/watches/{made['id']}"
     return made
 
@@ -147,21 +147,21 @@ def get_watch(watch_id: WatchId, watches: WatchesDep) -> dict[str, Any]:
 
 
 @router.post("/{watch_id}/pause", response_model=WatchPublic, responses=WRITE | NOT_FOUND)
-def pause_watch(watch_id: WatchId, watches: WatchesDep, actor: Actor) -> dict[str, Any]:
+def pause_watch(watch_id: WatchId, watches: WatchesDep, caller: Caller) -> dict[str, Any]:
     """Pause a watch: it owes nothing for events stored while it is paused."""
-    return watches.set_status(watch_id, "paused", actor)
+    return watches.set_status(watch_id, "paused", caller.name)
 
 
 @router.post("/{watch_id}/resume", response_model=WatchPublic, responses=WRITE | NOT_FOUND)
-def resume_watch(watch_id: WatchId, watches: WatchesDep, actor: Actor) -> dict[str, Any]:
+def resume_watch(watch_id: WatchId, watches: WatchesDep, caller: Caller) -> dict[str, Any]:
     """Resume a paused watch."""
-    return watches.set_status(watch_id, "active", actor)
+    return watches.set_status(watch_id, "active", caller.name)
 
 
 @router.delete("/{watch_id}", response_model=WatchPublic, responses=WRITE | NOT_FOUND)
-def delete_watch(watch_id: WatchId, watches: WatchesDep, actor: Actor) -> dict[str, Any]:
+def delete_watch(watch_id: WatchId, watches: WatchesDep, caller: Caller) -> dict[str, Any]:
     """Delete a watch: it fires no more; answers it as deleted (its history stays stored)."""
-    return watches.set_status(watch_id, "deleted", actor)
+    return watches.set_status(watch_id, "deleted", caller.name)
 
 
 @router.get("/{watch_id}/deliveries", response_model=DeliveriesPublic, responses=NOT_FOUND)
