@@ -32,6 +32,7 @@ from api.routes import (
     models,
     reference,
     sources,
+    stix,
     system,
     ui,
 )
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
-    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference):
+    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference,
+                   stix):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -18,9 +18,11 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO, cast
 
@@ -29,6 +31,7 @@ import typer
 from ledger import inputs
 from ledger.application import ClaimsLedger
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
+from ledger.interop.stix_export import StixExport, bundle_id, write_bundle
 from ledger_cli.records import Numbered, batches, count_records, read_records
 from ledger_cli.render import import_progress
 from ledger_cli.session import (
@@ -351,12 +354,24 @@ def _input(file: str) -> Iterator[tuple[TextIO, int | None]]:
         yield stream, total
 
 
+class Format(StrEnum):
+    """What ``load`` reads and ``export`` writes."""
+
+    ndjson = "ndjson"  # the export format: one event per line
+    stix = "stix"  # a STIX 2.1 bundle (ledger.interop)
+
+
 def export(
     ctx: typer.Context,
     file: Annotated[
         str | None,
         typer.Argument(metavar="FILE", help="Where to write; '-' or nothing writes to stdout."),
     ] = None,
+    format_: Annotated[
+        Format,
+        typer.Option("--format", help="ndjson: a backup in the export format; stix: a STIX "
+                     "2.1 bundle, for intelligence platforms (docs/interop.md)."),
+    ] = Format.ndjson,
 ) -> None:
     """Write every event as NDJSON, in log order: a backup.
 
@@ -365,12 +380,32 @@ def export(
     and `known_at` questions still hold). Into a store that already holds events, `load`
     records them anew. A FILE is replaced only once the export is complete.
     """
+    if format_ is Format.stix:
+        _export_stix(ctx, file)
+        return
     with open_ledger(ctx, existing=True) as ledger, _output(file) as out:
         count = 0
         for event in _log(ledger, stored=True):
             out.write(json.dumps(event, ensure_ascii=False) + "\n")
             count += 1
     say(f"exported {count} events to {file if file not in (None, '-') else 'stdout'}")
+
+
+def _export_stix(ctx: typer.Context, file: str | None) -> None:
+    """The whole log as one STIX bundle, written as it is read (bounded memory)."""
+    with open_ledger(ctx, existing=True) as ledger, _output(file) as out:
+        objects = StixExport(ledger).stream()
+        count = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            for obj in objects:
+                count += 1
+                yield obj
+
+        for piece in write_bundle(counted(), bundle_id("export", uuid.uuid4())):
+            out.write(piece)
+    say(f"exported {count} STIX objects to {file if file not in (None, '-') else 'stdout'}")
 
 
 def _log(ledger: ClaimsLedger, *, stored: bool = False) -> Iterator[dict[str, Any]]:

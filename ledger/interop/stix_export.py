@@ -52,8 +52,9 @@ class StixItem:
 @dataclass(frozen=True)
 class StixPage:
     items: list[StixItem]
+    after: int  # the position the page starts after
     last_position: int  # the last event read: the next page starts after it
-    more: bool
+    next_cursor: str | None  # as the global log's pages have it: None on the last page
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -139,9 +140,12 @@ class StixExport:
         self.ledger = ledger
         self._names: dict[str, str] = {}
 
-    def page(self, after: int = 0, limit: int = PAGE) -> StixPage:
-        """The objects of the events after position ``after`` (at most ``limit`` events)."""
-        log = self.ledger.log_page(after=after, limit=limit)
+    def page(
+        self, after: int | None = None, limit: int = PAGE, cursor: str | None = None
+    ) -> StixPage:
+        """The objects of one page of the global log (``ClaimsLedger.log_page``: the events
+        after position ``after`` or ``cursor``, at most ``limit`` of them)."""
+        log = self.ledger.log_page(cursor=cursor, limit=limit, after=after)
         events: list[dict[str, Any]] = log["data"]
         items: list[StixItem] = []
         last_in_page: dict[str, int] = {}  # claim -> its last statement in this page
@@ -156,8 +160,9 @@ class StixExport:
             if grouping is not None:
                 at = next(i for i, item in enumerate(items) if item.position == position)
                 items.insert(at + 1, StixItem(grouping, position, grouping["modified"]))
-        last = events[-1]["position"] if events else after
-        return StixPage(items, last, log["next_cursor"] is not None)
+        start = after if after is not None else int(cursor or 0)
+        last = events[-1]["position"] if events else start
+        return StixPage(items, start, last, log["next_cursor"])
 
     def stream(self, after: int = 0) -> Iterator[dict[str, Any]]:
         """Every object from ``after`` to the end of the log, page by page."""
@@ -165,7 +170,7 @@ class StixExport:
             page = self.page(after, PAGE)
             for item in page.items:
                 yield item.obj
-            if not page.more:
+            if page.next_cursor is None:
                 return
             after = page.last_position
 
