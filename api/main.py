@@ -26,6 +26,7 @@ from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
 from api.routes import (
     checkpoints,
+    claimreview,
     claims,
     events,
     history,
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
     for module in (sources, claims, events, history, models, system, ui, checkpoints, reference,
-                   stix):
+                   stix, claimreview):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -24,6 +24,7 @@ cannot be used to write. ``/`` links here. The routes are left out of the OpenAP
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from api.access import KeyRing, NotAllowed, NotAuthenticated, Role
 from api.deps import LedgerDep
 from ledger.application import ClaimsLedger
 from ledger.errors import InvalidInput, NotFound
+from ledger.interop.claimreview import Publisher, claim_review
 from ledger.likelihood import ICD203_BANDS, ICD203_TERMS, band_for
 from ledger.reads import MAX_LIMIT
 from ledger.statements import STATUSES
@@ -700,9 +702,15 @@ def claim_page(
     values = {m["value"] for m in moments}
     link = Link(f"/ui/claims/{claim_id}", {"as_of": as_of, "known_at": known_at,
                                             "compare": compare, "audit_after": audit_after})
+    settings = request.app.state.settings
+    review = claim_review(claim, events, sources, Publisher(settings.publisher_name,
+                                                            settings.publisher_url),
+                          url=str(request.url_for("claim_page", claim_id=claim_id)))
     return _render(request, "claim.html", {
         "title": claim["text"],
         "claim": claim,
+        # schema.org ClaimReview for crawlers; "</" escaped so no text can end the script.
+        "claimreview": json.dumps(review, ensure_ascii=False).replace("</", "<\\/"),
         "chart": _chart(timeline, overlay, known_events, tips, claim["as_of"]),
         "timeline": timeline,
         "overlay": overlay,
