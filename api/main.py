@@ -35,6 +35,7 @@ from api.routes import (
     sources,
     stix,
     system,
+    taxii,
     ui,
 )
 from ledger.application import ClaimsLedger
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None, ledger: ClaimsLedger | None = N
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
     for module in (sources, claims, events, history, models, system, ui, checkpoints, reference,
-                   stix, claimreview):
+                   stix, claimreview, taxii):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -29,7 +29,7 @@ import stix2
 
 from ledger.application import ClaimsLedger
 from ledger.interop import stix_terms as terms
-from ledger.times import format_instant, parse_instant
+from ledger.times import format_instant, now, parse_instant
 
 #: Events a stream reads per page.
 PAGE = 1000
@@ -139,6 +139,7 @@ class StixExport:
     def __init__(self, ledger: ClaimsLedger) -> None:
         self.ledger = ledger
         self._names: dict[str, str] = {}
+        self._histories: dict[str, _ClaimHistory] = {}  # claims as known now (is_latest)
 
     def page(
         self, after: int | None = None, limit: int = PAGE, cursor: str | None = None
@@ -173,6 +174,25 @@ class StixExport:
             if page.next_cursor is None:
                 return
             after = page.last_position
+
+    def is_latest(self, item: StixItem) -> bool:
+        """Whether ``item`` is its object's latest version the ledger holds now."""
+        event = terms.ledger_properties(item.obj) or {}
+        recorded = event.get("ledger_event")
+        if recorded is None:
+            return True  # a grouping (made at its latest) or the ledger's definitions
+        if "claim_id" not in recorded:  # a source's registration or re-rating
+            ratings = self.ledger.get_source(recorded["source"])["ratings"]
+            return bool(ratings[-1]["position"] == item.position)
+        claim_id = recorded["claim_id"]
+        history = self._histories.get(claim_id)
+        if history is None:
+            if len(self._histories) >= 64:  # one request's worth; bounded
+                self._histories.clear()
+            history = self._histories[claim_id] = _ClaimHistory(self.ledger, claim_id, now())
+        root = history.root(history.by_id[recorded["event_id"]])
+        last = [e["position"] for e in history.events if history.root(e) is root][-1]
+        return bool(last == item.position)
 
     # One event -> one object version.
 
