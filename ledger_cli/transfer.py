@@ -32,6 +32,7 @@ from ledger import inputs
 from ledger.application import ClaimsLedger
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.interop.stix_export import StixExport, bundle_id, write_bundle
+from ledger.interop.stix_import import apply_import, plan_import
 from ledger_cli.records import Numbered, batches, count_records, read_records
 from ledger_cli.render import import_progress
 from ledger_cli.session import (
@@ -51,6 +52,13 @@ def _default_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # a container user without a name
         return "cli"
+
+
+class Format(StrEnum):
+    """What ``load`` reads and ``export`` writes."""
+
+    ndjson = "ndjson"  # the export format: one event per line
+    stix = "stix"  # a STIX 2.1 bundle (ledger.interop)
 
 
 #: Records a load keeps in memory between batches by default (about 1 GB at most).
@@ -86,6 +94,17 @@ def load(
             "load (a claim dropped from memory is reloaded from the store), about 1 KB each.",
         ),
     ] = LOAD_HOLD,
+    format_: Annotated[
+        Format,
+        typer.Option("--format", help="ndjson: the export format; stix: a STIX 2.1 bundle, "
+                     "whose notes, opinions and reports about the ledger's claims become "
+                     "statements (docs/interop.md)."),
+    ] = Format.ndjson,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="With --format stix: list what would be appended and "
+                     "what is skipped and why, writing nothing."),
+    ] = False,
 ) -> None:
     """Import events from an export file, a batch at a time.
 
@@ -95,6 +114,9 @@ def load(
     event id, same content) are skipped, so an interrupted load can be run again.
     """
     who = actor or _default_actor()
+    if format_ is Format.stix:
+        _load_stix(ctx, file, who, preview)
+        return
     # The input first: a file that cannot be read must not leave a new, empty store behind.
     with reported_errors(), _input(file) as (stream, total), open_ledger(ctx) as ledger:
         loader = _BatchLoader(ledger, who, hold)
@@ -109,6 +131,28 @@ def load(
                 say(loader.partial_summary())
                 raise typer.Exit(exit_code(error)) from None
     say(loader.summary(file))
+
+
+def _load_stix(ctx: typer.Context, file: str, actor: str, preview: bool) -> None:
+    """A STIX bundle's statements, planned (and, but for a preview, appended at once)."""
+    with _input(file) as (stream, _):
+        try:
+            bundle = json.load(stream)
+        except ValueError as error:
+            fail(EXIT_BAD_INPUT, f"{file} is not JSON: {error}")
+    with open_ledger(ctx) as ledger:
+        plan = plan_import(ledger, bundle)
+        for skipped in plan.skipped:
+            say(f"skipped {skipped.stix_id}: {skipped.reason}")
+        for planned in plan.appended:
+            record = planned.record
+            what = record.get("claim_id") or record.get("source")
+            say(f"{'would append' if preview else 'appends'} {planned.stix_id}: "
+                f"{record.get('type')} {what}")
+        written = {"count": 0} if preview else apply_import(ledger, plan, actor)
+    verb = "would append" if preview else "appended"
+    count = len(plan.appended) if preview else written["count"]
+    say(f"{verb} {count} events from {file}; skipped {len(plan.skipped)} objects")
 
 
 class _BatchLoader:
@@ -352,13 +396,6 @@ def _input(file: str) -> Iterator[tuple[TextIO, int | None]]:
         fail(EXIT_BAD_INPUT, f"cannot read {file}: {error.strerror or error}")
     with stream:
         yield stream, total
-
-
-class Format(StrEnum):
-    """What ``load`` reads and ``export`` writes."""
-
-    ndjson = "ndjson"  # the export format: one event per line
-    stix = "stix"  # a STIX 2.1 bundle (ledger.interop)
 
 
 def export(
