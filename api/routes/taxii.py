@@ -45,7 +45,8 @@ router = APIRouter(
     dependencies=[Depends(authorize), Depends(_accepts_taxii)], route_class=AuthenticatedRoute,
 )
 
-_TAXII_BODY = {200: {"content": {TAXII_MEDIA_TYPE: {"schema": {"type": "object"}}}}}
+_TAXII_BODY: dict[int | str, dict[str, Any]] = {
+    200: {"content": {TAXII_MEDIA_TYPE: {"schema": {"type": "object"}}}}}
 CollectionId = Annotated[str, Path(description="the ledger's collection",
                                    examples=[COLLECTION_ID], max_length=36)]
 ObjectId = Annotated[str, Path(description="a STIX object's id", max_length=300,

@@ -6,7 +6,8 @@ reads. The rating is the ICD 203 band on a stated seven-step scale (1 "almost no
 7 "almost certain"), the band's words as ``alternateName`` and the model's reasons as
 ``ratingExplanation``. The claim's appearances are its assertions: each a ``CreativeWork``
 by the source that made it (a ``Person``, or an ``Organization`` when its role names
-a body: a government, a service, an agency...), on the day it was made, at its reference when it has one.
+a body: a government, a service, an agency...), on the day it was made, at its reference
+when it has one.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ Filters are TAXII's: ``match[id]``, ``match[type]``, ``match[version]`` (``last`
 default; ``first``; ``all``; or ``modified`` timestamps) and ``match[spec_version]``
 (2.1). A full page ends before objects that share a ``date_added`` (an event's statement
 and its claim's grouping) rather than between them, where it can, so a poller reading on
-with ``added_after`` misses none. A page reads at most ``SCAN`` events: a filter that matches little answers fewer
-objects than ``limit``, with ``more`` and ``next`` to read on.
+with ``added_after`` misses none. A page reads at most ``SCAN`` events: a filter that
+matches little answers fewer objects than ``limit``, with ``more`` and ``next`` to read on.
 """
 
 from __future__ import annotations
@@ -201,7 +201,8 @@ class Collection:
     def _start(self, added_after: datetime | None) -> int:
         """The event after which the objects added after ``added_after`` begin (-1: the
         ledger's definitions first), by bisecting the log on recording time."""
-        if added_after is None or self._added(0) is None or self._added(0) > added_after:
+        first = self._added(0)
+        if added_after is None or first is None or first > added_after:
             return -1
         low, high = 0, 1  # the first event after low was added by then; find a high past it
         while (added := self._added(high)) is not None and added <= added_after:

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from ledger.application import ClaimsLedger
-from ledger.times import parse_instant
 from ledger.interop import stix_terms as terms
 from ledger.interop.stix_export import StixExport, bundle_id, write_bundle
+from ledger.times import parse_instant
 
 from .helpers import TROOPS, assert_valid_stix, load_every_kind
 
