@@ -41,6 +41,7 @@ from api.routes import (
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
+from ledger.interop.taxii import COLLECTION_ID
 
 DESCRIPTION = """\
 An event-sourced, bitemporal ledger of claims and of everything said about them.
@@ -138,7 +139,9 @@ def _example_path(template: str) -> str:
     """The path of an example request to ``template``: ids from the article."""
     return (template.replace("{claim_id}", examples.CLAIM_ID)
             .replace("{source_id}", "peskov")
-            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78"))
+            .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78")
+            .replace("{collection_id}", COLLECTION_ID)
+            .replace("{object_id}", taxii.EXAMPLE_OBJECT_ID))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -157,7 +160,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for code, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if code[0] in "45" and "application/json" in content:
-                    answer["content"] = {MEDIA_TYPE: content.pop("application/json"), **content}
+                    # Only problem+json: not also the media type of a route's own answers.
+                    answer["content"] = {MEDIA_TYPE: content.pop("application/json")}
                     examples = answer["content"][MEDIA_TYPE].get("examples", {})
                     for name, example in examples.items():  # api.openapi_docs.PATH
                         examples[name] = {**example,

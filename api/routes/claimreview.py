@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import (
@@ -58,9 +58,13 @@ class ClaimReviewPublic(BaseModel):
     url: str = Field(description="the claim's page in the web view", max_length=2100)
 
 
+class JsonLdResponse(JSONResponse):
+    media_type = JSON_LD
+
+
 @router.get(
     "/claims/{claim_id}/claimreview", response_model=ClaimReviewPublic,
-    responses=problems(404, missing=("claim",)) | {200: {"content": {JSON_LD: {}}}},
+    response_class=JsonLdResponse, responses=problems(404, missing=("claim",)),
 )
 def claim_review(
     request: Request, claim_id: ClaimId, ledger: LedgerDep, settings: SettingsDep,
@@ -72,4 +76,4 @@ def claim_review(
         as_of=as_of, known_at=known_at, model=model,
         url=str(request.url_for("claim_page", claim_id=claim_id)),
     )
-    return Response(json.dumps(review, ensure_ascii=False), media_type=JSON_LD)
+    return JsonLdResponse(review)

@@ -3,10 +3,10 @@ statements into the ledger (``ledger.interop.stix_import``)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import (
@@ -43,7 +43,7 @@ class StixBundle(BaseModel):
     objects: list[dict[str, Any]] = Field(max_length=3 * 1000 + 2)
 
 
-class StixResponse(Response):
+class StixResponse(JSONResponse):
     media_type = STIX_MEDIA_TYPE
 
 
@@ -69,7 +69,7 @@ def export_bundle(
         "id": bundle_id("log", page.after, page.last_position),
         "objects": definitions() + [item.obj for item in page.items],
     }
-    response = StixResponse(json.dumps(body, ensure_ascii=False))
+    response = StixResponse(body)
     link_next(request, response, {"next_cursor": page.next_cursor}, replaces=("after",))
     return response
 
@@ -112,8 +112,7 @@ def import_bundle(
     commit: Annotated[bool, Query(description="append what the preview lists (default: "
                                   "only answer the preview, writing nothing)")] = False,
 ) -> dict[str, Any]:
-    """Statements from a STIX 2.1 bundle: a preview of what would be appended and what is
-    skipped and why; with commit=true, appended in one transaction."""
+    """A STIX bundle's statements: a preview of what is appended and skipped; commit writes."""
     plan = plan_import(ledger, bundle)
     written = apply_import(ledger, plan, actor) if commit else {"count": 0}
     return {"committed": commit, **written, **plan.answer()}

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from api import examples
 from api.deps import AuthenticatedRoute, LedgerDep, SettingsDep, authorize
 from api.openapi_docs import READ, problems
+from ledger.interop.stix_terms import claim_grouping_id
 from ledger.interop.taxii import (
     COLLECTION_ID,
     DEFAULT_LIMIT,
@@ -45,12 +48,82 @@ router = APIRouter(
     dependencies=[Depends(authorize), Depends(_accepts_taxii)], route_class=AuthenticatedRoute,
 )
 
-_TAXII_BODY: dict[int | str, dict[str, Any]] = {
-    200: {"content": {TAXII_MEDIA_TYPE: {"schema": {"type": "object"}}}}}
+
+
+class TaxiiResponse(JSONResponse):
+    media_type = TAXII_MEDIA_TYPE
+
+
+class DiscoveryPublic(BaseModel):
+    """TAXII 2.1 discovery (section 4.1.1)."""
+
+    title: str = Field(max_length=200)
+    description: str = Field(max_length=2000)
+    default: str = Field(max_length=2000, examples=["http://127.0.0.1:8000/taxii2/ledger/"])
+    api_roots: list[str] = Field(max_length=1)
+
+
+class ApiRootPublic(BaseModel):
+    """TAXII 2.1 API root information (section 4.2.1)."""
+
+    title: str = Field(max_length=200)
+    description: str = Field(max_length=2000)
+    versions: list[str] = Field(max_length=1, examples=[[TAXII_MEDIA_TYPE]])
+    max_content_length: int
+
+
+class CollectionPublic(BaseModel):
+    """A TAXII 2.1 collection (section 5.2.1): read only."""
+
+    id: str = Field(max_length=36, examples=[COLLECTION_ID])
+    title: str = Field(max_length=200)
+    description: str = Field(max_length=2000)
+    can_read: bool
+    can_write: bool
+    media_types: list[str] = Field(max_length=1, examples=[[STIX_MEDIA_TYPE]])
+
+
+class CollectionsPublic(BaseModel):
+    collections: list[CollectionPublic] = Field(max_length=1)
+
+
+class EnvelopePublic(BaseModel):
+    """A TAXII 2.1 envelope (section 3.7): STIX objects, and next while there is more."""
+
+    more: bool
+    next: str | None = Field(default=None, max_length=30, examples=["19.1"])
+    objects: list[dict[str, Any]] = Field(max_length=MAX_LIMIT)
+
+
+class ManifestRecord(BaseModel):
+    id: str = Field(max_length=300)
+    date_added: str = Field(max_length=40)
+    version: str = Field(max_length=40)
+    media_type: str = Field(max_length=64, examples=[STIX_MEDIA_TYPE])
+
+
+class ManifestPublic(BaseModel):
+    """A TAXII 2.1 manifest (section 5.6.1): one record per object version."""
+
+    more: bool
+    next: str | None = Field(default=None, max_length=30)
+    objects: list[ManifestRecord] = Field(max_length=MAX_LIMIT)
+
+
+class VersionsPublic(BaseModel):
+    """An object's versions (section 5.8.1): their modified times."""
+
+    more: bool
+    next: str | None = Field(default=None, max_length=30)
+    versions: list[str] = Field(max_length=MAX_LIMIT)
+
+
 CollectionId = Annotated[str, Path(description="the ledger's collection",
                                    examples=[COLLECTION_ID], max_length=36)]
+#: The article's troops claim's grouping: an object id the examples use.
+EXAMPLE_OBJECT_ID = claim_grouping_id(examples.CLAIM_ID)
 ObjectId = Annotated[str, Path(description="a STIX object's id", max_length=300,
-                               examples=["grouping--1b7cbb5c-7a8c-4a77-8d2c-0d3b5e2a3a1f"])]
+                               examples=[EXAMPLE_OBJECT_ID])]
 AddedAfter = Annotated[str | None, Query(
     description="only objects added (recorded) after this RFC 3339 time", max_length=40,
     examples=["2026-01-01T00:00:00Z"])]
@@ -71,7 +144,7 @@ MatchSpecVersion = Annotated[str | None, Query(alias="match[spec_version]", max_
 
 
 def _answer(body: dict[str, Any], page: Page | None = None) -> Response:
-    response = Response(json.dumps(body, ensure_ascii=False), media_type=TAXII_MEDIA_TYPE)
+    response = TaxiiResponse(body)
     if page is not None and page.items:
         response.headers["X-TAXII-Date-Added-First"] = str(page.first_added)
         response.headers["X-TAXII-Date-Added-Last"] = str(page.last_added)
@@ -100,7 +173,8 @@ def _envelope(page: Page) -> dict[str, Any]:
     return body
 
 
-@router.get("/", response_class=Response, responses=_TAXII_BODY)
+@router.get("/", response_model=DiscoveryPublic, response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def discovery(request: Request) -> Response:
     """TAXII 2.1 server discovery: the ledger's one API root."""
     root = str(request.url_for("api_root"))
@@ -108,7 +182,8 @@ def discovery(request: Request) -> Response:
                     "serving the ledger as STIX 2.1.", "default": root, "api_roots": [root]})
 
 
-@router.get("/ledger/", response_class=Response, responses=_TAXII_BODY)
+@router.get("/ledger/", response_model=ApiRootPublic, response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def api_root(settings: SettingsDep) -> Response:
     """The API root's information: TAXII 2.1, read only."""
     return _answer({"title": "Claims Ledger", "description": "The ledger's collection.",
@@ -116,22 +191,25 @@ def api_root(settings: SettingsDep) -> Response:
                     "max_content_length": settings.max_body_bytes})
 
 
-@router.get("/ledger/collections/", response_class=Response, responses=_TAXII_BODY)
+@router.get("/ledger/collections/", response_model=CollectionsPublic, response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def collections() -> Response:
     """The API root's collections: one, the whole ledger."""
     return _answer({"collections": [_collection_info()]})
 
 
-@router.get("/ledger/collections/{collection_id}/", response_class=Response,
-            responses=_TAXII_BODY | problems(404))
+@router.get("/ledger/collections/{collection_id}/", response_model=CollectionPublic,
+            responses=problems(404), response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def collection(collection_id: CollectionId) -> Response:
     """The collection's information."""
     _ours(collection_id)
     return _answer(_collection_info())
 
 
-@router.get("/ledger/collections/{collection_id}/objects/", response_class=Response,
-            responses=_TAXII_BODY | problems(404))
+@router.get("/ledger/collections/{collection_id}/objects/", response_model=EnvelopePublic,
+            responses=problems(404), response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def objects(
     collection_id: CollectionId, ledger: LedgerDep, added_after: AddedAfter = None,
     limit: TaxiiLimit = DEFAULT_LIMIT, next: Next = None, match_id: MatchId = None,
@@ -147,7 +225,8 @@ def objects(
 
 
 @router.get("/ledger/collections/{collection_id}/objects/{object_id}/",
-            response_class=Response, responses=_TAXII_BODY | problems(404))
+            response_model=EnvelopePublic, responses=problems(404), response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def get_object(
     collection_id: CollectionId, object_id: ObjectId, ledger: LedgerDep,
     added_after: AddedAfter = None, limit: TaxiiLimit = DEFAULT_LIMIT, next: Next = None,
@@ -162,7 +241,8 @@ def get_object(
 
 
 @router.get("/ledger/collections/{collection_id}/objects/{object_id}/versions/",
-            response_class=Response, responses=_TAXII_BODY | problems(404))
+            response_model=VersionsPublic, responses=problems(404), response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def object_versions(
     collection_id: CollectionId, object_id: ObjectId, ledger: LedgerDep,
     added_after: AddedAfter = None, limit: TaxiiLimit = DEFAULT_LIMIT, next: Next = None,
@@ -179,8 +259,9 @@ def object_versions(
     return _answer(body, page)
 
 
-@router.get("/ledger/collections/{collection_id}/manifest/", response_class=Response,
-            responses=_TAXII_BODY | problems(404))
+@router.get("/ledger/collections/{collection_id}/manifest/", response_model=ManifestPublic,
+            responses=problems(404), response_class=TaxiiResponse,
+            response_model_exclude_none=True)
 def manifest(
     collection_id: CollectionId, ledger: LedgerDep, added_after: AddedAfter = None,
     limit: TaxiiLimit = DEFAULT_LIMIT, next: Next = None, match_id: MatchId = None,

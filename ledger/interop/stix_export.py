@@ -29,12 +29,14 @@ import stix2
 
 from ledger.application import ClaimsLedger
 from ledger.interop import stix_terms as terms
+from ledger.statements import RULES
 from ledger.times import format_instant, now, parse_instant
 
 #: Events a stream reads per page.
 PAGE = 1000
 _END_OF_VALID_TIME = datetime(9999, 12, 31, tzinfo=UTC)
-_SUPERSEDING = ("corrected", "retracted")
+#: Statements that name an earlier one: they make new versions of its object.
+_SUPERSEDING = tuple(kind for kind, rule in RULES.items() if rule.supersedes)
 #: Fields a correction replaces in the content of the object it corrects.
 _CONTENT = ("quote", "summary", "likelihood", "likelihood_phrase", "confidence", "outcome",
             "basis", "reference", "note", "source")
@@ -160,7 +162,8 @@ class StixExport:
             grouping = self._grouping(claim_id, position, events)
             if grouping is not None:
                 at = next(i for i, item in enumerate(items) if item.position == position)
-                items.insert(at + 1, StixItem(grouping, position, grouping["modified"]))
+                # Added with its latest statement: the same date_added, to the microsecond.
+                items.insert(at + 1, StixItem(grouping, position, items[at].date_added))
         start = after if after is not None else int(cursor or 0)
         last = events[-1]["position"] if events else start
         return StixPage(items, start, last, log["next_cursor"])

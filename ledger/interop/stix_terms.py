@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.likelihood import ICD203_BANDS
+from ledger.statements import StatementType
 
 #: Who speaks for the ledger in STIX: the identity that defines the extension.
 LEDGER_IDENTITY_NAME = "Claims Ledger"
@@ -60,9 +61,12 @@ def claim_grouping_id(claim_id: str) -> str:
     return stix_id("grouping", "claim", claim_id)
 
 
+_JUDGEMENTS = frozenset({StatementType.ASSESSED, StatementType.RESOLVED})
+
+
 def statement_kind(event_type: str) -> str:
     """The STIX type of a statement: assessments and resolutions are opinions, the rest notes."""
-    return "opinion" if event_type in ("assessed", "resolved") else "note"
+    return "opinion" if event_type in _JUDGEMENTS else "note"
 
 
 def statement_object_id(event_type: str, event_id: str) -> str:

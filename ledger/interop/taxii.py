@@ -28,6 +28,7 @@ from ledger.errors import InvalidInput, NotFound
 from ledger.interop import stix_terms as terms
 from ledger.interop.stix_export import StixExport, StixItem, definitions
 from ledger.reads import MAX_POSITION
+from ledger.statements import RULES
 from ledger.times import parse_instant
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -39,6 +40,9 @@ SCAN = 10_000
 _EVENTS_PER_READ = 500
 _NEXT = re.compile(r"^(-1|[0-9]{1,18})\.([0-9]{1,6})$")
 _VERSION_WORDS = ("last", "first", "all")
+#: Events that make a later version of an object (the first comes from the event it names).
+_LATER_VERSIONS = frozenset(
+    {kind for kind, rule in RULES.items() if rule.supersedes} | {"source_rerated"})
 
 
 @dataclass(frozen=True)
@@ -237,5 +241,4 @@ def _cut(items: list[StixItem], tokens: list[str], following: StixItem, token: s
 
 def _is_first(item: StixItem) -> bool:
     recorded = (terms.ledger_properties(item.obj) or {}).get("ledger_event")
-    return recorded is None or recorded["type"] not in ("corrected", "retracted",
-                                                        "source_rerated")
+    return recorded is None or recorded["type"] not in _LATER_VERSIONS
