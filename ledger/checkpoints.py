@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -49,11 +49,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from ledger.answers import JSON
-from ledger.config import Settings
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.integrity import ChainWalk, audit, walk_chain
 from ledger.persistence.memory import POPOLedgerRecorder
 from ledger.persistence.sql import IndexReads
+
+if TYPE_CHECKING:  # a type only: the settings read the key through this module
+    from ledger.config import Settings
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, now
 

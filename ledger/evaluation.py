@@ -24,24 +24,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ledger import credibility, credibility_v2, replay
+from ledger import replay
 from ledger.application import ClaimsLedger
-from ledger.credibility import Credibility, SourceStanding
-from ledger.credibility_v2 import (
-    ResolvedStance,
-    TrackRecord,
-    positions,
-    resolution_of,
-    stance_value,
-    stances_on,
-)
+from ledger.credibility.records import stance_value, stances_on, track_records
+from ledger.credibility.registry import VERSIONS, ModelVersion
+from ledger.credibility.selection import positions, resolution_of
+from ledger.credibility.values import Credibility, ResolvedStance, SourceStanding, TrackRecord
 from ledger.statements import OUTCOMES, Statement, StatementType
 from ledger.times import format_instant, now, to_micros
 
@@ -82,27 +77,15 @@ class Case:
         return 1 if self.outcome == CONFIRMED else 0
 
 
-#: A model: the case, and every stance on claims resolved so far (the model filters by date).
-Model = Callable[[Case, Sequence[ResolvedStance]], Credibility]
+def predicted(model: ModelVersion, case: Case, history: Sequence[ResolvedStance]) -> Credibility:
+    """The version's answer on ``case``, with ``history`` (every stance on the other
+    resolved claims) as the track records of a version that learns (filtered by date)."""
+    weight = model.strategy.record_weight
 
-
-def _v1(case: Case, history: Sequence[ResolvedStance]) -> Credibility:
-    return credibility.assess(case.evidence, case.sources, case.parties, case.beneficiaries)
-
-
-def _v2(case: Case, history: Sequence[ResolvedStance]) -> Credibility:
     def records(moment: datetime) -> Mapping[str, TrackRecord]:
-        return credibility_v2.track_records(history, moment)
+        return track_records(history, moment, weight)
 
-    return credibility_v2.assess(
-        case.evidence, case.sources, case.parties, case.beneficiaries, track_records=records
-    )
-
-
-MODELS: dict[str, Model] = {
-    credibility.MODEL_VERSION: _v1,
-    credibility_v2.MODEL_VERSION: _v2,
-}
+    return model.assess(case.evidence, case.sources, case.parties, case.beneficiaries, records)
 
 
 # --- the store use case ---------------------------------------------------------------
@@ -208,13 +191,13 @@ class Prediction:
         return 1 if self.outcome == CONFIRMED else 0
 
 
-def predict(model: Model, evaluated: Sequence[Case]) -> list[Prediction]:
+def predict(model: ModelVersion, evaluated: Sequence[Case]) -> list[Prediction]:
     """The model's probability for each case, with every other case's stances as history."""
     history = [(case.claim_id, stance) for case in evaluated for stance in stances(case)]
     found = []
     for case in evaluated:
         known = [stance for claim_id, stance in history if claim_id != case.claim_id]
-        result = model(case, known)
+        result = predicted(model, case, known)
         found.append(
             Prediction(
                 case.claim_id,
@@ -302,9 +285,9 @@ def evaluate(
     scored out of sample. No model here has parameters fitted to data yet, so the split
     only reports both scores; a model's track record (v2) is online, never look-ahead.
     """
-    if model_name not in MODELS:
+    if model_name not in VERSIONS:
         raise KeyError(model_name)
-    by_version = {name: predict(model, evaluated) for name, model in MODELS.items()}
+    by_version = {name: predict(model, evaluated) for name, model in VERSIONS.items()}
     predictions = by_version[model_name]
     report: dict[str, Any] = {
         "model": model_name,

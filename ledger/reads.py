@@ -16,7 +16,7 @@ from datetime import datetime
 
 from ledger import models, replay
 from ledger.answers import JSON
-from ledger.credibility import Contribution, Credibility
+from ledger.credibility.values import Contribution, Credibility
 from ledger.domain import claim_uuid
 from ledger.errors import (
     ClaimNotFound,
@@ -156,12 +156,6 @@ def _contribution(c: Contribution) -> JSON:
     return {"delta": c.delta, "log_odds": c.log_odds, "reason": c.reason}
 
 
-def _walked(model: ModelVersion) -> ModelVersion | None:
-    """The model for ``replay``'s audit and timeline: None for the one its fast walks
-    compute (``models.INCREMENTAL``), else the model, asked time by time."""
-    return None if model.name == models.INCREMENTAL else model
-
-
 def _damaged(item: JSON, position: int, reason: str) -> JSON:
     """A list's item for a claim whose history is damaged: what it cannot vouch for goes."""
     for field in ("text", "tags", "parties", "beneficiaries", "credibility"):
@@ -202,7 +196,7 @@ class LedgerReads:
         data = self.store.claim_as_known(claim_id, to_micros(known))
         return self.claim_view(data, as_of, known, version, self.record_book(version, known))
 
-    def record_book(self, model: ModelVersion, known: datetime) -> replay.RecordBook | None:
+    def record_book(self, model: ModelVersion, known: datetime) -> replay.LedgerRecords | None:
         """Every resolved claim as known at ``known``, for a model that learns from the
         sources' records (None for one that does not): the claims with a resolution
         recorded by then (``LedgerApplication.resolved_claims``).
@@ -214,7 +208,9 @@ class LedgerReads:
         if not model.learns:
             return None
         known_us = to_micros(known)
-        return replay.RecordBook(resolved_claims(self.store, known_us))
+        return replay.LedgerRecords(
+            resolved_claims(self.store, known_us), model.strategy.record_weight
+        )
 
     def claim_view(
         self,
@@ -335,7 +331,7 @@ class LedgerReads:
             source=source,
             after=after,
             limit=None if page_size is None else page_size + 1,
-            model=_walked(chosen),
+            model=chosen,
             records=self.record_book(chosen, known),
         )
         answer: JSON = {
@@ -369,7 +365,7 @@ class LedgerReads:
         data = self.store.claim_as_known(claim_id, to_micros(known))
         sources = self.store.sources_cited(data, to_micros(known))
         points = replay.timeline(
-            data, sources, to_micros(known), _walked(chosen), self.record_book(chosen, known)
+            data, sources, to_micros(known), chosen, self.record_book(chosen, known)
         )
         steps = {
             "claim_id": claim_id,
@@ -408,7 +404,7 @@ class LedgerReads:
         filters = _filters(status, band, tag, q, min_probability, max_probability)
         as_of, known = _times(as_of, known_at)
         known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
-        projected = chosen.name == models.PROJECTED and self.projector is not None
+        projected = self.projector is not None and chosen.name == self.projector.model.name
         if projected and self.projector is not None and self.projector.caught_up():
             rows = self._projected(to_micros(as_of), known_us, filters, after, limit + 1)
         else:
@@ -462,7 +458,7 @@ class LedgerReads:
                         "band": r["band"],
                         "status": r["status"],
                         "grade": int(r["grade"]),
-                        "model": models.PROJECTED,
+                        "model": self.projector.model.name,
                     },
                 },
             )

@@ -33,6 +33,7 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
+from ledger.credibility.sources import Recorded, SourceData
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import (
     ClaimNotFound,
@@ -44,7 +45,7 @@ from ledger.errors import (
 )
 from ledger.groupcommit import GroupCommit
 from ledger.persistence.chain import LedgerIndex, LogEntry
-from ledger.replay import ClaimData, Recorded, RecordedStatement, SourceData
+from ledger.replay import ClaimData, RecordedStatement
 from ledger.snapshots import guard_snapshots
 from ledger.statements import Statement
 

@@ -19,6 +19,7 @@ from ledger import evaluation, models
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import LedgerError
+from ledger.models import VERSIONS
 from ledger.times import parse_time_option
 from ledger_cli.records import read_records
 from ledger_cli.session import (
@@ -40,7 +41,7 @@ def evaluate(
         str,
         typer.Option(
             metavar="VERSION",
-            help=f"The model to score: {', '.join(evaluation.MODELS)}.",
+            help=f"The model to score: {', '.join(VERSIONS)}.",
         ),
     ] = models.DEFAULT,
     split: Annotated[
@@ -85,8 +86,8 @@ def evaluate(
     naive mean of the sources' stances are scored beside it. Per source: how often its
     stance matched the outcome.
     """
-    if model not in evaluation.MODELS:
-        fail(EXIT_BAD_INPUT, f"--model: {model!r} is not one of {', '.join(evaluation.MODELS)}")
+    if model not in VERSIONS:
+        fail(EXIT_BAD_INPUT, f"--model: {model!r} is not one of {', '.join(VERSIONS)}")
     if from_store and data is not None:
         fail(EXIT_BAD_INPUT, "--from-store and --data cannot be used together")
     with reported_errors():

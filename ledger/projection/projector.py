@@ -4,7 +4,8 @@
 dispatched on the event's class (a claim registered, a statement recorded, a source
 registered or re-rated) and turns each into changes of the view's rows, computed from the
 claim's state in memory (``ledger.projection.state``) in the projected model version
-(``models.PROJECTED``): in ``credibility-v2``, with the sources' track records, so a
+(the registry's ``PROJECTED`` unless told): for a version that learns, with the sources'
+track records, so a
 statement that changes what a resolved claim adds to them restates the claims where those
 sources spoke after the change. ``flush`` writes the changes of a
 page of events and the page's tracking position in one transaction, so the rows and the
@@ -42,13 +43,16 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from ledger import models, replay
+from ledger import replay
+from ledger.credibility.records import RecordBook
+from ledger.credibility.registry import PROJECTED, VERSIONS, ModelVersion
+from ledger.credibility.sources import Recorded, SourceBook, SourceData
+from ledger.credibility.values import Summary
 from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
-from ledger.projection.state import ClaimState, RecordBook, SourceBook, Summary
+from ledger.projection.state import ProjectedClaim
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
 from ledger.projection.views import TRACKED, CredibilityView
-from ledger.replay import Recorded, SourceData
 from ledger.statements import Statement
 from ledger.store import LedgerApplication
 from ledger.times import to_micros
@@ -81,17 +85,22 @@ class CredibilityProjection(Projection[Any]):
 
     name = "credibility"
 
-    def __init__(self, view: CredibilityView, store: LedgerApplication) -> None:
+    def __init__(
+        self, view: CredibilityView, store: LedgerApplication, model: ModelVersion | None = None
+    ) -> None:
         super().__init__(view)
         self.store = store
-        self.claims: OrderedDict[str, ClaimState] = OrderedDict()
+        #: The model version it computes (the registry's ``PROJECTED`` unless told).
+        self.model = model or VERSIONS[PROJECTED]
+        self.claims: OrderedDict[str, ProjectedClaim] = OrderedDict()
         self.held = 0  # statements held by ``claims``
         #: At most this many statements held (None: ``STATEMENTS_IN_MEMORY``).
         self.room: int | None = None
         self.sources = SourceBook()
-        #: The sources' track records, for a projected version that learns from them
-        #: (``models.PROJECTED``; None: it does not).
-        self.records = RecordBook() if models.VERSIONS[models.PROJECTED].learns else None
+        #: The sources' track records, for a version that learns from them (None: it
+        #: does not).
+        strategy = self.model.strategy
+        self.records = RecordBook(strategy.record_weight) if strategy.learns else None
         self.pending: list[Change] = []
         self.tracking: Tracking | None = None
         self.recorded_at = 0  # of the event being processed
@@ -150,7 +159,12 @@ class CredibilityProjection(Projection[Any]):
     @process_event.register
     def claim_registered(self, domain_event: Claim.Registered, tracking: Tracking) -> None:  # type: ignore[name-defined]
         e = domain_event
-        state = ClaimState(e.claim_id, list(e.parties), list(getattr(e, "beneficiaries", []) or []))
+        state = ProjectedClaim(
+            self.model.strategy,
+            e.claim_id,
+            list(e.parties),
+            list(getattr(e, "beneficiaries", []) or []),
+        )
         self._remember(state)
         row = (
             e.claim_id,
@@ -184,7 +198,7 @@ class CredibilityProjection(Projection[Any]):
             source_id, claim_id = statement.source, state.claim_id
             self.pending.append(lambda cursor: self.view.tables.cite(cursor, source_id, claim_id))
         held = len(state.statements)
-        moved = state.apply(statement, early=self.records is not None)
+        moved = state.apply(statement)
         self.held += len(state.statements) - held
         self._make_room()
         rerecorded = self._rerecord(state)
@@ -265,7 +279,7 @@ class CredibilityProjection(Projection[Any]):
             self.records.update(claim_id, replay.corrected_statements(data, known))
         self.records.loaded = True
 
-    def _rerecord(self, state: ClaimState) -> dict[str, datetime]:
+    def _rerecord(self, state: ProjectedClaim) -> dict[str, datetime]:
         """Take what the claim now adds to its sources' records; answer the sources whose
         record changed, with the valid time from which it did."""
         if self.records is None or not (state.resolutions or self.records.holds(state.claim_id)):
@@ -275,7 +289,7 @@ class CredibilityProjection(Projection[Any]):
     def _restate_citing(
         self,
         rerecorded: dict[str, datetime],
-        state: ClaimState,
+        state: ProjectedClaim,
         moved: tuple[datetime, datetime | None] | None,
     ) -> None:
         """Restate ``state`` where the event ``moved`` it, and every claim where a source
@@ -309,7 +323,7 @@ class CredibilityProjection(Projection[Any]):
 
     # -- state in memory ----------------------------------------------------------------
 
-    def _remember(self, state: ClaimState) -> None:
+    def _remember(self, state: ProjectedClaim) -> None:
         self.claims[state.claim_id] = state
         self.claims.move_to_end(state.claim_id)
         self.held += len(state.statements)
@@ -323,14 +337,16 @@ class CredibilityProjection(Projection[Any]):
             _, dropped = self.claims.popitem(last=False)
             self.held -= len(dropped.statements)
 
-    def _claim(self, claim_id: str) -> ClaimState:
+    def _claim(self, claim_id: str) -> ProjectedClaim:
         state = self.claims.get(claim_id)
         if state is not None:
             self.claims.move_to_end(claim_id)
             return state
         # As the log stood just before this event (recording times strictly increase).
         data = self.store.claim_as_known(claim_id, self.recorded_at - 1)
-        state = ClaimState(data.claim_id, data.parties, data.beneficiaries)
+        state = ProjectedClaim(
+            self.model.strategy, data.claim_id, data.parties, data.beneficiaries
+        )
         for recorded in data.records:
             state.apply(recorded.statement)
         for source_id in state.cited():
@@ -360,11 +376,13 @@ class CredibilityProjection(Projection[Any]):
         self._rids = rid + 1
         return rid
 
-    def _summary(self, state: ClaimState) -> Summary:
+    def _summary(self, state: ProjectedClaim) -> Summary:
         """The answer of a claim nothing has been said about (at any valid time)."""
         return state.summary(datetime.now(UTC), self.sources, self.recorded_at, self.records)
 
-    def _restate(self, state: ClaimState, since: datetime, until: datetime | None = None) -> None:
+    def _restate(
+        self, state: ProjectedClaim, since: datetime, until: datetime | None = None
+    ) -> None:
         """Queue the rows of ``state`` for valid times in [``since``, ``until``), as known now."""
         if until is not None and until <= since:
             return
@@ -499,6 +517,11 @@ class Projector:
         store.on_saved.append(self.wake.set)
 
     # -- following the log ---------------------------------------------------------------
+
+    @property
+    def model(self) -> ModelVersion:
+        """The model version it projects."""
+        return self.projection.model
 
     def head(self) -> int:
         return int(self.store.recorder.max_notification_id() or 0)

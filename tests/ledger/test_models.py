@@ -13,7 +13,7 @@ from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger.errors import InvalidInput
-from ledger.examples import article_records, load_article
+from ledger.examples import load_article
 from ledger.times import now, parse_instant, to_micros
 from tests.ledger.helpers import claim, say, source
 
@@ -121,27 +121,6 @@ def test_v2s_track_record_never_looks_ahead_in_valid_or_recording_time(
     )
     # Both its denials before then were right: 0.5 ** (89 / 365) + 0.5 ** (30 / 365).
     assert "1.79 matched and 0 missed" in honest["reason"]
-
-
-def test_the_walks_of_any_model_give_v1s_fast_answers_for_v1(ledger: ClaimsLedger) -> None:
-    """The audit and timeline that ask a model time by time (any version but v1) give,
-    for v1, exactly v1's incremental walks: the generic path is the same rules."""
-    load_article(ledger)
-    v1 = models.VERSIONS[V1]
-    known = to_micros(now())
-    for cid in {r["claim_id"] for r in article_records() if r["type"] == "claim_registered"}:
-        data = ledger.store.claim_as_known(cid, known)
-        sources = ledger.store.sources_cited(data, known)
-        for as_of in (day("2024-10-08"), day("2024-10-13"), now()):
-            assert replay.audit(data, sources, as_of, model=v1) == replay.audit(
-                data, sources, as_of
-            )
-            assert replay.audit(data, sources, as_of, model=v1, after=2, limit=2) == (
-                replay.audit(data, sources, as_of, after=2, limit=2)
-            )
-        assert replay.timeline(data, sources, known, model=v1) == replay.timeline(
-            data, sources, known
-        )
 
 
 def test_v2_in_the_ledger_is_what_evaluate_scores() -> None:

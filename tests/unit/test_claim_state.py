@@ -1,6 +1,6 @@
 """The projection's sweep over valid time answers what a summary at every moment answers.
 
-``ClaimState.steps`` looks again, at each moment, only at the lists that may change there;
+``ClaimEvaluator.steps`` looks again, at each moment, only at the lists that may change there;
 this holds it equal to the plain way (the full summary at every moment a statement or a
 rating starts, equal steps merged) on random histories: back-filled and same-day
 statements, retractions, corrections of time and type, resolutions, and re-ratings; with
@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import credibility_v2
-from ledger.credibility import SourceStanding
-from ledger.credibility_v2 import TrackRecord, resolved_stances
-from ledger.projection.state import ClaimState, RecordBook, SourceBook, Summary, record_entries
-from ledger.replay import Recorded, SourceData
+from ledger.credibility import VERSIONS, ModelVersion, SourceStanding
+from ledger.credibility.evaluator import ClaimEvaluator
+from ledger.credibility.records import RecordBook, record_entries, resolved_stances
+from ledger.credibility.sources import Recorded, SourceBook, SourceData
+from ledger.credibility.values import Summary, TrackRecord
 from ledger.statements import Statement
 
+V1, V2 = VERSIONS["credibility-v1"], VERSIONS["credibility-v2"]
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SOURCES = ["a", "b", "c", "d"]
 AFFILIATIONS = {"a": "RU", "b": "UA", "c": None, "d": "UA"}
@@ -36,14 +37,15 @@ def _day(n: int) -> datetime:
 def _history(
     seed: int,
     last: list[Statement] | None = None,
-    check: Callable[[ClaimState, dict[str, SourceData]], None] | None = None,
+    check: Callable[[ClaimEvaluator, dict[str, SourceData]], None] | None = None,
     book: bool = False,
-) -> tuple[ClaimState, dict[str, SourceData], list[datetime]]:
+    model: ModelVersion = V1,
+) -> tuple[ClaimEvaluator, dict[str, SourceData], list[datetime]]:
     """A random history; with ``last``, its final statement is left out and put there;
     ``check`` is called after each event; with ``book``, the sources are in a
-    ``SourceBook``."""
+    ``SourceBook``; ``model``: the version the evaluator computes."""
     rng = random.Random(seed)
-    state = ClaimState("c", ["RU"], ["UA"])
+    state = ClaimEvaluator(model.strategy, "c", ["RU"], ["UA"])
     sources: dict[str, SourceData] = SourceBook() if book else {}
     for sid in SOURCES:
         sources[sid] = SourceData(
@@ -105,7 +107,7 @@ def _history(
 
 
 def _plainly(
-    state: ClaimState,
+    state: ClaimEvaluator,
     since: datetime,
     until: datetime | None,
     sources: dict[str, SourceData],
@@ -158,7 +160,7 @@ def test_the_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int, book:
     statement, retraction, correction and rating)."""
     rng = random.Random(seed)
 
-    def check(state: ClaimState, sources: dict[str, SourceData]) -> None:
+    def check(state: ClaimEvaluator, sources: dict[str, SourceData]) -> None:
         start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
         until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
         assert state.steps(start, until, sources, 2**62) == _plainly(state, start, until, sources)
@@ -190,7 +192,7 @@ def test_a_statement_moves_the_answer_only_where_apply_says(seed: int) -> None:
 def _records(seed: int) -> RecordBook:
     """A record book holding two other claims' random histories (resolved or not), so the
     sources have records that change over valid time."""
-    book = RecordBook()
+    book = RecordBook(V2.strategy.record_weight)
     for n in range(2):
         other, _, _ = _history(seed * 7 + n)
         book.update(f"other-{n}", other.statements.values())
@@ -198,7 +200,7 @@ def _records(seed: int) -> RecordBook:
 
 
 def _v2(
-    state: ClaimState, moment: datetime, sources: dict[str, SourceData], book: RecordBook
+    state: ClaimEvaluator, moment: datetime, sources: dict[str, SourceData], book: RecordBook
 ) -> Summary:
     """credibility-v2's own answer at ``moment``, from the evidence in scope then."""
     evidence = [s for s in state.statements.values() if s.at <= moment]
@@ -210,14 +212,12 @@ def _v2(
     def records(at: datetime) -> dict[str, TrackRecord]:
         return {sid: r for sid in sources if (r := book.record(sid, at)) is not None}
 
-    answer = credibility_v2.assess(
-        evidence, standings, state.parties, state.beneficiaries, track_records=records
-    )
+    answer = V2.assess(evidence, standings, state.parties, state.beneficiaries, records)
     return (answer.probability, answer.band, answer.status, answer.grade)
 
 
 def _plainly_v2(
-    state: ClaimState,
+    state: ClaimEvaluator,
     since: datetime,
     until: datetime | None,
     sources: dict[str, SourceData],
@@ -235,8 +235,7 @@ def test_record_entries_are_the_stances_resolved_at_every_moment(seed: int) -> N
     entries = record_entries(state.statements.values())
     for moment in sorted({*times, *(t + timedelta(hours=12) for t in times)}):
         in_force = [
-            stance for since, until, stance in entries
-            if since <= moment and (until is None or moment < until)
+            entry.stance for entry in entries if entry.in_force(moment)
         ]
         scope = [s for s in state.statements.values() if s.at <= moment]
         assert in_force == resolved_stances(scope), moment
@@ -245,7 +244,7 @@ def test_record_entries_are_the_stances_resolved_at_every_moment(seed: int) -> N
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 10**9), st.booleans())
 def test_a_v2_summary_is_v2s_answer_and_the_v2_sweep_equals_it(seed: int, book: bool) -> None:
-    state, sources, times = _history(seed, book=book)
+    state, sources, times = _history(seed, book=book, model=V2)
     records = _records(seed)
     for moment in sorted({START - timedelta(days=1), *times}):
         assert state.summary(moment, sources, 2**62, records) == _v2(
@@ -265,27 +264,27 @@ def test_the_v2_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int) ->
     rng = random.Random(seed)
     records = _records(seed)
 
-    def check(state: ClaimState, sources: dict[str, SourceData]) -> None:
+    def check(state: ClaimEvaluator, sources: dict[str, SourceData]) -> None:
         start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
         until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
         assert state.steps(start, until, sources, 2**62, records) == _plainly_v2(
             state, start, until, sources, records
         )
 
-    _history(seed, check=check, book=True)
+    _history(seed, check=check, book=True, model=V2)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 10**9))
 def test_a_statement_moves_the_v2_answer_only_where_apply_says(seed: int) -> None:
     last: list[Statement] = []
-    state, sources, times = _history(seed, last)
+    state, sources, times = _history(seed, last, model=V2)
     if not last:
         return
     records = _records(seed)
     moments = sorted({START - timedelta(days=1), *times, *(t + timedelta(hours=1) for t in times)})
     before = {m: state.summary(m, sources, 2**62, records) for m in moments}
-    moved = state.apply(last[0], early=True)
+    moved = state.apply(last[0])
     for moment in moments:
         inside = moved is not None and moved[0] <= moment
         inside = inside and (moved[1] is None or moment < moved[1])  # type: ignore[index]

@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ledger.credibility import (
-    MODEL_VERSION,
-    Credibility,
-    InvalidEvidence,
-    SourceStanding,
-    assess,
-)
+from ledger.credibility import VERSIONS, Credibility, InvalidEvidence, SourceStanding
 from ledger.likelihood import parse_likelihood
 from ledger.statements import Statement
+
+V1 = VERSIONS["credibility-v1"]
+MODEL_VERSION = V1.name
+assess = V1.assess
 
 PARTIES = ("RU", "KP")
 SOURCES = {
@@ -275,7 +273,6 @@ def test_a_beneficiary_accusing_counts_half_and_denying_counts_double() -> None:
 
 def test_a_beneficiarys_low_assessment_reads_as_an_assessment_against_its_interest() -> None:
     """Grammar: 'an assessment', never 'a assessment' (issue 10)."""
-    from ledger.credibility import SourceStanding, assess
     from ledger.statements import Statement
 
     item = Statement("e1", "assessed", "ua", datetime(2024, 10, 1, tzinfo=UTC), likelihood=0.2)

@@ -14,15 +14,36 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.credibility import (
-    Credibility,
-    SourceStanding,
-    assess,
-    summarize,
-)
+from ledger.credibility import VERSIONS, Credibility, SourceStanding
+from ledger.credibility.pooling import pool
+from ledger.credibility.selection import canonical, retractions, select, standings
+from ledger.credibility.values import Summary
 from ledger.likelihood import SYNONYMS, parse_likelihood
 from ledger.statements import CONFIDENCE_LEVELS, RELIABILITY_GRADES, Statement
 from ledger.statements import STANCE_TYPES as POSITION_TYPES
+
+V1 = VERSIONS["credibility-v1"]
+assess = V1.assess
+
+
+def summarize(
+    evidence: list[Statement],
+    sources: dict[str, SourceStanding],
+    parties: list[str],
+    beneficiaries: list[str] | tuple[str, ...] = (),
+) -> Summary:
+    """The pool of the counted positions' voices (what the evaluator pools), without
+    explaining them."""
+    items = canonical(evidence)
+    heard = standings(sources, items)
+    latest, resolution, _ = select(items, retractions(items))
+    voices = [
+        (item.event_id, *V1.strategy.voice(item, heard[item.speaker], parties, beneficiaries))
+        for item in items
+        if latest.get(item.speaker) is item
+    ]
+    return pool(voices, None if resolution is None else str(resolution.outcome))
+
 
 laws = settings(max_examples=200, deadline=None)
 

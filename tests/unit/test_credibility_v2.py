@@ -10,18 +10,35 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import credibility
-from ledger import credibility_v2 as v2
-from ledger.credibility import Credibility, SourceStanding
-from ledger.credibility_v2 import ResolvedStance, TrackRecord, assess, track_records
+from ledger.credibility import VERSIONS, Credibility, SourceStanding
+from ledger.credibility.records import track_records as records_by
+from ledger.credibility.values import ResolvedStance, TrackRecord
 from ledger.likelihood import parse_likelihood
 from ledger.statements import CONFIDENCE_LEVELS, RELIABILITY_GRADES, STANCE_TYPES, Statement
 
+V1, V2 = VERSIONS["credibility-v1"], VERSIONS["credibility-v2"]
+v2 = V2.strategy
 laws = settings(max_examples=200, deadline=None)
+
+
+def assess(
+    evidence: Sequence[Statement],
+    sources: dict[str, SourceStanding],
+    parties: Sequence[str],
+    beneficiaries: Sequence[str] = (),
+    *,
+    track_records: Any = None,
+) -> Credibility:
+    return V2.assess(evidence, sources, parties, beneficiaries, track_records)
+
+
+def track_records(history: Sequence[ResolvedStance], as_of: datetime) -> dict[str, TrackRecord]:
+    return records_by(history, as_of, v2.record_weight)
 
 BASE = datetime(2024, 10, 1, tzinfo=UTC)
 LATE = BASE + timedelta(days=100)
@@ -425,7 +442,7 @@ def test_a_record_is_weighed_by_recency_and_moves_the_weight_within_bounds() -> 
     assert (posterior, factor) == (prior, 1.0)
     _, _, liar = v2.record_factor("B", TrackRecord(0.0, 20.0))
     _, _, oracle = v2.record_factor("E", TrackRecord(50.0, 0.0))
-    assert liar == 0.0 and oracle == v2.MAX_RECORD_FACTOR
+    assert liar == 0.0 and oracle == v2.max_record_factor
 
 
 def test_the_reason_names_every_number_used() -> None:
@@ -446,14 +463,14 @@ def test_the_reason_names_every_number_used() -> None:
         "+1.2",
         "3 matched",
         "1 missed",
-        f"{v2.RECORD_HALF_LIFE_DAYS:g} days",
+        f"{v2.record_half_life_days:g} days",
         f"{prior:.3f}",
         f"{posterior:.3f}",
         f"x{factor:.3f}",
-        f"{v2.PRIOR_STANCES:g} stances",
-        f"{v2.MAX_RECORD_FACTOR:g}",
-        f"x{v2.EARLY_FACTOR:g}",
-        f"less than {v2.EARLY_DAYS:g} day",
+        f"{v2.prior_stances:g} stances",
+        f"{v2.max_record_factor:g}",
+        f"x{v2.early_factor:g}",
+        f"less than {v2.early_days:g} day",
         "0 days after the claim's first report (2024-10-01)",
         "x0.5",  # US gains if believed: its accusation counts x0.5
     ):
@@ -481,7 +498,7 @@ def test_a_relay_adds_no_independent_weight_and_says_so() -> None:
     assert reasons["e2"].log_odds == 0.0
     assert (
         "it relays event e1 by gov, which it repeats, so it adds no independent weight:"
-        f" a relay counts x{v2.RELAY_FACTOR:g}: +0 log-odds" in reasons["e2"].reason
+        f" a relay counts x{v2.relay_factor:g}: +0 log-odds" in reasons["e2"].reason
     )
     own = replace(relay, relays=None)  # the same words, said on its own authority
     assert assess([claim, own], sources, ()).probability > alone.probability
@@ -493,7 +510,7 @@ def test_v1_ignores_relays_byte_for_byte(scenario: Scenario) -> None:
     plain = [replace(item, relays=None) for item in scenario.evidence]
 
     def v1(evidence: list[Statement]) -> str:
-        result = credibility.assess(
+        result = V1.assess(
             evidence, scenario.sources, scenario.parties, scenario.beneficiaries
         )
         return json.dumps(result.to_dict(), sort_keys=True)

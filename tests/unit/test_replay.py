@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ledger.credibility import VERSIONS
 from ledger.replay import ClaimData, RecordedStatement, credibility
 from ledger.statements import Statement
 
@@ -40,6 +41,6 @@ def test_a_record_the_model_cannot_weigh_is_left_out_and_logged(
         ],
     )
     with caplog.at_level(logging.WARNING, logger="ledger.replay"):
-        result = credibility(claim, {}, WHEN, 10)
+        result = credibility(claim, {}, WHEN, 10, VERSIONS["credibility-v1"])
     assert [c.event_id for c in result.contributions] == ["ok"]
     assert "event left out of the credibility" in caplog.text and "bad" in caplog.text

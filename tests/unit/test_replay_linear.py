@@ -21,22 +21,30 @@ from ledger import evaluation, replay
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
-from ledger.credibility import Credibility
+from ledger.credibility import VERSIONS, Credibility, ModelVersion
 from ledger.replay import (
     ClaimData,
     Recorded,
     RecordedStatement,
+    Records,
     SourceData,
-    audit,
     corrected_statements,
     credibility,
     summary,
-    timeline,
 )
 from ledger.statements import Statement
 from ledger.times import format_instant, from_micros, parse_instant, to_micros
 
 V1, V2 = "credibility-v1", "credibility-v2"
+MODEL_V1 = VERSIONS[V1]
+
+
+def audit(claim: ClaimData, sources: dict[str, SourceData], as_of: datetime, **kw: Any) -> list:
+    return replay.audit(claim, sources, as_of, model=MODEL_V1, **kw)
+
+
+def timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
+    return replay.timeline(claim, sources, known_at, MODEL_V1)
 
 JSON = dict[str, Any]
 
@@ -51,7 +59,10 @@ def old_audit(
     since: int | None = None,
     until: int | None = None,
     source: str | None = None,
+    model: ModelVersion = MODEL_V1,
+    records: Records | None = None,
 ) -> list[JSON]:
+    """The audit asked of the model at every recording time (quadratic)."""
     changes: list[tuple[int, int, JSON, str, str | None]] = [
         (
             rec.position,
@@ -77,8 +88,8 @@ def old_audit(
             continue
         if source is not None and who != source:
             continue
-        before = summary(credibility(claim, sources, as_of, recorded_at - 1))
-        result = credibility(claim, sources, as_of, recorded_at)
+        before = summary(credibility(claim, sources, as_of, recorded_at - 1, model, records))
+        result = credibility(claim, sources, as_of, recorded_at, model, records)
         after = summary(result)
         if kind == "rerated" and before == after:
             continue
@@ -121,7 +132,14 @@ def _old_why(
     return f"{kind} event outside the model's evidence"
 
 
-def old_timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int) -> list[JSON]:
+def old_timeline(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    known_at: int,
+    model: ModelVersion = MODEL_V1,
+    records: Records | None = None,
+) -> list[JSON]:
+    """The timeline asked of the model at every moment (quadratic)."""
     moments: dict[datetime, str] = {}
     for statement in sorted(
         corrected_statements(claim, known_at), key=lambda s: (s.at, s.position)
@@ -136,7 +154,7 @@ def old_timeline(claim: ClaimData, sources: dict[str, SourceData], known_at: int
     points: list[JSON] = []
     previous: JSON = {"probability": 0.5, "band": "roughly even chance", "status": "unverified"}
     for moment in sorted(moments):
-        now = summary(credibility(claim, sources, moment, known_at))
+        now = summary(credibility(claim, sources, moment, known_at, model, records))
         if now != previous:
             points.append(
                 {"valid_from": format_instant(moment), **now, "event_id": moments[moment]}
@@ -466,10 +484,16 @@ def test_v2s_one_pass_audit_and_timeline_are_the_model_asked_at_every_time(
             for cid in dict.fromkeys(claims)
             for as_of in (times if cid == "long" else [None])
         }
-        monkeypatch.setattr(replay, "V2", "not a version")  # the model asked time by time
+        # The model asked time by time, as known now (nothing was written since).
+        model, moment = VERSIONS[V2], datetime.now(UTC)
+        known_us = to_micros(moment)
+        records = ledger.reads.record_book(model, moment)
         for (cid, as_of), (entries, points) in fast.items():
-            _same(ledger.audit(cid, as_of=as_of, model=V2)["entries"], entries)
-            _same(ledger.timeline(cid, model=V2)["points"], points)
+            data = ledger.store.claim_as_known(cid, known_us)
+            sources = ledger.store.sources_cited(data, known_us)
+            asked = old_audit(data, sources, as_of or moment, model=model, records=records)
+            _same(entries, asked)
+            _same(points, old_timeline(data, sources, known_us, model, records))
     finally:
         ledger.close()
 
