@@ -151,7 +151,7 @@ class _Planner:
         if held:
             self._skip(obj, held)
             return
-        missing = self._missing(event)
+        missing = self._missing(event) or _invalid(event)
         if missing:
             self._skip(obj, missing)
             return
@@ -190,6 +190,10 @@ class _Planner:
         record = {"type": "claim_registered", "claim_id": claim_id,
                   **{k: claim[k] for k in ("text", "tags", "parties", "beneficiaries",
                                            "alleged_at") if k in claim}}
+        invalid = _invalid(record)
+        if invalid:
+            self._skip(obj, invalid)
+            return
         self._add(obj, record)
 
     def _holds(self, event: Mapping[str, Any]) -> str | None:
@@ -259,6 +263,9 @@ class _Planner:
         except InvalidInput as error:
             self._skip(obj, f"cannot be a statement: {error.detail}")
             return
+        if registration is not None and _invalid(registration[1]):
+            self._skip(obj, f"its identity cannot be a source: {_invalid(registration[1])}")
+            return
         if registration is not None:
             identity, record = registration
             self.sources[identity["id"]] = source_id
@@ -305,6 +312,31 @@ class _Planner:
                         "role": ", ".join(identity.get("roles") or [])[:200] or None,
                         "reliability": "F"}
         return source_id, (identity, record)
+
+
+def _invalid(record: Mapping[str, Any]) -> str | None:
+    """Why the importer would refuse ``record`` (the rules of ``ledger.inputs``), or None:
+    a plan holds only records that can be written."""
+    body = {k: v for k, v in record.items() if k not in ("type", "event_id", *_RECORDED)}
+    kind = record.get("type")
+    try:
+        if kind == "source_registered":
+            inputs.source_fields({"id": body.pop("source", None), **body})
+        elif kind == "source_rerated":
+            body.pop("source", None)
+            inputs.rating_fields(body)
+        elif kind == "claim_registered":
+            fields = inputs.claim_fields({"id": body.pop("claim_id", None), **body})
+            if fields["claim_id"] is None:
+                return "cannot be recorded: claim_id: is required"
+        else:
+            if not isinstance(body.pop("claim_id", None), str):
+                return "cannot be recorded: claim_id: is required"
+            inputs.statement({"type": kind, **body}, event_id=str(record.get("event_id")),
+                             actor="import")
+    except InvalidInput as error:
+        return f"cannot be recorded: {error.detail}"
+    return None
 
 
 def _not_imported(obj: Mapping[str, Any]) -> str:

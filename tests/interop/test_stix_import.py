@@ -153,3 +153,28 @@ def test_importing_needs_a_writers_key(make_client: MakeClient, ledger: ClaimsLe
     response = client.post("/stix/bundle", json={"type": "bundle", "objects": []},
                            headers={"Authorization": "Bearer reader-key-0123456789"})
     assert_problem(response, 403)
+
+
+def test_a_tampered_ledger_object_is_skipped_with_the_reason_never_a_500(
+    client: TestClient, ledger: ClaimsLedger
+) -> None:
+    load_every_kind(ledger)
+    bundle = exported(ledger)
+    empty_client_ledger = open_ledger(Settings(store="memory", _env_file=None))  # type: ignore[call-arg]
+    try:
+        tampered = json.loads(json.dumps(bundle))
+        opinion = next(o for o in tampered["objects"] if o["type"] == "opinion")
+        event = terms.ledger_properties(opinion)
+        assert event is not None
+        event["ledger_event"]["likelihood"] = 7
+        note = next(o for o in tampered["objects"] if o["type"] == "note")
+        del terms.ledger_properties(note)["ledger_event"]["claim_id"]  # type: ignore[index]
+        plan = plan_import(empty_client_ledger, tampered)
+        reasons = {s.stix_id: s.reason for s in plan.skipped}
+        assert "likelihood" in reasons[opinion["id"]]
+        assert "claim_id" in reasons[note["id"]] or "not about a claim" in reasons[note["id"]]
+        apply_import(empty_client_ledger, plan, "bob")  # what is left writes cleanly
+    finally:
+        empty_client_ledger.close()
+    response = client.post("/stix/bundle", params={"commit": "true"}, json=tampered)
+    assert response.status_code == 200, response.text
