@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import (
+    Actor,
     AsOf,
     AuthenticatedRoute,
     ClaimId,
+    JsonBody,
     KnownAt,
     LedgerDep,
     ModelQuery,
     SettingsDep,
     authorize,
 )
-from api.openapi_docs import READ, problems
+from api.openapi_docs import READ, WRITE, problems
+from api.routes.stix import StixImportResult
 from ledger.interop.claimreview import BEST, WORST, Publisher, review_claim
+from ledger.interop.claimreview_import import plan_review
+from ledger.interop.stix_import import apply_import
 
 JSON_LD = "application/ld+json"
 
@@ -77,3 +82,20 @@ def claim_review(
         url=str(request.url_for("claim_page", claim_id=claim_id)),
     )
     return JsonLdResponse(review)
+
+
+@router.post(
+    "/claims/{claim_id}/claimreview", response_model=StixImportResult, dependencies=[JsonBody],
+    responses=WRITE | problems(404, missing=("claim",)),
+)
+def import_claim_review(
+    claim_id: ClaimId,
+    review: Annotated[dict[str, Any], Body(description="schema.org ClaimReview JSON-LD")],
+    ledger: LedgerDep, actor: Actor,
+    commit: Annotated[bool, Query(description="append what the preview lists (default: "
+                                  "only answer the preview, writing nothing)")] = False,
+) -> dict[str, Any]:
+    """A fact-checker's ClaimReview as its assessment of the claim: a preview; commit writes."""
+    plan = plan_review(ledger, claim_id, review)
+    written = apply_import(ledger, plan, actor) if commit else {"count": 0}
+    return {"committed": commit, **written, **plan.answer()}

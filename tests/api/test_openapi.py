@@ -55,7 +55,7 @@ def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
         ("GET", "/checkpoints/latest"), ("GET", "/healthz"), ("GET", "/readyz"),
         ("GET", "/metrics"), ("GET", "/models"), ("GET", "/models/diff"),
         ("GET", "/stix/bundle"), ("POST", "/stix/bundle"),
-        ("GET", "/claims/{claim_id}/claimreview"),
+        ("GET", "/claims/{claim_id}/claimreview"), ("POST", "/claims/{claim_id}/claimreview"),
         ("GET", "/taxii2/"), ("GET", "/taxii2/ledger/"), ("GET", "/taxii2/ledger/collections/"),
         ("GET", "/taxii2/ledger/collections/{collection_id}/"),
         ("GET", "/taxii2/ledger/collections/{collection_id}/objects/"),

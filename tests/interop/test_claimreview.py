@@ -116,3 +116,78 @@ def test_bad_requests_are_problems(client: TestClient, ledger: ClaimsLedger) -> 
                               params={"as_of": "2024-10-13T00:00:00"}), 422)
     assert_problem(client.get(f"/claims/{TROOPS}/claimreview",
                               params={"model": "credibility-v0"}), 422)
+
+
+FACT_CHECK = {
+    "@context": "https://schema.org", "@type": "ClaimReview",
+    "url": "https://factcheck.example.org/nk-troops",
+    "datePublished": "2024-10-20",
+    "claimReviewed": "North Korea is sending troops to fight for Russia in Ukraine",
+    "author": {"@type": "Organization", "name": "Example Fact Check"},
+    "reviewRating": {"@type": "Rating", "ratingValue": 2, "worstRating": 1, "bestRating": 5,
+                     "alternateName": "Mostly false"},
+}
+
+
+def test_a_fact_checkers_review_is_previewed_then_recorded_as_its_assessment(
+    client: TestClient, ledger: ClaimsLedger
+) -> None:
+    load_article(ledger)
+    before = ledger.claim(TROOPS)["credibility"]["probability"]
+    url = f"/claims/{TROOPS}/claimreview"
+    preview = client.post(url, json=FACT_CHECK)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["committed"] is False and body["count"] == 0
+    assert [a["record"]["type"] for a in body["appended"]] == ["source_registered", "assessed"]
+    assert body["appended"][0]["record"]["source"] == "example-fact-check"
+    assessed = body["appended"][1]["record"]
+    # 2 on a 1-5 scale: a quarter of the way up, "unlikely"; the verdict's words are kept.
+    assert (assessed["likelihood"], assessed["likelihood_phrase"]) == ("unlikely",
+                                                                      "Mostly false")
+    assert assessed["reference"] == FACT_CHECK["url"]
+    assert ledger.claim(TROOPS)["credibility"]["probability"] == before
+    committed = client.post(url, params={"commit": "true"}, json=FACT_CHECK).json()
+    assert committed["committed"] is True and committed["count"] == 2
+    event = ledger.claim_events(TROOPS)["events"][-1]
+    assert (event["type"], event["source"], event["occurred_at"][:10], event["likelihood"]) == (
+        "assessed", "example-fact-check", "2024-10-20", 0.325)
+    assert ledger.claim(TROOPS)["credibility"]["probability"] < before
+    again = client.post(url, params={"commit": "true"}, json=FACT_CHECK).json()
+    assert again["count"] == 0 and "already in the ledger" in again["skipped"][0]["reason"]
+
+
+def test_verdict_words_and_the_ledgers_own_reviews_are_read(
+    client: TestClient, ledger: ClaimsLedger
+) -> None:
+    load_article(ledger)
+    url = f"/claims/{TROOPS}/claimreview"
+    words_only = {**FACT_CHECK, "reviewRating": {"@type": "Rating", "alternateName": "False"}}
+    record = client.post(url, json=words_only).json()["appended"][-1]["record"]
+    assert record["likelihood"] == "very unlikely"
+    own = client.get(url).json()  # the ledger's own review: its band is an ICD 203 term
+    record = client.post(url, json=own).json()["appended"][-1]["record"]
+    assert record["likelihood"] == own["reviewRating"]["alternateName"] == "very likely"
+    assert record["source"] == "claims-ledger"
+
+
+def test_unreadable_reviews_are_problems_or_skipped_and_write_nothing(
+    client: TestClient, ledger: ClaimsLedger
+) -> None:
+    load_article(ledger)
+    size = len(ledger.global_log(0, 1000)["events"])
+    url = f"/claims/{TROOPS}/claimreview"
+    assert_problem(client.post(url, json={"@type": "Claim"}), 422)
+    assert_problem(client.post("/claims/no-such-claim/claimreview", json=FACT_CHECK), 404)
+    assert_problem(client.post(url, content=b"<html/>",
+                               headers={"Content-Type": "text/html"}), 415)
+    anonymous = {k: v for k, v in FACT_CHECK.items() if k != "author"}
+    body = client.post(url, params={"commit": "true"}, json=anonymous).json()
+    assert body["count"] == 0 and "no author" in body["skipped"][0]["reason"]
+    unrated = {**FACT_CHECK, "reviewRating": {"@type": "Rating", "alternateName": "Spicy"}}
+    body = client.post(url, params={"commit": "true"}, json=unrated).json()
+    assert body["count"] == 0 and "no reviewRating" in body["skipped"][0]["reason"]
+    future = {**FACT_CHECK, "datePublished": "2999-01-01"}
+    body = client.post(url, params={"commit": "true"}, json=future).json()
+    assert body["count"] == 0 and "future" in body["skipped"][0]["reason"]
+    assert len(ledger.global_log(0, 1000)["events"]) == size
