@@ -293,6 +293,30 @@ def test_tables_kept_event_by_event_equal_the_rebuilt_ones(
     assert tables(projected) == kept
 
 
+def test_a_rebuild_stopped_half_way_resumes_to_the_same_tables(
+    projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild killed between pages leaves a consistent prefix (each page's rows commit
+    with its position); ``rebuild(resume=True)`` goes on from there to the tables a whole
+    rebuild makes, projecting only the rest."""
+    from ledger.projection import projector as module
+
+    random_ledger(projected, 8, events=120)
+    projector = projected.projector
+    assert projector is not None and projector.caught_up()
+    whole = tables(projected)
+    monkeypatch.setattr(module, "PAGE", 10)
+    with projector.lock.holding() as mine:
+        assert mine
+        projector.view.drop()
+        projector.projection.forget()
+        projector.catch_up(until=projector.head() // 2)
+    stopped = projector.view.position()
+    assert 0 < stopped < projector.head()
+    assert projector.rebuild(resume=True) == projector.head() - stopped
+    assert tables(projected) == whole
+
+
 @pytest.mark.parametrize("room", [("CLAIMS_IN_MEMORY", 2), ("STATEMENTS_IN_MEMORY", 30)])
 def test_claims_dropped_from_memory_and_reloaded_project_the_same(
     projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch, room: tuple[str, int]
