@@ -34,7 +34,8 @@ from ledger.times import format_instant, now, parse_instant
 
 #: Events a stream reads per page.
 PAGE = 1000
-_END_OF_VALID_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+#: An ``as_of`` past every statement: whatever was said, whenever it was said.
+END_OF_VALID_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 #: Statements that name an earlier one: they make new versions of its object.
 _SUPERSEDING = tuple(kind for kind, rule in RULES.items() if rule.supersedes)
 #: Fields a correction replaces in the content of the object it corrects.
@@ -97,7 +98,7 @@ class _ClaimHistory:
         self.events: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = ledger.claim_events(claim_id, as_of=_END_OF_VALID_TIME, known_at=known_at,
+            page = ledger.claim_events(claim_id, as_of=END_OF_VALID_TIME, known_at=known_at,
                                        limit=1000, cursor=cursor)
             self.events += page["events"]
             cursor = page["next_cursor"]
@@ -210,7 +211,7 @@ class StixExport:
     def _identity(self, event: dict[str, Any]) -> dict[str, Any]:
         source_id = event["source"]
         known = parse_instant("recorded_at", event["recorded_at"])
-        source = self.ledger.get_source(source_id, known_at=known, as_of=_END_OF_VALID_TIME)
+        source = self.ledger.get_source(source_id, known_at=known, as_of=END_OF_VALID_TIME)
         registered = source["ratings"][0]["recorded_at"]
         affiliation = source.get("affiliation")
         about = [source["role"]] if source.get("role") else []
@@ -263,7 +264,7 @@ class StixExport:
         self, claim_id: str, position: int, events: list[dict[str, Any]]
     ) -> dict[str, Any] | None:
         """The claim's grouping, if ``position`` holds its latest statement."""
-        if self.ledger.claim_events(claim_id, as_of=_END_OF_VALID_TIME, limit=1,
+        if self.ledger.claim_events(claim_id, as_of=END_OF_VALID_TIME, limit=1,
                                     cursor=str(position))["events"]:
             return None  # a later page holds the claim's latest statement
         recorded = next(e["recorded_at"] for e in events if e["position"] == position)

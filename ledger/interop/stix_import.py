@@ -33,6 +33,7 @@ from ledger.answers import JSON
 from ledger.application import ClaimsLedger
 from ledger.errors import InvalidInput, NotFound
 from ledger.interop import stix_terms as terms
+from ledger.interop.stix_export import END_OF_VALID_TIME
 
 #: Object kinds that can become statements, and those that only help to read them.
 _STATEMENTS = ("note", "opinion", "report")
@@ -98,7 +99,11 @@ class _Planner:
         self.claims: dict[str, str] = {}  # grouping id -> claim id, known or brought
         self.sources: dict[str, str] = {}  # identity id -> source id, known or brought
         self.event_ids: set[str] = set()
+        self.registered_claims: set[str] = set()  # claims this plan registers
         self._claim_index: dict[str, str] | None = None
+        # What the ledger holds, read once each: a large bundle asks again and again.
+        self._held: dict[str, frozenset[str]] = {}  # claim id -> its event ids
+        self._sources: dict[str, bool] = {}  # source id -> registered
 
     def run(self) -> ImportPlan:
         valid = [o for o in self.objects if self._checked(o)]
@@ -107,10 +112,9 @@ class _Planner:
         # the ledger recorded them (its recording order breaks ties in valid time).
         for obj in sorted(ours, key=_recording_order):
             self._ours(obj)
+        theirs = {id(o) for o in valid} - {id(o) for o in ours}
         for obj in valid:
-            if obj in ours:
-                continue
-            if obj.get("type") in _STATEMENTS:
+            if id(obj) in theirs and obj.get("type") in _STATEMENTS:
                 self._foreign_statement(obj)
         planned = {p.stix_id for p in self.plan.appended} | {s.stix_id for s in self.plan.skipped}
         for obj in valid:
@@ -182,9 +186,7 @@ class _Planner:
     def _our_claim(self, obj: dict[str, Any], claim: Mapping[str, Any]) -> None:
         claim_id = str(claim.get("id"))
         self.claims[obj["id"]] = claim_id
-        if self._claim_exists(claim_id) or any(
-                p.record.get("claim_id") == claim_id and p.record["type"] == "claim_registered"
-                for p in self.plan.appended):
+        if self._claim_exists(claim_id) or claim_id in self.registered_claims:
             self._skip(obj, f"claim {claim_id!r} is already in the ledger")
             return
         record = {"type": "claim_registered", "claim_id": claim_id,
@@ -194,6 +196,7 @@ class _Planner:
         if invalid:
             self._skip(obj, invalid)
             return
+        self.registered_claims.add(claim_id)
         self._add(obj, record)
 
     def _holds(self, event: Mapping[str, Any]) -> str | None:
@@ -214,18 +217,20 @@ class _Planner:
         return self._statement_held(str(event.get("claim_id")), event_id)
 
     def _statement_held(self, claim_id: str, event_id: str) -> str | None:
-        try:
-            self.ledger.claim_event(claim_id, event_id)
-        except NotFound:
-            return None
-        return f"event {event_id} is already in the ledger"
+        if claim_id not in self._held:
+            self._held[claim_id] = frozenset(_event_ids(self.ledger, claim_id))
+        if event_id in self._held[claim_id]:
+            return f"event {event_id} is already in the ledger"
+        return None
 
     def _source_exists(self, source_id: str) -> bool:
-        try:
-            self.ledger.get_source(source_id)
-        except NotFound:
-            return False
-        return True
+        if source_id not in self._sources:
+            try:
+                self.ledger.get_source(source_id)
+                self._sources[source_id] = True
+            except NotFound:
+                self._sources[source_id] = False
+        return self._sources[source_id]
 
     def _claim_exists(self, claim_id: str) -> bool:
         try:
@@ -253,6 +258,9 @@ class _Planner:
             return
         source_id, registration = speaker
         event_id = str(uuid5(_NAMESPACE, f"{obj['id']}|{_version(obj)}"))
+        if event_id in self.event_ids:
+            self._skip(obj, "this version of it appears twice in this bundle")
+            return
         held = self._statement_held(claim_id, event_id)
         if held:
             self._skip(obj, held)
@@ -270,6 +278,7 @@ class _Planner:
             identity, record = registration
             self.sources[identity["id"]] = source_id
             self._add(identity, record)
+        self.event_ids.add(event_id)
         self._add(obj, {"claim_id": claim_id, "event_id": event_id, **said})
 
     def _claim_of(self, obj: Mapping[str, Any]) -> str | None:
@@ -389,6 +398,21 @@ def _recording_order(obj: Mapping[str, Any]) -> tuple[int, int]:
     if event.get("type") == "source_registered":
         return (0, int(event.get("position") or 0))
     return (2, int(event.get("position") or 0))
+
+
+def _event_ids(ledger: ClaimsLedger, claim_id: str) -> Iterator[str]:
+    """Every event id the claim holds now (none if there is no such claim)."""
+    cursor: str | None = None
+    while True:
+        try:
+            page = ledger.claim_events(claim_id, as_of=END_OF_VALID_TIME, limit=1000,
+                                       cursor=cursor)
+        except NotFound:
+            return
+        yield from (event["event_id"] for event in page["events"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return
 
 
 def _claim_ids(ledger: ClaimsLedger) -> Iterator[str]:

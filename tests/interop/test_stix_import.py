@@ -140,6 +140,10 @@ def test_bad_bundles_are_problems_and_write_nothing(
         {"type": "note", "id": "note--1", "content": "x"}]}
     body = client.post("/stix/bundle", params={"commit": "true"}, json=broken).json()
     assert body["count"] == 0 and "not a valid STIX 2.1 object" in body["skipped"][0]["reason"]
+    twice = _foreign(ledger)
+    twice["objects"].append(twice["objects"][1])  # the same note, the same version, again
+    reasons = [s["reason"] for s in client.post("/stix/bundle", json=twice).json()["skipped"]]
+    assert "this version of it appears twice in this bundle" in reasons
     typed = client.post("/stix/bundle", content=json.dumps(_foreign(ledger)),
                         headers={"Content-Type": "application/stix+json;version=2.1"})
     assert typed.status_code == 200
