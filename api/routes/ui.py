@@ -47,7 +47,7 @@ from ledger.errors import InvalidInput, NotFound
 from ledger.interop.claimreview import Publisher, claim_review
 from ledger.likelihood import ICD203_BANDS, ICD203_TERMS, band_for
 from ledger.reads import MAX_LIMIT
-from ledger.statements import STATUSES
+from ledger.statements import EVIDENCE_LABELS, STATUSES
 from ledger.times import parse_instant
 
 COOKIE = "ledger_key"
@@ -469,6 +469,8 @@ def _tip(
         lines.append(f"Likelihood: {words}; confidence {confidence}")
     if event.get("outcome"):
         lines.append(f"Outcome: {event['outcome']}; basis: {event.get('basis', '')}")
+    if event.get("evidence"):
+        lines.append(f"Evidence: {EVIDENCE_LABELS[event['evidence']]}")
     if event.get("quote"):
         lines.append(f"“{event['quote']}”")
     elif event.get("summary"):
@@ -730,6 +732,7 @@ def claim_page(
         "pinned": link(as_of=claim["as_of"], known_at=claim["known_at"]),
         "list_link": Link("/ui", {"as_of": as_of, "known_at": known_at})(),
         "likelihood_words": _likelihood_words,
+        "evidence_labels": EVIDENCE_LABELS,
     })
 
 

@@ -209,7 +209,7 @@ class CredibilityProjection(Projection[Any]):
         self.tracking = tracking
 
     @process_event.register
-    def source_registered(self, domain_event: Source.Registered, tracking: Tracking) -> None:  # type: ignore[name-defined]
+    def source_registered(self, domain_event: Source.Registered, tracking: Tracking) -> None:
         e = domain_event
         rating = {
             "reliability": e.reliability,
@@ -225,6 +225,7 @@ class CredibilityProjection(Projection[Any]):
             e.role,
             e.affiliation,
             [Recorded(rating, tracking.notification_id, self.recorded_at)],
+            tuple(e.affiliations),
         )
         self.tracking = tracking
 
