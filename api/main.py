@@ -29,6 +29,7 @@ from api.problems import MEDIA_TYPE
 from api.query import known_query_parameters, plus_in_times
 from api.routes import (
     checkpoints,
+    claimreview,
     claims,
     events,
     history,
@@ -36,7 +37,9 @@ from api.routes import (
     reference,
     sources,
     stream,
+    stix,
     system,
+    taxii,
     ui,
     watches,
 )
@@ -48,6 +51,7 @@ from ledger.config import Settings
 from ledger.live import Changes
 from ledger.watchdesk import Watches
 from ledger.webhooks import Dispatcher, Policy
+from ledger.interop.taxii import COLLECTION_ID
 
 DESCRIPTION = """\
 An event-sourced, bitemporal ledger of claims and of everything said about them.
@@ -165,6 +169,8 @@ def create_app(
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
     for module in (sources, claims, events, stream, watches, history, models, system, ui,
                    checkpoints, reference):
+    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference,
+                   stix, claimreview, taxii):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -190,7 +196,9 @@ def _example_path(template: str) -> str:
     return (template.replace("{claim_id}", examples.CLAIM_ID)
             .replace("{source_id}", "peskov")
             .replace("{event_id}", "2c5d6ec8-3eee-4068-80d9-9371bc37dd78")
-            .replace("{watch_id}", "5b0e9a43-7c1d-4f2a-9e6b-3d8c2a1f0e77"))
+            .replace("{watch_id}", "5b0e9a43-7c1d-4f2a-9e6b-3d8c2a1f0e77")
+            .replace("{collection_id}", COLLECTION_ID)
+            .replace("{object_id}", taxii.EXAMPLE_OBJECT_ID))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -214,7 +222,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for code, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if code[0] in "45" and "application/json" in content:
-                    answer["content"] = {MEDIA_TYPE: content.pop("application/json"), **content}
+                    # Only problem+json: not also the media type of a route's own answers.
+                    answer["content"] = {MEDIA_TYPE: content.pop("application/json")}
                     examples = answer["content"][MEDIA_TYPE].get("examples", {})
                     for name, example in examples.items():  # api.openapi_docs.PATH
                         examples[name] = {**example,

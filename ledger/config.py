@@ -160,6 +160,14 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="attempts of a webhook delivery before it is "
         "given up as failed (GET /watches/{id}/deliveries shows it)",
     )
+    publisher_name: str = Field(
+        default="Claims Ledger", min_length=1, max_length=200,
+        description="who publishes the ledger's verdicts: the author of its ClaimReview",
+    )
+    publisher_url: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://",
+        description="the publisher's web address, in its ClaimReview author",
+    )
     signing_key: SecretStr | None = Field(
         default=None,
         description="the Ed25519 private key that signs checkpoints: PEM, its 32 bytes in hex "

@@ -18,9 +18,11 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO, cast
 
@@ -29,6 +31,8 @@ import typer
 from ledger import inputs
 from ledger.application import ClaimsLedger
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
+from ledger.interop.stix_export import StixExport, bundle_id, write_bundle
+from ledger.interop.stix_import import apply_import, plan_import
 from ledger_cli.records import Numbered, batches, count_records, read_records
 from ledger_cli.render import import_progress
 from ledger_cli.session import (
@@ -49,6 +53,13 @@ def _default_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # a container user without a name
         return "cli"
+
+
+class Format(StrEnum):
+    """What ``load`` reads and ``export`` writes."""
+
+    ndjson = "ndjson"  # the export format: one event per line
+    stix = "stix"  # a STIX 2.1 bundle (ledger.interop)
 
 
 #: Records a load keeps in memory between batches by default (about 1 GB at most).
@@ -84,6 +95,17 @@ def load(
             "load (a claim dropped from memory is reloaded from the store), about 1 KB each.",
         ),
     ] = LOAD_HOLD,
+    format_: Annotated[
+        Format,
+        typer.Option("--format", help="ndjson: the export format; stix: a STIX 2.1 bundle, "
+                     "whose notes, opinions and reports about the ledger's claims become "
+                     "statements (docs/interop.md)."),
+    ] = Format.ndjson,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="With --format stix: list what would be appended and "
+                     "what is skipped and why, writing nothing."),
+    ] = False,
 ) -> None:
     """Import events from an export file, a batch at a time.
 
@@ -93,6 +115,9 @@ def load(
     event id, same content) are skipped, so an interrupted load can be run again.
     """
     who = actor or _default_actor()
+    if format_ is Format.stix:
+        _load_stix(ctx, file, who, preview)
+        return
     settings = load_settings(ctx)
     # An SQLite file this load creates: removed again if the load fails having written
     # nothing, so a failed first load leaves no empty store behind.
@@ -124,6 +149,28 @@ def _remove_sqlite(path: Path) -> None:
     """An SQLite database file and what SQLite keeps beside it."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _load_stix(ctx: typer.Context, file: str, actor: str, preview: bool) -> None:
+    """A STIX bundle's statements, planned (and, but for a preview, appended at once)."""
+    with _input(file) as (stream, _):
+        try:
+            bundle = json.load(stream)
+        except ValueError as error:
+            fail(EXIT_BAD_INPUT, f"{file} is not JSON: {error}")
+    with open_ledger(ctx) as ledger:
+        plan = plan_import(ledger, bundle)
+        for skipped in plan.skipped:
+            say(f"skipped {skipped.stix_id}: {skipped.reason}")
+        for planned in plan.appended:
+            record = planned.record
+            what = record.get("claim_id") or record.get("source")
+            say(f"{'would append' if preview else 'appends'} {planned.stix_id}: "
+                f"{record.get('type')} {what}")
+        written = {"count": 0} if preview else apply_import(ledger, plan, actor)
+    verb = "would append" if preview else "appended"
+    count = len(plan.appended) if preview else written["count"]
+    say(f"{verb} {count} events from {file}; skipped {len(plan.skipped)} objects")
 
 
 class _BatchLoader:
@@ -375,6 +422,11 @@ def export(
         str | None,
         typer.Argument(metavar="FILE", help="Where to write; '-' or nothing writes to stdout."),
     ] = None,
+    format_: Annotated[
+        Format,
+        typer.Option("--format", help="ndjson: a backup in the export format; stix: a STIX "
+                     "2.1 bundle, for intelligence platforms (docs/interop.md)."),
+    ] = Format.ndjson,
 ) -> None:
     """Write every event as NDJSON, in log order: a backup.
 
@@ -383,12 +435,32 @@ def export(
     and `known_at` questions still hold). Into a store that already holds events, `load`
     records them anew. A FILE is replaced only once the export is complete.
     """
+    if format_ is Format.stix:
+        _export_stix(ctx, file)
+        return
     with open_ledger(ctx, existing=True) as ledger, _output(file) as out:
         count = 0
         for event in _log(ledger, stored=True):
             out.write(json.dumps(event, ensure_ascii=False) + "\n")
             count += 1
     say(f"exported {count} events to {file if file not in (None, '-') else 'stdout'}")
+
+
+def _export_stix(ctx: typer.Context, file: str | None) -> None:
+    """The whole log as one STIX bundle, written as it is read (bounded memory)."""
+    with open_ledger(ctx, existing=True) as ledger, _output(file) as out:
+        objects = StixExport(ledger).stream()
+        count = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            for obj in objects:
+                count += 1
+                yield obj
+
+        for piece in write_bundle(counted(), bundle_id("export", uuid.uuid4())):
+            out.write(piece)
+    say(f"exported {count} STIX objects to {file if file not in (None, '-') else 'stdout'}")
 
 
 def _log(ledger: ClaimsLedger, *, stored: bool = False) -> Iterator[dict[str, Any]]:

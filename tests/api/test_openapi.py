@@ -13,6 +13,15 @@ from api.problems import KINDS
 from ledger.examples import load_article
 
 SUCCESS = ("200", "201")
+#: Routes that answer the JSON media type of a format they speak, not plain JSON.
+FORMATS = {("get", "/stix/bundle"): "application/stix+json;version=2.1",
+           ("get", "/claims/{claim_id}/claimreview"): "application/ld+json"}
+
+
+def media_type(method: str, path: str) -> str:
+    if path.startswith("/taxii2/"):
+        return "application/taxii+json;version=2.1"
+    return FORMATS.get((method, path), "application/json")
 
 
 @pytest.fixture
@@ -49,6 +58,14 @@ def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
         ("POST", "/watches"), ("GET", "/watches"), ("GET", "/watches/{watch_id}"),
         ("POST", "/watches/{watch_id}/pause"), ("POST", "/watches/{watch_id}/resume"),
         ("DELETE", "/watches/{watch_id}"), ("GET", "/watches/{watch_id}/deliveries"),
+        ("GET", "/stix/bundle"), ("POST", "/stix/bundle"),
+        ("GET", "/claims/{claim_id}/claimreview"), ("POST", "/claims/{claim_id}/claimreview"),
+        ("GET", "/taxii2/"), ("GET", "/taxii2/ledger/"), ("GET", "/taxii2/ledger/collections/"),
+        ("GET", "/taxii2/ledger/collections/{collection_id}/"),
+        ("GET", "/taxii2/ledger/collections/{collection_id}/objects/"),
+        ("GET", "/taxii2/ledger/collections/{collection_id}/objects/{object_id}/"),
+        ("GET", "/taxii2/ledger/collections/{collection_id}/objects/{object_id}/versions/"),
+        ("GET", "/taxii2/ledger/collections/{collection_id}/manifest/"),
     }
 
 
@@ -63,7 +80,7 @@ def test_every_operation_is_described_typed_and_named(spec: dict[str, Any]) -> N
         if path in ("/metrics", "/claims/{claim_id}/timeline.svg") or path.endswith("/stream"):
             assert next(iter(content.values()))["schema"] == {"type": "string"}
             continue
-        reference = content["application/json"]["schema"]["$ref"]
+        reference = content[media_type(method, path)]["schema"]["$ref"]
         assert reference.startswith("#/components/schemas/"), where
         for status, answer in op["responses"].items():
             if status[0] in "45":

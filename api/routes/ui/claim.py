@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from api.routes.ui.describe import EventNames, likelihood_words, tip
 from api.routes.ui.forms import keep_token, recorder
 from api.routes.ui.reading import every_event, sources_named
 from api.routes.ui.render import END_OF_TIME, Fields, Link, blank, instant, render, when
+from ledger.interop.claimreview import Publisher, claim_review
 
 #: Event types that say something about the claim (a correction or retraction reports nothing new).
 STATEMENTS = ("asserted", "denied", "assessed", "resolved")
@@ -109,7 +111,13 @@ def claim_page(
     link = Link(f"/ui/claims/{claim_id}", {"as_of": as_of, "known_at": known_at,
                                             "compare": compare, "audit_after": audit_after})
     form = recorder(request, ledger, claim_id)
+    settings = request.app.state.settings
+    review = claim_review(claim, events, sources, Publisher(settings.publisher_name,
+                                                            settings.publisher_url),
+                          url=str(request.url_for("claim_page", claim_id=claim_id)))
     page = render(request, "claim.html", {
+        # schema.org ClaimReview for crawlers; "</" escaped so no text can end the script.
+        "claimreview": json.dumps(review, ensure_ascii=False).replace("</", "<\\/"),
         "title": claim["text"],
         "claim": claim,
         "chart": chart(timeline, overlay, known_events, tips, claim["as_of"]),
