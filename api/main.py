@@ -36,8 +36,8 @@ from api.routes import (
     models,
     reference,
     sources,
-    stream,
     stix,
+    stream,
     system,
     taxii,
     ui,
@@ -48,10 +48,10 @@ from ledger.bootstrap import DISTRIBUTION, open_ledger
 from ledger.checkpointing import CheckpointSchedule
 from ledger.checkpoints import signer_for
 from ledger.config import Settings
+from ledger.interop.taxii import COLLECTION_ID
 from ledger.live import Changes
 from ledger.watchdesk import Watches
 from ledger.webhooks import Dispatcher, Policy
-from ledger.interop.taxii import COLLECTION_ID
 
 DESCRIPTION = """\
 An event-sourced, bitemporal ledger of claims and of everything said about them.
@@ -168,9 +168,7 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
     for module in (sources, claims, events, stream, watches, history, models, system, ui,
-                   checkpoints, reference):
-    for module in (sources, claims, events, history, models, system, ui, checkpoints, reference,
-                   stix, claimreview, taxii):
+                   checkpoints, reference, stix, claimreview, taxii):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
