@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import (
-    Actor,
     AsOf,
     AuthenticatedRoute,
+    Caller,
     ClaimId,
     JsonBody,
     KnownAt,
@@ -91,11 +91,11 @@ def claim_review(
 def import_claim_review(
     claim_id: ClaimId,
     review: Annotated[dict[str, Any], Body(description="schema.org ClaimReview JSON-LD")],
-    ledger: LedgerDep, actor: Actor,
+    ledger: LedgerDep, caller: Caller,
     commit: Annotated[bool, Query(description="append what the preview lists (default: "
                                   "only answer the preview, writing nothing)")] = False,
 ) -> dict[str, Any]:
     """A fact-checker's ClaimReview as its assessment of the claim: a preview; commit writes."""
     plan = plan_review(ledger, claim_id, review)
-    written = apply_import(ledger, plan, actor) if commit else {"count": 0}
+    written = apply_import(ledger, plan, caller.name) if commit else {"count": 0}
     return {"committed": commit, **written, **plan.answer()}

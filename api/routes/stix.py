@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import (
-    Actor,
     AuthenticatedRoute,
+    Caller,
     Cursor,
     LedgerDep,
     Limit,
@@ -108,11 +108,11 @@ async def _stix_body(request: Request) -> None:
 )
 def import_bundle(
     bundle: Annotated[dict[str, Any], Body(description="a STIX 2.1 bundle")],
-    ledger: LedgerDep, actor: Actor,
+    ledger: LedgerDep, caller: Caller,
     commit: Annotated[bool, Query(description="append what the preview lists (default: "
                                   "only answer the preview, writing nothing)")] = False,
 ) -> dict[str, Any]:
     """A STIX bundle's statements: a preview of what is appended and skipped; commit writes."""
     plan = plan_import(ledger, bundle)
-    written = apply_import(ledger, plan, actor) if commit else {"count": 0}
+    written = apply_import(ledger, plan, caller.name) if commit else {"count": 0}
     return {"committed": commit, **written, **plan.answer()}
