@@ -3,12 +3,18 @@
 While PostgreSQL is down, ``/readyz`` and every request that needs the store answer 503
 with ``Retry-After`` at once: they do not wait for the pool. The pool's wait is set far
 above the client's timeout here, so an answer at all proves that nothing waited for it.
-When PostgreSQL is back, the same server serves again without a restart.
+When PostgreSQL is back, the same server serves again without a restart. A PostgreSQL
+that drops connections (a listener that accepts and never answers, as a host that drops
+packets) is answered the same way: no request waits for a connect that would last the
+whole connect timeout. (Before: the first request after the outage waited for it.)
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -73,3 +79,42 @@ def test_a_closed_port_is_refused_with_libpqs_reason_not_after_the_pool_wait() -
         open_ledger(settings)
     assert caught.value.detail.startswith("PostgreSQL cannot be reached: ")
     assert "Connection refused" in caught.value.detail
+
+
+@contextlib.contextmanager
+def blackhole(port: int) -> Iterator[None]:
+    """A listener on ``port`` that takes connections and never answers them."""
+    with socket.socket() as sink:
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sink.bind(("127.0.0.1", port))
+        sink.listen(64)
+        yield
+
+
+def test_a_server_that_never_answers_gets_503_at_once_and_recovery_is_prompt(
+    cluster: Cluster, serve: Serve
+) -> None:
+    served = serve("--store", cluster.url, serve_args=("--no-demo",),
+                   env={"CLAIMS_LEDGER_POSTGRES_POOL_TIMEOUT": POOL_WAIT,
+                        "CLAIMS_LEDGER_POSTGRES_CONNECT_TIMEOUT": POOL_WAIT})
+    wait_ready(served)
+    with httpx.Client(base_url=served.base, timeout=CLIENT_WAIT) as client:
+        assert client.post("/sources", json=source("before")).status_code == 201
+        cluster.stop()
+        with blackhole(cluster.port):
+            # Connects now hang for POOL_WAIT seconds; every answer comes before the
+            # client's far shorter wait, so none waited for one.
+            for path in ("/sources", "/readyz", "/sources", "/claims"):
+                answer = client.get(path)
+                assert answer.status_code == 503, (path, answer.text)
+                assert answer.headers["Retry-After"]
+            write = client.post("/sources", json=source("during"))
+            assert write.status_code == 503, write.text
+        cluster.start()
+        deadline = time.monotonic() + 120
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the server did not recover"
+            time.sleep(0.2)
+        assert client.post("/sources", json=source("after")).status_code == 201
+        ids = [s["id"] for s in client.get("/sources").json()["data"]]
+        assert {"before", "after"} <= set(ids) and "during" not in ids
