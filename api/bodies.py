@@ -44,6 +44,7 @@ from ledger.likelihood import ICD203_TERMS, SYNONYMS
 from ledger.statements import (
     COMMON_FIELDS,
     CONFIDENCE_LEVELS,
+    EVIDENCE_LABELS,
     OUTCOMES,
     RELIABILITY_GRADES,
     RULES,
@@ -57,6 +58,8 @@ from ledger.statements import (
 SLUG_PATTERN = f"^[a-z0-9-]{{1,{MAX_ID}}}$"
 TAG_PATTERN = f"^[A-Za-z0-9-]{{1,{MAX_ID}}}$"  # lower-cased by the ledger
 AFFILIATION_PATTERN = f"^[A-Za-z0-9-]{{2,{MAX_AFFILIATION}}}$"  # upper-cased by the ledger
+#: A claim's party or beneficiary: a source id (all lower-case) or an affiliation code.
+PARTY_PATTERN = f"^(?:[a-z0-9-]{{1,{MAX_ID}}}|[A-Za-z0-9-]{{2,{MAX_AFFILIATION}}})$"
 _YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"  # 0001-9999
 _MONTH_DAY = (  # February 29th is left to the ledger, which knows leap years
     "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
@@ -138,6 +141,14 @@ Affiliation = Annotated[
               description="country or bloc code, 2-16 of A-Z, 0-9 and '-' (case-insensitive: "
                           "stored upper-cased)"),
 ]
+Party = Annotated[
+    str, MaxLen(MAX_ID), AfterValidator(_unicode), AfterValidator(_not_blank),
+    Published(pattern=PARTY_PATTERN,
+              description="a source id, all lower-case as registered ('luckin'; the source "
+                          "may be registered later), or an affiliation code with a capital "
+                          "letter ('UA', 'GB-GOV'; 2-16 of A-Z, 0-9 and '-', stored "
+                          "upper-cased)"),
+]
 EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode),
                     Published(minLength=1, pattern=NOT_BLANK)]
 Url = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode),
@@ -167,6 +178,11 @@ Reliability = Annotated[Text, WithJsonSchema({
 EventType = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(STATEMENT_TYPES)})]
 Confidence = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(CONFIDENCE_LEVELS)})]
 Outcome = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(OUTCOMES)})]
+EVIDENCE_HELP = "what backs the statement: " + "; ".join(
+    f"{kind} ({label})" for kind, label in EVIDENCE_LABELS.items()
+)
+Evidence = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(EVIDENCE_LABELS),
+                                           "description": EVIDENCE_HELP})]
 SupersedableType = Annotated[
     Text, WithJsonSchema({"type": "string", "enum": list(SUPERSEDABLE_TYPES)})
 ]
@@ -186,7 +202,17 @@ class SourceCreate(Body):
     id: Id = Field(description="slug: 1-64 characters of a-z, 0-9 and '-'", examples=["zelensky"])
     name: Text = Field(examples=["Volodymyr Zelensky"])
     role: Text | None = Field(default=None, examples=["President of Ukraine"])
-    affiliation: Affiliation | None = Field(default=None, examples=["UA"])
+    affiliations: list[Affiliation] | None = Field(
+        default=None, max_length=MAX_ITEMS,
+        description="the source's affiliation codes (a minister: ['GB', 'GB-GOV']); "
+        "duplicates are dropped",
+        examples=[["UA", "UA-GOV"]],
+    )
+    affiliation: Affiliation | None = Field(
+        default=None, examples=["UA"],
+        description="one code, meaning affiliations: [it]; sent with affiliations, it must be "
+        "their first",
+    )
     reliability: Reliability | None = Field(
         default=None,
         description="NATO Admiralty source reliability, A (completely reliable) to E "
@@ -215,15 +241,16 @@ class ClaimCreate(Body):
         default_factory=list, max_length=MAX_ITEMS,
         description="lower-cased; duplicates are dropped", examples=[["north-korea", "troops"]],
     )
-    parties: list[Affiliation] = Field(
+    parties: list[Party] = Field(
         default_factory=list, max_length=MAX_ITEMS,
-        description="affiliation codes of the actors whose conduct the claim alleges",
+        description="the actors whose conduct the claim alleges: affiliation codes, or source "
+        "ids where the accused is a person or a company that speaks in the ledger",
         examples=[["RU", "KP"]],
     )
-    beneficiaries: list[Affiliation] = Field(
+    beneficiaries: list[Party] = Field(
         default_factory=list, max_length=MAX_ITEMS,
-        description="affiliation codes of those whose cause gains if the claim is believed "
-        "(their statements for it count as self-serving); none may also be a party",
+        description="affiliation codes or source ids of those whose cause gains if the claim "
+        "is believed (their statements for it count as self-serving); none may also be a party",
         examples=[["UA"]],
     )
     alleged_at: Time | None = Field(
@@ -306,6 +333,10 @@ class EventCreate(Body):
         description="asserted/denied/assessed: the event_id of an earlier asserted, denied or "
         "assessed event on the same claim that this statement repeats (e.g. a newspaper "
         "repeating a government); credibility-v2 gives a relay no independent weight",
+    )
+    evidence: Evidence | None = Field(
+        default=None, description="asserted/denied/assessed (and corrected): " + EVIDENCE_HELP,
+        examples=["official-inquiry"],
     )
     corrected_type: SupersedableType | None = Field(
         default=None, description="corrected: the type the corrected event should have had"

@@ -44,6 +44,16 @@ SOURCES: dict[str, dict[str, Any]] = {
             "reliability": "B",
         },
     },
+    "kim-yong-hyun": {
+        "summary": "South Korea's defence minister: of his country and of its government",
+        "value": {
+            "id": "kim-yong-hyun",
+            "name": "Kim Yong-hyun",
+            "role": "Minister of National Defense (South Korea)",
+            "affiliations": ["KR", "KR-GOV"],
+            "reliability": "B",
+        },
+    },
 }
 
 RATINGS: dict[str, dict[str, Any]] = {
@@ -85,6 +95,7 @@ EVENTS: dict[str, dict[str, Any]] = {
             "type": "asserted",
             "source": "zelensky",
             "occurred_at": "2024-10-13T18:00:00Z",
+            "evidence": "named-official",
             "quote": "It is no longer just about transferring weapons. It is actually about "
             "transferring people from North Korea to the occupying military forces.",
         },

@@ -84,9 +84,13 @@ class ClaimPublic(BaseModel):
     id: str = Field(examples=["nk-troops-for-russia"])
     text: str = Field(examples=["North Korea is sending troops to fight for Russia in Ukraine"])
     tags: list[str] = Field(examples=[["north-korea", "russia", "ukraine", "troops"]])
-    parties: list[str] = Field(examples=[["RU", "KP"]])
+    parties: list[str] = Field(
+        description="affiliation codes (upper-case) or source ids (lower-case) of the accused",
+        examples=[["RU", "KP"]],
+    )
     beneficiaries: list[str] = Field(
-        description="affiliation codes of those whose cause gains if the claim is believed",
+        description="affiliation codes or source ids of those whose cause gains if the claim "
+        "is believed",
         examples=[["UA"]],
     )
     alleged_at: Instant | None = Field(
@@ -176,6 +180,10 @@ class EventPublic(BaseModel):
     basis: str | None = None
     relays: str | None = Field(
         default=None, description="the earlier statement on the claim that this one repeats"
+    )
+    evidence: str | None = Field(
+        default=None, description="what backs the statement, one of the evidence kinds",
+        examples=["official-inquiry"],
     )
 
 
@@ -310,6 +318,7 @@ class LogEvent(EventPublic):
     name: str | None = None
     role: str | None = None
     affiliation: str | None = None
+    affiliations: list[str] | None = None
     reliability: str | None = None
 
 

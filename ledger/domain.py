@@ -232,11 +232,45 @@ def _index_record(lookup: dict[str, list[int]], record: dict[str, Any], i: int) 
 
 
 class Source(Aggregate):
-    """Who speaks, and how reliable the ledger has rated them over (valid) time."""
+    """Who speaks, and how reliable the ledger has rated them over (valid) time.
+
+    Version 2 holds ``affiliations`` (codes, in the order given) where version 1 held one
+    ``affiliation``; events and snapshots stored by version 1 are upcast as they are read.
+    """
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 snapshot: its one affiliation (or none) becomes the list."""
+        _affiliations_from_one(state)
 
     @staticmethod
     def create_id(source_id: str) -> UUID:
         return source_uuid(source_id)
+
+    class Registered(Aggregate.Created):
+        """A source registered with its affiliations and first rating."""
+
+        class_version = 2
+
+        source_id: str
+        name: str
+        role: str | None
+        affiliations: list[str]
+        reliability: str
+        actor: str
+        event_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A version 1 event: its one affiliation (or none) becomes the list."""
+            _affiliations_from_one(state)
+
+        @property
+        def affiliation(self) -> str | None:
+            """The first affiliation, or None: what readers of version 1 knew."""
+            return self.affiliations[0] if self.affiliations else None
 
     @event("Registered")
     def __init__(
@@ -244,7 +278,7 @@ class Source(Aggregate):
         source_id: str,
         name: str,
         role: str | None,
-        affiliation: str | None,
+        affiliations: list[str],
         reliability: str,
         actor: str,
         event_id: str,
@@ -252,7 +286,7 @@ class Source(Aggregate):
         self.source_id = source_id
         self.name = name
         self.role = role
-        self.affiliation = affiliation
+        self.affiliations = affiliations
         self.registered_by = actor
         self.registered_event_id = event_id
         # The first rating has no occurred_at: it holds from the beginning of valid time
@@ -267,6 +301,11 @@ class Source(Aggregate):
                 "version": 1,
             }
         ]
+
+    @property
+    def affiliation(self) -> str | None:
+        """The first affiliation, or None (answers keep it for clients of version 1)."""
+        return self.affiliations[0] if self.affiliations else None
 
     def rerate(
         self, reliability: str, occurred_at: datetime, actor: str, note: str | None, event_id: str
@@ -294,3 +333,8 @@ class Source(Aggregate):
                 "version": len(self.ratings) + 1,
             }
         )
+
+
+def _affiliations_from_one(state: dict[str, Any]) -> None:
+    one = state.pop("affiliation")
+    state["affiliations"] = [one] if one else []

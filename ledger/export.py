@@ -66,7 +66,7 @@ def _record(event: Any, position: int, recorded_at: int) -> JSON:
             "actor": event.actor,
             **base,
         }
-    if isinstance(event, Source.Registered):  # type: ignore[attr-defined]
+    if isinstance(event, Source.Registered):
         return {
             "type": "source_registered",
             "event_id": event.event_id,
@@ -74,6 +74,7 @@ def _record(event: Any, position: int, recorded_at: int) -> JSON:
             "name": event.name,
             "role": event.role,
             "affiliation": event.affiliation,
+            "affiliations": event.affiliations,
             "reliability": event.reliability,
             "actor": event.actor,
             **base,

@@ -23,6 +23,7 @@ from ledger.statements import (
     COMMON_FIELDS,
     CONFIDENCE_LEVELS,
     DEFAULT_RELIABILITY,
+    EVIDENCE_KINDS,
     OUTCOMES,
     RELIABILITY_GRADES,
     RULES,
@@ -191,6 +192,25 @@ def affiliation(field: str, value: object) -> str:
     return value.upper()
 
 
+def party(field: str, value: object) -> str:
+    """A claim's party or beneficiary: a source id as it is (a slug, all lower-case; the
+    source may be registered later), or else an affiliation code, upper-cased."""
+    if isinstance(value, str) and SLUG.fullmatch(value):
+        return value
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_AFFILIATION
+        or not AFFILIATION.fullmatch(value.upper())
+    ):
+        raise InvalidInput(
+            field,
+            f"{shown(value)} is not an affiliation code such as 'UA' or 'GB-GOV' "
+            f"(2-{MAX_AFFILIATION} characters of A-Z, 0-9 and '-', with a capital letter) "
+            f"nor a source id such as 'luckin' (1-{MAX_ID} characters of a-z, 0-9 and '-')",
+        )
+    return value.upper()
+
+
 def _string_list(data: Mapping[str, Any], field: str, item: Any) -> list[str]:
     values = data.get(field) or []
     if not isinstance(values, list):
@@ -219,16 +239,17 @@ def _reject_unknown(data: Mapping[str, Any], allowed: set[str], what: str) -> No
 
 
 def claim_fields(data: Mapping[str, Any], *, at: datetime | None = None) -> dict[str, Any]:
-    """Validate a new claim: ``id`` (optional slug), ``text``, ``tags``, ``parties``,
-    ``beneficiaries`` (affiliations whose cause gains if the claim is believed) and
+    """Validate a new claim: ``id`` (optional slug), ``text``, ``tags``, ``parties`` (the
+    accused), ``beneficiaries`` (whose cause gains if the claim is believed): each a source id
+    or an affiliation code (``party``), and
     ``alleged_at`` (optional: when the alleged thing happened; a bare date is 00:00 UTC,
     and it cannot be later than now)."""
     _reject_unknown(
         data, {"id", "text", "tags", "parties", "beneficiaries", "alleged_at"}, "a claim"
     )
     claim_id = data.get("id")
-    parties = _string_list(data, "parties", affiliation)
-    beneficiaries = _string_list(data, "beneficiaries", affiliation)
+    parties = _string_list(data, "parties", party)
+    beneficiaries = _string_list(data, "beneficiaries", party)
     both = sorted(set(parties) & set(beneficiaries))
     if both:
         raise InvalidInput(
@@ -260,14 +281,31 @@ def _alleged_at(value: object, at: datetime | None) -> dict[str, datetime]:
 
 
 def source_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a new source: ``id``, ``name``, ``role``, ``affiliation``, ``reliability``."""
-    _reject_unknown(data, {"id", "name", "role", "affiliation", "reliability"}, "a source")
-    aff = data.get("affiliation")
+    """Validate a new source: ``id``, ``name``, ``role``, ``affiliations``, ``reliability``.
+
+    ``affiliation`` (one code) is still taken: it means ``affiliations: [it]``; given with
+    ``affiliations``, it must be their first, as answers show it.
+    """
+    _reject_unknown(
+        data, {"id", "name", "role", "affiliation", "affiliations", "reliability"}, "a source"
+    )
+    one = data.get("affiliation")
+    one = None if one in (None, "") else affiliation("affiliation", one)
+    if data.get("affiliations") is None:
+        codes = [] if one is None else [one]
+    else:
+        codes = _string_list(data, "affiliations", affiliation)
+        if one is not None and codes[:1] != [one]:
+            raise InvalidInput(
+                "affiliation",
+                f"{one!r} disagrees with affiliations {codes!r}: send affiliations alone "
+                "(affiliation, where given, must be their first)",
+            )
     return {
         "source_id": slug("id", data.get("id")),
         "name": _text(data, "name", required=True),
         "role": _text(data, "role"),
-        "affiliation": None if aff in (None, "") else affiliation("affiliation", aff),
+        "affiliations": codes,
         "reliability": reliability("reliability", data.get("reliability") or DEFAULT_RELIABILITY),
     }
 
@@ -334,6 +372,8 @@ def statement(
                 f"{shown(data['confidence'])} is not one of {', '.join(CONFIDENCE_LEVELS)}",
             )
         said["confidence"] = data["confidence"]
+    if data.get("evidence") is not None:
+        said["evidence"] = evidence("evidence", data["evidence"])
     if kind == StatementType.RESOLVED or data.get("outcome") is not None:
         if data.get("outcome") not in OUTCOMES:
             raise InvalidStatement("outcome", f"must be one of {', '.join(OUTCOMES)}")
@@ -355,6 +395,16 @@ def statement(
     if problem is not None:
         raise InvalidStatement(*problem)
     return result
+
+
+def evidence(field: str, value: object) -> str:
+    """One of ``EVIDENCE_KINDS``, as sent (the vocabulary is closed and lower-case)."""
+    if value not in EVIDENCE_KINDS:
+        raise InvalidStatement(
+            field, f"{shown(value)} is not an evidence kind; use one of {', '.join(EVIDENCE_KINDS)}"
+        )
+    assert isinstance(value, str)
+    return value
 
 
 def _reference(data: Mapping[str, Any]) -> str | None:

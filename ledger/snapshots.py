@@ -107,9 +107,24 @@ def judged_snapshot(
     if topic != rebuilt.topic:
         return snapshot, f"it is of {topic!r}, its events make a {rebuilt.topic!r}"
     try:
-        return snapshot, state_difference(state, rebuilt.state)
+        # An older version of the aggregate class stored it: compare it as it is read.
+        state = upcast_state(snapshot)
+    except Exception as error:  # a tampered state the class's upcasting cannot read
+        return snapshot, f"it cannot be read ({type(error).__name__})"
+    try:
+        return snapshot, state_difference(state, upcast_state(rebuilt))
     except Exception as error:  # values that cannot even be compared
         return snapshot, f"its state cannot be compared ({type(error).__name__})"
+
+
+#: What ``Snapshot.mutate`` sets beside the stored state (compared apart: the version).
+_PLACED = frozenset({"_id", "_version", "_pending_events"})
+
+
+def upcast_state(snapshot: Any) -> dict[str, Any]:
+    """A snapshot's state as today's aggregate class reads it: upcast by the library
+    (``class_version``, ``upcast_vX_vY``) from the version of the class that took it."""
+    return {k: v for k, v in vars(snapshot.mutate(None)).items() if k not in _PLACED}
 
 
 @dataclass(frozen=True)

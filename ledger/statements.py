@@ -2,9 +2,9 @@
 
 This module owns the words. Statement types (with, per type, the fields it allows, the ones
 it needs and whether a retraction or correction may name it), Admiralty reliability grades,
-outcomes, confidence levels and statuses are defined here once; the domain, the credibility
-model, the HTTP schemas and the CLI import them from here. A new statement type is one
-entry in ``RULES`` plus its weighing in the model.
+outcomes, confidence levels, evidence kinds and statuses are defined here once; the domain,
+the credibility model, the HTTP schemas and the CLI import them from here. A new statement
+type is one entry in ``RULES`` plus its weighing in the model.
 
 ``Statement`` is the typed, frozen value of one statement from input to replay. The stored
 event keeps it as a plain payload (``Statement.payload()``), exactly as the log has always
@@ -47,16 +47,18 @@ _LIKELIHOOD = frozenset({"likelihood", "likelihood_phrase", "confidence"})
 _RESOLUTION = frozenset({"outcome", "basis"})
 #: A statement may name the earlier statement on the same claim that it repeats.
 _RELAY = frozenset({"relays"})
+#: A statement may say what backs it (one of ``EVIDENCE_KINDS``).
+_EVIDENCE = frozenset({"evidence"})
 
 RULES: dict[StatementType, TypeRule] = {
-    StatementType.ASSERTED: TypeRule(_WORDS | _RELAY, stance=True, supersedable=True),
-    StatementType.DENIED: TypeRule(_WORDS | _RELAY, stance=True, supersedable=True),
+    StatementType.ASSERTED: TypeRule(_WORDS | _RELAY | _EVIDENCE, stance=True, supersedable=True),
+    StatementType.DENIED: TypeRule(_WORDS | _RELAY | _EVIDENCE, stance=True, supersedable=True),
     StatementType.ASSESSED: TypeRule(
-        _WORDS | _LIKELIHOOD | _RELAY, stance=True, supersedable=True
+        _WORDS | _LIKELIHOOD | _RELAY | _EVIDENCE, stance=True, supersedable=True
     ),
     StatementType.RETRACTED: TypeRule(_WORDS | {"supersedes"}, supersedes=True),
     StatementType.CORRECTED: TypeRule(
-        _WORDS | _LIKELIHOOD | _RESOLUTION | _RELAY | {"supersedes", "corrected_type"},
+        _WORDS | _LIKELIHOOD | _RESOLUTION | _RELAY | _EVIDENCE | {"supersedes", "corrected_type"},
         supersedes=True,
     ),
     StatementType.RESOLVED: TypeRule(_RESOLUTION, supersedable=True),
@@ -75,6 +77,19 @@ RELIABILITY_GRADES = ("A", "B", "C", "D", "E", "F")
 DEFAULT_RELIABILITY = "F"
 OUTCOMES = ("confirmed", "refuted")
 CONFIDENCE_LEVELS = ("low", "moderate", "high")
+
+#: What backs a statement (its optional ``evidence``): the closed vocabulary, each kind with
+#: the short label the web view shows. Weighing them is the credibility model's business.
+EVIDENCE_LABELS: dict[str, str] = {
+    "official-inquiry": "official inquiry or court finding",
+    "forensic-documentary": "forensic or documentary evidence",
+    "intercepted-communication": "intercepted communication",
+    "eyewitness": "eyewitness",
+    "named-official": "named official",
+    "unnamed-sources": "unnamed sources",
+    "hearsay": "hearsay or repeated report",
+}
+EVIDENCE_KINDS: tuple[str, ...] = tuple(EVIDENCE_LABELS)
 
 
 class Status(StrEnum):
@@ -104,6 +119,7 @@ OPTIONAL_FIELDS = (
     "outcome",
     "basis",
     "relays",
+    "evidence",
 )
 #: Fields of a correction that never replace the corrected event's (its identity).
 _IDENTITY = frozenset({"event_id", "type", "supersedes", "actor", "corrected_type", "claim_id"})
@@ -137,6 +153,7 @@ class Statement:
     outcome: str | None = None
     basis: str | None = None
     relays: str | None = None  # the event id of the earlier statement this one repeats
+    evidence: str | None = None  # what backs it: one of EVIDENCE_KINDS
     position: int = field(default=0, compare=False)
     corrected_by: str | None = None
 

@@ -728,6 +728,7 @@ class LedgerApplication(Application[UUID]):
                 name=source.name,
                 role=source.role,
                 affiliation=source.affiliation,
+                affiliations=tuple(source.affiliations),
                 ratings=[
                     Recorded(r, entries[r["version"]].position, entries[r["version"]].recorded_at)
                     for r in source.ratings

@@ -24,30 +24,49 @@ def rebuild(
             "ledger (a claim dropped from memory is reloaded from the store), about 1.5 KB each.",
         ),
     ] = HOLD,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Keep what is projected and go on from where a killed rebuild stopped "
+            "(each page of rows commits with its position).",
+        ),
+    ] = False,
 ) -> None:
     """Drop the credibility projection's tables and rebuild them from the log.
 
     The projection is derived: rebuilding gives the same rows, byte for byte. Stop any
     server on the store first (one process projects at a time). The in-memory store has
-    no projection.
+    no projection. With --resume, what is projected stays and the rebuild goes on from
+    where a killed one stopped.
     """
     with open_ledger(ctx, existing=True) as ledger:
         projector = ledger.projector
         if projector is None:
             fail(EXIT_FAILED, "this store has no projection to rebuild (its lists replay)")
-        total = projector.head()
+        total = projector.head() - (projector.view.position() if resume else 0)
         started = time.perf_counter()
         with Progress(
             TextColumn("projecting"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
             transient=True,
             console=None,
         ) as bar:
-            task = bar.add_task("rebuild", total=total)
+            task = bar.add_task("rebuild", total=total, rate="")
+            projected = 0
+
+            def advance(count: int) -> None:
+                nonlocal projected
+                projected += count
+                spent = time.perf_counter() - started
+                rate = f"{projected / spent:,.0f} events/s" if spent > 0 else ""
+                bar.update(task, advance=count, rate=rate)
+
             try:
-                done = projector.rebuild(progress=lambda n: bar.advance(task, n), hold=hold)
+                done = projector.rebuild(progress=advance, hold=hold, resume=resume)
             except RuntimeError as error:
                 fail(EXIT_FAILED, str(error))
         seconds = time.perf_counter() - started

@@ -6,7 +6,7 @@ them out; ``--json`` bypasses them. Text from the ledger is never read as rich m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger.answers import JSON
+from ledger.statements import EVIDENCE_LABELS
 
 
 def _console() -> Console:
@@ -43,8 +44,9 @@ def _when(instant: str) -> str:
     return f"{day} {clock[:8]}Z"
 
 
-def claim(view: JSON) -> None:
-    """One claim: what it says, its credibility, and each event's contribution."""
+def claim(view: JSON, evidence: Mapping[str, str] | None = None) -> None:
+    """One claim: what it says, its credibility, and each event's contribution (with what
+    backs it: ``evidence``, an evidence kind by event id)."""
     credibility = view["credibility"]
     console = _console()
     console.print(f"[bold]{_text(view['id'])}[/bold]: {_text(view['text'])}")
@@ -71,9 +73,10 @@ def claim(view: JSON) -> None:
         expand=True,
     )
     for item in credibility["contributions"]:
+        kind = (evidence or {}).get(item["event_id"])
         table.add_row(
             _text(item["source"]),
-            _text(item["type"]),
+            _text(item["type"] + (f"\n{EVIDENCE_LABELS[kind]}" if kind else "")),
             f"{item['delta']:+.3f}",
             f"{item['log_odds']:+.4g}",
             _text(item["reason"]),

@@ -19,7 +19,7 @@ from ledger.config import Settings
 from ledger.errors import InvalidInput
 from ledger.integrity import failed_part
 from ledger.models import DEFAULT, VERSIONS
-from ledger.statements import Status
+from ledger.statements import Statement, Status, with_corrections
 from ledger_cli import render
 from ledger_cli.session import (
     EXIT_BAD_INPUT,
@@ -83,7 +83,7 @@ def show(
     as_json: AsJson = False,
     model: Model = None,
 ) -> None:
-    """One claim's credibility and what moved it."""
+    """One claim's credibility and what moved it (and what backs each statement)."""
     with open_ledger(ctx, existing=True) as ledger:
         view = ledger.claim(
             claim,
@@ -91,7 +91,22 @@ def show(
             known_at=instant("--known-at", known_at),
             model=model,
         )
-    _show(view, as_json, render.claim)
+        evidence = {} if as_json else _evidence(ledger, view)
+    _show(view, as_json, lambda data: render.claim(data, evidence))
+
+
+def _evidence(ledger: ClaimsLedger, view: JSON) -> dict[str, str]:
+    """Each statement's evidence kind, as corrected, at the view's (as_of, known_at)."""
+    times = {name: instant(name, view[name]) for name in ("as_of", "known_at")}
+    events, cursor = [], None
+    while True:
+        page = ledger.claim_events(view["id"], limit=_PAGE, cursor=cursor, **times)
+        events += page["events"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    said = with_corrections(Statement.from_payload(event) for event in events)
+    return {s.event_id: s.evidence for s in said if s.evidence is not None}
 
 
 def audit(

@@ -47,7 +47,7 @@ from ledger.application import ClaimsLedger
 from ledger.errors import InvalidInput, NotFound
 from ledger.likelihood import ICD203_BANDS, ICD203_TERMS, band_for
 from ledger.reads import MAX_LIMIT
-from ledger.statements import STATUSES
+from ledger.statements import EVIDENCE_LABELS, STATUSES
 from ledger.times import parse_instant
 
 COOKIE = "ledger_session"
@@ -486,6 +486,8 @@ def _tip(
         lines.append(f"Likelihood: {words}; confidence {confidence}")
     if event.get("outcome"):
         lines.append(f"Outcome: {event['outcome']}; basis: {event.get('basis', '')}")
+    if event.get("evidence"):
+        lines.append(f"Evidence: {EVIDENCE_LABELS[event['evidence']]}")
     if event.get("quote"):
         lines.append(f"“{event['quote']}”")
     elif event.get("summary"):
@@ -741,6 +743,7 @@ def claim_page(
         "pinned": link(as_of=claim["as_of"], known_at=claim["known_at"]),
         "list_link": Link("/ui", {"as_of": as_of, "known_at": known_at})(),
         "likelihood_words": _likelihood_words,
+        "evidence_labels": EVIDENCE_LABELS,
     })
 
 

@@ -19,7 +19,9 @@ from ledger.credibility.values import (
     unregistered,
     unweighable,
 )
-from ledger.statements import Statement, StatementType
+from ledger.statements import STANCE_TYPES, Statement, StatementType
+
+_STANCES = frozenset(STANCE_TYPES)
 
 
 def canonical(evidence: Iterable[Statement]) -> list[Statement]:
@@ -108,7 +110,7 @@ def positions(evidence: Iterable[Statement]) -> dict[str, Statement]:
     """Each source's latest position (asserted, denied, assessed) not retracted by it."""
     items = sorted(evidence, key=key_of)
     latest, _, _ = select(items, retractions(items))
-    return {speaker: item for speaker, item in latest.items() if item.rule.stance}
+    return {speaker: item for speaker, item in latest.items() if item.type in _STANCES}
 
 
 def resolution_of(statements: Iterable[Statement]) -> Statement | None:
@@ -123,16 +125,18 @@ def first_support(
     """When each source that asserts the claim now first said so: its earliest assertion in
     scope that it has not withdrawn (a source whose position now is a denial or an
     assessment has none)."""
+    asserting = {
+        speaker for speaker, item in latest.items() if item.type == StatementType.ASSERTED
+    }
     first: dict[str, datetime] = {}
     for item in items:  # in valid-time order: the first seen is the earliest
         if (
-            item.rule.stance
+            item.type == StatementType.ASSERTED  # a stance, and a report of the claim
+            and item.source in asserting
+            and item.source not in first
             and item.event_id not in withdrawn
-            and item.speaker in latest
-            and latest[item.speaker].type == StatementType.ASSERTED
-            and item.type == StatementType.ASSERTED
         ):
-            first.setdefault(item.speaker, item.at)
+            first[item.source] = item.at
     return first
 
 

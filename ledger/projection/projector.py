@@ -209,7 +209,7 @@ class CredibilityProjection(Projection[Any]):
         self.tracking = tracking
 
     @process_event.register
-    def source_registered(self, domain_event: Source.Registered, tracking: Tracking) -> None:  # type: ignore[name-defined]
+    def source_registered(self, domain_event: Source.Registered, tracking: Tracking) -> None:
         e = domain_event
         rating = {
             "reliability": e.reliability,
@@ -225,6 +225,7 @@ class CredibilityProjection(Projection[Any]):
             e.role,
             e.affiliation,
             [Recorded(rating, tracking.notification_id, self.recorded_at)],
+            tuple(e.affiliations),
         )
         self.tracking = tracking
 
@@ -591,18 +592,25 @@ class Projector:
         return self.view.wait_for(head, timeout)
 
     def rebuild(
-        self, progress: Callable[[int], None] | None = None, hold: int | None = None
+        self,
+        progress: Callable[[int], None] | None = None,
+        hold: int | None = None,
+        resume: bool = False,
     ) -> int:
         """Drop the tables and project the whole log again; returns the events projected.
 
         ``hold``: the most statements kept in memory meanwhile (more is faster on a large
         ledger: a claim dropped from memory is reloaded from the store when next spoken of).
+        ``resume``: keep what is projected and go on from the tracking position (a rebuild
+        that was killed: each page's rows commit with its position, so what is there is a
+        consistent prefix of the log).
         """
         with self.lock.holding() as mine:
             if not mine:
                 raise RuntimeError("another process is projecting this store: stop it first")
             with self._mutex:
-                self.view.drop()
+                if not resume:
+                    self.view.drop()
                 self.projection.forget()
             self.projection.room = hold
             try:

@@ -12,7 +12,7 @@ TROOPS = "nk-troops-for-russia"
 
 
 def test_register_claim(client: TestClient) -> None:
-    body = {"id": "hoax", "text": "A claim", "tags": ["Test"], "parties": ["ru"]}
+    body = {"id": "hoax", "text": "A claim", "tags": ["Test"], "parties": ["Ru"]}
     created = client.post("/claims", json=body)
     assert created.status_code == 201
     assert created.headers["location"] == "/claims/hoax"

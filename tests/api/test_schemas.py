@@ -74,8 +74,8 @@ def test_a_claim_takes_and_shows_its_beneficiaries(
         "id": "aid-diverted",
         "text": "Aid was diverted",
         "parties": ["RU"],
-        "beneficiaries": ["ua"],
-    }
+        "beneficiaries": ["Ua"],  # a code with a capital letter is upper-cased (all lower-case
+    }  # would name a source: tests/api/test_affiliations.py)
     created = client.post("/claims", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["beneficiaries"] == ["UA"]

@@ -37,3 +37,16 @@ def test_rebuild_takes_how_many_statements_to_hold(invoke: Invoke, persistent_st
     assert pictures(after.stdout) == pictures(before.stdout)
     refused = invoke("--store", persistent_store, "rebuild", "--hold", "10")
     assert refused.exit_code == 2 and "--hold" in refused.stderr
+
+
+def test_rebuild_resume_goes_on_from_the_projected_position(
+    invoke: Invoke, persistent_store: str
+) -> None:
+    """A projection already at the head: --resume keeps it and projects nothing more."""
+    assert invoke("--store", persistent_store, "load", str(ARTICLE)).exit_code == 0
+    before = invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12")
+    resumed = invoke("--store", persistent_store, "rebuild", "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "rebuilt the credibility projection: 0 events" in resumed.stderr
+    after = invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12")
+    assert pictures(after.stdout) == pictures(before.stdout)

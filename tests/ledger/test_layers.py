@@ -158,6 +158,7 @@ FAMILIES = {
     "outcomes": set(statements.OUTCOMES),
     "reliability grades": set(statements.RELIABILITY_GRADES),
     "confidence levels": set(statements.CONFIDENCE_LEVELS),
+    "evidence kinds": set(statements.EVIDENCE_KINDS),
 }
 
 

@@ -29,7 +29,7 @@ from ledger.projection.tables import FORMAT, Filters
 from ledger.projection.views import TRACKED
 from ledger.times import format_instant, from_micros, to_micros
 
-from .helpers import ACTOR
+from .helpers import ACTOR, say
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 #: The model version the tables hold, which their pages are compared with.
@@ -293,6 +293,30 @@ def test_tables_kept_event_by_event_equal_the_rebuilt_ones(
     assert tables(projected) == kept
 
 
+def test_a_rebuild_stopped_half_way_resumes_to_the_same_tables(
+    projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild killed between pages leaves a consistent prefix (each page's rows commit
+    with its position); ``rebuild(resume=True)`` goes on from there to the tables a whole
+    rebuild makes, projecting only the rest."""
+    from ledger.projection import projector as module
+
+    random_ledger(projected, 8, events=120)
+    projector = projected.projector
+    assert projector is not None and projector.caught_up()
+    whole = tables(projected)
+    monkeypatch.setattr(module, "PAGE", 10)
+    with projector.lock.holding() as mine:
+        assert mine
+        projector.view.drop()
+        projector.projection.forget()
+        projector.catch_up(until=projector.head() // 2)
+    stopped = projector.view.position()
+    assert 0 < stopped < projector.head()
+    assert projector.rebuild(resume=True) == projector.head() - stopped
+    assert tables(projected) == whole
+
+
 @pytest.mark.parametrize("room", [("CLAIMS_IN_MEMORY", 2), ("STATEMENTS_IN_MEMORY", 30)])
 def test_claims_dropped_from_memory_and_reloaded_project_the_same(
     projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch, room: tuple[str, int]
@@ -465,3 +489,29 @@ def test_the_projection_commits_without_waiting_for_the_disk_and_events_still_do
         view.write(lambda cursor: (_ for _ in ()).throw(RuntimeError("x")), Tracking(TRACKED, 2))
     with view.datastore.transaction(commit=True) as cursor:
         assert current(cursor) == (2 if sqlite else "on")
+
+
+def test_a_source_is_interested_by_any_of_its_affiliations_or_its_id_in_lists_too(
+    projected: ClaimsLedger,
+) -> None:
+    """A minister (GB, GB-GOV) denying a claim against GB-GOV, and a company named as the
+    party by its own id denying it, are self-serving in the projection as in a replay."""
+    projected.register_source(
+        {"id": "minister", "name": "Minister", "affiliations": ["GB", "GB-GOV"],
+         "reliability": "B"},
+        ACTOR,
+    )
+    projected.register_source({"id": "acme", "name": "Acme", "reliability": "B"}, ACTOR)
+    projected.register_source({"id": "paper", "name": "Paper", "reliability": "B"}, ACTOR)
+    for cid, party, denier in (("affair", "GB-GOV", "minister"), ("fraud", "acme", "acme")):
+        projected.register_claim({"id": cid, "text": f"Claim {cid}", "parties": [party]}, ACTOR)
+        say(projected, cid, "asserted", "paper", "2024-01-01")
+        say(projected, cid, "denied", denier, "2024-01-02")
+        replayed = projected.claim(cid)["credibility"]
+        denial = next(c for c in replayed["contributions"] if c["source"] == denier)
+        assert "is a party to the claim, so a self-serving denial counts x0.25" in denial["reason"]
+        assert replayed["probability"] > 0.5  # the accused's own denial weighs little
+    assert projected.projector is not None and projected.projector.caught_up()
+    listed = {c["id"]: c["credibility"] for c in projected.list_claims()["data"]}
+    for cid in ("affair", "fraud"):
+        assert listed[cid]["probability"] == projected.claim(cid)["credibility"]["probability"]
