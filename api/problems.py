@@ -134,6 +134,10 @@ KINDS: dict[str, Kind] = {k.slug: k for k in (
          "If-Match names a version the claim is no longer at. Nothing was written.",
          "Re-read the claim (its ETag is its current version, also in this answer's ETag "
          "header) and decide whether to append again."),
+    Kind("Request timeout", 408,
+         "The request body did not arrive whole within the time allowed "
+         "(CLAIMS_LEDGER_BODY_READ_SECONDS). Nothing was written.",
+         "Send the request again, faster or smaller; the connection was closed."),
     Kind("Content too large", 413,
          "The request body is over the size limit (limit_bytes in the answer).",
          "Split the request: several smaller batches, or a shorter text."),
@@ -160,8 +164,8 @@ KINDS: dict[str, Kind] = {k.slug: k for k in (
          "Tell the operator the request id."),
     Kind("Damaged history", 500,
          "The stored events of this claim (or of a source it cites) no longer match the "
-         "hash-chained log: an event row was deleted, moved or made unreadable behind the "
-         "service's back. It is not served and nothing is appended to it; the rest of the "
+         "hash-chained log: an event row was deleted, moved, added, edited or made "
+         "unreadable, or its log row changed, behind the service's back. It is not served and nothing is appended to it; the rest of the "
          "ledger is. position is where GET /verify finds the damage, reason what is wrong "
          "there.",
          "Tell the operator: restore the store from a backup taken before the damage "
@@ -169,6 +173,11 @@ KINDS: dict[str, Kind] = {k.slug: k for k in (
     Kind("Signing not configured", 501,
          "This service has no signing key, so it cannot sign checkpoints.",
          "The operator sets CLAIMS_LEDGER_SIGNING_KEY (see docs/trust.md)."),
+    Kind("Clock behind the log", 503,
+         "The log's last recording time is further ahead of the server's clock than a write "
+         "may be stamped (5 s). Nothing was written.",
+         "Retry after the Retry-After header's seconds; the operator sets the clock right, "
+         "or, if it is right, finds the moved log time with claims-ledger verify."),
     Kind("Event store unavailable", 503,
          "The event store cannot be reached or cannot do the work now (down, locked, "
          "timed out). Nothing was written.",

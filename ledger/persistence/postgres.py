@@ -15,8 +15,11 @@ without it installed. Selected with
   is idle, taking a connection raises ``StoreUnavailable`` at once (HTTP 503), naming the
   failure, instead of waiting for the pool's timeout; each such request also asks the pool
   to try again, and the first connection made ends the outage. A connection found broken
-  has the idle ones checked (psycopg_pool's ``check``), so an outage is noticed by the
-  pool's own attempts to replace them, not one request at a time;
+  starts an outage at once (requests do not wait for a connect, which against a server
+  that drops packets lasts the whole connect timeout) and has the idle ones checked
+  (psycopg_pool's ``check``); while an outage lasts, each request also starts a probe
+  (one at a time) outside the pool's backoff, so the first connection that succeeds ends
+  it, not the pool's next retry;
 - the tables are created under a PostgreSQL advisory lock per schema, on a connection of
   its own: two processes starting at once (``serve --workers 2``) would otherwise run the
   library's ``CREATE OR REPLACE FUNCTION`` together and one would fail with "tuple
@@ -73,6 +76,7 @@ class HealthPool(ConnectionPool[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._checking = threading.Lock()  # held while a check runs
+        self._probing = threading.Lock()  # held while a probe connects
         super().__init__(*args, **kwargs)
 
     @classmethod
@@ -108,6 +112,7 @@ class HealthPool(ConnectionPool[Any]):
         failure = self.failure
         if failure is None:
             return super().getconn(timeout)
+        self._probe_soon()
         try:
             # Takes an idle connection if there is one; otherwise the pool is asked to grow
             # (a new attempt to connect) and the caller does not wait for it.
@@ -117,9 +122,32 @@ class HealthPool(ConnectionPool[Any]):
 
     def putconn(self, conn: Any) -> None:
         broken = conn.broken
+        if broken and self.failure is None:
+            # Answer from the pool's health at once: until a connection is made again, a
+            # request takes an idle connection or is refused, rather than waiting for a
+            # new one (a server that drops packets holds a connect for its whole timeout).
+            self.failure = "a connection to PostgreSQL broke; reconnecting"
         super().putconn(conn)  # a broken connection is discarded and replaced
         if broken:  # its siblings idle in the pool are most likely broken too
             self._check_soon()
+
+    def _probe_soon(self) -> None:
+        """Try one connection in the background (one at a time), outside the pool's own
+        backoff: the first that succeeds ends the outage, so the server serves again as
+        soon as PostgreSQL does, not when the pool's next retry comes."""
+        if not self._probing.acquire(blocking=False):
+            return
+
+        def probe() -> None:
+            try:
+                conn = self._connect()  # sets or clears ``failure``
+                conn.close()
+            except (psycopg.Error, OSError):
+                pass  # ``_connect`` noted the reason in ``failure``
+            finally:
+                self._probing.release()
+
+        threading.Thread(target=probe, name=f"{self.name}-probe", daemon=True).start()
 
     def _check_soon(self) -> None:
         """Test the idle connections in the background (``check``: the broken ones are

@@ -67,6 +67,7 @@ def test_a_body_that_does_not_arrive_in_time_is_refused_with_408() -> None:
         assert headers["connection"] == "close"
         problem = json.loads(body)
         assert problem["title"] == "Request timeout"
+        assert problem["type"] == "/problems/request-timeout"
         assert "did not arrive within 0.2 s; nothing was written" in problem["detail"]
         assert ledger.store.recorder.max_notification_id() == head
         # The same body sent whole is taken.

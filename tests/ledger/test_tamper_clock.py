@@ -82,6 +82,7 @@ def test_a_write_is_refused_rather_than_stamped_far_ahead_of_the_clock(
                 assert refused.headers["content-type"] == "application/problem+json"
                 body = refused.json()
                 assert body["title"] == "Clock behind the log"
+                assert body["type"] == "/problems/clock-behind-the-log"
                 assert "ahead of this server's clock" in body["detail"]
                 assert "nothing was written" in body["detail"]
                 assert refused.headers["Retry-After"]
