@@ -166,8 +166,8 @@ KINDS: dict[str, Kind] = {k.slug: k for k in (
          "The stored events of this claim (or of a source it cites) no longer match the "
          "hash-chained log: an event row was deleted, moved, added, edited or made "
          "unreadable, or its log row changed, behind the service's back. It is not served "
-         "and nothing is appended to it; the rest of the ledger is. position is where GET /verify finds the damage, reason what is wrong "
-         "there.",
+         "and nothing is appended to it; the rest of the ledger is. position is where "
+         "GET /verify finds the damage, reason what is wrong there.",
          "Tell the operator: restore the store from a backup taken before the damage "
          "(claims-ledger export, then load into an empty store)."),
     Kind("Signing not configured", 501,

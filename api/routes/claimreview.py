@@ -32,7 +32,7 @@ router = APIRouter(tags=["claimreview"], dependencies=[Depends(authorize)], resp
                    route_class=AuthenticatedRoute)
 
 
-class RatingPublic(BaseModel):
+class ReviewRatingPublic(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     type: str = Field(alias="@type", examples=["Rating"], max_length=6)
     ratingValue: int = Field(ge=WORST, le=BEST, description="the ICD 203 band, 1 (almost no "
@@ -59,7 +59,7 @@ class ClaimReviewPublic(BaseModel):
     itemReviewed: dict[str, Any] = Field(description="the Claim, its appearance (the "
                                          "assertions, with their references) and "
                                          "firstAppearance")
-    reviewRating: RatingPublic
+    reviewRating: ReviewRatingPublic
     url: str = Field(description="the claim's page in the web view", max_length=2100)
 
 
