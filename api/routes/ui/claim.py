@@ -18,9 +18,10 @@ from api.routes.ui.forms import keep_token, recorder
 from api.routes.ui.reading import every_event, sources_named
 from api.routes.ui.render import END_OF_TIME, Fields, Link, blank, instant, render, when
 from ledger.interop.claimreview import Publisher, claim_review
+from ledger.statements import STANCE_TYPES, StatementType
 
 #: Event types that say something about the claim (a correction or retraction reports nothing new).
-STATEMENTS = ("asserted", "denied", "assessed", "resolved")
+STATEMENTS = (*STANCE_TYPES, StatementType.RESOLVED)
 
 #: Entries of a claim's audit trail on one page (the ledger works up to the page's end).
 AUDIT_PAGE = 200

@@ -33,11 +33,11 @@ from api.routes.ui.session import viewer
 from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.likelihood import ICD203_TERMS
 from ledger.reads import MAX_LIMIT
-from ledger.statements import CONFIDENCE_LEVELS, EVIDENCE_LABELS
+from ledger.statements import CONFIDENCE_LEVELS, EVIDENCE_LABELS, STANCE_TYPES
 
 FORM_COOKIE = "ledger_form"
 #: The statement types the form records (retractions and corrections name an event: the API).
-RECORDED_TYPES = ("asserted", "denied", "assessed")
+RECORDED_TYPES = STANCE_TYPES
 FIELDS = ("type", "source", "occurred_at", "quote", "summary", "evidence", "likelihood",
           "confidence", "reference", "note")
 

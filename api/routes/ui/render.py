@@ -24,7 +24,7 @@ from api.access import KeyRing
 from api.routes.ui.session import COOKIE
 from ledger.errors import InvalidInput
 from ledger.likelihood import ICD203_TERMS
-from ledger.statements import EVIDENCE_LABELS, STATUSES
+from ledger.statements import EVIDENCE_LABELS, OUTCOMES, STATUSES
 from ledger.times import parse_instant
 
 #: The end of valid time: "every event known", whatever its date.
@@ -126,7 +126,7 @@ def verdict(credibility: Mapping[str, Any]) -> str:
     band = str(credibility["band"])
     status = str(credibility["status"])
     line = f"{band[0].upper()}{band[1:]} ({percent(credibility['probability'])})"
-    if status in ("confirmed", "refuted"):
+    if status in OUTCOMES:
         return f"{line} — resolved: {status}"
     if status == "unverified" and credibility.get("contributions") == []:
         return f"{line} — unverified: nothing said yet"
@@ -137,7 +137,7 @@ def grade_meaning(grade: int, status: str) -> str:
     """The Admiralty grade in words that agree with the status: a grade 1 short of a
     resolution is corroboration, not a settled fact."""
     meaning = GRADES[grade]
-    if grade == 1 and status not in ("confirmed", "refuted"):
+    if grade == 1 and status not in OUTCOMES:
         return "confirmed by other independent sources, though not resolved"
     return meaning
 
