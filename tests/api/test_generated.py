@@ -31,7 +31,7 @@ from jsonschema import Draft202012Validator
 from api.bodies import DATE_TIME_PATTERN, TIME_PATTERN
 from ledger import inputs
 from ledger.application import ClaimsLedger
-from ledger.errors import InvalidTime
+from ledger.errors import InvalidInput, InvalidTime
 from ledger.examples import load_article
 from ledger.statements import STATEMENT_TYPES, STATUSES
 from ledger.times import parse_instant
@@ -144,11 +144,36 @@ def _past(body: Any) -> Any:
 
 
 def _registered(body: Any, sources: list[str]) -> Any:
+    """A drawn body with what the schema cannot say made true: its source registered, a
+    source's single affiliation the first of its list when both are given, and no one both
+    a party and a beneficiary of a claim (the ledger refuses each, naming it)."""
     if isinstance(body, list):
         return [_registered(item, sources) for item in body]
     if isinstance(body, dict) and isinstance(body.get("source"), str):
         body = {**body, "source": sources[len(body["source"]) % len(sources)]}
+    if (
+        isinstance(body, dict)
+        and body.get("affiliation") not in (None, "")
+        and isinstance(body.get("affiliations"), list)
+    ):  # both given, they must agree: the single one is the first of the list
+        if body["affiliations"]:
+            body = {**body, "affiliation": body["affiliations"][0]}
+        else:
+            body = {**body, "affiliations": [body["affiliation"]]}
+    if isinstance(body, dict) and isinstance(body.get("beneficiaries"), list):
+        parties = {_as_stored(p) for p in body.get("parties") or []}
+        body = {**body, "beneficiaries": [
+            b for b in body["beneficiaries"] if _as_stored(b) not in parties
+        ]}
     return body
+
+
+def _as_stored(value: Any) -> Any:
+    """A party or beneficiary as the ledger keeps it (a source id as is, a code upper-cased)."""
+    try:
+        return inputs.party("parties", value)
+    except InvalidInput:
+        return value
 
 
 def _verdict(answer: Any) -> str:
