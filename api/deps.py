@@ -92,6 +92,10 @@ class _Caller(HTTPBearer):
         return principal
 
 
+# The module's annotations are strings (``from __future__ import annotations``), and FastAPI
+# before 0.116 resolves a callable instance's only through ``__globals__``, which an
+# instance has not: it would take ``request`` for a query parameter. Real types here.
+_Caller.__call__.__annotations__ = {"request": Request, "return": Principal}
 caller = _Caller(auto_error=False, scheme_name="HTTPBearer", description=_BEARER)
 #: The principal and its role: for a router's ``dependencies=[Depends(caller)]`` or a route.
 Caller = Annotated[Principal, Depends(caller)]
