@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -53,9 +53,6 @@ from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.integrity import ChainWalk, audit, walk_chain
 from ledger.persistence.memory import POPOLedgerRecorder
 from ledger.persistence.sql import IndexReads
-
-if TYPE_CHECKING:  # a type only: the settings read the key through this module
-    from ledger.config import Settings
 from ledger.store import LedgerApplication, store_errors
 from ledger.times import format_instant, now
 
@@ -293,7 +290,15 @@ class Signer:
         return f"Signer(key_id={self.key_id!r})"
 
 
-def signer_for(settings: Settings) -> Signer | None:
+class KeySettings(Protocol):
+    """What ``signer_for`` reads of the settings (``ledger.config.Settings``, which reads
+    the key through this module, so this module does not import it)."""
+
+    @property
+    def signing_key(self) -> Any: ...
+
+
+def signer_for(settings: KeySettings) -> Signer | None:
     """The signer of the configured key (``Settings.signing_key``), or None without one."""
     if settings.signing_key is None:
         return None
