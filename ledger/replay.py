@@ -607,6 +607,9 @@ class _RecordsKnown:
     def record(self, source: str, moment: datetime) -> TrackRecord | None:
         return None if self.records is None else self.records(moment, self.known_at).get(source)
 
+    def changed_since(self, revision: int) -> set[str] | None:
+        return set()  # as known at one time: never changes
+
 
 def _steps(
     claim: ClaimData,

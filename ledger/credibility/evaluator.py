@@ -17,9 +17,10 @@ answer equal to ``assess`` over the whole evidence.
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ledger.credibility.pooling import Voices, pool
 from ledger.credibility.records import NoRecords, TrackRecords
@@ -29,9 +30,27 @@ from ledger.credibility.values import Key, Summary, Voice, key_of, unregistered,
 from ledger.statements import STANCE_TYPES, Statement, StatementType
 
 _LAST = (2**63, "")
+#: Statements remembered for the checkpoints (``_said``), and checkpoints kept per claim.
+SAID_KEPT = 1024
+CHECKPOINTS = 16
+_TICK = timedelta(microseconds=1)
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 _NONE = object()
 _NO_RECORDS = NoRecords()
+
+
+@dataclass
+class _Checkpoint:
+    """Each speaker's counted position at ``moment``, weighed (before ``caution``), and
+    when it first asserted the claim: as of ``said`` statements applied and the books'
+    ``revisions``."""
+
+    moment: datetime
+    raw: dict[str, Voice]
+    first: dict[str, datetime]
+    said: int
+    revisions: tuple[int, int]
+    made: int
 
 
 @dataclass
@@ -47,6 +66,9 @@ class ClaimEvaluator:
     statements: dict[str, Statement] = field(default_factory=dict)
     #: Weighable positions by source, and resolutions, each sorted by ``key_of``.
     positions: dict[str, list[Key]] = field(default_factory=dict)
+    #: The assertions among each source's positions, sorted by ``key_of`` (its first
+    #: report, for a version that ``dates_first_report``).
+    assertions: dict[str, list[Key]] = field(default_factory=dict)
     resolutions: list[Key] = field(default_factory=list)
     #: The retractions of each statement, by the statement's event id.
     retractions: dict[str, list[Statement]] = field(default_factory=dict)
@@ -66,6 +88,17 @@ class ClaimEvaluator:
     _end_first: dict[str, datetime] = field(default_factory=dict)
     _dirty: set[str] = field(default_factory=set)
     _end_revisions: tuple[int, int] | None = None
+    #: What each statement applied moved: (count, from which valid time, whose lists),
+    #: the latest ``SAID_KEPT`` of them, so a checkpoint can tell which of its speakers to
+    #: look at again.
+    _said: deque[tuple[int, datetime, tuple[str, ...]]] = field(
+        default_factory=lambda: deque(maxlen=SAID_KEPT)
+    )
+    _said_count: int = 0
+    #: The voices at a few valid times a sweep started from (sorted by moment), so the
+    #: next sweep from near one starts from it rather than weighing every speaker again.
+    _checkpoints: list[_Checkpoint] = field(default_factory=list)
+    _checkpoints_made: int = 0
 
     def apply(self, statement: Statement) -> tuple[datetime, datetime | None] | None:
         """Take one recorded statement; answer the valid times whose answer may change.
@@ -147,14 +180,18 @@ class ClaimEvaluator:
             bisect.insort(self.timeline, key_of(corrected))
             after = self._counts_until(corrected)
             self._dirty.add(corrected.speaker)
+            self._note_said(min(target.at, corrected.at), target.speaker, corrected.speaker)
             until = None if before is None or after is None else max(before, after)
             return min(target.at, corrected.at), until
         self.statements[statement.event_id] = statement
         self._index(statement)
         bisect.insort(self.timeline, key_of(statement))
         self._dirty.add(statement.speaker)  # a retraction's: its target's, its own
+        self._note_said(statement.at, statement.speaker)
         if statement.type == StatementType.RETRACTED:
             target = self.statements.get(statement.supersedes or "")
+            if target is not None:
+                self._note_said(statement.at, target.speaker)
             return statement.at, None if target is None else self._counts_until(target)
         return statement.at, self._counts_until(statement)
 
@@ -184,6 +221,8 @@ class ClaimEvaluator:
         keys = self._lists(statement)
         if keys is not None:
             bisect.insort(keys, key_of(statement))
+            if statement.type == StatementType.ASSERTED:
+                bisect.insort(self.assertions.setdefault(statement.speaker, []), key_of(statement))
 
     def _unindex(self, statement: Statement) -> None:
         if statement.type == StatementType.RETRACTED and not unweighable(statement):
@@ -199,6 +238,8 @@ class ClaimEvaluator:
         keys = self._lists(statement)
         if keys is not None:
             keys.remove(key_of(statement))
+            if statement.type == StatementType.ASSERTED:
+                self.assertions[statement.speaker].remove(key_of(statement))
 
     def withdrawn(self, statement: Statement, moment: datetime) -> bool:
         """Whether its own source has withdrawn ``statement`` by ``moment`` (valid time)."""
@@ -374,15 +415,15 @@ class ClaimEvaluator:
         latest = self.latest(keys, moment)
         if latest is None or latest.type != StatementType.ASSERTED:
             return None
-        return self._first_of(keys, moment)
+        return self._first_of(speaker, moment)
 
-    def _first_of(self, keys: list[Key], moment: datetime) -> Statement | None:
-        """The first assertion among a speaker's positions not withdrawn by ``moment``."""
-        for at, _, event_id in keys:
+    def _first_of(self, speaker: str, moment: datetime) -> Statement | None:
+        """The speaker's first assertion not withdrawn by ``moment``."""
+        for at, _, event_id in self.assertions.get(speaker, ()):
             if at > moment:
                 break
             statement = self.statements[event_id]
-            if statement.type == StatementType.ASSERTED and not self.withdrawn(statement, moment):
+            if not self.withdrawn(statement, moment):
                 return statement
         return None
 
@@ -422,7 +463,7 @@ class ClaimEvaluator:
             return
         raw[speaker] = self._weighed(statement, moment, sources, known_us, records)
         if self.strategy.dates_first_report and statement.type == StatementType.ASSERTED:
-            report = self._first_of(self.positions[speaker], moment)
+            report = self._first_of(speaker, moment)
             if report is not None:
                 first[speaker] = report.at
 
@@ -430,16 +471,23 @@ class ClaimEvaluator:
         self, sources: Mapping[str, SourceData], known_us: int, records: TrackRecords
     ) -> tuple[dict[str, Voice], dict[str, datetime]]:
         """``_look_again`` of every speaker at the end of valid time, kept: only the speakers
-        that said more since are looked at again, or all when a rating or a record changed
-        (or the sources are not a ``SourceBook``, which says when ratings change)."""
+        that said more since, or whose rating or record changed since, are looked at again
+        (all of them when the books cannot say which changed, or the sources are not a
+        ``SourceBook``, which says when ratings change)."""
         revisions = (
             sources.revision if isinstance(sources, SourceBook) else -1, records.revision
         )
-        if self._end is None or revisions[0] < 0 or revisions != self._end_revisions:
+        changed: set[str] | None = None
+        if self._end is not None and revisions[0] >= 0 and self._end_revisions is not None:
+            rated = sources.changed_since(self._end_revisions[0])  # type: ignore[attr-defined]
+            recorded = records.changed_since(self._end_revisions[1])
+            if rated is not None and recorded is not None:
+                changed = (rated | recorded) & self.positions.keys()
+        if self._end is None or changed is None:
             self._end, self._end_first = {}, {}
             dirty: Iterable[str] = list(self.positions)
         else:
-            dirty = self._dirty
+            dirty = self._dirty | changed
         for speaker in dirty:
             self._look_again(
                 speaker, END_OF_TIME, self._end, self._end_first, sources, known_us, records
@@ -447,6 +495,99 @@ class ClaimEvaluator:
         self._dirty = set()
         self._end_revisions = revisions
         return self._end, self._end_first
+
+    # -- checkpoints: the voices at a few valid times, for sweeps that start near one --
+
+    def _note_said(self, at: datetime, *speakers: str) -> None:
+        self._said_count += 1
+        self._said.append((self._said_count, at, speakers))
+
+    def _said_since(self, count: int, moment: datetime) -> set[str] | None:
+        """The speakers whose position at ``moment`` the statements applied after the
+        ``count``-th may have changed (None: not known, they are no longer kept)."""
+        if count == self._said_count:
+            return set()
+        if not self._said or self._said[0][0] > count + 1:
+            return None
+        found: set[str] = set()
+        for at_count, at, speakers in reversed(self._said):
+            if at_count <= count:
+                break
+            if at <= moment:
+                found.update(speakers)
+        return found
+
+    def _from_checkpoint(
+        self,
+        since: datetime,
+        sources: Mapping[str, SourceData],
+        known_us: int,
+        records: TrackRecords,
+    ) -> tuple[dict[str, Voice], dict[str, datetime]] | None:
+        """The voices at ``since`` (as ``_look_again`` of every speaker finds them) from
+        the latest checkpoint at or before it, brought up to date: its speakers that a
+        statement, a rating or a record changed since it was made looked at again, then
+        the speakers anything moves for between it and ``since``. None when there is no
+        such checkpoint or that would cost more than weighing every speaker."""
+        if not isinstance(sources, SourceBook) or known_us < sources.recorded_to:
+            return None
+        at = bisect.bisect_right(self._checkpoints, since, key=_moment) - 1
+        if at < 0:
+            return None
+        point = self._checkpoints[at]
+        speakers = len(self.positions)
+        gap = bisect.bisect_right(self.timeline, (since, *_LAST)) - bisect.bisect_left(
+            self.timeline, (point.moment,)
+        )
+        if gap >= speakers:
+            return None
+        said = self._said_since(point.said, point.moment)
+        rated = sources.changed_since(point.revisions[0])
+        recorded = records.changed_since(point.revisions[1])
+        if said is None or rated is None or recorded is None:
+            del self._checkpoints[at]
+            return None
+        stale = (said | rated | recorded) & self.positions.keys()
+        if len(stale) + gap >= speakers:
+            return None
+        for speaker in stale:
+            self._look_again(
+                speaker, point.moment, point.raw, point.first, sources, known_us, records
+            )
+        point.said, point.revisions = self._said_count, (sources.revision, records.revision)
+        raw, first = dict(point.raw), dict(point.first)
+        if since > point.moment:
+            moved = self.moments(point.moment, since + _TICK, sources, known_us)
+            for speaker in {s for lists in moved.values() for s in lists if s is not None}:
+                self._look_again(speaker, since, raw, first, sources, known_us, records)
+        return raw, first
+
+    def _keep_checkpoint(
+        self,
+        since: datetime,
+        raw: dict[str, Voice],
+        first: dict[str, datetime],
+        sources: Mapping[str, SourceData],
+        known_us: int,
+        records: TrackRecords,
+    ) -> None:
+        """Keep the voices at ``since`` as a checkpoint (the oldest made goes beyond
+        ``CHECKPOINTS``)."""
+        if not isinstance(sources, SourceBook) or known_us < sources.recorded_to:
+            return
+        self._checkpoints_made += 1
+        point = _Checkpoint(
+            since, dict(raw), dict(first), self._said_count,
+            (sources.revision, records.revision), self._checkpoints_made,
+        )
+        at = bisect.bisect_left(self._checkpoints, since, key=_moment)
+        if at < len(self._checkpoints) and self._checkpoints[at].moment == since:
+            self._checkpoints[at] = point
+            return
+        self._checkpoints.insert(at, point)
+        if len(self._checkpoints) > CHECKPOINTS:
+            oldest = min(range(len(self._checkpoints)), key=lambda i: self._checkpoints[i].made)
+            del self._checkpoints[oldest]
 
     def steps(
         self,
@@ -482,9 +623,14 @@ class ClaimEvaluator:
                 self._look_again(speaker, since, raw, first, sources, known_us, records)
         else:
             changes = self.moments(since, until, sources, known_us)
-            raw, first = {}, {}
-            for speaker in self.positions:
-                self._look_again(speaker, since, raw, first, sources, known_us, records)
+            kept = self._from_checkpoint(since, sources, known_us, records)
+            if kept is None:
+                raw, first = {}, {}
+                for speaker in self.positions:
+                    self._look_again(speaker, since, raw, first, sources, known_us, records)
+            else:
+                raw, first = kept
+            self._keep_checkpoint(since, raw, first, sources, known_us, records)
         start = min(first.values(), default=None)
         voices = Voices(strategy.extremizing)
         voices.fill(self._caution(raw, first).items())
@@ -535,3 +681,6 @@ class ClaimEvaluator:
                 steps.append((moment, value))
         return steps
 
+
+def _moment(point: _Checkpoint) -> datetime:
+    return point.moment

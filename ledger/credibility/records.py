@@ -17,6 +17,7 @@ from typing import Protocol
 
 from ledger.credibility.selection import positions, resolution_of
 from ledger.credibility.values import (
+    Changes,
     RecordEntry,
     ResolvedStance,
     TrackRecord,
@@ -43,6 +44,9 @@ class TrackRecords(Protocol):
     def record(self, source: str, moment: datetime) -> TrackRecord | None:
         """The source's record at ``moment`` (None: no stance counts)."""
 
+    def changed_since(self, revision: int) -> set[str] | None:
+        """The sources whose record changed after ``revision`` (None: not known)."""
+
 
 class NoRecords:
     """No track records: every source heard by its grade alone."""
@@ -51,6 +55,9 @@ class NoRecords:
 
     def record(self, source: str, moment: datetime) -> TrackRecord | None:
         return None
+
+    def changed_since(self, revision: int) -> set[str] | None:
+        return set() if revision == 0 else None
 
 
 def track_records(
@@ -153,14 +160,21 @@ class RecordBook:
         #: Whether the claims resolved before the projection's position were read in.
         self.loaded = False
         #: Counts the changes of any record, so what was weighed against it can tell.
-        self.revision = 0
+        self.changes = Changes()
+
+    @property
+    def revision(self) -> int:
+        return self.changes.revision
+
+    def changed_since(self, revision: int) -> set[str] | None:
+        return self.changes.since(revision)
 
     def clear(self) -> None:
         self._by_claim.clear()
         self._by_source.clear()
         self._cache.clear()
         self.loaded = False
-        self.revision += 1
+        self.changes.note(None)
 
     def update(self, claim_id: str, statements: Iterable[Statement]) -> dict[str, datetime]:
         """Take a claim's statements as now known; answer each source whose record changed,
@@ -182,7 +196,8 @@ class RecordBook:
         else:
             self._by_claim.pop(claim_id, None)
         self._cache.clear()
-        self.revision += 1
+        for source in changed:
+            self.changes.note(source)
         return changed
 
     def holds(self, claim_id: str) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ledger.answers import JSON
-from ledger.credibility.values import SourceStanding
+from ledger.credibility.values import Changes, SourceStanding
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,8 @@ class SourceBook(dict[str, SourceData]):
     are found with one bisection, not one per source a claim cites.
 
     Sources go in with ``book[source_id] = data`` and ratings with ``add_rating``;
-    ``revision`` counts both, so what was weighed against the book can tell it is stale.
+    ``revision`` counts both, so what was weighed against the book can tell it is stale,
+    and ``changed_since`` which sources changed.
     """
 
     def __init__(self) -> None:
@@ -142,7 +143,15 @@ class SourceBook(dict[str, SourceData]):
         self._rated: list[tuple[datetime, str]] = []
         #: The latest recording time of any rating in the book (microseconds).
         self.recorded_to = 0
-        self.revision = 0
+        self.changes = Changes()
+
+    @property
+    def revision(self) -> int:
+        return self.changes.revision
+
+    def changed_since(self, revision: int) -> set[str] | None:
+        """The sources added or re-rated after ``revision`` (None: not known)."""
+        return self.changes.since(revision)
 
     def __setitem__(self, source_id: str, source: SourceData) -> None:
         if source_id in self:
@@ -150,13 +159,13 @@ class SourceBook(dict[str, SourceData]):
         super().__setitem__(source_id, source)
         for recorded in source.ratings:
             self._index(source_id, recorded)
-        self.revision += 1
+        self.changes.note(source_id)
 
     def add_rating(self, source_id: str, recorded: Recorded) -> None:
         """Append a rating to a source in the book."""
         self[source_id].ratings.append(recorded)
         self._index(source_id, recorded)
-        self.revision += 1
+        self.changes.note(source_id)
 
     def _index(self, source_id: str, recorded: Recorded) -> None:
         self.recorded_to = max(self.recorded_to, recorded.recorded_at)
@@ -168,7 +177,7 @@ class SourceBook(dict[str, SourceData]):
         super().clear()
         self._rated.clear()
         self.recorded_to = 0
-        self.revision += 1
+        self.changes.note(None)
 
     def span(self, since: datetime, until: datetime | None) -> tuple[int, int]:
         """Where the ratings in [``since``, ``until``) lie in the book (``rated``)."""

@@ -8,6 +8,7 @@ resolved claims teach about their sources. Nothing here computes a credibility.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -202,3 +203,37 @@ class RecordEntry:
 
     def in_force(self, moment: datetime) -> bool:
         return self.since <= moment and (self.until is None or moment < self.until)
+
+
+class Changes:
+    """A revision counter that remembers which sources its latest changes touched, so what
+    was weighed against a book of sources or records can look again at those alone.
+
+    ``note(source)`` counts one change of that source (None: of every source);
+    ``since(revision)`` answers the sources changed after ``revision``, or None when that
+    is not known (a change of every source, or older than the changes kept).
+    """
+
+    KEPT = 4096
+
+    def __init__(self) -> None:
+        self.revision = 0
+        self._log: deque[tuple[int, str | None]] = deque(maxlen=self.KEPT)
+
+    def note(self, source: str | None) -> None:
+        self.revision += 1
+        self._log.append((self.revision, source))
+
+    def since(self, revision: int) -> set[str] | None:
+        if revision == self.revision:
+            return set()
+        if revision > self.revision or not self._log or self._log[0][0] > revision + 1:
+            return None
+        found: set[str] = set()
+        for at, source in reversed(self._log):
+            if at <= revision:
+                break
+            if source is None:
+                return None
+            found.add(source)
+        return found

@@ -93,6 +93,7 @@ def _history(
         if last is not None:
             last[:] = [statement]
             snapshot = (dict(state.statements), {k: list(v) for k, v in state.positions.items()},
+                        {k: list(v) for k, v in state.assertions.items()},
                         list(state.resolutions), {k: list(v) for k, v in state.retractions.items()},
                         list(state.timeline))
         state.apply(statement)
@@ -101,8 +102,8 @@ def _history(
         if check is not None:
             check(state, sources)
     if last is not None and last:
-        (state.statements, state.positions, state.resolutions, state.retractions,
-         state.timeline) = snapshot
+        (state.statements, state.positions, state.assertions, state.resolutions,
+         state.retractions, state.timeline) = snapshot
     return state, sources, times
 
 
@@ -265,6 +266,30 @@ def test_the_v2_sweep_stays_equal_as_statements_and_ratings_arrive(seed: int) ->
     records = _records(seed)
 
     def check(state: ClaimEvaluator, sources: dict[str, SourceData]) -> None:
+        start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
+        until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
+        assert state.steps(start, until, sources, 2**62, records) == _plainly_v2(
+            state, start, until, sources, records
+        )
+
+    _history(seed, check=check, book=True, model=V2)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 10**9))
+def test_the_v2_sweep_stays_equal_as_records_change_between_sweeps(seed: int) -> None:
+    """What a sweep keeps between calls (the voices at the end of valid time and at the
+    valid times earlier sweeps started from) follows the sources' records as other
+    claims are resolved, unresolved and resolved again."""
+    rng = random.Random(seed)
+    records = _records(seed)
+    others = [_history(seed * 13 + n)[0] for n in range(3)]
+
+    def check(state: ClaimEvaluator, sources: dict[str, SourceData]) -> None:
+        if rng.random() < 0.3:
+            other = rng.choice(others)
+            kept = rng.sample(list(other.statements.values()), k=len(other.statements) // 2)
+            records.update(f"other-{rng.randrange(3)}", kept)
         start = _day(rng.randrange(-1, 21)) + timedelta(hours=rng.choice([0, 12]))
         until = None if rng.random() < 0.5 else start + timedelta(days=rng.randrange(1, 10))
         assert state.steps(start, until, sources, 2**62, records) == _plainly_v2(
