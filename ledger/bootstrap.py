@@ -9,6 +9,7 @@ without it a PostgreSQL store is refused here, saying what to install.
 
 from __future__ import annotations
 
+from ledger import caching
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import StoreUnavailable
@@ -35,6 +36,7 @@ def open_ledger(settings: Settings) -> ClaimsLedger:
             raise StoreUnavailable(
                 f"cannot create the data directory {directory}: {error.strerror or error}"
             ) from None
+    caching.configure(settings.cache_mb)
     return ClaimsLedger(settings.eventsourcing_env(), snapshot_interval=settings.snapshot_interval)
 
 

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
         "(408 after that, nothing written)",
     )
     snapshot_interval: int = Field(default=100, ge=2)
+    cache_mb: int = Field(
+        default=64, ge=1, le=1 << 20,
+        description="MiB the caches of each process may hold together (ledger.caching)",
+    )
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     api_keys: SecretStr | None = Field(

@@ -15,13 +15,13 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from ledger.answers import JSON
+from ledger.caching import Bounded, budget, on_configure
 from ledger.credibility.evaluator import ClaimEvaluator
 from ledger.credibility.records import StanceWeight, record_entries, track_records
 from ledger.credibility.registry import ModelVersion
@@ -152,22 +152,31 @@ def _times_of(claim: ClaimData) -> tuple[list[int], int | None]:
     if found is None:
         resolving = [r.recorded_at for r in claim.records if _resolves(r.statement)]
         found = ([r.recorded_at for r in claim.records], min(resolving, default=None))
-        _TIMES[key] = found
-        if len(_TIMES) > ENTRIES_KEPT:
-            _TIMES.popitem(last=False)
+        _TIMES.put(key, found)
     return found
 
 
 #: ``_times_of`` each version of a claim read, by the same key as ``_ENTRIES``.
-_TIMES: OrderedDict[tuple[str, str, int, int, str], tuple[list[int], int | None]] = (
-    OrderedDict()
+_TIMES: Bounded[tuple[str, str, int, int, str], tuple[list[int], int | None]] = Bounded(
+    budget("records") // 2, lambda found: 120 + 40 * len(found[0])
 )
 #: What each resolved claim adds to the records, by (claim, its first event, how many of
 #: its records are known, the last one's position and event): kept across reads in a
 #: process, since a claim's records up to a position never change; the least recently
-#: made go first.
-_ENTRIES: OrderedDict[tuple[str, str, int, int, str], list[RecordEntry]] = OrderedDict()
-ENTRIES_KEPT = 20_000
+#: used go first.
+_ENTRIES: Bounded[tuple[str, str, int, int, str], list[RecordEntry]] = Bounded(
+    budget("records") // 2, lambda entries: 120 + 250 * len(entries)
+)
+
+
+def _resize(budget_of: Callable[[str], int]) -> None:
+    """Bound the process-wide caches above anew (a new memory budget)."""
+    global _TIMES, _ENTRIES
+    _TIMES = Bounded(budget_of("records") // 2, lambda found: 120 + 40 * len(found[0]))
+    _ENTRIES = Bounded(budget_of("records") // 2, lambda entries: 120 + 250 * len(entries))
+
+
+on_configure(_resize)
 
 
 class LedgerRecords:
@@ -220,9 +229,7 @@ class LedgerRecords:
         entries = _ENTRIES.get(key)
         if entries is None:
             entries = record_entries(corrected_statements(claim, known_at))
-            _ENTRIES[key] = entries
-            if len(_ENTRIES) > ENTRIES_KEPT:
-                _ENTRIES.popitem(last=False)
+            _ENTRIES.put(key, entries)
         # What ``resolved_stances(evidence(claim, as_of, known_at))`` finds (a property test
         # of ``record_entries`` holds them equal).
         return [entry.stance for entry in entries if entry.in_force(as_of)]

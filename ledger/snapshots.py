@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,12 +35,14 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import EventStore, Recording, StoredEvent
 
+from ledger.caching import Bounded, budget
+
 logger = logging.getLogger("claims_ledger.snapshots")
 
 #: The library's own private attributes: part of the state, never a cache.
 LIBRARY_STATE = frozenset({"_created_on", "_modified_on"})
-#: How many snapshot digests a process remembers it judged (32 bytes each, plus overhead).
-JUDGED_DIGESTS = 100_000
+#: What the cache of snapshots judged (``ledger.caching``) counts one as, in bytes.
+JUDGED_BYTES = 120
 
 
 def digest(stored: StoredEvent) -> bytes:
@@ -186,7 +187,9 @@ class CheckedSnapshots(EventStore[UUID]):
         #: How many stored snapshots reads refused, since the process started.
         self.refused = 0
         #: Digests of the snapshots judged so far: True if trusted, False if refused.
-        self._judged: OrderedDict[bytes, bool] = OrderedDict()
+        self._judged: Bounded[bytes, bool] = Bounded(
+            budget("trusted") // 2, lambda _: JUDGED_BYTES
+        )
         self._lock = threading.Lock()
 
     def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording[UUID]]:
@@ -228,10 +231,7 @@ class CheckedSnapshots(EventStore[UUID]):
     def _checked(self, stored: StoredEvent) -> Any | None:
         """The snapshot, decoded, if it matches its events; else None (logged once)."""
         key = digest(stored)
-        with self._lock:
-            judged = self._judged.get(key)
-            if judged is not None:
-                self._judged.move_to_end(key)
+        judged = self._judged.get(key)
         if judged is None:
             oid = UUID(str(stored.originator_id))
             aggregate = self._rebuild(oid, stored.originator_version)
@@ -261,11 +261,7 @@ class CheckedSnapshots(EventStore[UUID]):
         return aggregate
 
     def _judge(self, key: bytes, trusted: bool) -> None:
-        with self._lock:
-            self._judged[key] = trusted
-            self._judged.move_to_end(key)
-            while len(self._judged) > JUDGED_DIGESTS:
-                self._judged.popitem(last=False)
+        self._judged.put(key, trusted)
 
 
 def guard_snapshots(app: Application[UUID]) -> None:

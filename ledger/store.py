@@ -18,7 +18,7 @@ import functools
 import threading
 from array import array
 from bisect import bisect_right
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
@@ -33,6 +33,7 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
+from ledger.caching import Bounded, budget, text_bytes
 from ledger.credibility.sources import Recorded, SourceData
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
 from ledger.errors import (
@@ -95,21 +96,31 @@ def store_errors(method: F) -> F:
     return cast(F, guarded)
 
 
-#: Sources kept in memory as read at a version (they never change at a version).
+#: Sources whose registration this process has seen (ids only, so many are kept).
 SOURCES_KEPT = 10_000
 
-#: Log rows this process wrote, kept in memory to answer its writes without a query.
-ENTRIES_KEPT = 4096
+#: What the caches count a log row, a trusted stream and a source rating as (bytes,
+#: measured with ``tracemalloc``; see ``ledger.caching``).
+ROW_BYTES = 150
+TRUSTED_BYTES = 120
 
-#: Streams' log rows kept in memory (a row never changes once written), in all.
-STREAM_ROWS_KEPT = 100_000
 
-#: Claims' statements kept in memory as read, in all (a claim up to a version never changes).
-STATEMENTS_KEPT = 25_000
+def _claim_bytes(data: ClaimData) -> int:
+    """About what a claim as read holds in memory: ~600 bytes a statement beside its text."""
+    return 400 + sum(
+        600 + text_bytes(r.statement.quote, r.statement.summary, r.statement.note,
+                         r.statement.reference, r.statement.basis)
+        for r in data.records
+    ) + text_bytes(data.text)
 
-#: Streams whose stored events this process checked against the chain, with the version
-#: checked up to (an int each, so many are kept).
-STREAMS_TRUSTED = 200_000
+
+def _source_bytes(data: SourceData) -> int:
+    return 600 + 400 * len(data.ratings) + text_bytes(data.name)
+
+
+def _stream_bytes(log: StreamLog) -> int:
+    return 200 + ROW_BYTES * len(log)
+
 
 #: A recording time (microseconds) later than any real one: "as known now, whatever now is".
 END_OF_TIME = 2**62
@@ -130,20 +141,23 @@ class LedgerApplication(Application[UUID]):
         # never make each other retry; writers in other processes still can.
         self._stripes = [threading.Lock() for _ in range(1024)]
         self._versions_lock = threading.Lock()
-        self._sources_seen: OrderedDict[tuple[UUID, int], SourceData] = OrderedDict()
+        # The caches share the process's memory budget (``ledger.caching``), each bounded
+        # by bytes, least recently used out first.
+        self._sources_seen: Bounded[tuple[UUID, int], SourceData] = Bounded(
+            budget("sources") // 2, _source_bytes
+        )
         # Each source at the latest version read: an earlier version is a slice of it.
-        self._sources_latest: OrderedDict[UUID, SourceData] = OrderedDict()
-        self._written: OrderedDict[int, LogEntry] = OrderedDict()  # position -> log row
+        self._sources_latest: Bounded[UUID, SourceData] = Bounded(
+            budget("sources") // 2, _source_bytes
+        )
+        # position -> log row, of this process's latest writes
+        self._written: Bounded[int, LogEntry] = Bounded(budget("written"), lambda _: ROW_BYTES)
         self._sources_registered: set[str] = set()
-        # Each stream's log rows read or written here (least recently used first),
-        # holding ``_stream_rows`` rows in all.
-        self._streams: OrderedDict[UUID, StreamLog] = OrderedDict()
-        self._stream_rows = 0
-        # Each claim as read at its latest version seen (least recently used first), so a
-        # read at that version or an earlier one is a slice of it, holding
-        # ``_statements_kept`` statements in all.
-        self._claims_seen: OrderedDict[UUID, ClaimData] = OrderedDict()
-        self._statements_kept = 0
+        # Each stream's log rows read or written here.
+        self._streams: Bounded[UUID, StreamLog] = Bounded(budget("streams"), _stream_bytes)
+        # Each claim as read at its latest version seen, so a read at that version or an
+        # earlier one is a slice of it.
+        self._claims_seen: Bounded[UUID, ClaimData] = Bounded(budget("claims"), _claim_bytes)
         # The claims with a resolution recorded, with when the first was (microseconds),
         # as the log stood at position ``_resolutions_head``.
         self._resolutions: dict[str, int] = {}
@@ -151,7 +165,9 @@ class LedgerApplication(Application[UUID]):
         self._resolutions_lock = threading.Lock()
         # Streams whose stored events were checked against the chain, up to a version
         # (``trust``); what this process writes extends what it trusts.
-        self._trusted: OrderedDict[UUID, int] = OrderedDict()
+        self._trusted: Bounded[UUID, int] = Bounded(
+            budget("trusted") // 2, lambda _: TRUSTED_BYTES
+        )
         try:
             super().__init__(env)
         except (OperationalError, InterfaceError) as error:
@@ -228,7 +244,7 @@ class LedgerApplication(Application[UUID]):
         """
         touched = self.index.touched(aggregate_id)
         with self._versions_lock:
-            trusted = 0 if touched else self._trusted.get(aggregate_id, 0)
+            trusted = 0 if touched else (self._trusted.get(aggregate_id) or 0)
         # Events first, then log rows: a writer stores both in one transaction, so a row
         # read after its event is never missing; events stored since are read below.
         stored = list(self.recorder.select_events(aggregate_id, gt=trusted))
@@ -253,12 +269,9 @@ class LedgerApplication(Application[UUID]):
     def _trust(self, aggregate_id: UUID, after: int, version: int) -> None:
         """Note the stream trusted up to ``version``, if it was up to ``after``."""
         with self._versions_lock:
-            if self._trusted.get(aggregate_id, 0) != after:
+            if (self._trusted.peek(aggregate_id) or 0) != after:
                 return
-            self._trusted[aggregate_id] = version
-            self._trusted.move_to_end(aggregate_id)
-            while len(self._trusted) > STREAMS_TRUSTED:
-                self._trusted.popitem(last=False)
+            self._trusted.put(aggregate_id, version)
 
     def stored_at(self, entries: Sequence[LogEntry]) -> list[tuple[LogEntry, Any, Any]]:
         """The stored event of each log entry (in order), matched by position: ``(entry,
@@ -402,7 +415,7 @@ class LedgerApplication(Application[UUID]):
         """Where and when the event at ``position`` was recorded (a log row is never
         changed: one this process wrote lately is answered from memory)."""
         with self._versions_lock:
-            found = self._written.get(position)
+            found = self._written.peek(position)
         return found if found is not None else self.index.log_entries(position - 1, 1)[0]
 
     def save_all(
@@ -454,9 +467,7 @@ class LedgerApplication(Application[UUID]):
             note_recorded(written[-1].recorded_at)  # "now" never falls behind a write
         with self._versions_lock:
             for entry in written:
-                self._written[entry.position] = entry
-            while len(self._written) > ENTRIES_KEPT:
-                self._written.popitem(last=False)
+                self._written.put(entry.position, entry)
         by_stream: dict[UUID, list[LogEntry]] = {}
         for entry in written:
             by_stream.setdefault(UUID(entry.originator_id), []).append(entry)
@@ -576,12 +587,7 @@ class LedgerApplication(Application[UUID]):
             extended = (kept or StreamLog(newer[0].originator_id)).extended(newer)
             if extended is None:
                 return None
-            self._stream_rows += len(extended) - (len(kept) if kept else 0)
-            self._streams[aggregate_id] = extended
-            self._streams.move_to_end(aggregate_id)
-            while self._stream_rows > STREAM_ROWS_KEPT and len(self._streams) > 1:
-                _, evicted = self._streams.popitem(last=False)
-                self._stream_rows -= len(evicted)
+            self._streams.put(aggregate_id, extended)
             return extended
 
     @store_errors
@@ -651,8 +657,6 @@ class LedgerApplication(Application[UUID]):
         """
         with self._versions_lock:
             seen = self._claims_seen.get(uid)
-            if seen is not None:
-                self._claims_seen.move_to_end(uid)
         if seen is not None and self.index.touched(uid):
             seen = None  # what was kept may no longer be what is stored
         if seen is not None and seen.version >= version:
@@ -689,17 +693,10 @@ class LedgerApplication(Application[UUID]):
     def _keep_claim(self, uid: UUID, data: ClaimData) -> None:
         """Keep ``data`` if it is the latest version of the claim read here."""
         with self._versions_lock:
-            kept = self._claims_seen.get(uid)
+            kept = self._claims_seen.peek(uid)
             if kept is not None and kept.version >= data.version:
                 return
-            if kept is not None:
-                self._statements_kept -= len(kept.records)
-            self._claims_seen[uid] = data
-            self._claims_seen.move_to_end(uid)
-            self._statements_kept += len(data.records)
-            while self._statements_kept > STATEMENTS_KEPT and len(self._claims_seen) > 1:
-                _, evicted = self._claims_seen.popitem(last=False)
-                self._statements_kept -= len(evicted.records)
+            self._claims_seen.put(uid, data)
 
     def source_as_known(
         self, source_id: str, known_at_us: int, entries: Mapping[int, LogEntry] | None = None
@@ -739,14 +736,11 @@ class LedgerApplication(Application[UUID]):
                 ],
             )
         with self._versions_lock:
-            self._sources_seen[key] = data
-            while len(self._sources_seen) > SOURCES_KEPT:
-                self._sources_seen.popitem(last=False)
+            self._sources_seen.put(key, data)
             if latest is None or len(data.ratings) > len(latest.ratings):
-                self._sources_latest[uid] = data
-            self._sources_latest.move_to_end(uid)
-            while len(self._sources_latest) > SOURCES_KEPT:
-                self._sources_latest.popitem(last=False)
+                self._sources_latest.put(uid, data)
+            else:
+                self._sources_latest.get(uid)  # marked used
         return data
 
     def sources_cited(self, claim: ClaimData, known_at_us: int) -> dict[str, SourceData]:

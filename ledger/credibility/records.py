@@ -38,8 +38,9 @@ RecordsAt = Callable[[datetime], Mapping[str, TrackRecord]]
 class TrackRecords(Protocol):
     """The sources' track records as a learning version weighs a statement with them."""
 
-    #: Changes whenever a record may have: what was weighed against them can tell.
-    revision: int
+    @property
+    def revision(self) -> int:
+        """Changes whenever a record may have: what was weighed against them can tell."""
 
     def record(self, source: str, moment: datetime) -> TrackRecord | None:
         """The source's record at ``moment`` (None: no stance counts)."""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ledger.application import ClaimsLedger
+from ledger.caching import Bounded
 from ledger.config import Settings
 from ledger.domain import claim_uuid, source_uuid
 from ledger.errors import (
@@ -20,6 +21,7 @@ from ledger.errors import (
     SourceNotFound,
     VersionMismatch,
 )
+from ledger.store import _stream_bytes
 
 from .helpers import ACTOR, claim, log_length, say, source
 
@@ -423,7 +425,8 @@ def test_what_one_process_keeps_in_memory_does_not_hide_another_process_writes(
     """A process keeps streams' log rows and the sources it found (they never change or
     go away once written); another process's appends and registrations are still seen, its
     answers equal a fresh process's, and the rows kept stay within their bound."""
-    monkeypatch.setattr("ledger.store.STREAM_ROWS_KEPT", 6)
+    bound = 1500  # bytes: ten log rows, or a few short streams
+    monkeypatch.setattr(seeded.store, "_streams", Bounded(bound, _stream_bytes))
     other = ClaimsLedger(settings.eventsourcing_env())
     try:
         seeded.append("troops", ASSERTION, ACTOR)
@@ -456,7 +459,8 @@ def test_what_one_process_keeps_in_memory_does_not_hide_another_process_writes(
             claim(seeded, f"c{n}", ["RU"])
             seeded.append(f"c{n}", ASSERTION, ACTOR)
             seeded.claim(f"c{n}")
-        assert seeded.store._stream_rows <= 6
+        assert seeded.store._streams.size <= bound
+        assert len(seeded.store._streams) < 7  # some streams were let go
         assert seeded.claim("troops")["version"] == 5
     finally:
         other.close()
