@@ -37,6 +37,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+#: How long a server may take to answer ``/readyz`` (a long crash run on a busy machine
+#: may need more: ``CLAIMS_LEDGER_START_SECONDS``).
+START_SECONDS = float(os.environ.get("CLAIMS_LEDGER_START_SECONDS", "30"))
+
+
 def start(store: Path | str, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
     """A uvicorn process on ``store`` (an SQLite file, or a store URL), ready to answer."""
     env = {
@@ -54,7 +59,7 @@ def start(store: Path | str, port: int, log: Path, **env: str) -> subprocess.Pop
     with log.open("a") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=sink,
                                    cwd=Path(__file__).resolve().parents[2])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_SECONDS
     while True:
         assert process.poll() is None, log.read_text()
         try:
