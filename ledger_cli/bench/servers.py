@@ -83,14 +83,16 @@ class Server:
 
 
 @contextmanager
-def _running(command: list[str], workdir: Path, name: str, timeout: float) -> Iterator[Server]:
+def _running(
+    command: list[str], workdir: Path, name: str, timeout: float, **env: str
+) -> Iterator[Server]:
     port = free_port()
     log = workdir / f"{name}-{port}.log"
     with log.open("ab") as sink:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             cwd=workdir,
-            env=clean_environment(),
+            env=clean_environment(**env),
             stdout=sink,
             stderr=sink,
             start_new_session=True,  # its workers go with it, and ^C here is ours to handle
@@ -132,13 +134,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def ledger_server(store: str, workdir: Path, workers: int = 1) -> AbstractContextManager[Server]:
-    """``claims-ledger --store STORE serve`` on a free port (a context manager: a Server)."""
+def ledger_server(
+    store: str, workdir: Path, workers: int = 1, **env: str
+) -> AbstractContextManager[Server]:
+    """``claims-ledger --store STORE serve`` on a free port (a context manager: a Server);
+    ``env``: settings for it (the caller's own ``CLAIMS_LEDGER_*`` are not passed on)."""
     command = [
         sys.executable, "-m", "ledger_cli", "--store", store, "serve",
         "--host", "127.0.0.1", "--no-demo", "--workers", str(workers),
     ]
-    return _running(command, workdir, "ledger", timeout=120)
+    return _running(command, workdir, "ledger", timeout=120, **env)
 
 
 def baseline_server(workdir: Path, workers: int = 1) -> AbstractContextManager[Server]:
