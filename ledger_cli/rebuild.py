@@ -21,7 +21,7 @@ def rebuild(
         typer.Option(
             min=1000,
             help="Most statements kept in memory while projecting: more is faster on a large "
-            "ledger (a claim dropped from memory is reloaded from the store), about 1.5 KB each.",
+            "ledger (a claim dropped from memory is reloaded from the store), about 1.7 KB each.",
         ),
     ] = HOLD,
     resume: Annotated[

@@ -44,6 +44,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from ledger import replay
+from ledger.caching import budget
 from ledger.credibility.records import RecordBook
 from ledger.credibility.registry import PROJECTED, VERSIONS, ModelVersion
 from ledger.credibility.sources import Recorded, SourceBook, SourceData
@@ -59,10 +60,18 @@ from ledger.times import to_micros
 
 log = logging.getLogger(__name__)
 Change = Callable[[Any], None]
-#: Claims whose state is kept in memory between events (the rest are loaded on demand),
-#: and the most statements they may hold together: the least recently used go first.
+#: Claims whose state is kept in memory between events (the rest are loaded on demand):
+#: the least recently used go first. The statements they hold together are bounded by the
+#: projector's share of the process's cache budget (``ledger.caching``: about
+#: ``STATEMENT_BYTES`` each, its evaluator's indexes and its rows included, measured with
+#: ``tracemalloc``), or by ``STATEMENTS_IN_MEMORY`` when set (tests), or by a rebuild's
+#: ``hold``.
 CLAIMS_IN_MEMORY = 5000
-STATEMENTS_IN_MEMORY = 200_000
+STATEMENTS_IN_MEMORY: int | None = None
+STATEMENT_BYTES = 1700
+#: However small the budget, room for this many statements (a claim too large for the
+#: rest is still kept alone: the most recent one always stays).
+MIN_STATEMENTS = 2000
 PAGE = 1000
 #: A row's id is its event's position shifted by this many bits, plus its place among the
 #: rows the event made (so a rebuild gives every row the id it had).
@@ -94,7 +103,7 @@ class CredibilityProjection(Projection[Any]):
         self.model = model or VERSIONS[PROJECTED]
         self.claims: OrderedDict[str, ProjectedClaim] = OrderedDict()
         self.held = 0  # statements held by ``claims``
-        #: At most this many statements held (None: ``STATEMENTS_IN_MEMORY``).
+        #: At most this many statements held (None: as the cache budget allows).
         self.room: int | None = None
         self.sources = SourceBook()
         #: The sources' track records, for a version that learns from them (None: it
@@ -331,10 +340,8 @@ class CredibilityProjection(Projection[Any]):
         self._make_room()
 
     def _make_room(self) -> None:
-        while len(self.claims) > 1 and (
-            len(self.claims) > CLAIMS_IN_MEMORY
-            or self.held > (STATEMENTS_IN_MEMORY if self.room is None else self.room)
-        ):
+        room = self.room if self.room is not None else _statements_room()
+        while len(self.claims) > 1 and (len(self.claims) > CLAIMS_IN_MEMORY or self.held > room):
             _, dropped = self.claims.popitem(last=False)
             self.held -= len(dropped.statements)
 
@@ -437,6 +444,13 @@ class CredibilityProjection(Projection[Any]):
                 cursor, claim_id, ended, new, recorded_at, position
             )
         )
+
+
+def _statements_room() -> int:
+    """How many statements a projector that is not rebuilding keeps in memory."""
+    if STATEMENTS_IN_MEMORY is not None:
+        return STATEMENTS_IN_MEMORY
+    return max(MIN_STATEMENTS, budget("projector") // STATEMENT_BYTES)
 
 
 def _valid_from(row: Interval) -> int:

@@ -134,3 +134,16 @@ def test_reads_with_a_tiny_budget_answer_as_with_a_large_one(settings: Settings)
         caching.configure(before)
     strip = [[{**a, "as_of": None, "known_at": None} for a in run] for run in answers]
     assert strip[0] == strip[1]
+
+
+def test_the_live_projector_keeps_as_many_statements_as_its_share_of_the_budget() -> None:
+    from ledger.projection import projector
+
+    before = caching._budget_mb
+    try:
+        caching.configure(1000)
+        assert projector._statements_room() == caching.budget("projector") // 1700
+        caching.configure(1)  # never less than a floor: a claim or two stays in memory
+        assert projector._statements_room() == projector.MIN_STATEMENTS
+    finally:
+        caching.configure(before)
