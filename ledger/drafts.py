@@ -40,6 +40,7 @@ from typing import Any
 from dateparser.date import DateDataParser
 
 from ledger.likelihood import ICD203_TERMS, SYNONYMS, parse_likelihood
+from ledger.statements import StatementType
 
 __all__ = [
     "KnownSource",
@@ -136,16 +137,16 @@ _MONTHS = ("January|February|March|April|May|June|July|August|September|October|
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _DATE_PHRASES = re.compile(
     "|".join((
-        rf"\b(?:on\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})(?:,?\s+\d{{4}})?\b",
-        rf"\b(?:on\s+)?(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?",
-        rf"\b(?:on|last|this\s+past|this|since)?\s*(?:{_WEEKDAYS})\b",
-        rf"\b(?:in|since|last|early|late|mid-?)\s*(?:{_MONTHS})(?:\s+\d{{4}})?\b",
+        rf"\b(?:(?i:on)\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})(?:,?\s+\d{{4}})?\b",
+        rf"\b(?:(?i:on)\s+)?(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?",
+        rf"\b(?:(?i:on|last|this\s+past|this|since)\s+)?(?:{_WEEKDAYS})\b",
+        rf"\b(?i:in|since|last|early|late|mid-?)\s*(?:{_MONTHS})(?:\s+\d{{4}})?\b",
         rf"\b(?:{_MONTHS})\s+\d{{4}}\b",
-        r"\b(?:yesterday|today|tonight|last\s+night|this\s+morning|earlier\s+today)\b",
-        r"\b(?:last|this|past)\s+(?:week|month|year|weekend)\b",
-        r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?:days?|weeks?|months?"
-        r"|years?)\s+ago\b",
-        r"\bin\s+\d{4}\b",
+        r"\b(?i:yesterday|today|tonight|last\s+night|this\s+morning|earlier\s+today)\b",
+        r"\b(?i:(?:last|this|past)\s+(?:week|month|year|weekend))\b",
+        r"\b(?i:(?:\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?:days?|weeks?|months?"
+        r"|years?)\s+ago)\b",
+        r"\b(?i:in)\s+\d{4}\b",
     )),
 )
 #: A date phrase that points back at the previous sentence's date.
@@ -155,6 +156,10 @@ _ANAPHORIC_DATE = re.compile(
     re.IGNORECASE,
 )
 _CONTINUATION_VERBS = {"added", "adds"}
+_TITLES = {"minister", "president", "secretary", "spokesman", "spokeswoman", "spokesperson",
+           "chancellor", "ambassador", "senator", "general", "director", "commander", "chief",
+           "king", "queen", "premier", "governor", "mayor", "envoy", "leader", "admiral",
+           "marshal", "colonel", "sheikh", "prince", "chairman", "chairwoman", "head"}
 _HONORIFIC = r"(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sen|Rep|Gov|Prof)\."
 
 _PRONOUNS = {"he", "she", "they", "we"}
@@ -245,7 +250,7 @@ class Proposal:
             "source": self.source,
             "source_name": self.source_name,
             "new_source": None if self.new_source is None else self.new_source.as_dict(),
-            "type": self.type,
+            "type": str(self.type),
             "likelihood": self.likelihood,
             "likelihood_phrase": self.likelihood_phrase,
             "likelihood_term": self.likelihood_term,
@@ -262,10 +267,10 @@ class Proposal:
     def event(self, reference: str | None = None) -> dict[str, Any]:
         """The proposal as an event body (``POST /claims/{id}/events``), unchanged."""
         body: dict[str, Any] = {
-            "type": self.type, "source": self.source,
+            "type": str(self.type), "source": self.source,
             "occurred_at": self.occurred_at.isoformat(), "quote": self.quote,
         }
-        if self.type == "assessed" and self.likelihood is not None:
+        if self.type == StatementType.ASSESSED and self.likelihood is not None:
             body["likelihood"] = self.likelihood
             if self.likelihood_phrase and not isinstance(self.likelihood, str):
                 body["likelihood_phrase"] = self.likelihood_phrase
@@ -397,7 +402,7 @@ class _Dates:
             phrase = match.group(0).strip()
             if not phrase or _inside(spans, match.start()):
                 continue
-            cleaned = re.sub(r"^(?:on|in|since|this\s+past)\s+", "", phrase, flags=re.I)
+            cleaned = re.sub(r"^(?:on|in|since|this\s+past)\s+", "", phrase, flags=re.IGNORECASE)
             found = self.parser.get_date_data(cleaned)
             if found.date_obj is None:
                 continue
@@ -598,26 +603,27 @@ def _kind(clause: _Clause, sentence: str) -> tuple[str, str, Any, str | None, st
     """Type, reason, likelihood, the words used and the ICD 203 band."""
     content = clause.content
     if clause.verb in _DENY_VERBS:
-        return "denied", f"denial verb {clause.verb!r}", None, None, None
+        return StatementType.DENIED, f"denial verb {clause.verb!r}", None, None, None
     cue = _DENIAL_CUES.search(content)
     if cue:
-        return "denied", f"denial cue {cue.group(0)!r}", None, None, None
+        return StatementType.DENIED, f"denial cue {cue.group(0)!r}", None, None, None
     words = _LIKELIHOOD.search(content)
     if words:
         phrase = re.sub(r"[\s-]+", " ", words.group(1))
         term = parse_likelihood(phrase).term
-        return "assessed", f"likelihood words {phrase!r} (ICD 203: {term})", phrase, phrase, term
+        why = f"likelihood words {phrase!r} (ICD 203: {term})"
+        return StatementType.ASSESSED, why, phrase, phrase, term
     for pattern, probability, why in _HEDGES:
         hedge = pattern.search(content)
         if hedge:
             phrase = re.sub(r"\s+", " ", hedge.group(0))
             term = parse_likelihood(probability).term
-            return "assessed", f"hedge {phrase!r}: {why}", probability, phrase, term
+            return StatementType.ASSESSED, f"hedge {phrase!r}: {why}", probability, phrase, term
     if clause.verb in _ASSESS_VERBS:
-        return "assessed", f"assessment verb {clause.verb!r} (no likelihood words: add one)", \
-            None, None, None
+        why = f"assessment verb {clause.verb!r} (no likelihood words: add one)"
+        return StatementType.ASSESSED, why, None, None, None
     verb = "'according to'" if clause.according else f"attribution verb {clause.verb!r}"
-    return "asserted", verb, None, None, None
+    return StatementType.ASSERTED, verb, None, None, None
 
 
 # --- the whole article --------------------------------------------------------------------
@@ -723,6 +729,9 @@ def _new_source(
         run.pop(0)
     title = words[:len(words) - len(run)]
     run = [w for w in run if not re.fullmatch(_HONORIFIC, w)]
+    titled = [i for i, w in enumerate(run[:-1]) if w.casefold() in _TITLES]
+    if titled:  # "Defence Minister Tomas Lind": the title is a role, not the name
+        title, run = [*title, *run[:titled[-1] + 1]], run[titled[-1] + 1:]
     if run and all(_CODE_OF.get(w.casefold()) or w.casefold() == "the" for w in
                    _COUNTRY.sub("", " ".join(run)).split() or ["the"]):
         run, title = words, []  # "officials in Kyiv": the whole phrase names them

@@ -26,8 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.drafts import Proposal, draft, known_sources
-
-STATEMENTS = ("asserted", "denied", "assessed")
+from ledger.statements import STANCE_TYPES as STATEMENTS
 
 
 def read_expected(path: Path, claim: str | None) -> tuple[list[dict[str, Any]], list[Any]]:
