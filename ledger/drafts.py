@@ -35,18 +35,26 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateparser.date import DateDataParser
 
+from ledger.errors import InvalidInput
+from ledger.inputs import slug
 from ledger.likelihood import ICD203_TERMS, SYNONYMS, parse_likelihood
 from ledger.statements import StatementType
+from ledger.times import now, parse_instant
+
+if TYPE_CHECKING:
+    from ledger.application import ClaimsLedger
 
 __all__ = [
+    "MAX_ARTICLE",
     "KnownSource",
     "NewSource",
     "Proposal",
     "draft",
+    "draft_article",
     "known_sources",
 ]
 
@@ -776,3 +784,62 @@ def _fold_leads(proposals: list[Proposal]) -> list[Proposal]:
                                "sentence " + ", ".join(map(str, told)))
         folded.append(proposal)
     return folded
+
+
+# --- the use case -------------------------------------------------------------------------
+
+def article_date(value: object) -> date:
+    """The article's date: a date, or an RFC 3339 time (its calendar day as written), not
+    in the future. A refusal names the field ``date``."""
+    moment = parse_instant("date", value, bare_date="start")
+    if moment > now() + timedelta(days=1):
+        raise InvalidInput("date", "is in the future: give the article's publication date")
+    if isinstance(value, str):
+        return date.fromisoformat(value.strip()[:10])
+    return moment.date()
+
+
+def draft_article(
+    ledger: ClaimsLedger, text: str, published: object, claim_id: str | None = None,
+    reference: str | None = None,
+) -> dict[str, Any]:
+    """Proposals for an article, matched against every registered source; nothing written.
+
+    ``claim_id``, if given, must name a registered claim (``NotFound`` otherwise): the
+    proposals' ``event`` bodies are then ready for ``POST /events/batch`` with it."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("text", "must not be empty: paste the article's text")
+    if len(text) > MAX_ARTICLE:
+        raise InvalidInput("text", f"is longer than {MAX_ARTICLE} characters: split it")
+    day = article_date(published)
+    if reference is not None and not reference.startswith(("http://", "https://")):
+        raise InvalidInput("reference", "must be an http(s) URL of the article")
+    if claim_id is not None:
+        ledger.claim(slug("claim_id", claim_id))  # NotFound: an unknown claim
+    records: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = ledger.list_sources(limit=1000, cursor=cursor)
+        records += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    proposals = draft(text, day, known_sources(records))
+    new: dict[str, dict[str, Any]] = {}
+    for proposal in proposals:
+        if proposal.new_source is not None:
+            new.setdefault(proposal.new_source.id, proposal.new_source.as_dict())
+    answered = []
+    for proposal in proposals:
+        item = proposal.as_dict()
+        event = proposal.event(reference)
+        item["event"] = {"claim_id": claim_id, **event} if claim_id is not None else event
+        answered.append(item)
+    return {
+        "date": day.isoformat(),
+        "claim_id": claim_id,
+        "reference": reference,
+        "count": len(answered),
+        "proposals": answered,
+        "new_sources": list(new.values()),
+    }
