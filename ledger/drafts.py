@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from dateparser.date import DateDataParser
 
@@ -266,6 +267,7 @@ class Proposal:
             "date_precision": self.date_precision,
             "date_window": [first.isoformat(), last.isoformat()],
             "date_basis": self.date_basis,
+            "dated": self.dated,
             "quote": self.quote,
             "sentence": self.sentence,
             "sentence_index": self.index,
@@ -788,6 +790,18 @@ def _fold_leads(proposals: list[Proposal]) -> list[Proposal]:
 
 # --- the use case -------------------------------------------------------------------------
 
+_URI = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+
+
+def _is_url(value: str) -> bool:
+    if not _URI.fullmatch(value):
+        return False
+    try:
+        return bool(urlsplit(value).hostname)
+    except ValueError:  # a malformed [IPv6] host
+        return False
+
+
 def article_date(value: object) -> date:
     """The article's date: a date, or an RFC 3339 time (its calendar day as written), not
     in the future. A refusal names the field ``date``."""
@@ -812,8 +826,9 @@ def draft_article(
     if len(text) > MAX_ARTICLE:
         raise InvalidInput("text", f"is longer than {MAX_ARTICLE} characters: split it")
     day = article_date(published)
-    if reference is not None and not reference.startswith(("http://", "https://")):
-        raise InvalidInput("reference", "must be an http(s) URL of the article")
+    if reference is not None and not _is_url(reference):
+        raise InvalidInput("reference", "must be an http(s) URL of the article (RFC 3986: "
+                           "percent-encode spaces and other characters)")
     if claim_id is not None:
         ledger.claim(slug("claim_id", claim_id))  # NotFound: an unknown claim
     records: list[dict[str, Any]] = []

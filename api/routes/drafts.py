@@ -70,6 +70,7 @@ class ProposalPublic(BaseModel):
     date_window: list[str] = Field(description="first and last day of that period")
     date_basis: str = Field(description="how the date was read, or that the article's date "
                             "stands in")
+    dated: bool = Field(description="false when no date was read: the article's date stands in")
     quote: str = Field(description="the quoted words, else the sentence")
     sentence: str
     sentence_index: int = Field(description="the sentence's number in the article, from 1")
