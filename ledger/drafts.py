@@ -442,6 +442,15 @@ class _Dates:
 class _Sources:
     def __init__(self, known: Sequence[KnownSource]) -> None:
         self.known = list(known)
+        #: New sources proposed so far: a later mention ("Zelensky") finds the one an
+        #: earlier sentence named in full ("Volodymyr Zelensky").
+        self.proposed: dict[str, NewSource] = {}
+
+    def adopt(self, new: NewSource) -> None:
+        if new.id not in self.proposed and self.by_id(new.id) is None:
+            self.proposed[new.id] = new
+            self.known.append(KnownSource(new.id, new.name, new.role,
+                                          (new.affiliation,) if new.affiliation else ()))
 
     def by_id(self, source_id: str) -> KnownSource | None:
         return next((s for s in self.known if s.id == source_id), None)
@@ -513,7 +522,8 @@ class _Sources:
             if code in source.affiliations and (
                     "government" in _fold(source.role or "") or
                     _fold(source.name).startswith("government")):
-                return source.id, source.name, None, f"the government of {code}"
+                return (source.id, source.name, self.proposed.get(source.id),
+                        f"the government of {code}")
         name = f"Government of {COUNTRIES[code][0].removeprefix('the ')}"
         new = NewSource(f"{code.lower()}-government", name, "government", code)
         return new.id, new.name, new, f"the government of {code} (new source)"
@@ -710,17 +720,29 @@ def _speakers(
     if collective:
         named = _countries_in(sentence[:clause.start])[:2]
         if len(named) == 2:
-            return [(*book.government(code)[:3],
-                     f"{collective.group(0)!r}: {book.government(code)[3]}") for code in named]
+            found = [(*book.government(code)[:3],
+                      f"{collective.group(0)!r}: {book.government(code)[3]}") for code in named]
+            for speaker in found:
+                if speaker[2] is not None:
+                    book.adopt(speaker[2])
+            return found
         return []
     matched = book.match(subject)
     if matched is not None:
         source, how = matched
+        if source.id in book.proposed:
+            return [(source.id, source.name, book.proposed[source.id],
+                     f"the new source proposed above, by {how}")]
         return [(source.id, source.name, None, f"known source by {how}")]
     countries = _countries_in(subject)
     if countries and _fold(_COUNTRY.sub("", _plain(subject))).strip() in ("", "the"):
-        return [book.government(countries[0])]
-    return _new_source(subject, countries)
+        found = [book.government(countries[0])]
+    else:
+        found = _new_source(subject, countries)
+    for speaker in found:
+        if speaker[2] is not None:
+            book.adopt(speaker[2])
+    return found
 
 
 def _new_source(
@@ -745,10 +767,10 @@ def _new_source(
     if run and all(_CODE_OF.get(w.casefold()) or w.casefold() == "the" for w in
                    _COUNTRY.sub("", " ".join(run)).split() or ["the"]):
         run, title = words, []  # "officials in Kyiv": the whole phrase names them
-    if run and run[0].endswith("'s") and _CODE_OF.get(" ".join(run[:-1]).casefold()) is None:
-        owner = next((i for i, w in enumerate(run) if w.endswith("'s")), 0)
+    owner = next((i for i, w in enumerate(run) if w.endswith("'s")), None)
+    if owner is not None and owner + 1 < len(run):  # "Britain's Ministry of Defence"
         country = _CODE_OF.get(" ".join(run[:owner + 1])[:-2].casefold())
-        if country and owner + 1 < len(run):  # "Britain's Ministry of Defence"
+        if country:
             run = [*run[owner + 1:], f"({COUNTRIES[country][0].removeprefix('the ')})"]
     if run:
         name = " ".join(run)

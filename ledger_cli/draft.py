@@ -54,21 +54,28 @@ def draft(
 
 
 def show(answer: JSON) -> None:
-    table = Table("#", "source", "type", "likelihood", "when", "quote", "why",
-                  title=f"{answer['count']} proposed statements, article of {answer['date']}"
+    """A table of who, what and when; then each proposal's words and why it was proposed."""
+    console = Console(highlight=False)
+    table = Table(title=f"{answer['count']} proposed statements, article of {answer['date']}"
                   + (f", claim {answer['claim_id']}" if answer["claim_id"] else "")
                   + " (nothing written)")
+    table.add_column("#", no_wrap=True)
+    table.add_column("source", overflow="fold")  # an id: folded, not cut
+    table.add_column("type", no_wrap=True)
+    table.add_column("likelihood")
+    table.add_column("when")
     for number, p in enumerate(answer["proposals"], start=1):
         source = p["source"] + (" (new)" if p["new_source"] else "")
-        likelihood = "" if p["likelihood"] is None else (
-            f"{p['likelihood']} ({p['likelihood_phrase']})"
-            if p["likelihood_phrase"] and p["likelihood_phrase"] != p["likelihood"]
-            else str(p["likelihood"]))
+        likelihood = p["likelihood_term"] or ""
+        if p["likelihood_phrase"] and p["likelihood_phrase"] != likelihood:
+            likelihood += f" ({p['likelihood_phrase']!r})"
         when = p["occurred_at"] + ("" if p["date_precision"] == "day"
                                    else f" ({p['date_precision']})")
         when += "" if p["dated"] else " (article date)"
-        table.add_row(str(number), escape(source), p["type"], escape(likelihood), when,
-                      escape(p["quote"]), escape(p["reason"]))
-    Console(highlight=False).print(table)
+        table.add_row(str(number), escape(source), p["type"], escape(likelihood), when)
+    console.print(table)
+    for number, p in enumerate(answer["proposals"], start=1):
+        console.print(f"{number}. \u201c{escape(p['quote'])}\u201d\n   [dim]{escape(p['reason'])}; "
+                      f"date: {escape(p['date_basis'])}[/dim]")
     for new in answer["new_sources"]:
         typer.echo(f"new source to register first: {new['id']} ({new['name']})", err=True)
