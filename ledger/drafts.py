@@ -15,7 +15,9 @@ draft``, the web view's ``/ui/drafts``). It is rule-based and needs no model:
   source whose role is "President of Ukraine" and affiliation UA), or a collective head noun
   ("multiple governments" for "Governments accusing ..."); a country or its capital ("the
   Kremlin", "Pyongyang") or "both countries" stands for the governments named; anyone else
-  is proposed as a new source with a slug, and an affiliation when a country is named.
+  is proposed as a new source with a slug (a surname alone takes the full name and title
+  the article gave elsewhere: "Putin" after "Russian President Vladimir Putin"), and an
+  affiliation when a country is named; later mentions find the new source proposed first.
 - **Type**: a denial verb or cue ("hoax", "fake", "false", "no truth") makes ``denied``;
   ICD 203 words and their synonyms (``ledger.likelihood``) or a hedge ("could be accurate",
   "the possibility ... is very high") make ``assessed``, with the words used; else
@@ -445,6 +447,8 @@ class _Sources:
         #: New sources proposed so far: a later mention ("Zelensky") finds the one an
         #: earlier sentence named in full ("Volodymyr Zelensky").
         self.proposed: dict[str, NewSource] = {}
+        #: Full names the article gives elsewhere, by last word (``full_names``).
+        self.names: dict[str, tuple[str, str | None, str | None]] = {}
 
     def adopt(self, new: NewSource) -> None:
         if new.id not in self.proposed and self.by_id(new.id) is None:
@@ -654,6 +658,7 @@ def draft(
     """Proposed statements from an article's text, its dates read against ``published``."""
     dates = _Dates(published)
     book = _Sources(sources)
+    book.names = full_names(text[:MAX_ARTICLE])
     proposals: list[Proposal] = []
     previous_date: _When | None = None
     last_speaker: tuple[str, str, NewSource | None, str] | None = None
@@ -738,15 +743,42 @@ def _speakers(
     if countries and _fold(_COUNTRY.sub("", _plain(subject))).strip() in ("", "the"):
         found = [book.government(countries[0])]
     else:
-        found = _new_source(subject, countries)
+        found = _new_source(subject, countries, book.names)
     for speaker in found:
         if speaker[2] is not None:
             book.adopt(speaker[2])
     return found
 
 
+_NAME_RUN = re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+")
+
+
+def full_names(text: str) -> dict[str, tuple[str, str | None, str | None]]:
+    """Full names the text gives, by their last word: "Russian President Vladimir Putin"
+    gives "putin" -> ("Vladimir Putin", "Russian President", "RU"); a last word two names
+    share is left out (a person decides)."""
+    found: dict[str, tuple[str, str | None, str | None]] = {}
+    shared: set[str] = set()
+    for match in _NAME_RUN.finditer(_plain(text)):
+        words = match.group(0).split()
+        titled = [i for i, w in enumerate(words[:-1]) if w.casefold() in _TITLES]
+        role = " ".join(words[:titled[-1] + 1]) if titled else None
+        name = words[titled[-1] + 1:] if titled else words
+        if len(name) < 2 or any(w.endswith("'s") for w in name) or \
+                _COUNTRY.search(" ".join(name)):
+            continue
+        key = name[-1].casefold()
+        countries = _countries_in(role or "")
+        entry = (" ".join(name), role, countries[0] if countries else None)
+        if key in found and found[key][0] != entry[0]:
+            shared.add(key)
+        found.setdefault(key, entry)
+    return {k: v for k, v in found.items() if k not in shared}
+
+
 def _new_source(
-    subject: str, countries: list[str]
+    subject: str, countries: list[str],
+    names: Mapping[str, tuple[str, str | None, str | None]] | None = None,
 ) -> list[tuple[str, str, NewSource | None, str]]:
     words = _plain(subject).split()
     # The name: the trailing run of capitalised words ("Defence Minister Kim Yong-hyun" ->
@@ -784,6 +816,10 @@ def _new_source(
         role = None
     if name.casefold() in _NOT_SUBJECTS or not re.search(r"[A-Za-z]{2}", name):
         return []
+    if names and len(name.split()) == 1 and name.casefold() in names:  # "Putin"
+        name, given_role, country = names[name.casefold()]
+        role = role or given_role
+        countries = countries or ([country] if country else [])
     new = NewSource(_slug(name), name, role, countries[0] if countries else None)
     return [(new.id, new.name, new, f"not a known source: proposed as new ({name!r})")]
 

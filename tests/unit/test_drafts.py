@@ -128,3 +128,12 @@ def test_known_sources_from_the_ledger_answers() -> None:
     found = known_sources([{"id": "x", "name": "X", "role": None, "affiliation": "ua",
                             "affiliations": []}])
     assert found == [KnownSource("x", "X", None, ("UA",))]
+
+
+def test_a_surname_takes_the_full_name_the_article_gave_earlier() -> None:
+    found = draft("Prime Minister Jonas Dahl visited the port in May. On Friday, Dahl said "
+                  "the ships were gone.", PUBLISHED, SOURCES)
+    assert [(p.source, p.occurred_at) for p in found] == [("jonas-dahl", date(2025, 3, 7))]
+    assert found[0].new_source is not None
+    assert found[0].new_source.as_dict() == {"id": "jonas-dahl", "name": "Jonas Dahl",
+                                             "role": "Prime Minister"}
