@@ -63,6 +63,8 @@ __all__ = [
 
 #: The longest article text read (characters).
 MAX_ARTICLE = 200_000
+#: The longest sentence read as one (characters); longer runs are read in pieces.
+MAX_SENTENCE = 1_000
 
 # --- vocabulary --------------------------------------------------------------------------
 
@@ -345,7 +347,19 @@ def sentences(text: str) -> list[str]:
             i += 1
         if paragraph[start:].strip():
             found.append(paragraph[start:].strip())
-    return [s for s in found if s]
+    return [piece for s in found if s for piece in _pieces(s)]
+
+
+def _pieces(sentence: str) -> list[str]:
+    """A "sentence" longer than ``MAX_SENTENCE`` (a list, a table, text without stops) in
+    pieces of at most that, cut at spaces: each is read on its own, in bounded time."""
+    pieces = []
+    while len(sentence) > MAX_SENTENCE:
+        cut = sentence.rfind(" ", 0, MAX_SENTENCE)
+        cut = cut if cut > 0 else MAX_SENTENCE
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    return [*(p for p in pieces if p), *([sentence] if sentence else [])]
 
 
 def _ends(text: str, at: int) -> bool:
@@ -355,7 +369,8 @@ def _ends(text: str, at: int) -> bool:
 
 
 def _abbreviation(text: str, at: int) -> bool:
-    word = re.search(r"(\S+)$", text[:at + 1])
+    begins = max(text.rfind(" ", 0, at), text.rfind("\t", 0, at)) + 1
+    word = re.fullmatch(r"(\S+)", text[begins:at + 1])  # the word the full stop ends
     return bool(word and re.fullmatch(r"(?:[A-Z]\.)+|Mr\.|Mrs\.|Ms\.|Dr\.|St\.|Gen\.|Col\.|"
                                       r"Lt\.|Sen\.|Rep\.|Gov\.|Prof\.", word.group(1)))
 
@@ -407,15 +422,22 @@ class _Dates:
             "PREFER_DATES_FROM": "past",
             "RETURN_TIME_AS_PERIOD": True,
         })
+        self.seen: dict[str, Any] = {}
 
-    def read(self, text: str, spans: Sequence[tuple[int, int]] = ()) -> _When | None:
-        """The first date phrase in ``text`` (outside ``spans``) that names a past date."""
+    def read(self, text: str, spans: Sequence[tuple[int, int]] = (),
+             within: Sequence[tuple[int, int]] | None = None) -> _When | None:
+        """The first date phrase in ``text`` (outside ``spans``, and starting inside one of
+        the ``within`` windows if given) that names a past date."""
         for match in _DATE_PHRASES.finditer(text):
             phrase = match.group(0).strip()
             if not phrase or _inside(spans, match.start()):
                 continue
+            if within is not None and not _inside(within, match.start()):
+                continue
             cleaned = re.sub(r"^(?:on|in|since|this\s+past)\s+", "", phrase, flags=re.IGNORECASE)
-            found = self.parser.get_date_data(cleaned)
+            if cleaned not in self.seen:  # one article names the same day many times
+                self.seen[cleaned] = self.parser.get_date_data(cleaned)
+            found = self.seen[cleaned]
             if found.date_obj is None:
                 continue
             day = found.date_obj.date()
@@ -552,6 +574,8 @@ class _Clause:
     verb_end: int
     subject: str
     content: str = ""
+    #: Where in the sentence the content is (its date phrases are the clause's).
+    windows: list[tuple[int, int]] = field(default_factory=list)
     according: bool = False
     speakers: list[tuple[str, str, NewSource | None, str]] = field(default_factory=list)
 
@@ -607,19 +631,23 @@ def _clauses(sentence: str) -> list[_Clause]:
                                  subject, according=True))
     found.sort(key=lambda c: c.verb_start)
     for i, clause in enumerate(found):
-        end = found[i + 1].start if i + 1 < len(found) else len(sentence)
-        after = sentence[clause.verb_end:max(end, clause.verb_end)]
+        end = max(found[i + 1].start if i + 1 < len(found) else len(sentence), clause.verb_end)
+        after = sentence[clause.verb_end:end]
         before = sentence[:clause.start]
         if clause.start >= clause.verb_end:  # "\u201c...,\u201d said Mr. Jones"
-            clause.content = sentence[:clause.verb_start]
+            windows = [(0, clause.verb_start)]
         elif clause.according:
-            clause.content = (before + sentence[clause.verb_end + len(clause.subject) + 1:]).strip()
+            windows = [(0, clause.start),
+                       (min(clause.verb_end + len(clause.subject) + 1, len(sentence)),
+                        len(sentence))]
         elif re.match(r"\s*(?::|\u201c|\"|that\b)", after) or len(before.split()) < 3:
-            clause.content = after
+            windows = [(clause.verb_end, end)]
         elif before.rstrip().endswith((",", "\u201d", '"')):
-            clause.content = before  # "..., Zelensky has said" and "“...,” he added"
+            windows = [(0, clause.start)]  # "..., he has said" and "\u201c...,\u201d he added"
         else:
-            clause.content = after
+            windows = [(clause.verb_end, end)]
+        clause.windows = windows
+        clause.content = " ".join(sentence[a:b] for a, b in windows).strip()
     return found
 
 
@@ -665,16 +693,15 @@ def draft(
     for index, sentence in enumerate(sentences(text[:MAX_ARTICLE]), start=1):
         spans = _quoted_spans(sentence)
         sentence_date = dates.read(sentence, spans)
-        for clause in _clauses(sentence):
+        clauses = _clauses(sentence)
+        for clause in clauses:
             speakers = _speakers(clause, sentence, book, last_speaker)
             if not speakers:
                 continue
             kind, why, likelihood, phrase, term = _kind(clause, sentence)
-            region = sentence[clause.start:] if not clause.content.strip() else (
-                sentence[clause.start:clause.verb_end] + " " + clause.content)
-            when = dates.read(region, spans) or (
-                sentence_date if sentence_date is not None and len(_clauses(sentence)) == 1
-                else None)
+            when = dates.read(sentence, spans, [(clause.start, clause.verb_end),
+                                                *clause.windows]) or (
+                sentence_date if sentence_date is not None and len(clauses) == 1 else None)
             for speaker in speakers:
                 speaker_when = when
                 if speaker_when is None and previous_date is not None and \
@@ -826,24 +853,24 @@ def _new_source(
 
 def _fold_leads(proposals: list[Proposal]) -> list[Proposal]:
     """An undated statement of a source quoted elsewhere with a date, of the same type, is
-    the article telling it twice: it is folded into the dated one (the first such)."""
-    kept: list[Proposal] = []
-    for proposal in proposals:
-        if not proposal.dated:
-            twin = next((p for p in proposals if p.dated and p.source == proposal.source
-                         and p.type == proposal.type), None)
-            if twin is not None:
-                continue
-        kept.append(proposal)
-    folded = []
-    for proposal in kept:
-        told = [p.index for p in proposals if not p.dated and p not in kept
-                and p.source == proposal.source and p.type == proposal.type]
-        if told and proposal.dated:
-            proposal = replace(proposal, reason=proposal.reason + "; also told undated in "
-                               "sentence " + ", ".join(map(str, told)))
-        folded.append(proposal)
-    return folded
+    the article telling it twice: it is folded into the first dated one."""
+    dated: dict[tuple[str, str], int] = {}
+    for number, proposal in enumerate(proposals):
+        if proposal.dated:
+            dated.setdefault((proposal.source, proposal.type), number)
+    told: dict[int, list[int]] = {}
+    kept: list[int] = []
+    for number, proposal in enumerate(proposals):
+        twin = dated.get((proposal.source, proposal.type))
+        if not proposal.dated and twin is not None:
+            told.setdefault(twin, []).append(proposal.index)
+        else:
+            kept.append(number)
+    return [
+        replace(proposals[n], reason=proposals[n].reason + "; also told undated in sentence "
+                + ", ".join(map(str, told[n]))) if n in told else proposals[n]
+        for n in kept
+    ]
 
 
 # --- the use case -------------------------------------------------------------------------

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.drafts import KnownSource, Proposal, draft, known_sources, sentences
+from ledger.drafts import (
+    MAX_SENTENCE,
+    KnownSource,
+    Proposal,
+    draft,
+    known_sources,
+    sentences,
+)
 
 PUBLISHED = date(2025, 3, 12)  # a Wednesday
 SOURCES = [
@@ -137,3 +144,12 @@ def test_a_surname_takes_the_full_name_the_article_gave_earlier() -> None:
     assert found[0].new_source is not None
     assert found[0].new_source.as_dict() == {"id": "jonas-dahl", "name": "Jonas Dahl",
                                              "role": "Prime Minister"}
+
+
+def test_a_run_without_full_stops_is_read_in_bounded_pieces() -> None:
+    run = "Anna Berg said the ships left " * 400  # 12,000 characters, no full stop
+    pieces = sentences(run)
+    assert len(pieces) > 1 and all(len(p) <= MAX_SENTENCE for p in pieces)
+    assert " ".join(pieces).split() == run.split()  # nothing lost
+    found = draft(run, PUBLISHED, SOURCES)
+    assert found and {p.source for p in found} == {"berg"}
