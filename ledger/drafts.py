@@ -22,10 +22,13 @@ draft``, the web view's ``/ui/drafts``). It is rule-based and needs no model:
   ICD 203 words and their synonyms (``ledger.likelihood``) or a hedge ("could be accurate",
   "the possibility ... is very high") make ``assessed``, with the words used; else
   ``asserted``.
-- **When**: a date phrase in the clause ("on Sunday", "last Thursday", "last week", "in June",
-  "on 13 October") read by ``dateparser`` relative to the article's date, with the period it
-  names (day, week, month, year); "during that trip" takes the previous sentence's date; "he
-  added" the speaker's previous date; otherwise the article's date, and the proposal says so.
+- **When**: a date phrase by the attribution ("Peskov on Thursday dismissed", "said last
+  week"), after words naming the occasion ("speaking at the audit on Tuesday") or in the
+  framing of a one-statement sentence ("In his message on Sunday, ... said"), never one
+  inside what was said (that dates what it is about); read by ``dateparser`` relative to
+  the article's date, with the period it names (day, week, month, year). "During that
+  trip" takes the previous sentence's date; "he added" the speaker's previous date;
+  otherwise the article's date stands in, and the proposal says so.
   An undated statement by a source who is also quoted with a date, of the same type, is the
   same statement told twice (a news lead restates the body): it is folded into the dated one.
 """
@@ -87,7 +90,8 @@ _ACCORDING = re.compile(r"\baccording to\b", re.IGNORECASE)
 #: Words that make a statement a denial, wherever they stand in it.
 _DENIAL_CUES = re.compile(
     r"\b(hoax(es)?|fake|false(hood)?s?|untrue|no truth|baseless|groundless|fabricat\w+|"
-    r"lies?|nonsense|unfounded|not true|never happened|provocation|disinformation)\b",
+    r"lies?|nonsense|unfounded|not true|never happened|provocation|disinformation|"
+    r"no evidence)\b",
     re.IGNORECASE,
 )
 #: Hedges outside ICD 203's words: (pattern, probability, why). "Could be accurate" grants
@@ -172,7 +176,10 @@ _CONTINUATION_VERBS = {"added", "adds"}
 _TITLES = {"minister", "president", "secretary", "spokesman", "spokeswoman", "spokesperson",
            "chancellor", "ambassador", "senator", "general", "director", "commander", "chief",
            "king", "queen", "premier", "governor", "mayor", "envoy", "leader", "admiral",
-           "marshal", "colonel", "sheikh", "prince", "chairman", "chairwoman", "head"}
+           "marshal", "colonel", "sheikh", "prince", "chairman", "chairwoman", "head",
+           # portfolios, so that "Secretary of State Antony Blinken" names Antony Blinken
+           "state", "defence", "defense", "foreign", "affairs", "interior", "finance",
+           "justice", "security", "staff"}
 _HONORIFIC = r"(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sen|Rep|Gov|Prof)\."
 
 _PRONOUNS = {"he", "she", "they", "we"}
@@ -434,7 +441,8 @@ class _Dates:
                 continue
             if within is not None and not _inside(within, match.start()):
                 continue
-            cleaned = re.sub(r"^(?:on|in|since|this\s+past)\s+", "", phrase, flags=re.IGNORECASE)
+            cleaned = re.sub(r"^(?:on|in|since|this\s+past|early|late|mid-?)\s*", "", phrase,
+                             flags=re.IGNORECASE)
             if cleaned not in self.seen:  # one article names the same day many times
                 self.seen[cleaned] = self.parser.get_date_data(cleaned)
             found = self.seen[cleaned]
@@ -699,9 +707,7 @@ def draft(
             if not speakers:
                 continue
             kind, why, likelihood, phrase, term = _kind(clause, sentence)
-            when = dates.read(sentence, spans, [(clause.start, clause.verb_end),
-                                                *clause.windows]) or (
-                sentence_date if sentence_date is not None and len(clauses) == 1 else None)
+            when = _statement_date(dates, sentence, spans, clause, single=len(clauses) == 1)
             for speaker in speakers:
                 speaker_when = when
                 if speaker_when is None and previous_date is not None and \
@@ -734,6 +740,55 @@ def draft(
         if sentence_date is not None:
             previous_date = sentence_date
     return _fold_leads(proposals)
+
+
+#: Words that name the occasion of a statement: a date after them is when it was said.
+_OCCASION = re.compile(
+    r"\b(?:speaking|addressing|in\s+(?:his|her|their|its|a|an|the)\s+(?:\w+\s+){0,3}?"
+    r"(?:remarks|statement|interview|message|address|speech|briefing|post)|at\s+(?:a|an|the)"
+    r"\s+(?:\w+\s+){0,3}?(?:briefing|conference|meeting|summit|audit|hearing|session))\b",
+    re.IGNORECASE,
+)
+#: How far after its verb a date phrase still dates the saying ("said in a statement on
+#: Sunday"); further on, in what was said, a date is the date of what it is about.
+_NEAR_VERB = 30
+
+
+def _statement_date(
+    dates: _Dates, sentence: str, spans: Sequence[tuple[int, int]], clause: _Clause,
+    single: bool,
+) -> _When | None:
+    """When the clause's statement was made: a date phrase by the attribution ("Peskov on
+    Thursday dismissed", "said last week"); one after words naming the occasion ("speaking
+    at the audit on Tuesday"); in a sentence of one statement, one in its framing ("In his
+    video message on Sunday, the president said"). Never one inside what was said ("said
+    the troops arrived in June": June dates the arrival)."""
+    near = (min(clause.start, clause.verb_start),
+            max(clause.verb_end, clause.start) + _NEAR_VERB)
+    found = dates.read(sentence, spans, [near])
+    if found is not None:
+        return found
+    for occasion in _OCCASION.finditer(sentence):
+        if not _inside(spans, occasion.start()):
+            found = dates.read(sentence, spans, [(occasion.end(), occasion.end() + 120)])
+            if found is not None:
+                return found
+    if single:
+        framing = [(a, b) for a, b in _gaps(clause.windows, len(sentence))]
+        return dates.read(sentence, spans, framing)
+    return None
+
+
+def _gaps(windows: Sequence[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The parts of ``[0, length)`` outside the windows."""
+    gaps, at = [], 0
+    for start, end in sorted(windows):
+        if start > at:
+            gaps.append((at, start))
+        at = max(at, end)
+    if at < length:
+        gaps.append((at, length))
+    return gaps
 
 
 def _speakers(
@@ -836,8 +891,9 @@ def _new_source(
         name = name[:1].upper() + name[1:]
         role = " ".join(w for w in title if w.casefold() not in _DETERMINERS) or None
     else:
-        if len(words) > 4 or not words or words[0].casefold() not in _DETERMINERS:
-            return []
+        if len(words) > 4 or not words or (words[0].casefold() not in _DETERMINERS
+                                           and not _CODE_OF.get(words[0].casefold())):
+            return []  # "officials" needs a determiner; "British intelligence" a country
         name = " ".join(w for w in words if w.casefold() not in {"the", "a", "an"})
         name = name[:1].upper() + name[1:]
         role = None

@@ -66,11 +66,21 @@ def test_a_hedge_is_an_assessment_too() -> None:
     assert event["reference"] == "https://example.org/a"
 
 
-def test_according_to_and_a_month() -> None:
+def test_according_to_and_a_date_inside_what_was_said() -> None:
     p = one("According to the Federal Intelligence Service, the shipment left in January.")
     assert (p.source, p.type) == ("fis", "asserted")
-    assert p.occurred_at == date(2025, 1, 1) and p.date_precision == "month"
     assert "'according to'" in p.reason
+    # January dates the shipment, not the saying: the article's date stands in.
+    assert p.occurred_at == PUBLISHED and not p.dated
+
+
+def test_a_month_by_the_verb_and_a_date_after_the_occasion() -> None:
+    p = one("The Federal Intelligence Service said in January that the shipment left in May.")
+    assert p.occurred_at == date(2025, 1, 1) and p.date_precision == "month"
+    assert p.window() == (date(2025, 1, 1), date(2025, 1, 31))
+    q = one("Anna Berg said the ships had left, speaking at a press conference in Oslo on "
+            "Monday.")
+    assert q.occurred_at == date(2025, 3, 10)
 
 
 def test_an_explicit_date_and_a_role_with_a_country() -> None:
