@@ -71,10 +71,17 @@ def _events(client: TestClient) -> list[dict[str, Any]]:
     return list(answer.json()["events"])
 
 
-def test_a_reader_may_not_draft(desk: TestClient) -> None:
+def test_a_reader_may_not_draft(desk: TestClient, ledger: ClaimsLedger) -> None:
+    _sign_in(desk, WRITER)
+    fields = _review(desk)
+    desk.post("/ui/logout")
     _sign_in(desk, READER)
     answer = desk.get("/ui/drafts")
     assert answer.status_code == 403 and "writer" in answer.text
+    before = log_length(ledger)
+    for path in ("/ui/drafts", "/ui/drafts/accept"):
+        assert desk.post(path, data=fields).status_code == 403
+    assert log_length(ledger) == before
 
 
 def test_the_paste_form_is_linked_from_the_claim_page_and_the_nav(desk: TestClient) -> None:
