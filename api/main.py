@@ -31,6 +31,7 @@ from api.routes import (
     checkpoints,
     claimreview,
     claims,
+    drafts,
     events,
     history,
     models,
@@ -168,7 +169,7 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, metrics=metrics, logger=logger)
     for module in (sources, claims, events, stream, watches, history, models, system, ui,
-                   checkpoints, reference, stix, claimreview, taxii):
+                   checkpoints, reference, stix, claimreview, taxii, drafts):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -12,6 +12,7 @@ from ledger.bootstrap import DISTRIBUTION
 from ledger_cli import (
     bench,
     checkpoints,
+    draft,
     models,
     rebuild,
     serve,
@@ -88,6 +89,7 @@ app.command(rich_help_panel=READ, cls=Command)(views.sources)
 app.command(rich_help_panel=READ, cls=Command)(views.replay)
 app.command(rich_help_panel=READ, cls=Command)(tail.tail)
 app.command(rich_help_panel=DATA, cls=Command)(transfer.load)
+app.command(rich_help_panel=DATA, cls=Command)(draft.draft)
 app.command(rich_help_panel=DATA, cls=Command)(transfer.export)
 app.command(rich_help_panel=DATA, cls=Command)(views.verify)
 app.command(rich_help_panel=DATA, cls=Command)(checkpoints.checkpoint)
