@@ -518,6 +518,7 @@ class Projector:
         self._mutex = threading.Lock()  # one catch-up at a time in this process
         self._thread: threading.Thread | None = None
         self._listener: Any = None
+        self._owned: ProjectorLock | None = None  # the lock the runner holds
         store.on_saved.append(self.wake.set)
 
     # -- following the log ---------------------------------------------------------------
@@ -699,12 +700,16 @@ class Projector:
             self._thread.join(timeout=10)
             self._thread = None
         self.lock.release()
+        if self._owned is not None:
+            self._owned.release()
+            self._owned = None
 
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
                 self._follow()
                 if self.lock.acquire():
+                    self._owned = self.lock
                     self._listen()
                     self.catch_up(interrupt=self.stopping)
             except Exception:  # the store may be down: log, back off, resume from tracking
@@ -724,12 +729,15 @@ class Projector:
             self.urgent.clear()
 
     def _follow(self) -> bool:
-        """``follow_served``, releasing the lock of the version followed before."""
-        previous = self.lock
-        if not self.follow_served():
-            return False
-        previous.release()
-        return True
+        """``follow_served``, releasing the lock of the version followed before (this
+        runner's, whichever thread saw the switch first)."""
+        changed = self.follow_served()
+        held = self._owned
+        if held is not None and held is not self.lock:
+            held.release()
+            self._owned = None
+            changed = True
+        return changed
 
     def _listen(self) -> None:
         """On PostgreSQL, wake on the library's LISTEN/NOTIFY subscription to the log."""
