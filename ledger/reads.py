@@ -30,7 +30,7 @@ from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
 from ledger.models import ModelVersion
 from ledger.projection.projector import Projector
-from ledger.projection.tables import Filters
+from ledger.projection.tables import CredibilityTables, Filters
 from ledger.statements import STATUSES
 from ledger.store import END_OF_TIME, LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
@@ -452,24 +452,33 @@ class LedgerReads:
             return None
         for _ in range(3):
             projector.follow_served()
-            if chosen.name != projector.model.name:
+            tables = projector.view.tables  # the served version's, as of this look
+            if chosen.name != tables.model:
                 return None
             try:
                 if not projector.caught_up():
                     return None
-                return self._projected(as_of_us, known_us, filters, after, limit)
+                return self._projected(as_of_us, known_us, filters, after, limit, tables)
             except Exception:
-                if not projector.follow_served():
+                if projector.view.tables is tables and not projector.follow_served():
                     raise  # not a switch: a failure of the store
         return None
 
     def _projected(
-        self, as_of_us: int, known_us: int, filters: Filters, after: int, limit: int
+        self,
+        as_of_us: int,
+        known_us: int,
+        filters: Filters,
+        after: int,
+        limit: int,
+        tables: CredibilityTables | None = None,
     ) -> list[tuple[int, JSON]]:
+        """A page of the projection's ``tables`` (default: the served version's)."""
         assert self.projector is not None
         view = self.projector.view
+        tables = tables or view.tables
         with view.reading() as cursor:
-            rows = view.tables.page(cursor, as_of_us, known_us, filters, after, limit)
+            rows = tables.page(cursor, as_of_us, known_us, filters, after, limit)
         return [
             (
                 int(r["position"]),
@@ -485,7 +494,7 @@ class LedgerReads:
                         "band": r["band"],
                         "status": r["status"],
                         "grade": int(r["grade"]),
-                        "model": self.projector.model.name,
+                        "model": tables.model,
                     },
                 },
             )
