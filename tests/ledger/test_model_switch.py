@@ -273,3 +273,24 @@ def test_an_unknown_version_is_refused(served: Served) -> None:
     with pytest.raises(KeyError):
         projector.rebuild(model="credibility-v0")
     assert projector.model == V2
+
+
+def test_a_served_version_this_code_does_not_know_falls_back_to_the_projected_one(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store serving a version not registered here (a toy's, or a later release's) is
+    opened projecting ``PROJECTED``, with a warning; lists in it still read its tables."""
+    ledger = served.ledger
+    assert ledger.projector is not None
+    view = ledger.projector.view
+    with view.datastore.transaction(commit=True) as cursor:
+        view.tables.beside("credibility-v9").record_served(cursor)
+    reopened = open_ledger(settings(served.url))
+    try:
+        assert reopened.projector is not None
+        assert reopened.projector.model.name == models.PROJECTED
+        assert reopened.projector.view.position() == ledger.projector.view.position()
+        assert "serves the model version credibility-v9, which is not registered" in caplog.text
+        assert reopened.models()["projected"] == models.PROJECTED
+    finally:
+        reopened.close()
