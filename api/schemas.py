@@ -400,12 +400,22 @@ class ModelPublic(BaseModel):
     name: str = Field(examples=["credibility-v2"])
     description: str
     default: bool = Field(description="whether answers use this version when ?model= is not given")
+    projected: bool = Field(
+        description="whether claim lists in this version are an indexed query of the store's "
+        "projection (the others replay every claim)"
+    )
 
 
 class ModelsPublic(BaseModel):
     """The credibility model versions the ledger answers with."""
 
     default: str = Field(examples=["credibility-v2"])
+    projected: str | None = Field(
+        examples=["credibility-v2"],
+        description="the version the store serves claim lists of from its projection "
+        "(`claims-ledger rebuild --model NAME` switches it); null in memory, where every "
+        "list replays",
+    )
     data: list[ModelPublic]
     next_cursor: Cursor
 

@@ -30,7 +30,7 @@ from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
 from ledger.models import ModelVersion
 from ledger.projection.projector import Projector
-from ledger.projection.tables import Filters
+from ledger.projection.tables import CredibilityTables, Filters
 from ledger.statements import STATUSES
 from ledger.store import END_OF_TIME, LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
@@ -393,21 +393,19 @@ class LedgerReads:
         """All claims at (``as_of``, ``known_at``), filtered, in registration order.
 
         Each item is a claim with the summary of its credibility (probability, band,
-        status, grade, model); one claim's answer has the contributions. In the projected
-        model version (``models.PROJECTED``), on SQLite and PostgreSQL, the page is an
-        indexed query of the credibility projection, which is first brought up to every
-        event stored now (read your writes); the in-memory store, and any other
-        ``model``, replays every claim instead (with the same answer in the projected
-        version).
+        status, grade, model); one claim's answer has the contributions. In the model
+        version the store serves (``models.PROJECTED`` unless ``rebuild --model`` switched
+        it), on SQLite and PostgreSQL, the page is an indexed query of the credibility
+        projection, which is first brought up to every event stored now (read your
+        writes); the in-memory store, and any other ``model``, replays every claim
+        instead (with the same answer in the served version).
         """
         chosen = models.version(model)
         filters = _filters(status, band, tag, q, min_probability, max_probability)
         as_of, known = _times(as_of, known_at)
         known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
-        projected = self.projector is not None and chosen.name == self.projector.model.name
-        if projected and self.projector is not None and self.projector.caught_up():
-            rows = self._projected(to_micros(as_of), known_us, filters, after, limit + 1)
-        else:
+        rows = self._served_page(chosen, to_micros(as_of), known_us, filters, after, limit + 1)
+        if rows is None:
             rows = self._replayed(as_of, known, filters, after, limit + 1, chosen)
         page = rows[:limit]
         self._flag_damaged(page)
@@ -436,13 +434,51 @@ class LedgerReads:
             if position is not None:
                 _damaged(item, position, "the stored event is missing")
 
+    def _served_page(
+        self,
+        chosen: ModelVersion,
+        as_of_us: int,
+        known_us: int,
+        filters: Filters,
+        after: int,
+        limit: int,
+    ) -> list[tuple[int, JSON]] | None:
+        """The page from the projection if ``chosen`` is the version served and the
+        projection is up to date; None: replay it. The served version is looked up first
+        (``rebuild --model`` may have switched it); a read that loses its tables to a
+        switch under it looks again."""
+        projector = self.projector
+        if projector is None:
+            return None
+        for _ in range(3):
+            projector.follow_served()
+            tables = projector.view.tables  # the served version's, as of this look
+            if chosen.name != tables.model:
+                return None
+            try:
+                if not projector.caught_up():
+                    return None
+                return self._projected(as_of_us, known_us, filters, after, limit, tables)
+            except Exception:
+                if projector.view.tables is tables and not projector.follow_served():
+                    raise  # not a switch: a failure of the store
+        return None
+
     def _projected(
-        self, as_of_us: int, known_us: int, filters: Filters, after: int, limit: int
+        self,
+        as_of_us: int,
+        known_us: int,
+        filters: Filters,
+        after: int,
+        limit: int,
+        tables: CredibilityTables | None = None,
     ) -> list[tuple[int, JSON]]:
+        """A page of the projection's ``tables`` (default: the served version's)."""
         assert self.projector is not None
         view = self.projector.view
+        tables = tables or view.tables
         with view.reading() as cursor:
-            rows = view.tables.page(cursor, as_of_us, known_us, filters, after, limit)
+            rows = tables.page(cursor, as_of_us, known_us, filters, after, limit)
         return [
             (
                 int(r["position"]),
@@ -458,7 +494,7 @@ class LedgerReads:
                         "band": r["band"],
                         "status": r["status"],
                         "grade": int(r["grade"]),
-                        "model": self.projector.model.name,
+                        "model": tables.model,
                     },
                 },
             )
@@ -502,8 +538,18 @@ class LedgerReads:
         return found
 
     def models(self) -> JSON:
-        """The credibility model versions the ledger answers with, the default marked."""
-        return models.listing()
+        """The credibility model versions the ledger answers with, the default and the
+        projected one (the version the store serves lists of from its projection; None in
+        memory, where every list replays) marked."""
+        projected = None
+        if self.projector is not None:
+            self.projector.follow_served()
+            projected = self.projector.model.name
+        listing = models.listing()
+        listing["projected"] = projected
+        for item in listing["data"]:
+            item["projected"] = item["name"] == projected
+        return listing
 
     @store_errors
     def models_diff(

@@ -1,4 +1,6 @@
-"""``rebuild``: drop the credibility projection and project the whole log again."""
+"""``rebuild``: drop the credibility projection and project the whole log again; with
+``--model NAME``, build another model version's projection beside the served one and
+switch to it when done."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ledger_cli.session import EXIT_FAILED, fail, open_ledger, say
+from ledger.models import VERSIONS
+from ledger_cli.session import EXIT_BAD_INPUT, EXIT_FAILED, fail, open_ledger, say
 
 #: Statements a rebuild keeps in memory by default (about 1.5 GB at most).
 HOLD = 1_000_000
@@ -32,19 +35,43 @@ def rebuild(
             "(each page of rows commits with its position).",
         ),
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="VERSION",
+            help=f"Build this model version's projection ({', '.join(VERSIONS)}) beside the "
+            "served one, then serve it and drop the other's: a running server switches with "
+            "no restart. (default: the version served)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Drop the credibility projection's tables and rebuild them from the log.
 
     The projection is derived: rebuilding gives the same rows, byte for byte. Stop any
     server on the store first (one process projects at a time). The in-memory store has
     no projection. With --resume, what is projected stays and the rebuild goes on from
-    where a killed one stopped.
+    where a killed one stopped. With --model, another version's tables are built beside
+    the served ones while a server goes on serving them; when they reach the head of the
+    log that version is served (lists in it read its tables, the server's projector
+    follows it) and the other's tables are dropped, in one transaction.
     """
+    if model is not None and model not in VERSIONS:
+        fail(EXIT_BAD_INPUT, f"--model: {model!r} is not one of {', '.join(VERSIONS)}")
     with open_ledger(ctx, existing=True) as ledger:
         projector = ledger.projector
         if projector is None:
             fail(EXIT_FAILED, "this store has no projection to rebuild (its lists replay)")
-        total = projector.head() - (projector.view.position() if resume else 0)
+        projector.follow_served()
+        served = projector.model.name
+        beside = model is not None and model != served
+        if beside and resume:
+            assert model is not None
+            position = projector.view.beside(model, fresh=False).position()
+        else:
+            position = projector.view.position() if resume else 0
+        total = projector.head() - position
         started = time.perf_counter()
         with Progress(
             TextColumn("projecting"),
@@ -66,7 +93,7 @@ def rebuild(
                 bar.update(task, advance=count, rate=rate)
 
             try:
-                done = projector.rebuild(progress=advance, hold=hold, resume=resume)
+                done = projector.rebuild(progress=advance, hold=hold, resume=resume, model=model)
             except RuntimeError as error:
                 fail(EXIT_FAILED, str(error))
         seconds = time.perf_counter() - started
@@ -75,3 +102,5 @@ def rebuild(
             f"rebuilt the credibility projection: {done} events in {seconds:.1f} s "
             f"({rate:,.0f} events/s)"
         )
+        if beside:
+            say(f"serving {model} from its projection now (was {served}; its tables dropped)")

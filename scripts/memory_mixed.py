@@ -29,6 +29,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ledger.models import PROJECTED
+from ledger.projection.tables import table_prefix
 from ledger_cli.bench.servers import Client, ledger_server
 
 
@@ -62,9 +64,12 @@ def _claims(store: str) -> tuple[list[str], str]:
     projection's tables)."""
     path = store.removeprefix("sqlite://").removeprefix("/")
     with sqlite3.connect(f"file:/{path.lstrip('/')}?mode=ro", uri=True) as db:
-        ids = [row[0] for row in db.execute("SELECT claim_id FROM credibility_claims")]
+        served = db.execute("SELECT value FROM credibility_format WHERE name = 'served'")
+        row = served.fetchone()
+        claims = f"{table_prefix(row[0] if row else PROJECTED)}_claims"  # the served version's
+        ids = [row[0] for row in db.execute(f"SELECT claim_id FROM {claims}")]
         hottest = db.execute(
-            "SELECT c.claim_id FROM credibility_claims c JOIN stored_events e "
+            f"SELECT c.claim_id FROM {claims} c JOIN stored_events e "
             "ON e.originator_id = c.originator_id GROUP BY c.claim_id "
             "ORDER BY max(e.originator_version) DESC LIMIT 1"
         ).fetchone()

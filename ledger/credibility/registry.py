@@ -86,8 +86,9 @@ register(CredibilityV3())  # fitted: ledger/credibility/params/credibility-v3.js
 
 #: The version every answer uses unless another is asked for.
 DEFAULT = CredibilityV2.name
-#: The version the credibility projection computes: claim lists in it are an indexed
-#: query; in any other, every claim is replayed.
+#: The version the credibility projection computes in a store that records no other as
+#: served (``claims-ledger rebuild --model`` switches it): claim lists in the served
+#: version are an indexed query; in any other, every claim is replayed.
 PROJECTED = CredibilityV2.name
 
 

@@ -53,7 +53,7 @@ from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
 from ledger.projection.state import ProjectedClaim
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
-from ledger.projection.views import TRACKED, CredibilityView
+from ledger.projection.views import CredibilityView
 from ledger.statements import Statement
 from ledger.store import LedgerApplication
 from ledger.times import to_micros
@@ -147,7 +147,7 @@ class CredibilityProjection(Projection[Any]):
         self.recorded_at = event.recorded_at
         self._rids = event.position << RID_BITS
         self._rids_end = (event.position + 1) << RID_BITS
-        tracking = Tracking(TRACKED, event.position)
+        tracking = Tracking(self.view.tables.tracked, event.position)
         if self.records is not None and not self.records.loaded:
             self._load_records()
         try:
@@ -462,11 +462,14 @@ def _value(row: Interval) -> Summary:
 
 
 class ProjectorLock:
-    """One projector per store: a file lock beside the SQLite file, or a PostgreSQL
-    advisory lock on a connection of its own. Released when the process dies."""
+    """One projector per model version's projection in a store: a file lock beside the
+    SQLite file, or a PostgreSQL advisory lock on a connection of its own. Released when
+    the process dies."""
 
-    def __init__(self, store: LedgerApplication) -> None:
+    def __init__(self, store: LedgerApplication, prefix: str = "credibility") -> None:
         self.store = store
+        #: The projection's tables' prefix (``tables.table_prefix``): what it locks.
+        self.prefix = prefix
         self._held: Any = None
 
     def acquire(self) -> bool:
@@ -475,7 +478,7 @@ class ProjectorLock:
         datastore = getattr(self.store.recorder, "datastore", None)
         pool: Any = getattr(datastore, "pool", None)
         if hasattr(pool, "db_name"):  # SQLite
-            path = Path(str(pool.db_name) + ".projector.lock")
+            path = Path(f"{pool.db_name}.projector.{self.prefix}.lock")
             handle = path.open("a")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -489,7 +492,7 @@ class ProjectorLock:
         assert datastore is not None and pool is not None
         params = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
         conn = psycopg.connect(autocommit=True, **params)
-        key = zlib.crc32(f"{datastore.schema}.credibility".encode()) - 2**31
+        key = zlib.crc32(f"{datastore.schema}.{self.prefix}".encode()) - 2**31
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if not row or not row[0]:
             conn.close()
@@ -520,8 +523,8 @@ class Projector:
         self.store = store
         self.view = view
         self.view.tables.log = store.index_log_table()
-        self.projection = CredibilityProjection(view, store)
-        self.lock = ProjectorLock(store)
+        self.projection = CredibilityProjection(view, store, VERSIONS[view.tables.model])
+        self.lock = ProjectorLock(store, view.tables.prefix)
         self.poll = poll
         self.wake = threading.Event()  # new events were stored
         self.urgent = threading.Event()  # a reader waits for them
@@ -529,6 +532,7 @@ class Projector:
         self._mutex = threading.Lock()  # one catch-up at a time in this process
         self._thread: threading.Thread | None = None
         self._listener: Any = None
+        self._owned: ProjectorLock | None = None  # the lock the runner holds
         store.on_saved.append(self.wake.set)
 
     # -- following the log ---------------------------------------------------------------
@@ -537,6 +541,25 @@ class Projector:
     def model(self) -> ModelVersion:
         """The model version it projects."""
         return self.projection.model
+
+    def follow_served(self) -> bool:
+        """Project the version the store serves from now on, if another than this one
+        (``rebuild --model`` switched it): its tables, its position, its lock. True if
+        it changed. The lock of the version followed before is left to its holder to
+        release (``_run``)."""
+        name = self.view.served()
+        if name == self.model.name:
+            return False
+        with self._mutex:
+            if name == self.model.name:
+                return False
+            log.info("the store serves the model version %s now (was %s): following it",
+                     name, self.model.name)
+            self.view.tables = self.view.tables.beside(name)
+            self.view.tables.log = self.store.index_log_table()
+            self.projection = CredibilityProjection(self.view, self.store, VERSIONS[name])
+            self.lock = ProjectorLock(self.store, self.view.tables.prefix)
+        return True
 
     def head(self) -> int:
         return int(self.store.recorder.max_notification_id() or 0)
@@ -610,6 +633,7 @@ class Projector:
         progress: Callable[[int], None] | None = None,
         hold: int | None = None,
         resume: bool = False,
+        model: str | None = None,
     ) -> int:
         """Drop the tables and project the whole log again; returns the events projected.
 
@@ -618,17 +642,52 @@ class Projector:
         ``resume``: keep what is projected and go on from the tracking position (a rebuild
         that was killed: each page's rows commit with its position, so what is there is a
         consistent prefix of the log).
+        ``model``: a version other than the one served is built in tables of its own
+        beside the served ones (which a running server keeps serving and following), then
+        recorded as served, and the tables of the version served before dropped, in one
+        transaction: a server follows the switch (``follow_served``).
         """
+        self.follow_served()
+        if model is None or model == self.model.name:
+            return self._rebuild(progress, hold, resume)
+        if model not in VERSIONS:
+            raise KeyError(model)
+        view = self.view.beside(model, fresh=not resume)
+        view.tables.log = self.store.index_log_table()
+        builder = Projector(self.store, view, self.poll)
+        try:
+            done = builder._rebuild(progress, hold, resume=True, serve=True)
+        finally:
+            self.store.on_saved.remove(builder.wake.set)
+        self.follow_served()
+        return done
+
+    def _rebuild(
+        self,
+        progress: Callable[[int], None] | None,
+        hold: int | None,
+        resume: bool,
+        serve: bool = False,
+    ) -> int:
         with self.lock.holding() as mine:
             if not mine:
-                raise RuntimeError("another process is projecting this store: stop it first")
+                raise RuntimeError(
+                    f"another process is projecting {self.model.name} on this store: stop it "
+                    "first"
+                )
             with self._mutex:
                 if not resume:
                     self.view.drop()
                 self.projection.forget()
             self.projection.room = hold
             try:
-                return self.catch_up(progress=progress)
+                done = self.catch_up(progress=progress)
+                if serve:
+                    # The events stored meanwhile, then the switch: lists answer from these
+                    # tables from the next read on, whatever was stored since.
+                    done += self.catch_up(progress=progress)
+                    self.view.serve()
+                return done
             finally:
                 self.projection.room = None
                 self.projection.forget()  # back to what a server holds
@@ -655,14 +714,22 @@ class Projector:
             self._thread.join(timeout=10)
             self._thread = None
         self.lock.release()
+        if self._owned is not None:
+            self._owned.release()
+            self._owned = None
 
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
+                self._follow()
                 if self.lock.acquire():
+                    self._owned = self.lock
                     self._listen()
                     self.catch_up(interrupt=self.stopping)
             except Exception:  # the store may be down: log, back off, resume from tracking
+                with contextlib.suppress(Exception):
+                    if self._follow():  # the tables it wrote were dropped by a switch
+                        continue
                 log.exception("credibility projection failed; retrying from its position")
                 self.projection.forget()
                 self.stopping.wait(1.0)
@@ -674,6 +741,17 @@ class Projector:
                 self.urgent.wait(GATHER)
             self.wake.clear()
             self.urgent.clear()
+
+    def _follow(self) -> bool:
+        """``follow_served``, releasing the lock of the version followed before (this
+        runner's, whichever thread saw the switch first)."""
+        changed = self.follow_served()
+        held = self._owned
+        if held is not None and held is not self.lock:
+            held.release()
+            self._owned = None
+            changed = True
+        return changed
 
     def _listen(self) -> None:
         """On PostgreSQL, wake on the library's LISTEN/NOTIFY subscription to the log."""

@@ -1,18 +1,18 @@
 """The credibility projection's tables, in portable SQL (``?`` placeholders, rewritten for psycopg).
 
-- ``credibility_claims``: one row per claim: its public id, where and when it was
+- ``<prefix>_claims``: one row per claim: its public id, where and when it was
   registered, its text (and the text folded to lower case, for the text filter), tags,
   parties and beneficiaries;
-- ``credibility_tags``: one row per (tag, claim), for the tag filter;
-- ``credibility_citations``: one row per (source, claim) the source spoke on, so a
+- ``<prefix>_tags``: one row per (tag, claim), for the tag filter;
+- ``<prefix>_citations``: one row per (source, claim) the source spoke on, so a
   re-rating recomputes exactly the claims that cite the source;
-- ``credibility_intervals``: the bitemporal answer. Each row says: for valid times in
+- ``<prefix>_intervals``: the bitemporal answer. Each row says: for valid times in
   ``[valid_from, valid_to)``, as recorded from ``recorded_from`` until ``recorded_to``
   (exclusive; ``END_OF_TIME`` while current), the claim's probability, band, status and
   grade were these. A claim at (as_of, known_at) is the one row with
   ``valid_from <= as_of < valid_to`` and ``recorded_from <= known_at < recorded_to``.
   ``rid`` names the row in the index below;
-- ``credibility_points_<status>`` (SQLite, where its R*Tree module is built in, as in
+- ``<prefix>_points_<status>`` (SQLite, where its R*Tree module is built in, as in
   the Python builds we know of): one R-tree per status, of the rows with that status as
   boxes in (valid time, recording time, the claim's position), so "the claims contested
   at (as_of, known_at)" is a search of a few windows of claims instead of every claim's
@@ -22,13 +22,23 @@
   (``points_base`` in ``credibility_format``), so they keep their precision (about 2 s
   after a year, 40 us after ten minutes).
 
+Each model version's projection has tables of its own, named with a prefix made from the
+version's name (``table_prefix``: ``credibility_v2_claims`` for credibility-v2), index
+names too, so two versions' projections can be kept side by side in one store (SQLite
+file or PostgreSQL schema) while one is built beside the other. One small table shared by
+them, ``credibility_format``, records each version's layout (``tables/<version>``), its
+R-tree's state, and which version is *served* (``served``: the one lists read and the
+running projector follows; ``models.PROJECTED`` while none is recorded).
+
 Times are microseconds since the epoch (UTC), valid and recorded alike.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +51,30 @@ from ledger.statements import STATUSES
 #: 2: intervals keyed by (claim_id, valid_from, recorded_from), with (claim_id, valid_to,
 #: recorded_to) the only other index. 3: each row has an id (``rid``), and on SQLite an
 #: R-tree per status of the rows (``credibility_points_<status>``) serves the status filter.
-#: (Format 3 without a model named held credibility-v1.)
-FORMAT = f"3/{PROJECTED}"
+#: (Format 3 without a model named held credibility-v1.) 4: each model version's tables
+#: named for it (``table_prefix``), the layout recorded per version, the served version
+#: recorded beside them; format 3's unprefixed tables are dropped on opening.
+FORMAT = "4"
+
+#: The application name the projection of a version tracks is this, a slash, the version.
+TRACKED = "ClaimsLedger"
+#: The prefix of format 3's tables (one version's, unprefixed by it).
+LEGACY = "credibility"
+
+
+def table_prefix(model: str) -> str:
+    """The prefix of ``model``'s tables and indexes: a safe SQL identifier, distinct per
+    name. A short name of lower-case letters, digits and hyphens reads as itself
+    (``credibility-v2``: ``credibility_v2``); any other is folded and given a checksum of
+    the name, so two names never share a prefix."""
+    if re.fullmatch(r"[a-z][a-z0-9-]{0,23}", model) and "--" not in model:
+        slug = model.replace("-", "_")
+        if slug != LEGACY:
+            return slug
+    folded = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:16] or "model"
+    if not folded[0].isalpha():
+        folded = f"m_{folded}"
+    return f"{folded}_{zlib.crc32(model.encode()):08x}"
 
 #: Bounds of valid and recording time, in microseconds.
 BEGINNING_OF_TIME = -(2**62)
@@ -99,15 +131,28 @@ def _box(row: str) -> str:
 class CredibilityTables:
     """The projection's SQL, for SQLite and PostgreSQL."""
 
-    def __init__(self, log_table: str, placeholder: str = "?", schema: str | None = None) -> None:
+    def __init__(
+        self,
+        log_table: str,
+        placeholder: str = "?",
+        schema: str | None = None,
+        model: str = PROJECTED,
+        prefix: str | None = None,
+    ) -> None:
+        self.schema = schema
         qualify = f"{schema}." if schema else ""
+        #: The model version whose projection these tables hold, and their names' prefix.
+        self.model = model
+        self.prefix = prefix = prefix or table_prefix(model)
+        #: The application name its tracking row is kept under.
+        self.tracked = f"{TRACKED}/{model}"
         self.format = f"{qualify}credibility_format"
-        self.claims = f"{qualify}credibility_claims"
-        self.tags = f"{qualify}credibility_tags"
-        self.citations = f"{qualify}credibility_citations"
-        self.intervals = f"{qualify}credibility_intervals"
+        self.claims = f"{qualify}{prefix}_claims"
+        self.tags = f"{qualify}{prefix}_tags"
+        self.citations = f"{qualify}{prefix}_citations"
+        self.intervals = f"{qualify}{prefix}_intervals"
         self.points = {
-            status: f"{qualify}credibility_points_{status.replace(' ', '_')}"
+            status: f"{qualify}{prefix}_points_{status.replace(' ', '_')}"
             for status in STATUSES
         }
         self.log = log_table
@@ -121,13 +166,21 @@ class CredibilityTables:
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
 
+    def format_statements(self) -> list[str]:
+        """The table shared by every version's projection (made with the library's)."""
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.format} (name TEXT PRIMARY KEY, "
+            "value TEXT NOT NULL)"
+        ]
+
     def create_statements(self) -> list[str]:
+        """This version's tables and indexes."""
         return [
             f"CREATE TABLE IF NOT EXISTS {self.claims} (claim_id TEXT PRIMARY KEY, "
             "originator_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at BIGINT NOT NULL, "
             "text TEXT NOT NULL, text_folded TEXT NOT NULL, tags TEXT NOT NULL, "
             "parties TEXT NOT NULL, beneficiaries TEXT NOT NULL)",
-            f"CREATE UNIQUE INDEX IF NOT EXISTS credibility_claims_position "
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {self.prefix}_claims_position "
             f"ON {self.claims} (position)",
             f"CREATE TABLE IF NOT EXISTS {self.tags} (tag TEXT NOT NULL, "
             "claim_id TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (tag, position))",
@@ -146,15 +199,13 @@ class CredibilityTables:
             # (claim_id, valid_to, recorded_to): a claim's last step as known at any time
             # (the rows valid to the end of time tile recording time), and a current row
             # closed by its valid_to.
-            f"CREATE INDEX IF NOT EXISTS credibility_intervals_last "
+            f"CREATE INDEX IF NOT EXISTS {self.prefix}_intervals_last "
             f"ON {self.intervals} (claim_id, valid_to, recorded_to)",
-            f"CREATE TABLE IF NOT EXISTS {self.format} (name TEXT PRIMARY KEY, "
-            "value TEXT NOT NULL)",
             *(
                 # PostgreSQL: the same search from a GiST index per status of each row as a
                 # box in (valid time, recording time).
                 [
-                    f"CREATE INDEX IF NOT EXISTS credibility_intervals_"
+                    f"CREATE INDEX IF NOT EXISTS {self.prefix}_intervals_"
                     f"{status.replace(' ', '_')}_box ON {self.intervals} USING gist "
                     f"({_box('')}) WHERE status = '{status}'"
                     for status in STATUSES
@@ -177,12 +228,32 @@ class CredibilityTables:
             ),
         ]
 
-    def drop_statements(self) -> list[str]:
+    def drop(self, cursor: Any) -> None:
+        """Drop this version's tables (their indexes go with them) and its format rows."""
         self._base = self._maintained = None
-        tables = [self.claims, self.tags, self.citations, self.intervals, self.format]
+        tables = [self.claims, self.tags, self.citations, self.intervals]
         if self.indexed:
             tables += self.points.values()
-        return [f"DROP TABLE IF EXISTS {table}" for table in tables]
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(
+            self.sql(f"DELETE FROM {self.format} WHERE name IN (?, ?, ?)"),
+            tuple(self.key(name) for name in ("tables", "points_base", "points")),
+        )
+
+    def key(self, name: str) -> str:
+        """The name of one of this version's rows in ``credibility_format``."""
+        return name if self.prefix == LEGACY else f"{name}/{self.model}"
+
+    def legacy(self) -> CredibilityTables:
+        """Format 3's tables (one version's, unprefixed), to drop them."""
+        legacy = CredibilityTables(self.log, self.placeholder, self.schema, self.model, LEGACY)
+        legacy.tracked = TRACKED
+        return legacy
+
+    def beside(self, model: str) -> CredibilityTables:
+        """The tables of ``model``'s projection in the same store."""
+        return CredibilityTables(self.log, self.placeholder, self.schema, model)
 
     # The tables' format: a store whose tables were made by another version of this
     # module is projected again from the start (``CredibilityView.create_table``).
@@ -191,6 +262,16 @@ class CredibilityTables:
         """The layout the tables were made with (None: made before layouts were recorded,
         or not made yet). A write first: a process checking at the same time waits for
         this transaction to end, then finds what it recorded."""
+        self.lock_format(cursor)
+        cursor.execute(
+            self.sql(f"SELECT value FROM {self.format} WHERE name = ?"), (self.key("tables"),)
+        )
+        row = cursor.fetchone()
+        return None if row is None else str(row["value"])
+
+    def lock_format(self, cursor: Any) -> None:
+        """Take the write lock of ``credibility_format`` (a write), so a transaction that
+        reads it then writes sees what the one before it recorded."""
         cursor.execute(
             self.sql(
                 f"INSERT INTO {self.format} (name, value) VALUES (?, ?) "
@@ -198,9 +279,11 @@ class CredibilityTables:
             ),
             ("checked", ""),
         )
+
+    def has_legacy(self, cursor: Any) -> bool:
+        """Whether format 3's unprefixed tables are there (their layout row is)."""
         cursor.execute(self.sql(f"SELECT value FROM {self.format} WHERE name = ?"), ("tables",))
-        row = cursor.fetchone()
-        return None if row is None else str(row["value"])
+        return cursor.fetchone() is not None
 
     def projected_any(self, cursor: Any) -> bool:
         cursor.execute(f"SELECT claim_id FROM {self.claims} LIMIT 1")
@@ -209,7 +292,25 @@ class CredibilityTables:
     def record_format(self, cursor: Any) -> None:
         cursor.execute(
             self.sql(f"INSERT INTO {self.format} (name, value) VALUES (?, ?)"),
-            ("tables", FORMAT),
+            (self.key("tables"), FORMAT),
+        )
+
+    # Which version is served (lists read it, the running projector follows it).
+
+    def served(self, cursor: Any) -> str | None:
+        """The version recorded as served (None: none recorded, ``models.PROJECTED``)."""
+        cursor.execute(self.sql(f"SELECT value FROM {self.format} WHERE name = ?"), ("served",))
+        row = cursor.fetchone()
+        return None if row is None else str(row["value"])
+
+    def record_served(self, cursor: Any) -> None:
+        """Record this version as the one served."""
+        cursor.execute(
+            self.sql(
+                f"INSERT INTO {self.format} (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            ),
+            ("served", self.model),
         )
 
     # Writes, inside the projection's transaction.
@@ -287,7 +388,8 @@ class CredibilityTables:
         row's recording time, so a rebuild sets the same) if there is none yet."""
         if self._base is None:
             cursor.execute(
-                self.sql(f"SELECT value FROM {self.format} WHERE name = ?"), ("points_base",)
+                self.sql(f"SELECT value FROM {self.format} WHERE name = ?"),
+                (self.key("points_base"),),
             )
             row = cursor.fetchone()
             if row is not None:
@@ -295,7 +397,7 @@ class CredibilityTables:
             elif first is not None:
                 cursor.execute(
                     self.sql(f"INSERT INTO {self.format} (name, value) VALUES (?, ?)"),
-                    ("points_base", str(first)),
+                    (self.key("points_base"), str(first)),
                 )
                 self._base = first
         return self._base
@@ -400,7 +502,9 @@ class CredibilityTables:
         """Whether ``points`` holds every row (reads may search it)."""
         if not self.indexed:
             return False
-        cursor.execute(f"SELECT value FROM {self.format} WHERE name = 'points'")
+        cursor.execute(
+            self.sql(f"SELECT value FROM {self.format} WHERE name = ?"), (self.key("points"),)
+        )
         row = cursor.fetchone()
         return row is not None and row["value"] == "ready"
 
@@ -425,8 +529,11 @@ class CredibilityTables:
                 (base, base, status),
             )
         cursor.execute(
-            f"INSERT INTO {self.format} (name, value) VALUES ('points', 'ready') "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            self.sql(
+                f"INSERT INTO {self.format} (name, value) VALUES (?, 'ready') "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            ),
+            (self.key("points"),),
         )
         self._maintained = True
 

@@ -6,10 +6,17 @@ PostgreSQL schema) and connection pool. ``write`` runs the projection's changes 
 library's tracking upsert in one transaction: the upsert refuses a position already
 recorded, so an event is projected exactly once even if two processes race. The in-memory
 store has no view: its reads replay (see ``ledger.reads``).
+
+A view holds the tables of one model version's projection (``tables``): on opening, the
+version the store serves (``credibility_format``'s ``served`` row; ``models.PROJECTED``
+while none is recorded). ``beside`` gives a view of another version's tables in the same
+store, and ``serve`` records its version as served and drops the tables of the one
+served before, in one transaction (``claims-ledger rebuild --model``).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +26,12 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from ledger.projection.tables import FORMAT, CredibilityTables
+from ledger.credibility.registry import PROJECTED, VERSIONS
+from ledger.projection.tables import FORMAT, TRACKED, CredibilityTables
 
 log = logging.getLogger(__name__)
 
-#: The application name the projection tracks (the ledger's ``Application.name``).
-TRACKED = "ClaimsLedger"
+__all__ = ["TRACKED", "CredibilityView", "SQLiteCredibilityView", "postgres_view_class"]
 
 
 class CredibilityView(Protocol):
@@ -38,6 +45,9 @@ class CredibilityView(Protocol):
     def position(self) -> int: ...
     def drop(self) -> None: ...
     def wait_for(self, position: int, timeout: float) -> bool: ...
+    def served(self) -> str: ...
+    def beside(self, model: str, fresh: bool) -> CredibilityView: ...
+    def serve(self) -> str: ...
 
 
 class ViewMixin:
@@ -47,8 +57,8 @@ class ViewMixin:
     datastore: Any  # the library recorder's, as are the two below
     max_tracking_id: Callable[[str], int | None]
     _insert_tracking: Callable[[Any, Tracking], None]
-    #: Deletes this view's tracking row (each backend's view says how, in its own SQL).
-    _forget_position: Callable[[Any], None]
+    #: Deletes a tracking row (each backend's view says how, in its own SQL).
+    _forget_position: Callable[[Any, str], None]
 
     def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -65,18 +75,77 @@ class ViewMixin:
             yield cursor
 
     def create_table(self) -> None:
-        """The library's tables and ours; tables of another layout than this version's
-        (``FORMAT``) are emptied and the position forgotten, so they are projected again."""
+        """The library's tables and the shared format table; then the tables of the version
+        the store serves. Tables of another layout than this version's (``FORMAT``) are
+        emptied and the position forgotten, so they are projected again; format 3's
+        unprefixed tables are dropped."""
         super().create_table()  # type: ignore[misc]
         with self.datastore.transaction(commit=True) as cursor:
-            found = self.tables.stored_format(cursor)
-            if found != FORMAT:
-                if self.tables.projected_any(cursor):
-                    log.warning(
-                        "the credibility projection's tables have another layout (%s, this "
-                        "version's is %s): projecting the log again", found or "1", FORMAT
-                    )
-                self._drop(cursor)
+            self.tables.lock_format(cursor)
+            if self.tables.has_legacy(cursor):
+                log.warning(
+                    "the credibility projection's tables have another layout (3, this "
+                    "version's is %s): projecting the log again", FORMAT
+                )
+                legacy = self.tables.legacy()
+                legacy.drop(cursor)
+                self._forget_position(cursor, legacy.tracked)
+            self.tables = self.tables.beside(self._served(cursor))
+            self._prepare(cursor)
+
+    def _served(self, cursor: Any) -> str:
+        """The version served: recorded, else ``PROJECTED`` (so too, with a warning, for a
+        version this code does not know: its tables are left as they are)."""
+        name = self.tables.served(cursor) or PROJECTED
+        if name not in VERSIONS:
+            log.warning(
+                "the store serves the model version %s, which is not registered here: "
+                "projecting %s", name, PROJECTED
+            )
+            return PROJECTED
+        return name
+
+    def _prepare(self, cursor: Any) -> None:
+        found = self.tables.stored_format(cursor)
+        if found != FORMAT:
+            if found is not None:
+                log.warning(
+                    "the credibility projection's tables of %s have another layout (%s, this "
+                    "version's is %s): projecting the log again", self.tables.model, found,
+                    FORMAT,
+                )
+            self._drop(cursor)
+
+    def served(self) -> str:
+        """The model version the store serves now (lists read it, the projector follows it)."""
+        with self.reading() as cursor:
+            return self._served(cursor)
+
+    def beside(self, model: str, fresh: bool) -> Any:
+        """A view of ``model``'s tables in this store, made if missing (``fresh``: emptied,
+        with its position forgotten, as a rebuild from the start)."""
+        other = copy.copy(self)
+        other.tables = self.tables.beside(model)
+        with self.datastore.transaction(commit=True) as cursor:
+            other.tables.lock_format(cursor)
+            if fresh:
+                other._drop(cursor)
+            else:
+                other._prepare(cursor)
+        return other
+
+    def serve(self) -> str:
+        """Record this view's version as served and drop the tables (and position) of the
+        version served before, in one transaction; answers that version."""
+        with self.datastore.transaction(commit=True) as cursor:
+            self.tables.lock_format(cursor)
+            was = self.tables.served(cursor) or PROJECTED
+            self.tables.record_served(cursor)
+            if was != self.tables.model:
+                old = self.tables.beside(was)
+                old.drop(cursor)
+                self._forget_position(cursor, old.tracked)
+        return was
 
     def drop(self) -> None:
         """Empty the tables and forget the position, in one transaction."""
@@ -84,9 +153,8 @@ class ViewMixin:
             self._drop(cursor)
 
     def _drop(self, cursor: Any) -> None:
-        for statement in self.tables.drop_statements():
-            cursor.execute(statement)
-        self._forget_position(cursor)
+        self.tables.drop(cursor)
+        self._forget_position(cursor, self.tables.tracked)
         for statement in self.tables.create_statements():
             cursor.execute(statement)
         self.tables.record_format(cursor)
@@ -105,7 +173,7 @@ class ViewMixin:
 
     def position(self) -> int:
         """The last log position projected (0: none)."""
-        return self.max_tracking_id(TRACKED) or 0
+        return self.max_tracking_id(self.tables.tracked) or 0
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until ``position`` is projected; False if ``timeout`` seconds pass first.
@@ -143,10 +211,10 @@ class SQLiteCredibilityView(ViewMixin, SQLiteTrackingRecorder):
                 connection.cursor().execute("PRAGMA synchronous = FULL")
 
     def construct_create_table_statements(self) -> list[str]:
-        return super().construct_create_table_statements() + self.tables.create_statements()
+        return super().construct_create_table_statements() + self.tables.format_statements()
 
-    def _forget_position(self, cursor: Any) -> None:
-        cursor.execute("DELETE FROM tracking WHERE application_name = ?", (TRACKED,))
+    def _forget_position(self, cursor: Any, tracked: str) -> None:
+        cursor.execute("DELETE FROM tracking WHERE application_name = ?", (tracked,))
 
 
 def postgres_view_class() -> type:
@@ -162,7 +230,7 @@ def postgres_view_class() -> type:
                 f"{schema}.claimsledger_events_log", placeholder="%s", schema=schema
             )
             self.sql_create_statements.extend(
-                SQL(s).format() for s in self.tables.create_statements()
+                SQL(s).format() for s in self.tables.format_statements()
             )
 
         def write(self, change: Callable[[Any], None], tracking: Tracking) -> None:
@@ -176,12 +244,12 @@ def postgres_view_class() -> type:
 
             super().write(unflushed, tracking)
 
-        def _forget_position(self, cursor: Any) -> None:
+        def _forget_position(self, cursor: Any, tracked: str) -> None:
             cursor.execute(
                 SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
                     Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
                 ),
-                (TRACKED,),
+                (tracked,),
             )
 
     return PostgresCredibilityView

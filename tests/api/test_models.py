@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
 from ledger.times import parse_instant
 from tests.api.conftest import assert_problem
 
@@ -102,3 +106,37 @@ def test_the_diff_pages_like_other_lists(article: TestClient, ledger: ClaimsLedg
         assert item["changed"] and item["contributions"]
         for row in item["contributions"]:
             assert set(row["from"]) == set(row["to"]) == {"delta", "log_odds", "reason"}
+
+
+def test_the_listing_says_which_version_is_projected(
+    article: TestClient, ledger: ClaimsLedger, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /models names the version whose lists are read from the store's projection
+    (none in memory); after `rebuild --model` by another process, a server started before
+    says, and lists, the new one from its tables."""
+    listed = article.get("/models").json()
+    if ledger.projector is None:
+        assert listed["projected"] is None
+        assert not any(m["projected"] for m in listed["data"])
+        return
+    assert listed["projected"] == V2
+    assert [m["name"] for m in listed["data"] if m["projected"]] == [V2]
+    other = open_ledger(settings)
+    try:
+        assert other.projector is not None and other.projector.rebuild(model=V1) > 0
+    finally:
+        other.close()
+    listed = article.get("/models").json()
+    assert listed["projected"] == V1
+    assert [m["name"] for m in listed["data"] if m["projected"]] == [V1]
+    replay = ledger.reads._replayed
+
+    def watched(*args: Any) -> Any:
+        assert args[5].name != V1, "a list of the projected version replayed"
+        return replay(*args)
+
+    monkeypatch.setattr(ledger.reads, "_replayed", watched)
+    page = article.get("/claims", params={"model": V1, "as_of": "2024-10-31"})
+    assert page.status_code == 200, page.text
+    assert {c["credibility"]["model"] for c in page.json()["data"]} == {V1}
+    assert ledger.projector.model.name == V1

@@ -50,3 +50,30 @@ def test_rebuild_resume_goes_on_from_the_projected_position(
     assert "rebuilt the credibility projection: 0 events" in resumed.stderr
     after = invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12")
     assert pictures(after.stdout) == pictures(before.stdout)
+
+
+def test_rebuild_model_switches_the_served_version(invoke: Invoke, persistent_store: str) -> None:
+    """rebuild --model credibility-v1 builds v1's projection and serves it: lists in v1
+    answer as they did replayed, lists in v2 as they did projected; unknown names and the
+    in-memory store are refused."""
+    assert invoke("--store", persistent_store, "load", str(ARTICLE)).exit_code == 0
+    lists = {
+        name: invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12",
+                     "--model", name).stdout
+        for name in ("credibility-v1", "credibility-v2")
+    }
+    switched = invoke("--store", persistent_store, "rebuild", "--model", "credibility-v1")
+    assert switched.exit_code == 0, switched.stderr
+    assert "rebuilt the credibility projection: 19 events" in switched.stderr
+    assert "serving credibility-v1 from its projection now (was credibility-v2" in switched.stderr
+    for name, before in lists.items():
+        after = invoke("--store", persistent_store, "claims", "--json", "--as-of", "2024-10-12",
+                       "--model", name)
+        assert pictures(after.stdout) == pictures(before)
+        assert {c["credibility"]["model"] for c in pictures(after.stdout)} == {name}
+    again = invoke("--store", persistent_store, "rebuild", "--resume")  # the served one: v1
+    assert again.exit_code == 0 and "0 events" in again.stderr
+    assert "serving" not in again.stderr
+    refused = invoke("--store", persistent_store, "rebuild", "--model", "credibility-v0")
+    assert refused.exit_code == 2
+    assert "'credibility-v0' is not one of credibility-v1, credibility-v2" in refused.stderr

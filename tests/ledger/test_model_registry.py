@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from ledger import evaluation, models
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
 from ledger.credibility import SourceStanding, Strategy
 from ledger.credibility.pooling import num
 from ledger.examples import load_article
 from ledger.statements import Statement, StatementType
 from ledger.times import now
+from ledger_cli.main import app
 
 CLAIM = "nk-troops-for-russia"
 
@@ -87,3 +93,40 @@ def test_evaluate_scores_a_registered_version(
 def test_the_registry_refuses_a_second_version_of_one_name(toy: models.ModelVersion) -> None:
     with pytest.raises(ValueError, match="registered already"):
         models.register(EqualWeights())
+
+
+def test_rebuild_model_projects_a_registered_version(
+    toy: models.ModelVersion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claims-ledger rebuild --model`` builds the toy's projection and serves it: its
+    lists are read from its tables (never replayed) and give each claim's own answer."""
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    store = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    settings = Settings(store=store, _env_file=None)  # type: ignore[call-arg]
+    ledger = open_ledger(settings)
+    try:
+        load_article(ledger)
+    finally:
+        ledger.close()
+    built = CliRunner().invoke(app, ["--store", store, "rebuild", "--model", toy.name])
+    assert built.exit_code == 0, built.output
+    assert f"serving {toy.name} from its projection now" in built.output
+    ledger = open_ledger(settings)
+    try:
+        assert ledger.projector is not None and ledger.projector.model == toy
+        assert ledger.models()["projected"] == toy.name
+
+        def refused(*args: Any) -> Any:
+            raise AssertionError(f"a list of {args[5].name} replayed")
+
+        monkeypatch.setattr(ledger.reads, "_replayed", refused)
+        at = now()
+        listed = ledger.list_claims(model=toy.name, as_of=at, known_at=at)["data"]
+        assert listed
+        for item in listed:
+            answer = ledger.claim(item["id"], model=toy.name, as_of=at, known_at=at)
+            assert item["credibility"]["model"] == toy.name
+            assert item["credibility"]["probability"] == answer["credibility"]["probability"]
+            assert item["credibility"]["status"] == answer["credibility"]["status"]
+    finally:
+        ledger.close()

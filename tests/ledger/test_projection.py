@@ -26,7 +26,6 @@ from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger.projection.tables import FORMAT, Filters
-from ledger.projection.views import TRACKED
 from ledger.times import format_instant, from_micros, to_micros
 
 from .helpers import ACTOR, say
@@ -356,22 +355,26 @@ def test_tables_of_another_layout_are_projected_again_on_opening(
     assert projected.projector is not None and projected.projector.caught_up()
     before = tables(projected)
     view = projected.projector.view
+    key = view.tables.key("tables")
+    assert key == f"tables/{models.PROJECTED}"
     with view.reading() as cursor:
-        cursor.execute(f"SELECT * FROM {view.tables.format} WHERE name = 'tables'")
+        cursor.execute(view.tables.sql(f"SELECT * FROM {view.tables.format} WHERE name = ?"),
+                       (key,))
         assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
-                for row in cursor.fetchall()] == [("tables", FORMAT)]
+                for row in cursor.fetchall()] == [(key, FORMAT)]
 
     def change(cursor: Any) -> None:
-        cursor.execute(f"DELETE FROM {view.tables.format} WHERE name = 'tables'")
+        cursor.execute(view.tables.sql(f"DELETE FROM {view.tables.format} WHERE name = ?"),
+                       (key,))
         cursor.execute(f"DELETE FROM {view.tables.intervals} WHERE valid_from > 0")
         if layout is not None:
             view.tables.record_format(cursor)
             cursor.execute(
                 view.tables.sql(f"UPDATE {view.tables.format} SET value = ? WHERE name = ?"),
-                (layout, "tables"),
+                (layout, key),
             )
 
-    view.write(change, Tracking(TRACKED, view.position() + 10**6))
+    view.write(change, Tracking(view.tables.tracked, view.position() + 10**6))
     reopened = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
     try:
         assert reopened.projector is not None
@@ -479,14 +482,15 @@ def test_the_projection_commits_without_waiting_for_the_disk_and_events_still_do
         return row[0] if sqlite else row["synchronous_commit"]
 
     seen: list[Any] = []
-    view.write(lambda cursor: seen.append(current(cursor)), Tracking(TRACKED, 1))
+    view.write(lambda cursor: seen.append(current(cursor)), Tracking(view.tables.tracked, 1))
     assert seen == [1 if sqlite else "off"]
     projected.register_source({"id": "s", "name": "S", "reliability": "A"}, ACTOR)
     for _ in range(3):  # whichever pooled connection comes next
         with view.datastore.transaction(commit=True) as cursor:
             assert current(cursor) == (2 if sqlite else "on")
     with pytest.raises(RuntimeError):  # a failed projection write restores it too
-        view.write(lambda cursor: (_ for _ in ()).throw(RuntimeError("x")), Tracking(TRACKED, 2))
+        view.write(lambda cursor: (_ for _ in ()).throw(RuntimeError("x")),
+                   Tracking(view.tables.tracked, 2))
     with view.datastore.transaction(commit=True) as cursor:
         assert current(cursor) == (2 if sqlite else "on")
 

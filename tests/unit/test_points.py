@@ -52,7 +52,7 @@ def project(db: sqlite3.Connection, seed: int) -> tuple[CredibilityTables, list[
     tables = CredibilityTables("log")
     assert tables.indexed
     cursor = db.cursor()
-    for statement in tables.create_statements():
+    for statement in tables.format_statements() + tables.create_statements():
         cursor.execute(statement)
     tables.fill_points(cursor)  # empty, and kept up to date row by row from now on
     rows: dict[str, list[Interval]] = {}
@@ -97,7 +97,7 @@ def project(db: sqlite3.Connection, seed: int) -> tuple[CredibilityTables, list[
         current[index : index + len(old)] = new
         claim_position = int(
             cursor.execute(
-                "SELECT position FROM credibility_claims WHERE claim_id = ?", (claim_id,)
+                f"SELECT position FROM {tables.claims} WHERE claim_id = ?", (claim_id,)
             ).fetchone()[0]
         )
         tables.replace(cursor, claim_id, old, new, recorded, claim_position)
@@ -154,7 +154,7 @@ def test_rows_ended_before_known_at_are_not_found(db: sqlite3.Connection) -> Non
     """A row ended a microsecond before ``known_at``, ten years after the first, is gone."""
     tables = CredibilityTables("log")
     cursor = db.cursor()
-    for statement in tables.create_statements():
+    for statement in tables.format_statements() + tables.create_statements():
         cursor.execute(statement)
     tables.fill_points(cursor)
     tables.add_claim(cursor, ("c", "c", 1, T0, "c", "c", "[]", "[]", "[]"), [])
@@ -195,14 +195,14 @@ def test_pages_do_not_search_an_index_that_is_not_complete(db: sqlite3.Connectio
     one and a status page computes every claim's answer instead."""
     tables = CredibilityTables("log")
     cursor = db.cursor()
-    for statement in tables.create_statements():
+    for statement in tables.format_statements() + tables.create_statements():
         cursor.execute(statement)
     tables.add_claim(cursor, ("c", "c", 1, T0, "c", "c", "[]", "[]", "[]"), [])
     row = Interval(BEGINNING_OF_TIME, END_OF_TIME, 0.5, "roughly even chance", "contested", 6,
                    rid=1)
     tables.replace(cursor, "c", [], [row], T0, 1)
     assert not tables.points_ready(cursor)
-    count = "SELECT count(*) FROM credibility_points_contested"
+    count = f"SELECT count(*) FROM {tables.points['contested']}"
     assert cursor.execute(count).fetchone()[0] == 0
     contested = Filters(status="contested")
     assert [r["claim_id"] for r in tables.page(cursor, T0, T0, contested, 0, 10)] == ["c"]
