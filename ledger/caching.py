@@ -29,8 +29,9 @@ DEFAULT_CACHE_MB = 64
 
 #: Each cache's share of the budget.
 SHARES = {
-    "claims": 0.45,  # claims as read (statements), LedgerApplication
-    "streams": 0.15,  # streams' log rows, LedgerApplication
+    "claims": 0.33,  # claims as read (statements), LedgerApplication
+    "aggregates": 0.15,  # the library's aggregates, as appends load them (AggregateCache)
+    "streams": 0.12,  # streams' log rows, LedgerApplication
     "sources": 0.05,  # sources as read at a version
     "records": 0.10,  # what resolved claims add to the track records (replay)
     "written": 0.02,  # log rows this process wrote
@@ -180,3 +181,29 @@ class Bounded(Generic[K, V]):
     def values(self) -> Iterator[V]:
         """A copy of the values held, least recently used first."""
         return iter([value for _, value in self.items()])
+
+
+class AggregateCache(Generic[K, V]):
+    """The ``eventsourcing`` repository's aggregate cache (``get`` raising ``KeyError``
+    on a miss, ``put``) as a ``Bounded``: the library bounds its own by a count of
+    aggregates, whatever their size."""
+
+    def __init__(self, limit: int, size: Callable[[V], int]) -> None:
+        self._held: Bounded[K, V] = Bounded(limit, size)
+
+    def __bool__(self) -> bool:  # the repository asks ``if self.cache``
+        return True
+
+    def get(self, key: K, *, evict: bool = False) -> V:
+        found = self._held.pop(key) if evict else self._held.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def put(self, key: K, value: V | None) -> None:
+        if value is not None:
+            self._held.put(key, value)
+
+    @property
+    def size(self) -> int:
+        return self._held.size

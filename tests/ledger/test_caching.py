@@ -147,3 +147,37 @@ def test_the_live_projector_keeps_as_many_statements_as_its_share_of_the_budget(
         assert projector._statements_room() == projector.MIN_STATEMENTS
     finally:
         caching.configure(before)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_librarys_aggregate_cache_is_bounded_by_bytes_too(settings: Settings) -> None:
+    """Appends load claims through the library's repository cache: it is an
+    ``AggregateCache`` whose estimate holds within a factor of two of what a claim's
+    aggregate allocates, and stays within its share of the budget."""
+    from ledger.caching import AggregateCache
+    from ledger.domain import claim_uuid
+    from ledger.store import _aggregate_bytes
+
+    before = caching._budget_mb
+    try:
+        caching.configure(1)
+        ledger = ClaimsLedger(settings.eventsourcing_env())
+        try:
+            cache = ledger.store.repository.cache
+            assert isinstance(cache, AggregateCache)
+            source(ledger, "zelensky", "UA", "B")
+            body = {"type": "asserted", "source": "zelensky", "quote": "q " * 100,
+                    "occurred_at": "2024-10-13"}
+            for n in range(40):
+                claim(ledger, f"c{n}", ["RU"])
+                for _ in range(5):
+                    ledger.append(f"c{n}", body, ACTOR)
+            assert cache.size <= caching.budget("aggregates")
+            uid = claim_uuid("c0")
+            aggregate, allocated = _allocated(lambda: ledger.store.repository.get(uid))
+            estimate = _aggregate_bytes(aggregate)
+            assert allocated / 2 <= estimate <= allocated * 2, (estimate, allocated)
+        finally:
+            ledger.close()
+    finally:
+        caching.configure(before)
