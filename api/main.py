@@ -49,7 +49,7 @@ from ledger.checkpointing import CheckpointSchedule
 from ledger.checkpoints import signer_for
 from ledger.config import Settings
 from ledger.interop.taxii import COLLECTION_ID
-from ledger.live import Changes
+from ledger.live import Changes, LogHub
 from ledger.watchdesk import Watches
 from ledger.webhooks import Dispatcher, Policy
 
@@ -120,6 +120,10 @@ def create_app(
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
         app.state.changes = Changes(app.state.ledger.store)  # wakes the streams, the watches
+        # The one reader of the log that every stream of this process follows.
+        app.state.hub = LogHub(app.state.ledger, app.state.changes, stream.encode,
+                               poll=settings.stream_poll_seconds)
+        await app.state.hub.start()
         app.state.watches = await run_in_threadpool(Watches, app.state.ledger)
         dispatcher = Dispatcher(
             app.state.watches, app.state.changes,
@@ -139,6 +143,7 @@ def create_app(
             if schedule is not None:  # the shutdown checkpoint: the log as it is left
                 await run_in_threadpool(schedule.stop)
             metrics.close()
+            await app.state.hub.stop()
             await run_in_threadpool(dispatcher.stop)
             if projector is not None:
                 await run_in_threadpool(projector.stop)
