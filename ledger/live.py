@@ -45,6 +45,12 @@ HUB_PAGE = 500
 #: The least time between two of the hub's reads: under a stream of writes it gathers them,
 #: so each subscriber is woken (and written to) once per batch, not once per event.
 HUB_GATHER = 0.05
+#: The most of the server's time that handing pages to subscribers may take: with many
+#: subscribers, the hub reads less often (bigger batches), so the writes keep the rest.
+HUB_SHARE = 0.15
+#: ... but it reads at least this often under writes (a slow subscriber's socket can make a
+#: hand-off look long; it is cut loose once its queue is full).
+HUB_SPACING_MAX = 1.0
 #: The most records a subscriber's queue holds before the hub cuts it loose.
 QUEUE_LIMIT = 5000
 
@@ -109,6 +115,10 @@ class LogFilter:
             and (self.source is None or record.get("source") == self.source)
             and (self.type is None or record["type"] == self.type)
         )
+
+
+#: The filter that admits every record.
+EVERYTHING = LogFilter()
 
 
 @dataclass(frozen=True)
@@ -192,11 +202,49 @@ Encode = Callable[[Message], bytes]
 class HubPage:
     """A page the hub read: the log's records after the hub's last position up to ``last``.
     ``frames``: each record as its message of the log feed, encoded once for every
-    subscriber (when the first one asks)."""
+    subscriber (when the first one asks). ``taken`` is called when the last subscriber it
+    was handed to has taken it, with the seconds that took (the cost of a fan-out)."""
 
     def __init__(self, records: list[JSON], last: int, encode: Encode) -> None:
         self.records, self.last, self._encode = records, last, encode
         self._frames: list[bytes] | None = None
+        self._whole: bytes | None = None
+        self._claims: dict[str | None, list[tuple[JSON, bytes]]] | None = None
+        self.waiting = 0
+        self.handed = 0.0
+        self.taken: Callable[[float], None] | None = None
+
+    @property
+    def whole(self) -> bytes:
+        """Every frame of the page, joined once for every subscriber that wants them all."""
+        if self._whole is None:
+            self._whole = b"".join(self.frames)
+        return self._whole
+
+    def after(self, position: int, wanted: LogFilter) -> bytes:
+        """The frames of the records after ``position`` that ``wanted`` admits."""
+        if wanted == EVERYTHING:
+            if self.records[0]["position"] > position:
+                return self.whole
+            chosen = list(zip(self.records, self.frames, strict=True))
+        elif wanted.source is None and wanted.type is None:  # one claim's: looked up
+            chosen = self._by_claim().get(wanted.claim, [])
+        else:
+            chosen = [(record, frame) for record, frame
+                      in zip(self.records, self.frames, strict=True) if wanted.admits(record)]
+        return b"".join(frame for record, frame in chosen if record["position"] > position)
+
+    def _by_claim(self) -> dict[str | None, list[tuple[JSON, bytes]]]:
+        if self._claims is None:
+            self._claims = {}
+            for record, frame in zip(self.records, self.frames, strict=True):
+                self._claims.setdefault(record.get("claim_id"), []).append((record, frame))
+        return self._claims
+
+    def took(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0 and self.taken is not None:
+            self.taken(time.monotonic() - self.handed)
 
     @property
     def frames(self) -> list[bytes]:
@@ -218,6 +266,12 @@ class Subscriber:
         self.error: LedgerError | None = None
         self.ready = asyncio.Event()
 
+    def drop(self) -> None:
+        """Give up the pages queued (they count as taken)."""
+        while self.pages:
+            self.pages.popleft().took()
+        self.held = 0
+
     async def next(self) -> HubPage | None:
         """The next page, or None once the hub cut it loose (it must catch up by itself);
         the hub's error once the log cannot be read past damage."""
@@ -230,6 +284,7 @@ class Subscriber:
             await self.ready.wait()
         page = self.pages.popleft()
         self.held -= len(page.records)
+        page.took()
         return page
 
 
@@ -239,14 +294,18 @@ class LogHub:
     Runs on the server's event loop (``start`` there); reads in a worker thread. Woken by
     ``changes`` (this process's writes), by the store's LISTEN/NOTIFY on PostgreSQL, and
     every ``poll`` seconds (other processes' writes on SQLite); reads at most every
-    ``gather`` seconds, so a stream of writes reaches subscribers in batches.
+    ``gather`` seconds, so a stream of writes reaches subscribers in batches, and less often
+    when handing a page to every subscriber takes more than ``share`` of the time between
+    reads (measured: from the hand-off to the last subscriber taking the page).
     """
 
     def __init__(self, ledger: ClaimsLedger, changes: Changes, encode: Encode, *,
-                 poll: float = 1.0, gather: float = HUB_GATHER,
+                 poll: float = 1.0, gather: float = HUB_GATHER, share: float = HUB_SHARE,
                  queue_limit: int = QUEUE_LIMIT) -> None:
         self.ledger, self.changes, self.encode = ledger, changes, encode
-        self.poll, self.gather, self.queue_limit = poll, gather, queue_limit
+        self.poll, self.gather, self.share = poll, gather, share
+        self.queue_limit = queue_limit
+        self.fan_out = 0.0  # seconds the last hand-off took (until the last subscriber took it)
         self.position = 0
         self.subscribers: set[Subscriber] = set()
         self.error: LedgerError | None = None
@@ -284,6 +343,7 @@ class LogHub:
 
     def leave(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        subscriber.drop()
 
     def _head(self) -> int:
         return int(self.ledger.store.recorder.max_notification_id() or 0)
@@ -317,7 +377,8 @@ class LogHub:
     async def _run(self) -> None:
         last_read = 0.0
         while True:
-            pause = last_read + self.gather - time.monotonic()
+            spacing = max(self.gather, min(self.fan_out / self.share, HUB_SPACING_MAX))
+            pause = last_read + spacing - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
             self._wake.clear()
@@ -347,13 +408,20 @@ class LogHub:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
+    def _taken(self, seconds: float) -> None:
+        self.fan_out = seconds
+
     def _hand_on(self, page: HubPage) -> None:
         self.position = page.last
+        page.handed, page.taken = time.monotonic(), self._taken
+        page.waiting = len(self.subscribers)
+        if not page.waiting:
+            self.fan_out = 0.0
         for subscriber in list(self.subscribers):
             if subscriber.held + len(page.records) > self.queue_limit:
                 # Too slow to keep up: let it go; it reads the log itself from its position.
-                subscriber.pages.clear()
-                subscriber.held = 0
+                subscriber.drop()
+                page.took()
                 subscriber.cut = True
                 self.subscribers.discard(subscriber)
             else:
@@ -372,15 +440,13 @@ async def follow(
     hub: LogHub,
     after: int,
     read: Callable[[int], Page],
-    wants: Callable[[JSON], bool],
-    *,
-    carried: bool,
+    wants: LogFilter | Callable[[JSON], bool],
 ) -> AsyncIterator[bytes]:
     """A subscriber's feed from position ``after``, as encoded server-sent events (several
     at once when they came together); raises ``LedgerError`` where the log is damaged.
 
     ``read(after)`` reads the feed's page after a position from the store (the catch-up).
-    ``carried``: the hub's records that ``wants`` admits are the feed's messages (the log
+    ``wants`` a ``LogFilter``: the hub's records it admits are the feed's messages (the log
     feed), and the catch-up reads only up to where the hub stood when it joined. Otherwise
     (a claim's feed) a record that ``wants`` admits only means something changed: the
     subscriber reads again from its position.
@@ -388,20 +454,18 @@ async def follow(
     while True:
         subscriber = hub.join()
         try:
-            async for chunk in _read_up(hub, after, read, None if not carried
-                                        else subscriber.joined):
+            until = subscriber.joined if isinstance(wants, LogFilter) else None
+            async for chunk in _read_up(hub, after, read, until):
                 after, frames = chunk
                 if frames:
                     yield frames
             while (page := await subscriber.next()) is not None:
-                if carried:
-                    frames = b"".join(frame for record, frame in zip(page.records, page.frames,
-                                                                     strict=True)
-                                      if record["position"] > after and wants(record))
+                if isinstance(wants, LogFilter):
+                    frames = page.after(after, wants)
                     after = max(after, page.last)
                     if frames:
                         yield frames
-                elif any(wants(record) for record in page.records):
+                elif any(map(wants, page.records)):
                     async for chunk in _read_up(hub, after, read, None):
                         after, frames = chunk
                         if frames:

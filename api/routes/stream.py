@@ -58,13 +58,13 @@ def encode(message: Message) -> bytes:
 
 
 async def _follow(
-    request: Request, after: int, read: Callable[[int], Page], wants: Callable[[JSON], bool],
-    *, carried: bool,
+    request: Request, after: int, read: Callable[[int], Page],
+    wants: LogFilter | Callable[[JSON], bool],
 ) -> AsyncIterator[bytes]:
     """Catch up from ``after``, then follow the process's log hub (``ledger.live.follow``)."""
     hub: LogHub = request.app.state.hub
     try:
-        async for frames in follow(hub, after, read, wants, carried=carried):
+        async for frames in follow(hub, after, read, wants):
             yield frames
     except LedgerError as error:  # damaged history: say so and end the stream
         yield ServerSentEvent(json.dumps({"detail": error.detail}), event="error").encode()
@@ -89,7 +89,7 @@ async def stream_events(
     start = _start(after, last_event_id)
     return EventSourceResponse(
         _follow(request, start, lambda position: log_feed(ledger, position, wanted),
-                wanted.admits, carried=True),
+                wanted),
         ping=settings.stream_ping_seconds)
 
 
@@ -113,6 +113,6 @@ async def stream_claim(
 
     return EventSourceResponse(
         _follow(request, start, lambda position: watches.claim_feed(claim_id, position),
-                moves_it, carried=False),
+                moves_it),
         ping=settings.stream_ping_seconds)
 

@@ -33,8 +33,7 @@ def _setup(ledger: ClaimsLedger) -> None:
 
 async def _collect(hub: LogHub, ledger: ClaimsLedger, after: int, wanted: LogFilter,
                    into: list[bytes]) -> None:
-    async for chunk in follow(hub, after, lambda p: log_feed(ledger, p, wanted),
-                              wanted.admits, carried=True):
+    async for chunk in follow(hub, after, lambda p: log_feed(ledger, p, wanted), wanted):
         into.append(chunk)
 
 
@@ -103,8 +102,7 @@ def test_a_subscriber_too_slow_for_its_queue_catches_up_from_the_log(
                      queue_limit=3)
         await hub.start()
         wanted = LogFilter()
-        feed = follow(hub, 0, lambda p: log_feed(ledger, p, wanted), wanted.admits,
-                      carried=True)
+        feed = follow(hub, 0, lambda p: log_feed(ledger, p, wanted), wanted)
         first = await anext(feed)  # the catch-up: positions 1-4; then it stops reading
         assert _positions([first]) == [1, 2, 3, 4]
         joined = next(iter(hub.subscribers))
