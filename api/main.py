@@ -124,10 +124,12 @@ def create_app(
         app.state.hub = LogHub(app.state.ledger, app.state.changes, stream.encode,
                                poll=settings.stream_poll_seconds)
         await app.state.hub.start()
-        app.state.watches = await run_in_threadpool(Watches, app.state.ledger)
+        app.state.watches = await run_in_threadpool(
+            lambda: Watches(app.state.ledger, allow_private=settings.webhook_allow_private))
         dispatcher = Dispatcher(
             app.state.watches, app.state.changes,
-            Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts),
+            Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts,
+                   allow_private=settings.webhook_allow_private),
             poll=settings.stream_poll_seconds,
         )
         dispatcher.start()

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="attempts of a webhook delivery before it is "
         "given up as failed (GET /watches/{id}/deliveries shows it)",
     )
+    webhook_allow_private: bool = Field(
+        default=False, description="let webhooks go to loopback, private, link-local and "
+        "other non-public addresses (receivers on this machine or network); otherwise "
+        "such URLs are refused, and checked again at each delivery",
+    )
     publisher_name: str = Field(
         default="Claims Ledger", min_length=1, max_length=200,
         description="who publishes the ledger's verdicts: the author of its ClaimReview",

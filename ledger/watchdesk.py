@@ -21,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import EventStore, IntegrityError
 
 from ledger.application import ClaimsLedger
+from ledger.egress import url_refusal
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.live import PAGE, Message, Page
 from ledger.statements import STATEMENT_TYPES
@@ -54,8 +55,10 @@ class WatchNotFound(NotFound):
 class Watches:
     """Set, list, pause, resume and delete watches; owe and record their notifications."""
 
-    def __init__(self, ledger: ClaimsLedger) -> None:
+    def __init__(self, ledger: ClaimsLedger, *, allow_private: bool = False) -> None:
         self.ledger = ledger
+        #: May webhooks go to non-public addresses (``Settings.webhook_allow_private``)?
+        self.allow_private = allow_private
         recorder = ledger.store.factory.aggregate_recorder("watches")
         self.repository: Repository[Any] = Repository(EventStore(ledger.store.mapper, recorder))
         self._lock = threading.Lock()  # one writer of watch streams at a time here
@@ -86,6 +89,10 @@ class Watches:
         if url is not None and (not isinstance(url, str) or len(url) > MAX_URL
                                 or not url.startswith(("http://", "https://"))):
             raise InvalidInput("url", "must be an http:// or https:// URL")
+        refused = None if url is None or self.allow_private else url_refusal(url)
+        if refused is not None:
+            raise InvalidInput("url", f"{refused}: webhooks go to public addresses only "
+                               "(CLAIMS_LEDGER_WEBHOOK_ALLOW_PRIVATE=true allows others)")
         secret = data.get("secret")
         if secret is None:
             secret = secrets.token_urlsafe(32)

@@ -12,6 +12,8 @@ A delivery that fails (no answer, or a status other than 2xx) is tried again aft
 that doubles each time (``retry_seconds``, 2x, 4x ...), at most ``max_attempts`` times; each
 attempt is an event of the watch, so ``GET /watches/{id}/deliveries`` shows its status, its
 attempts and the last error. ``Dispatcher`` runs the outbox in a thread of the server.
+Receivers must be at public addresses, checked again at each attempt, unless the settings
+allow private ones (``ledger.egress``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ledger.egress import RefusedAddress, opener
 from ledger.errors import LedgerError
 from ledger.live import Changes
 from ledger.times import format_instant, now, parse_instant
@@ -52,22 +55,32 @@ class Policy:
     retry_seconds: float = 5.0
     max_attempts: int = 8
     timeout: float = 10.0
+    allow_private: bool = False  # may receivers be at non-public addresses (ledger.egress)
 
 
-def post(url: str, secret: str, delivery: JSON, timeout: float) -> tuple[int | None, str | None]:
-    """POST one notification; the status (None: no answer) and the error, if it failed."""
+def post(url: str, secret: str, delivery: JSON, timeout: float, allow_private: bool = False
+         ) -> tuple[int | None, str | None]:
+    """POST one notification; the status (None: no answer) and the error, if it failed.
+    Unless ``allow_private``, only to a public address (checked on the address connected
+    to, so a name that now resolves to a private one is refused: ``ledger.egress``)."""
     body = json.dumps(notification_body(delivery), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                "Ledger-Delivery": delivery["delivery_id"],
                **sign(secret, int(time.time()), body)}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with opener(allow_private).open(request, timeout=timeout) as answer:
             status = int(answer.status)
     except urllib.error.HTTPError as error:
         return error.code, f"the receiver answered {error.code}"
-    except (urllib.error.URLError, OSError) as error:
-        return None, f"no answer: {getattr(error, 'reason', error)}"
+    except RefusedAddress as error:
+        return None, f"refused: {error}"
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, RefusedAddress):
+            return None, f"refused: {error.reason}"
+        return None, f"no answer: {error.reason}"
+    except OSError as error:
+        return None, f"no answer: {error}"
     return status, None if 200 <= status < 300 else f"the receiver answered {status}"
 
 
@@ -85,7 +98,8 @@ def deliver_due(watches: Watches, policy: Policy) -> int:
         if parse_instant("next_attempt_at", delivery["next_attempt_at"]) > moment:
             continue
         assert watch.url is not None
-        status, error = post(watch.url, watch.secret, delivery, policy.timeout)
+        status, error = post(watch.url, watch.secret, delivery, policy.timeout,
+                             policy.allow_private)
         attempts = delivery["attempts"] + 1
         if error is None:
             state, next_at = "delivered", None

@@ -41,6 +41,7 @@ class Server:
             "CLAIMS_LEDGER_STREAM_PING_SECONDS": "0.5",
             "CLAIMS_LEDGER_STREAM_POLL_SECONDS": "0.2",
             "CLAIMS_LEDGER_WEBHOOK_RETRY_SECONDS": "0.2",
+            "CLAIMS_LEDGER_WEBHOOK_ALLOW_PRIVATE": "true",  # the receivers are on 127.0.0.1
         }
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
                    "--host", "127.0.0.1", "--port", str(self.port),
