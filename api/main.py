@@ -50,6 +50,7 @@ from ledger.checkpoints import signer_for
 from ledger.config import Settings
 from ledger.interop.taxii import COLLECTION_ID
 from ledger.live import Changes, LogHub
+from ledger.locks import StoreLock
 from ledger.watchdesk import Watches
 from ledger.webhooks import Dispatcher, Policy
 
@@ -84,7 +85,8 @@ def checkpoint_schedule(settings: Settings, ledger: ClaimsLedger) -> CheckpointS
     if signer is None or not settings.checkpoint_every:
         return None
     return CheckpointSchedule(
-        ledger.store, signer, settings.checkpoint_every, settings.checkpoint_dir
+        ledger.store, signer, settings.checkpoint_every, settings.checkpoint_dir,
+        lock=StoreLock(ledger.store, "checkpoints"),  # one schedule per store
     )
 
 
@@ -131,6 +133,7 @@ def create_app(
             Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts,
                    allow_private=settings.webhook_allow_private),
             poll=settings.stream_poll_seconds,
+            lock=StoreLock(app.state.ledger.store, "webhooks"),  # one dispatcher per store
         )
         dispatcher.start()
         projector = app.state.ledger.projector if follow_log else None

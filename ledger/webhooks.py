@@ -32,6 +32,7 @@ from datetime import timedelta
 from ledger.egress import RefusedAddress, opener
 from ledger.errors import LedgerError
 from ledger.live import Changes
+from ledger.locks import StoreLock
 from ledger.times import format_instant, now, parse_instant
 from ledger.watchdesk import JSON, Watches, pending
 
@@ -117,11 +118,16 @@ def deliver_due(watches: Watches, policy: Policy) -> int:
 
 class Dispatcher:
     """Scans the log for what watches owe and delivers it, in a thread, until ``stop``:
-    woken by this process's writes, else every ``poll`` seconds."""
+    woken by this process's writes, else every ``poll`` seconds.
 
-    def __init__(self, watches: Watches, changes: Changes, policy: Policy, poll: float = 1.0
-                 ) -> None:
+    With a ``lock`` (``ledger.locks.StoreLock``), only while this process holds it: one
+    dispatcher per store however many server processes share it; the others try to take
+    the lock at every poll, so one of them takes over when the holder dies."""
+
+    def __init__(self, watches: Watches, changes: Changes, policy: Policy, poll: float = 1.0,
+                 lock: StoreLock | None = None) -> None:
         self.watches, self.changes, self.policy, self.poll = watches, changes, policy, poll
+        self.lock = lock
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,13 +143,30 @@ class Dispatcher:
         self.changes.forget(self.wake.set)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.lock is not None:
+            self.lock.release()
+
+    def mine(self) -> bool:
+        """Whether this process dispatches (it holds the lock, or there is none)."""
+        if self.lock is None:
+            return True
+        had = self.lock.held
+        if not (self.lock.acquire() and self.lock.still_held()):
+            return False
+        if not had:
+            log.info("this process delivers the watches' webhooks (it holds the store's "
+                     "%s lock)", self.lock.name)
+        return True
 
     def _run(self) -> None:
         while not self.stopping.is_set():
             self.wake.clear()
             try:
-                self.watches.scan()
-                deliver_due(self.watches, self.policy)
+                if self.mine():
+                    self.watches.scan()
+                    deliver_due(self.watches, self.policy)
             except LedgerError as error:  # the store may be down: try again after a poll
                 log.warning("watches: %s; trying again", error.detail)
+            except Exception as error:  # taking the lock failed (PostgreSQL is down)
+                log.warning("watches: %s; trying again", error)
             self.wake.wait(self.poll)
