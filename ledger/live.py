@@ -234,6 +234,10 @@ class HubPage:
                       in zip(self.records, self.frames, strict=True) if wanted.admits(record)]
         return b"".join(frame for record, frame in chosen if record["position"] > position)
 
+    def claims(self) -> set[str | None]:
+        """The claims the page's events are of (None: an event of no claim)."""
+        return {record.get("claim_id") for record in self.records}
+
     def _by_claim(self) -> dict[str | None, list[tuple[JSON, bytes]]]:
         if self._claims is None:
             self._claims = {}
@@ -258,8 +262,9 @@ class Subscriber:
     """A subscriber's place at the hub: the pages read since it joined (``joined``: the
     hub's position then), at most ``QUEUE_LIMIT`` records of them. Lives on the loop."""
 
-    def __init__(self, joined: int) -> None:
+    def __init__(self, joined: int, claim: str | None = None) -> None:
         self.joined = joined
+        self.claim = claim  # handed only the pages that hold this claim's events (if given)
         self.pages: deque[HubPage] = deque()
         self.held = 0
         self.cut = False  # fell too far behind: the hub let it go
@@ -334,9 +339,10 @@ class LogHub:
                 await self._task
             self._task = None
 
-    def join(self) -> Subscriber:
-        """A new subscriber: every page the hub reads from now on is queued for it."""
-        subscriber = Subscriber(self.position)
+    def join(self, claim: str | None = None) -> Subscriber:
+        """A new subscriber: every page the hub reads from now on is queued for it (with
+        ``claim``: every page that holds an event of that claim)."""
+        subscriber = Subscriber(self.position, claim)
         subscriber.error = self.error
         self.subscribers.add(subscriber)
         return subscriber
@@ -414,10 +420,12 @@ class LogHub:
     def _hand_on(self, page: HubPage) -> None:
         self.position = page.last
         page.handed, page.taken = time.monotonic(), self._taken
-        page.waiting = len(self.subscribers)
+        claims = page.claims()
+        handed = [s for s in self.subscribers if s.claim is None or s.claim in claims]
+        page.waiting = len(handed)
         if not page.waiting:
             self.fan_out = 0.0
-        for subscriber in list(self.subscribers):
+        for subscriber in handed:
             if subscriber.held + len(page.records) > self.queue_limit:
                 # Too slow to keep up: let it go; it reads the log itself from its position.
                 subscriber.drop()
@@ -451,8 +459,11 @@ async def follow(
     (a claim's feed) a record that ``wants`` admits only means something changed: the
     subscriber reads again from its position.
     """
+    # A subscriber of one claim's events is handed only the pages that hold some.
+    claim = (wants.claim if isinstance(wants, LogFilter) and wants.source is None
+             and wants.type is None else None)
     while True:
-        subscriber = hub.join()
+        subscriber = hub.join(claim)
         try:
             until = subscriber.joined if isinstance(wants, LogFilter) else None
             async for chunk in _read_up(hub, after, read, until):
