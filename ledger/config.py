@@ -149,8 +149,9 @@ class Settings(BaseSettings):
         "lines) of a server-sent event stream, so proxies keep an idle one open",
     )
     stream_poll_seconds: float = Field(
-        default=1, gt=0, le=60, description="seconds between a stream's reads of the log "
-        "for events other processes stored (this process's own wake it at once)",
+        default=1, gt=0, le=60, description="seconds between the reads of the log by the "
+        "process's one stream reader and the watches' dispatcher, for events other processes "
+        "stored (this process's own wake them at once; on PostgreSQL, LISTEN/NOTIFY too)",
     )
     webhook_retry_seconds: float = Field(
         default=5, gt=0, le=3600, description="seconds before a failed webhook delivery is "
