@@ -50,7 +50,8 @@ from ledger.checkpointing import CheckpointSchedule
 from ledger.checkpoints import signer_for
 from ledger.config import Settings
 from ledger.interop.taxii import COLLECTION_ID
-from ledger.live import Changes
+from ledger.live import Changes, LogHub
+from ledger.locks import StoreLock
 from ledger.watchdesk import Watches
 from ledger.webhooks import Dispatcher, Policy
 
@@ -85,7 +86,8 @@ def checkpoint_schedule(settings: Settings, ledger: ClaimsLedger) -> CheckpointS
     if signer is None or not settings.checkpoint_every:
         return None
     return CheckpointSchedule(
-        ledger.store, signer, settings.checkpoint_every, settings.checkpoint_dir
+        ledger.store, signer, settings.checkpoint_every, settings.checkpoint_dir,
+        lock=StoreLock(ledger.store, "checkpoints"),  # one schedule per store
     )
 
 
@@ -121,11 +123,18 @@ def create_app(
             opened = app.state.ledger = await run_in_threadpool(open_ledger, settings)
         _announce(logger, settings, keys)
         app.state.changes = Changes(app.state.ledger.store)  # wakes the streams, the watches
-        app.state.watches = await run_in_threadpool(Watches, app.state.ledger)
+        # The one reader of the log that every stream of this process follows.
+        app.state.hub = LogHub(app.state.ledger, app.state.changes, stream.encode,
+                               poll=settings.stream_poll_seconds)
+        await app.state.hub.start()
+        app.state.watches = await run_in_threadpool(
+            lambda: Watches(app.state.ledger, allow_private=settings.webhook_allow_private))
         dispatcher = Dispatcher(
             app.state.watches, app.state.changes,
-            Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts),
+            Policy(settings.webhook_retry_seconds, settings.webhook_max_attempts,
+                   allow_private=settings.webhook_allow_private),
             poll=settings.stream_poll_seconds,
+            lock=StoreLock(app.state.ledger.store, "webhooks"),  # one dispatcher per store
         )
         dispatcher.start()
         projector = app.state.ledger.projector if follow_log else None
@@ -140,6 +149,7 @@ def create_app(
             if schedule is not None:  # the shutdown checkpoint: the log as it is left
                 await run_in_threadpool(schedule.stop)
             metrics.close()
+            await app.state.hub.stop()
             await run_in_threadpool(dispatcher.stop)
             if projector is not None:
                 await run_in_threadpool(projector.stop)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ledger.checkpoints import Checkpoint, CheckpointRefused, Checkpoints, Signer
 from ledger.errors import StoreUnavailable
+from ledger.locks import StoreLock
 from ledger.store import LedgerApplication
 
 log = logging.getLogger("claims_ledger.checkpoints")
@@ -36,7 +37,12 @@ def checkpoint_file(directory: Path, checkpoint: Checkpoint) -> Path:
 
 
 class CheckpointSchedule:
-    """Signs a store's head every ``every`` seconds (when it moved) and on ``stop``."""
+    """Signs a store's head every ``every`` seconds (when it moved) and on ``stop``.
+
+    With a ``lock`` (``ledger.locks.StoreLock``), only while this process holds it: one
+    schedule per store however many server processes share it. The others try to take
+    the lock at each tick, so one of them goes on when the holder dies; the shutdown
+    checkpoint is signed by the holder (or by a process that finds the lock free)."""
 
     def __init__(
         self,
@@ -44,11 +50,13 @@ class CheckpointSchedule:
         signer: Signer,
         every: float,
         directory: Path | None = None,
+        lock: StoreLock | None = None,
     ) -> None:
         self.checkpoints = Checkpoints(store, signer)
         self.store = store
         self.every = every
         self.directory = directory
+        self.lock = lock
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._signed_head: int | None = None
@@ -62,15 +70,36 @@ class CheckpointSchedule:
         self._thread.start()
 
     def stop(self) -> Checkpoint | None:
-        """Stop the schedule and sign the head once more (the shutdown checkpoint)."""
+        """Stop the schedule and sign the head once more (the shutdown checkpoint), if
+        this process holds the lock."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
-        return self.sign_if_moved()
+        try:
+            return self.sign_if_moved() if self._mine() else None
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     def _run(self) -> None:
         while not self._stopping.wait(self.every):
-            self.sign_if_moved()
+            if self._mine():
+                self.sign_if_moved()
+
+    def _mine(self) -> bool:
+        """Whether this process signs (it holds the lock, or there is none)."""
+        if self.lock is None:
+            return True
+        had = self.lock.held
+        try:
+            mine = self.lock.acquire() and self.lock.still_held()
+        except Exception as error:  # PostgreSQL is down: try at the next tick
+            log.warning("checkpoint schedule cannot take its lock now: %s", error)
+            return False
+        if mine and not had:
+            log.info("this process signs the scheduled checkpoints (it holds the store's "
+                     "%s lock)", self.lock.name)
+        return mine
 
     def sign_if_moved(self) -> Checkpoint | None:
         """Sign the head unless this schedule signed it already; None if nothing was signed.

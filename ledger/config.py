@@ -153,8 +153,9 @@ class Settings(BaseSettings):
         "lines) of a server-sent event stream, so proxies keep an idle one open",
     )
     stream_poll_seconds: float = Field(
-        default=1, gt=0, le=60, description="seconds between a stream's reads of the log "
-        "for events other processes stored (this process's own wake it at once)",
+        default=1, gt=0, le=60, description="seconds between the reads of the log by the "
+        "process's one stream reader and the watches' dispatcher, for events other processes "
+        "stored (this process's own wake them at once; on PostgreSQL, LISTEN/NOTIFY too)",
     )
     webhook_retry_seconds: float = Field(
         default=5, gt=0, le=3600, description="seconds before a failed webhook delivery is "
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=8, ge=1, le=100, description="attempts of a webhook delivery before it is "
         "given up as failed (GET /watches/{id}/deliveries shows it)",
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="let webhooks go to loopback, private, link-local and "
+        "other non-public addresses (receivers on this machine or network); otherwise "
+        "such URLs are refused, and checked again at each delivery",
     )
     publisher_name: str = Field(
         default="Claims Ledger", min_length=1, max_length=200,

@@ -4,7 +4,8 @@ notifications they owe.
 Watches are stored as events (``ledger.watches``) in the library's aggregate recorder
 ``watches`` of the ledger's own store. ``scan`` reads the global log after each watch's
 scanned position and records a ``Notified`` event per firing, its id derived from the watch
-and the log position: a restart scans again from the recorded positions and finds what is
+and the log position (for a source's re-rating, which moves every claim the source spoke
+on, and the claim): a restart scans again from the recorded positions and finds what is
 already owed, so nothing is lost and nothing is owed twice. ``ledger.webhooks`` delivers.
 """
 
@@ -20,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import EventStore, IntegrityError
 
 from ledger.application import ClaimsLedger
+from ledger.egress import url_refusal
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.live import PAGE, Message, Page
 from ledger.statements import STATEMENT_TYPES
@@ -53,8 +55,10 @@ class WatchNotFound(NotFound):
 class Watches:
     """Set, list, pause, resume and delete watches; owe and record their notifications."""
 
-    def __init__(self, ledger: ClaimsLedger) -> None:
+    def __init__(self, ledger: ClaimsLedger, *, allow_private: bool = False) -> None:
         self.ledger = ledger
+        #: May webhooks go to non-public addresses (``Settings.webhook_allow_private``)?
+        self.allow_private = allow_private
         recorder = ledger.store.factory.aggregate_recorder("watches")
         self.repository: Repository[Any] = Repository(EventStore(ledger.store.mapper, recorder))
         self._lock = threading.Lock()  # one writer of watch streams at a time here
@@ -62,6 +66,11 @@ class Watches:
         # with each notification and every SCANNED_EVERY positions (a restart scans again
         # from there: what it finds again is already owed, by its id).
         self._scanned: dict[str, int] = {}
+        # Which claims each source has spoken on, read from the log up to _speakers_head:
+        # a re-rating of the source is weighed on those claims.
+        self._speakers: dict[str, set[str]] = {}
+        self._speakers_head = 0
+        self._speakers_lock = threading.Lock()
 
     # -- the use cases -----------------------------------------------------------------
 
@@ -80,6 +89,10 @@ class Watches:
         if url is not None and (not isinstance(url, str) or len(url) > MAX_URL
                                 or not url.startswith(("http://", "https://"))):
             raise InvalidInput("url", "must be an http:// or https:// URL")
+        refused = None if url is None or self.allow_private else url_refusal(url)
+        if refused is not None:
+            raise InvalidInput("url", f"{refused}: webhooks go to public addresses only "
+                               "(CLAIMS_LEDGER_WEBHOOK_ALLOW_PRIVATE=true allows others)")
         secret = data.get("secret")
         if secret is None:
             secret = secrets.token_urlsafe(32)
@@ -151,22 +164,45 @@ class Watches:
             page = self.ledger.global_log(position, SCAN_PAGE)["events"]
             for record in page:
                 position = record["position"]
-                if record["type"] not in STATEMENT_TYPES:  # a watch looks at a claim's statements
-                    continue
-                claim_id = record["claim_id"]
-                if claim_id not in claims:
-                    claims[claim_id] = self.ledger.claim(claim_id)
-                if not in_scope(watch.scope, claims[claim_id]):
-                    continue
-                found = self._firing(watch, condition, claims[claim_id], record)
-                if found is not None:
-                    owed += self._owe(watch.watch_id, found)
+                for claim_id in self._moved(record):
+                    if claim_id not in claims:
+                        claims[claim_id] = self.ledger.claim(claim_id)
+                    if not in_scope(watch.scope, claims[claim_id]):
+                        continue
+                    found = self._firing(watch, condition, claims[claim_id], record)
+                    if found is not None:
+                        owed += self._owe(watch.watch_id, found)
             if len(page) < SCAN_PAGE:
                 break
         self._scanned[watch.watch_id] = position
         if position - watch.scanned >= SCANNED_EVERY:
             self._change(watch.watch_id, lambda w: w.scan(position))
         return owed
+
+    def _moved(self, record: JSON) -> list[str]:
+        """The claims whose credibility an event of the log may move: a statement's claim;
+        for a source's re-rating, every claim the source has spoken on (the claim's audit
+        then has an entry for the re-rating if it moved the claim's credibility)."""
+        if record["type"] in STATEMENT_TYPES:
+            return [record["claim_id"]]
+        if record["type"] == "source_rerated":
+            return self._citing(record["source"])
+        return []
+
+    def _citing(self, source_id: str) -> list[str]:
+        """The claims ``source_id`` has made statements on, from an index of the log kept
+        up to date in this process (read from the start once, then only what is new)."""
+        with self._speakers_lock:
+            while True:
+                page = self.ledger.global_log(self._speakers_head, SCAN_PAGE)["events"]
+                for record in page:
+                    if record["type"] in STATEMENT_TYPES and record.get("source"):
+                        self._speakers.setdefault(record["source"], set()).add(
+                            record["claim_id"])
+                if page:
+                    self._speakers_head = page[-1]["position"]
+                if len(page) < SCAN_PAGE:
+                    return sorted(self._speakers.get(source_id, ()))
 
     def _firing(self, watch: Watch, condition: Condition, claim: JSON, record: JSON
                 ) -> JSON | None:
@@ -268,8 +304,10 @@ class Watches:
 def notification(watch_id: str, condition: Condition, claim: JSON, record: JSON, change: JSON
                  ) -> JSON:
     """What a watch says when it fires: the webhook's body and the stream's event."""
+    # A re-rating may move several claims a filter watches: one notification for each.
+    moved = claim["id"] if record["type"] == "source_rerated" else None
     return {
-        "delivery_id": delivery_id(watch_id, record["position"]),
+        "delivery_id": delivery_id(watch_id, record["position"], moved),
         "watch_id": watch_id,
         "position": record["position"],
         "created_at": format_instant(now()),

@@ -166,9 +166,12 @@ def _probability_at(
     return probability
 
 
-def delivery_id(watch_id: str, position: int) -> str:
-    """The same notification always has the same id: receivers de-duplicate on it."""
-    return hashlib.sha256(f"{watch_id}:{position}".encode()).hexdigest()[:32]
+def delivery_id(watch_id: str, position: int, claim_id: str | None = None) -> str:
+    """The same notification always has the same id: receivers de-duplicate on it. An event
+    of one claim is named by its position; a source's re-rating, which may move several
+    claims in the watch's scope, by its position and the claim."""
+    key = f"{watch_id}:{position}" if claim_id is None else f"{watch_id}:{position}:{claim_id}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class WatchBook(Aggregate):

@@ -12,6 +12,8 @@ A delivery that fails (no answer, or a status other than 2xx) is tried again aft
 that doubles each time (``retry_seconds``, 2x, 4x ...), at most ``max_attempts`` times; each
 attempt is an event of the watch, so ``GET /watches/{id}/deliveries`` shows its status, its
 attempts and the last error. ``Dispatcher`` runs the outbox in a thread of the server.
+Receivers must be at public addresses, checked again at each attempt, unless the settings
+allow private ones (``ledger.egress``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ledger.egress import RefusedAddress, opener
 from ledger.errors import LedgerError
 from ledger.live import Changes
+from ledger.locks import StoreLock
 from ledger.times import format_instant, now, parse_instant
 from ledger.watchdesk import JSON, Watches, pending
 
@@ -52,22 +56,32 @@ class Policy:
     retry_seconds: float = 5.0
     max_attempts: int = 8
     timeout: float = 10.0
+    allow_private: bool = False  # may receivers be at non-public addresses (ledger.egress)
 
 
-def post(url: str, secret: str, delivery: JSON, timeout: float) -> tuple[int | None, str | None]:
-    """POST one notification; the status (None: no answer) and the error, if it failed."""
+def post(url: str, secret: str, delivery: JSON, timeout: float, allow_private: bool = False
+         ) -> tuple[int | None, str | None]:
+    """POST one notification; the status (None: no answer) and the error, if it failed.
+    Unless ``allow_private``, only to a public address (checked on the address connected
+    to, so a name that now resolves to a private one is refused: ``ledger.egress``)."""
     body = json.dumps(notification_body(delivery), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                "Ledger-Delivery": delivery["delivery_id"],
                **sign(secret, int(time.time()), body)}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with opener(allow_private).open(request, timeout=timeout) as answer:
             status = int(answer.status)
     except urllib.error.HTTPError as error:
         return error.code, f"the receiver answered {error.code}"
-    except (urllib.error.URLError, OSError) as error:
-        return None, f"no answer: {getattr(error, 'reason', error)}"
+    except RefusedAddress as error:
+        return None, f"refused: {error}"
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, RefusedAddress):
+            return None, f"refused: {error.reason}"
+        return None, f"no answer: {error.reason}"
+    except OSError as error:
+        return None, f"no answer: {error}"
     return status, None if 200 <= status < 300 else f"the receiver answered {status}"
 
 
@@ -85,7 +99,8 @@ def deliver_due(watches: Watches, policy: Policy) -> int:
         if parse_instant("next_attempt_at", delivery["next_attempt_at"]) > moment:
             continue
         assert watch.url is not None
-        status, error = post(watch.url, watch.secret, delivery, policy.timeout)
+        status, error = post(watch.url, watch.secret, delivery, policy.timeout,
+                             policy.allow_private)
         attempts = delivery["attempts"] + 1
         if error is None:
             state, next_at = "delivered", None
@@ -103,11 +118,16 @@ def deliver_due(watches: Watches, policy: Policy) -> int:
 
 class Dispatcher:
     """Scans the log for what watches owe and delivers it, in a thread, until ``stop``:
-    woken by this process's writes, else every ``poll`` seconds."""
+    woken by this process's writes, else every ``poll`` seconds.
 
-    def __init__(self, watches: Watches, changes: Changes, policy: Policy, poll: float = 1.0
-                 ) -> None:
+    With a ``lock`` (``ledger.locks.StoreLock``), only while this process holds it: one
+    dispatcher per store however many server processes share it; the others try to take
+    the lock at every poll, so one of them takes over when the holder dies."""
+
+    def __init__(self, watches: Watches, changes: Changes, policy: Policy, poll: float = 1.0,
+                 lock: StoreLock | None = None) -> None:
         self.watches, self.changes, self.policy, self.poll = watches, changes, policy, poll
+        self.lock = lock
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,13 +143,30 @@ class Dispatcher:
         self.changes.forget(self.wake.set)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.lock is not None:
+            self.lock.release()
+
+    def mine(self) -> bool:
+        """Whether this process dispatches (it holds the lock, or there is none)."""
+        if self.lock is None:
+            return True
+        had = self.lock.held
+        if not (self.lock.acquire() and self.lock.still_held()):
+            return False
+        if not had:
+            log.info("this process delivers the watches' webhooks (it holds the store's "
+                     "%s lock)", self.lock.name)
+        return True
 
     def _run(self) -> None:
         while not self.stopping.is_set():
             self.wake.clear()
             try:
-                self.watches.scan()
-                deliver_due(self.watches, self.policy)
+                if self.mine():
+                    self.watches.scan()
+                    deliver_due(self.watches, self.policy)
             except LedgerError as error:  # the store may be down: try again after a poll
                 log.warning("watches: %s; trying again", error.detail)
+            except Exception as error:  # taking the lock failed (PostgreSQL is down)
+                log.warning("watches: %s; trying again", error)
             self.wake.wait(self.poll)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.watchdesk import Watches
-from ledger_cli.session import open_ledger, print_json
+from ledger_cli.session import load_settings, open_ledger, print_json
 from ledger_cli.transfer import _default_actor
 from ledger_cli.usage import Command
 
@@ -50,8 +50,9 @@ def add(
     body: dict[str, Any] = {"condition": _json("--condition", condition),
                             "scope": _json("--scope", scope)}
     body.update({k: v for k, v in (("url", url), ("secret", secret)) if v is not None})
+    allow_private = load_settings(ctx).webhook_allow_private
     with open_ledger(ctx, existing=True) as ledger:
-        made = Watches(ledger).create(body, actor or _default_actor())
+        made = Watches(ledger, allow_private=allow_private).create(body, actor or _default_actor())
     if as_json:
         print_json(made)
     else:

@@ -2,15 +2,15 @@
 
 Each event's SSE ``id`` is its position in the log, so a client that reconnects with
 ``Last-Event-ID`` (as EventSource does by itself) resumes right after the last event it got,
-across a reconnect or a restart of the server. A stream catches up, then waits: this
-process's writes wake it at once, and it reads again every ``stream_poll_seconds`` for
-writes by other processes. Comment lines keep an idle stream open (``stream_ping_seconds``).
+across a reconnect or a restart of the server. A stream catches up, then follows the
+process's one reader of the log (``ledger.live.LogHub``): this process's writes wake it at
+once, PostgreSQL's LISTEN/NOTIFY too, and it reads again every ``stream_poll_seconds`` for
+writes by other processes on SQLite. Comment lines keep an idle stream open
+(``stream_ping_seconds``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
@@ -22,10 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from api.bodies import SLUG_PATTERN
 from api.deps import AuthenticatedRoute, ClaimId, LedgerDep, SettingsDep, authorize
 from api.openapi_docs import READ, problems
-from ledger.config import Settings
-from ledger.errors import LedgerError, StoreUnavailable
+from ledger.errors import LedgerError
 from ledger.inputs import MAX_ID
-from ledger.live import LOG_TYPES, Changes, LogFilter, Page, log_feed
+from ledger.live import JSON, LOG_TYPES, LogFilter, LogHub, Message, Page, follow, log_feed
 from ledger.reads import MAX_POSITION
 from ledger.watchdesk import Watches
 
@@ -48,46 +47,27 @@ LastEventId = Annotated[
 ]
 Slug = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_ID)]
 
-Read = Callable[[int], Page]
-
-
 def _start(after: int | None, last_event_id: str | None) -> int:
     return int(last_event_id) if last_event_id is not None else (after or 0)
 
 
+def encode(message: Message) -> bytes:
+    """One message of a feed as a server-sent event (the hub encodes each record once)."""
+    return ServerSentEvent(json.dumps(message.data), event=message.name,
+                           id=None if message.id is None else str(message.id)).encode()
+
+
 async def _follow(
-    request: Request, settings: Settings, read: Read, after: int
-) -> AsyncIterator[ServerSentEvent]:
-    """Catch up from ``after``, then follow: ``read(after)`` answers the feed's page after
-    a position (``ledger.live.Page``)."""
-    changes: Changes = request.app.state.changes
-    loop = asyncio.get_running_loop()
-    wake = asyncio.Event()
-
-    def woken() -> None:  # in the writer's thread, after its commit: must never raise
-        with contextlib.suppress(RuntimeError):  # the loop closed (the server stopped)
-            loop.call_soon_threadsafe(wake.set)
-
-    changes.listen(woken)
+    request: Request, after: int, read: Callable[[int], Page],
+    wants: LogFilter | Callable[[JSON], bool],
+) -> AsyncIterator[bytes]:
+    """Catch up from ``after``, then follow the process's log hub (``ledger.live.follow``)."""
+    hub: LogHub = request.app.state.hub
     try:
-        while True:
-            wake.clear()
-            try:
-                page = await run_in_threadpool(read, after)
-            except StoreUnavailable:  # the store may come back: try again after a poll
-                page = Page([], after, False)
-            except LedgerError as error:  # damaged history: say so and end the stream
-                yield ServerSentEvent(json.dumps({"detail": error.detail}), event="error")
-                return
-            for message in page.messages:
-                yield ServerSentEvent(json.dumps(message.data), event=message.name,
-                                      id=None if message.id is None else str(message.id))
-            after = page.last
-            if not page.full:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), settings.stream_poll_seconds)
-    finally:
-        changes.forget(woken)
+        async for frames in follow(hub, after, read, wants):
+            yield frames
+    except LedgerError as error:  # damaged history: say so and end the stream
+        yield ServerSentEvent(json.dumps({"detail": error.detail}), event="error").encode()
 
 
 @router.get("/events/stream", response_class=EventSourceResponse, responses=STREAM)
@@ -108,7 +88,8 @@ async def stream_events(
     wanted = LogFilter(claim=claim, source=source, type=type)
     start = _start(after, last_event_id)
     return EventSourceResponse(
-        _follow(request, settings, lambda position: log_feed(ledger, position, wanted), start),
+        _follow(request, start, lambda position: log_feed(ledger, position, wanted),
+                wanted),
         ping=settings.stream_ping_seconds)
 
 
@@ -126,8 +107,12 @@ async def stream_claim(
     await run_in_threadpool(ledger.claim_version, claim_id)  # a 404 before the stream opens
     watches: Watches = request.app.state.watches
     start = _start(after, last_event_id)
+
+    def moves_it(record: JSON) -> bool:  # its own events, and a re-rating of a source
+        return record.get("claim_id") == claim_id or record["type"] == "source_rerated"
+
     return EventSourceResponse(
-        _follow(request, settings, lambda position: watches.claim_feed(claim_id, position),
-                start),
+        _follow(request, start, lambda position: watches.claim_feed(claim_id, position),
+                moves_it),
         ping=settings.stream_ping_seconds)
 

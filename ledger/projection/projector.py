@@ -27,16 +27,13 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import fcntl
 import json
 import logging
 import threading
-import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -51,6 +48,7 @@ from ledger.credibility.sources import Recorded, SourceBook, SourceData
 from ledger.credibility.values import Summary
 from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
+from ledger.locks import StoreLock
 from ledger.projection.state import ProjectedClaim
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
 from ledger.projection.views import CredibilityView
@@ -461,59 +459,15 @@ def _value(row: Interval) -> Summary:
     return (row.probability, row.band, row.status, row.grade)
 
 
-class ProjectorLock:
+class ProjectorLock(StoreLock):
     """One projector per model version's projection in a store: a file lock beside the
-    SQLite file, or a PostgreSQL advisory lock on a connection of its own. Released when
-    the process dies."""
+    SQLite file (``.projector.<prefix>.lock``), or a PostgreSQL advisory lock on a
+    connection of its own (``ledger.locks``). Released when the process dies."""
 
     def __init__(self, store: LedgerApplication, prefix: str = "credibility") -> None:
-        self.store = store
+        super().__init__(store, prefix, file=f".projector.{prefix}.lock")
         #: The projection's tables' prefix (``tables.table_prefix``): what it locks.
         self.prefix = prefix
-        self._held: Any = None
-
-    def acquire(self) -> bool:
-        if self._held is not None:
-            return True
-        datastore = getattr(self.store.recorder, "datastore", None)
-        pool: Any = getattr(datastore, "pool", None)
-        if hasattr(pool, "db_name"):  # SQLite
-            path = Path(f"{pool.db_name}.projector.{self.prefix}.lock")
-            handle = path.open("a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
-                return False
-            self._held = handle
-            return True
-        import psycopg
-
-        assert datastore is not None and pool is not None
-        params = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
-        conn = psycopg.connect(autocommit=True, **params)
-        key = zlib.crc32(f"{datastore.schema}.{self.prefix}".encode()) - 2**31
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if not row or not row[0]:
-            conn.close()
-            return False
-        self._held = conn
-        return True
-
-    def release(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            held.close()  # closing the file or the session releases the lock
-
-    @contextlib.contextmanager
-    def holding(self) -> Iterator[bool]:
-        had = self._held is not None
-        got = self.acquire()
-        try:
-            yield got
-        finally:
-            if got and not had:
-                self.release()
 
 
 class Projector:

@@ -1,10 +1,11 @@
 """``bench``: how the ledger scales, as ratios to baselines measured in the same run.
 
 ``claims-ledger bench`` runs the scenarios of ``scenarios`` (HTTP appends, bulk load, time
-travel, the server's memory, rebuild, scale-out on PostgreSQL and the in-process figures
-against the bare library) over a synthetic ledger made by ``synthetic``, and prints the
-table of ``report`` or its JSON. ``claims-ledger bench generate`` writes a synthetic ledger
-in the export format, for ``claims-ledger load`` or any other use.
+travel, the server's memory, rebuild, scale-out on PostgreSQL, appends under 1,000
+server-sent event subscribers and the in-process figures against the bare library) over a
+synthetic ledger made by ``synthetic``, and prints the table of ``report`` or its JSON.
+``claims-ledger bench generate`` writes a synthetic ledger in the export format, for
+``claims-ledger load`` or any other use.
 
 The machine's speed varies, so every headline figure is a ratio to a baseline measured on
 the same machine in the same run; see ``report`` for what each ratio means.
@@ -97,6 +98,11 @@ def bench(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic ledgers and the reads.")] = 1,
+    subscribers: Annotated[
+        int,
+        typer.Option(min=1, max=20_000,
+                     help="Server-sent event subscribers of the live scenario."),
+    ] = 1000,
     postgres: Annotated[
         str | None,
         typer.Option(
@@ -111,7 +117,8 @@ def bench(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Measure appends over HTTP, bulk load, time travel, memory, rebuild and scale-out.
+    """Measure appends over HTTP, bulk load, time travel, memory, rebuild, scale-out and
+    appends under 1,000 live subscribers.
 
     Each figure is set beside a baseline measured on this machine in the same run (a
     trivial POST on the same server settings, raw SQLite or COPY inserts, the same reads
@@ -133,6 +140,7 @@ def bench(
             workdir=Path(tmp),
             postgres=postgres,
             duration=duration or (1.0 if quick else 10.0),
+            subscribers=subscribers,
         )
         if quick:
             plan.claim_reads, plan.list_reads, plan.read_budget = 20, 3, 5.0
@@ -177,7 +185,9 @@ def _parameters(plan: scenarios.Plan, selected: frozenset[str], seconds: float) 
         "quick": plan.quick,
         "scenarios": sorted(selected),
         "http_seconds_per_level": plan.duration,
-        "load_generator": load_generator() if selected & {"http", "scale-out"} else None,
+        "subscribers": plan.subscribers if "live" in selected else None,
+        "load_generator": load_generator() if selected & {"http", "scale-out", "live"}
+        else None,
         "seconds": round(seconds, 1),
         "machine": {
             "cpus": os.cpu_count(),

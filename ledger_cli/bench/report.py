@@ -86,9 +86,11 @@ def headline(scenarios: JSON) -> JSON:
         queries = scenarios["time_travel"].get("queries", {})
         for name in TIME_TRAVEL_QUERIES:
             figures[f"time_travel_{name}"] = queries.get(name, {}).get("ratio")
-    for name in ("memory", "rebuild", "scale_out"):
+    for name in ("memory", "rebuild", "scale_out", "live"):
         if name in scenarios:
             figures[name] = scenarios[name]["ratio"]
+    if "live" in scenarios:
+        figures["live_whole_log"] = scenarios["live"].get("whole_log", {}).get("ratio")
     if "library" in scenarios:
         for name in ("append", "batch"):
             figures[f"library_{name}"] = scenarios["library"].get(name, {}).get("ratio")
@@ -124,7 +126,7 @@ def _ratio_or_reason(figures: JSON, digits: int = 3) -> str:
 _LABELS = {
     "http_append": "HTTP append", "load": "bulk load", "time_travel": "time travel",
     "memory": "server peak RSS", "rebuild": "rebuild", "scale_out": "scale-out",
-    "library": "in-process",
+    "library": "in-process", "live": "live subscribers",
 }
 
 
@@ -177,6 +179,20 @@ def _rows(scenarios: JSON) -> list[list[str]]:
         rows.append(["2 processes / 1 (req/s)", _n((two or {}).get("throughput")),
                      _n((scale.get("one") or {}).get("throughput")), _ratio_or_reason(scale),
                      *_latency(two)])
+    live = scenarios.get("live")
+    if live is not None:
+        count = f"{live['subscribers']:,}"
+        alone = _n(live["without"]["throughput"])
+        for name, what in (("claims", "one claim each"), ("whole_log", "the whole log")):
+            run = live[name]
+            rows.append([f"append, {count} SSE subscribers ({what}) / none (req/s)",
+                         _n(run["appends"]["throughput"]), alone, _ratio_or_reason(run),
+                         *_latency(run["appends"])])
+            delivery = run["delivery"]
+            delays = {name: delivery.get(f"delay_{name}") for name in _TABLE_PERCENTILES}
+            rows.append([f"  delivery delay, recorded_at to arrival ({delivery['complete']:,} "
+                         f"of {count} got every event once, in order)",
+                         "-", "-", "-", *_latency(delays)])
     library = scenarios.get("library")
     if library is not None:
         for name in ("append", "batch", "read"):

@@ -21,6 +21,11 @@
   after the load (and on the small ledger too, unreported) so the servers of
   ``time_travel`` start with their projections up to date.
 - ``scale_out``: on PostgreSQL only, ``serve --workers 2`` vs ``--workers 1`` appending.
+- ``live``: appends at 16 connections to one server process with 1,000 subscribers to
+  ``GET /events/stream`` (``subscribers``: raw asyncio sockets in a process of their own)
+  vs the same appends with none (the mean of a run before the subscribers connect and one
+  after they leave); and the delay from each event's ``recorded_at`` to its arrival at
+  each subscriber.
 - ``library``: the in-process figures of the first benchmark (``library.run``).
 """
 
@@ -88,6 +93,7 @@ class Plan:
     read_budget: float = 30.0  # seconds per time-travel query kind (at least 3 samples)
     read_timeout: float = 120.0  # seconds one time-travel read may take
     stores: list[str] = field(default_factory=list)
+    subscribers: int = 1000  # the live scenario's SSE subscribers
     rebuild_available: bool | None = None  # found out on first use
 
     @property
@@ -614,9 +620,136 @@ def scale_out(plan: Plan) -> JSON:
     }
 
 
+# -- g: live subscribers -------------------------------------------------------------------
+
+#: Append connections of the live scenario.
+LIVE_CONNECTIONS = 16
+
+
+@contextmanager
+def subscribers(port: int, count: int, after: int, workdir: Path, claims: list[str] | None = None
+                ) -> Iterator[Crowd]:
+    """``count`` subscribers to the log stream after ``after`` (each to one of ``claims``,
+    round robin, if given), in a process of their own, connected (a context manager)."""
+    with subprocess.Popen(
+        _subscribers_command(port, count, after, claims or []), cwd=workdir,
+        env=clean_environment(),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:  # its pipes are closed, and it is waited for, on the way out
+        crowd = Crowd(process, count)
+        try:
+            crowd.wait_ready()
+            yield crowd
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def _subscribers_command(port: int, count: int, after: int, claims: list[str]) -> list[str]:
+    return [sys.executable, "-m", "ledger_cli.bench.subscribers", "--port", str(port),
+            "--count", str(count), "--after", str(after), "--claims", ",".join(claims)]
+
+
+@dataclass
+class Crowd:
+    process: subprocess.Popen[str]
+    count: int
+
+    def wait_ready(self) -> None:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().split()
+        if line[:1] != ["ready"] or int(line[1]) != self.count:
+            raise BenchError(f"the subscribers did not all connect ({' '.join(line) or 'no word'}):"
+                             f" {self._stderr()}")
+
+    def finish(self) -> JSON:
+        """Stop them (once they have every event stored by now); their figures."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("stop\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        self.process.wait(timeout=120)
+        if not line.startswith("{"):
+            raise BenchError(f"the subscribers failed: {self._stderr()}")
+        figures: JSON = json.loads(line)
+        return figures
+
+    def _stderr(self) -> str:
+        if self.process.poll() is None:
+            self.process.kill()
+        assert self.process.stderr is not None
+        return self.process.stderr.read()[-2000:]
+
+
+def _log_head(port: int) -> int:
+    """The position of the last event the server has stored."""
+    after = 0
+    client = Client(port)
+    try:
+        while True:
+            status, _, body = client.timed_get(f"/events?after={after}&limit=1000")
+            if status != 200:
+                raise BenchError(f"GET /events answered {status}")
+            page = json.loads(body)
+            if not page["data"]:
+                return after
+            after = int(page["data"][-1]["position"])
+            if not page.get("next_cursor"):
+                return after
+    finally:
+        client.close()
+
+
+def live(plan: Plan) -> JSON:
+    from ledger_cli.bench.subscribers import raise_fd_limit
+
+    count = plan.subscribers
+    raise_fd_limit(count + 256)  # the server (started from here) holds one per subscriber
+    store = new_store(plan, "live")
+    paths = _prepare_appends(store)
+    claims = [path.split("/")[2] for path in paths]
+    body = _append_body()
+    runs: JSON = {}
+    with ledger_server(store, plan.workdir) as server:
+        say(f"bench: live, appends at {LIVE_CONNECTIONS} connections without subscribers")
+        drive(server.port, paths, body, 4, 1)  # warm-up
+        before = drive(server.port, paths, body, LIVE_CONNECTIONS, plan.duration)
+        for name, followed in (("claims", claims), ("whole_log", None)):
+            head = _log_head(server.port)
+            say(f"bench: live, {count:,} subscribers to /events/stream"
+                f"{'?claim=' if followed else ' (the whole log)'}, appending")
+            with subscribers(server.port, count, head, plan.workdir, followed) as crowd:
+                time.sleep(1)  # the connections settle (their catch-up reads are done)
+                loaded = drive(server.port, paths, body, LIVE_CONNECTIONS, plan.duration)
+                runs[name] = {"appends": loaded, "delivery": crowd.finish()}
+        after = drive(server.port, paths, body, LIVE_CONNECTIONS, plan.duration)
+    alone = [f["throughput"] for f in (before, after) if f["throughput"]]
+    baseline = sum(alone) / len(alone) if alone else None
+    for name, found in runs.items():
+        found["ratio"] = ratio(found["appends"]["throughput"], baseline)
+        say(f"bench: live ({name}): {found['appends']['throughput']} req/s with {count:,} "
+            f"subscribers vs {baseline} without; delivery p99 "
+            f"{found['delivery']['delay_p99_ms']} ms")
+    return {
+        "method": f"claims-ledger serve (one process) appending over {LIVE_CONNECTIONS} "
+        f"connections to {len(claims)} claims, with {count:,} subscribers to GET "
+        "/events/stream (raw asyncio sockets in a process of their own) vs with none (the "
+        "mean of a run before they connect and one after they leave). claims: each "
+        "subscriber follows one of the claims (?claim=, round robin); whole_log: each "
+        "follows the whole log. Delay: from each event's recorded_at to its arrival at "
+        "each subscriber that follows it",
+        "subscribers": count,
+        "connections": LIVE_CONNECTIONS,
+        "without": {"before": before, "after": after, "throughput": baseline},
+        **runs,
+        "ratio": runs["claims"]["ratio"],
+    }
+
+
 # -- the run -------------------------------------------------------------------------------
 
-SCENARIOS = ("http", "load", "time-travel", "memory", "rebuild", "scale-out", "library")
+SCENARIOS = ("http", "load", "time-travel", "memory", "rebuild", "scale-out", "live",
+             "library")
 #: Scenarios that need the large ledger loaded (and so run the load scenario).
 NEEDS_LOAD = frozenset({"load", "time-travel", "memory", "rebuild"})
 
@@ -649,6 +782,8 @@ def run(plan: Plan, selected: frozenset[str]) -> JSON:
             _load_scenarios(plan, selected, scenarios)
         if "scale-out" in selected:
             scenarios["scale_out"] = _guarded("scale-out", lambda: scale_out(plan))
+        if "live" in selected:
+            scenarios["live"] = _guarded("live", lambda: live(plan))
         if "library" in selected:
             scenarios["library"] = _guarded("library", lambda: _library(plan))
     finally:

@@ -70,6 +70,13 @@ def test_the_worked_example_owes_one_notification(article: TestClient) -> None:
     ({"condition": BAND, "scope": {"colour": "red"}}, "scope.colour"),
     ({"condition": BAND, "scope": {"claim": CLAIM, "tag": "nk"}}, "scope"),
     ({"condition": BAND, "scope": {"claim": CLAIM}, "url": "ftp://example.org"}, "url"),
+    # Webhooks go to public addresses only (CLAIMS_LEDGER_WEBHOOK_ALLOW_PRIVATE is unset).
+    ({"condition": BAND, "scope": {"claim": CLAIM}, "url": "http://127.0.0.1:9/hook"}, "url"),
+    ({"condition": BAND, "scope": {"claim": CLAIM}, "url": "http://localhost/hook"}, "url"),
+    ({"condition": BAND, "scope": {"claim": CLAIM},
+      "url": "http://169.254.169.254/latest/meta-data/"}, "url"),
+    ({"condition": BAND, "scope": {"claim": CLAIM}, "url": "https://10.1.2.3/hook"}, "url"),
+    ({"condition": BAND, "scope": {"claim": CLAIM}, "url": "http://[::1]:8080/hook"}, "url"),
     ({"condition": BAND, "scope": {"claim": CLAIM}, "secret": "short"}, "secret"),
     ({"condition": BAND, "scope": {"claim": CLAIM}, "colour": "red"}, "colour"),
 ])
@@ -112,3 +119,17 @@ def test_readers_list_writers_set(memory_ledger: ClaimsLedger) -> None:
         assert made.status_code == 201 and made.json()["actor"] == "wes"
         assert len(client.get("/watches", headers=reader).json()["data"]) == 1
         assert_problem(client.delete(f"/watches/{made.json()['id']}", headers=reader), 403)
+
+
+def test_private_webhook_addresses_are_allowed_when_the_settings_say_so(
+    memory_ledger: ClaimsLedger,
+) -> None:
+    settings = Settings(store="memory", webhook_allow_private=True,
+                        _env_file=None)  # type: ignore[call-arg]
+    memory_ledger.register_claim({"id": "c", "text": "a claim"}, "wes")
+    body = {"condition": {"kind": "resolved"}, "scope": {"claim": "c"},
+            "url": "http://127.0.0.1:8765/hook"}
+    with TestClient(create_app(settings, memory_ledger)) as client:
+        made = client.post("/watches", json=body)
+        assert made.status_code == 201, made.text
+        assert made.json()["url"] == body["url"]

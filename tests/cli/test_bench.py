@@ -104,6 +104,35 @@ def test_in_process_scenarios_report_ratios(invoke: Invoke, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+def test_the_live_scenario_reports_appends_with_and_without_subscribers(invoke: Invoke) -> None:
+    """A small crowd (20 subscribers), each run on one server: every figure, and every
+    subscriber got every event it follows exactly once, in order."""
+    result = invoke("bench", "--quick", "-s", "live", "--subscribers", "20", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["parameters"]["subscribers"] == 20
+    assert set(report["headline"]) == {"live", "live_whole_log"}
+    assert all(value > 0 for value in report["headline"].values())
+    live = report["scenarios"]["live"]
+    assert live["subscribers"] == 20
+    assert live["without"]["throughput"] > 0
+    for name in ("claims", "whole_log"):
+        run = live[name]
+        assert run["ratio"] == pytest.approx(
+            run["appends"]["throughput"] / live["without"]["throughput"], rel=1e-3)
+        assert all(run["appends"][field] is not None for field in LATENCY)
+        delivery = run["delivery"]
+        assert delivery["subscribers"] == delivery["complete"] == 20
+        assert delivery["errors"] == []
+        assert delivery["events"] >= run["appends"]["count"]
+        assert all(delivery[f"delay_{p}"] > 0 for p in ("p50_ms", "p99_ms", "p99.9_ms"))
+    # Each subscriber of the whole log got every event; of one claim, that claim's.
+    assert live["whole_log"]["delivery"]["deliveries"] == 20 * live["whole_log"]["delivery"][
+        "events"]
+    assert live["claims"]["delivery"]["deliveries"] < live["claims"]["delivery"]["events"] * 20
+
+
+@pytest.mark.slow
 def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
     """The CI run: every scenario on SQLite, servers included, at its smallest."""
     result = invoke("bench", "--quick", "--json")
@@ -117,7 +146,8 @@ def test_quick_mode_reports_every_figure(invoke: Invoke) -> None:
         *(f"time_travel_{q}" for q in (
             "claim", "hot_claim", "list_first_page", "list_status", "list_q",
         )),
-        "memory", "rebuild", "scale_out", "library_append", "library_batch",
+        "memory", "rebuild", "scale_out", "live", "live_whole_log", "library_append",
+        "library_batch",
     }
     assert set(headline) == expected
     scenarios = report["scenarios"]

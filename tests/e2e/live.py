@@ -25,8 +25,9 @@ AS_READER = {"Authorization": f"Bearer {READER}"}
 class Server:
     """``uvicorn --factory api.main:create_app`` on one SQLite file and one port."""
 
-    def __init__(self, store: Path, log: Path) -> None:
+    def __init__(self, store: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.store, self.log, self.port = store, log, free_port()
+        self.env = env or {}  # more settings
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -41,6 +42,8 @@ class Server:
             "CLAIMS_LEDGER_STREAM_PING_SECONDS": "0.5",
             "CLAIMS_LEDGER_STREAM_POLL_SECONDS": "0.2",
             "CLAIMS_LEDGER_WEBHOOK_RETRY_SECONDS": "0.2",
+            "CLAIMS_LEDGER_WEBHOOK_ALLOW_PRIVATE": "true",  # the receivers are on 127.0.0.1
+            **self.env,
         }
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
                    "--host", "127.0.0.1", "--port", str(self.port),

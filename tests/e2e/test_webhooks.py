@@ -29,11 +29,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 in a thread: answers 500 while ``failing``, else 204;
-    keeps every request (headers and body) it got."""
+    """A webhook receiver on 127.0.0.1 in a thread: answers 500 while ``failing``, else 204,
+    after ``delay`` seconds; keeps every request (headers and body) it got."""
 
     def __init__(self) -> None:
         self.failing = False
+        self.delay = 0.0
         self.requests: list[tuple[dict[str, str], bytes, int]] = []
         self.changed = threading.Condition()
         receiver = self
@@ -41,6 +42,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
                 status = 500 if receiver.failing else 204
                 with receiver.changed:
                     receiver.requests.append((dict(self.headers), body, status))

@@ -120,12 +120,12 @@ def test_a_restart_finds_the_watches_and_owes_nothing_twice(sql_store: str) -> N
 def test_failed_deliveries_are_retried_with_growing_pauses_then_given_up(
     watched: ClaimsLedger,
 ) -> None:
-    watches = Watches(watched)
+    watches = Watches(watched, allow_private=True)  # a receiver on this machine
     made = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"},
                            "url": f"http://127.0.0.1:{_closed_port()}/hook"}, "ana")
     say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="almost certain")
     watches.scan()
-    policy = Policy(retry_seconds=0.000001, max_attempts=3, timeout=5)
+    policy = Policy(retry_seconds=0.000001, max_attempts=3, timeout=5, allow_private=True)
     tried = [deliver_due(watches, policy) for _ in range(3)]
     (delivery,) = watches.deliveries(made["id"])["data"]
     assert delivery["status"] == "failed" and delivery["attempts"] == 3
@@ -135,14 +135,54 @@ def test_failed_deliveries_are_retried_with_growing_pauses_then_given_up(
 
 
 def test_a_retry_waits_for_its_pause(watched: ClaimsLedger) -> None:
-    watches = Watches(watched)
+    watches = Watches(watched, allow_private=True)
     made = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"},
                            "url": f"http://127.0.0.1:{_closed_port()}/hook"}, "ana")
     say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="almost certain")
     watches.scan()
-    policy = Policy(retry_seconds=3600, max_attempts=5, timeout=5)
+    policy = Policy(retry_seconds=3600, max_attempts=5, timeout=5, allow_private=True)
     assert deliver_due(watches, policy) == 1
     assert deliver_due(watches, policy) == 0  # not due for an hour
     (delivery,) = watches.deliveries(made["id"])["data"]
     assert delivery["status"] == "retrying" and delivery["next_attempt_at"] > delivery[
         "last_attempt_at"]
+
+
+def test_a_re_rating_fires_the_watches_of_the_claims_its_source_spoke_on(
+    watched: ClaimsLedger,
+) -> None:
+    """A source's re-rating moves every claim the source spoke on: the conditions are
+    judged there too, with the re-rating as the cause (one notification per claim)."""
+    claim(watched, "quiet")  # the source never speaks on it
+    watches = Watches(watched)
+    band = {"kind": "band"}
+    on_troops = watches.create({"condition": band, "scope": {"claim": "troops"}}, "ana")
+    on_all = watches.create({"condition": band, "scope": {"text": "claim"}}, "ana")
+    on_quiet = watches.create({"condition": band, "scope": {"claim": "quiet"}}, "ana")
+    say(watched, "troops", "assessed", "nis", "2024-10-18", likelihood="likely")
+    say(watched, "arms", "assessed", "nis", "2024-10-18", likelihood="likely")
+    assert watches.scan() == 3  # into "likely": troops for two watches, arms for one
+    answer = watched.rerate_source("nis", {"reliability": "E", "occurred_at": "2024-10-01"},
+                                   "ana")
+    rerated = answer["ratings"][-1]
+    assert watches.scan() == 3  # out of "likely" on both claims
+    (firing,) = [d for d in watches.deliveries(on_troops["id"])["data"]
+                 if d["position"] == rerated["position"]]
+    both = [d for d in watches.deliveries(on_all["id"])["data"]
+            if d["position"] == rerated["position"]]
+    assert len(both) == 2 and len({d["delivery_id"] for d in both}) == 2
+    assert watches.deliveries(on_quiet["id"])["data"] == []
+    # What a subscriber (and a webhook) gets: the claim, before, after, the re-rating.
+    feed = watches.claim_feed("troops", rerated["position"] - 1)
+    said = [m.data for m in feed.messages if m.name == "watch"]
+    assert {d["watch_id"] for d in said} == {on_troops["id"], on_all["id"]}
+    for data in said:
+        assert data["event"]["type"] == "source_rerated"
+        assert data["event"]["position"] == rerated["position"]
+        assert (data["before"]["band"], data["after"]["band"]) == (
+            "likely", "roughly even chance")
+        assert "re-rated E" in data["reason"]
+    assert firing["delivery_id"] in {d["delivery_id"] for d in said}
+    # A re-rating that moves no band owes nothing.
+    watched.rerate_source("nis", {"reliability": "E", "occurred_at": "2024-10-02"}, "ana")
+    assert watches.scan() == 0

@@ -1,0 +1,153 @@
+"""The process's one reader of the log (``ledger.live.LogHub``) and its subscribers
+(``ledger.live.follow``): many subscribers, one read of each page; a subscriber that joins
+late catches up from the log itself, then takes the hub's pages with no gap and no
+duplicate; one too slow for its queue is cut loose and catches up by position."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from ledger.application import ClaimsLedger
+from ledger.live import Changes, LogFilter, LogHub, Message, follow, log_feed
+
+from .helpers import claim, say, source
+
+
+def _encode(message: Message) -> bytes:
+    return f"id: {message.id}\ndata: {json.dumps(message.data)}\n\n".encode()
+
+
+def _positions(chunks: list[bytes]) -> list[int]:
+    text = b"".join(chunks).decode()
+    return [int(line[4:]) for line in text.splitlines() if line.startswith("id: ")]
+
+
+def _setup(ledger: ClaimsLedger) -> None:
+    source(ledger, "zelensky")
+    source(ledger, "peskov")
+    claim(ledger, "troops")
+    claim(ledger, "arms")
+
+
+async def _collect(hub: LogHub, ledger: ClaimsLedger, after: int, wanted: LogFilter,
+                   into: list[bytes]) -> None:
+    async for chunk in follow(hub, after, lambda p: log_feed(ledger, p, wanted), wanted):
+        into.append(chunk)
+
+
+async def _until(done: Any, timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while not done():
+            await asyncio.sleep(0.01)
+
+
+def _write(ledger: ClaimsLedger, count: int, start: int = 1) -> None:
+    for day in range(start, start + count):
+        say(ledger, "troops" if day % 3 else "arms", "asserted" if day % 2 else "denied",
+            "zelensky" if day % 2 else "peskov", f"2024-10-{day % 28 + 1:02d}")
+
+
+def test_many_subscribers_share_one_reader_and_see_every_event_once(
+    ledger: ClaimsLedger,
+) -> None:
+    _setup(ledger)
+
+    async def scenario() -> None:
+        # A poll far longer than the test: only this process's writes wake the hub.
+        hub = LogHub(ledger, Changes(ledger.store), _encode, poll=3600, gather=0.01)
+        await hub.start()
+        try:
+            got: list[list[bytes]] = [[] for _ in range(20)]
+            arms: list[bytes] = []
+            tasks = [asyncio.create_task(_collect(hub, ledger, 0, LogFilter(), into))
+                     for into in got]
+            tasks.append(asyncio.create_task(_collect(hub, ledger, 0, LogFilter(claim="arms"),
+                                                      arms)))
+            await _until(lambda: all(_positions(g) == [1, 2, 3, 4] for g in got))
+            reads = hub.reads
+            # Written from another thread while the subscribers follow.
+            await asyncio.to_thread(_write, ledger, 30)
+            await _until(lambda: all(len(_positions(g)) == 34 for g in got))
+            for chunks in got:
+                assert _positions(chunks) == list(range(1, 35))
+            log = ledger.global_log(0, 100)["events"]
+            arms_positions = [r["position"] for r in log if r.get("claim_id") == "arms"]
+            await _until(lambda: _positions(arms) == arms_positions)
+            # The hub read each new page once for all 21 subscribers: at most one read per
+            # wake-up (a write wakes it, and on PostgreSQL its NOTIFY once more), not 21.
+            assert hub.reads - reads <= 2 * 30 + 1
+            # A subscriber that joins late, from an old position: the catch-up, then live.
+            late: list[bytes] = []
+            tasks.append(asyncio.create_task(_collect(hub, ledger, 10, LogFilter(), late)))
+            await _until(lambda: _positions(late) == list(range(11, 35)))
+            await asyncio.to_thread(_write, ledger, 5, 40)
+            await _until(lambda: len(_positions(late)) == 29)
+            assert _positions(late) == list(range(11, 40))
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            assert not hub.subscribers  # each left the hub as it ended
+        finally:
+            await hub.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_subscriber_too_slow_for_its_queue_catches_up_from_the_log(
+    ledger: ClaimsLedger,
+) -> None:
+    _setup(ledger)
+
+    async def scenario() -> None:
+        hub = LogHub(ledger, Changes(ledger.store), _encode, poll=3600, gather=0.01,
+                     queue_limit=3)
+        await hub.start()
+        try:
+            wanted = LogFilter()
+            feed = follow(hub, 0, lambda p: log_feed(ledger, p, wanted), wanted)
+            first = await anext(feed)  # the catch-up: positions 1-4; then it stops reading
+            assert _positions([first]) == [1, 2, 3, 4]
+            joined = next(iter(hub.subscribers))
+            for day in range(1, 7):  # one page each (the hub reads after every write)
+                await asyncio.to_thread(_write, ledger, 1, day)
+                await _until(lambda: hub.position == 4 + day)  # noqa: B023
+            assert joined.cut and joined not in hub.subscribers  # more than 3 records behind
+            rest: list[bytes] = []
+            while len(_positions(rest)) < 6:
+                rest.append(await anext(feed))
+            assert _positions(rest) == [5, 6, 7, 8, 9, 10]  # from the log itself, nothing lost
+            assert len(hub.subscribers) == 1 and next(iter(hub.subscribers)) is not joined
+            await asyncio.to_thread(_write, ledger, 1, 20)
+            assert _positions([await anext(feed)]) == [11]  # and live again
+            await feed.aclose()
+            assert not hub.subscribers
+        finally:
+            await hub.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_subscriber_of_one_claim_is_handed_only_the_pages_that_hold_it(
+    ledger: ClaimsLedger,
+) -> None:
+    _setup(ledger)
+
+    async def scenario() -> None:
+        hub = LogHub(ledger, Changes(ledger.store), _encode, poll=3600, gather=0.01)
+        await hub.start()
+        try:
+            arms, anyone = hub.join("arms"), hub.join()
+            await asyncio.to_thread(say, ledger, "troops", "asserted", "zelensky", "2024-10-13")
+            await _until(lambda: hub.position == 5)
+            assert not arms.pages and len(anyone.pages) == 1
+            await asyncio.to_thread(say, ledger, "arms", "denied", "peskov", "2024-10-14")
+            await _until(lambda: hub.position == 6)
+            assert [p.last for p in arms.pages] == [6] and len(anyone.pages) == 2
+            hub.leave(arms)
+            hub.leave(anyone)
+        finally:
+            await hub.stop()
+
+    asyncio.run(scenario())
