@@ -99,7 +99,17 @@ class CheckpointSchedule:
         if mine and not had:
             log.info("this process signs the scheduled checkpoints (it holds the store's "
                      "%s lock)", self.lock.name)
+            self._signed_head = self._latest_signed()
         return mine
+
+    def _latest_signed(self) -> int | None:
+        """The position of the newest checkpoint kept (by the process that held the lock
+        before, say), so a head it signed is not signed again on taking over."""
+        try:
+            latest = self.checkpoints.latest()
+        except StoreUnavailable:
+            return None
+        return None if latest is None else latest.position
 
     def sign_if_moved(self) -> Checkpoint | None:
         """Sign the head unless this schedule signed it already; None if nothing was signed.
