@@ -221,6 +221,32 @@ class AppendedEvent(BaseModel):
                          examples=[6])
 
 
+class PreviewEvent(EventPublic):
+    """The proposed statement as an append would record it (``recorded_at``: as if now);
+    it has no position, being written nowhere."""
+
+    event_id: str = Field(description="always 'proposed'", examples=["proposed"])
+    position: int | None = Field(  # type: ignore[assignment]
+        default=None, description="none: the event is not written")
+
+
+class PreviewResult(BaseModel):
+    """How the claim's number would move if the body were appended now; nothing is written."""
+
+    claim_id: str = CLAIM_ID
+    as_of: Instant
+    known_at: Instant
+    version: int = Field(description="the claim's version now (a preview does not change it)",
+                         examples=[5])
+    before: CredibilityGraded = Field(description="the claim's credibility now")
+    after: CredibilityGraded = Field(description="its credibility with the statement added")
+    change: float = Field(description="after minus before, in probability", examples=[0.13])
+    event: PreviewEvent
+    credibility: Credibility = Field(
+        description="the credibility after, with every contribution (the proposed "
+        "statement's event_id is 'proposed')")
+
+
 class AppendAnswer(RootModel[AppendResult | AppendedEvent]):
     """An append's answer: the full one, or with ``Prefer: return=minimal`` the minimal one."""
 

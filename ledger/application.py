@@ -7,6 +7,8 @@
 - ``reads``: the read use cases (``ledger.reads``);
 - ``writes``: the write use cases (``ledger.writes``), whose answers say whether they
   were an idempotent replay (``Written``);
+- ``preview``: how an append would move a claim's number, nothing written
+  (``ledger.preview``);
 - ``importer``: loading records of the export format (``ledger.export``);
 - ``projector``: the credibility projection (``ledger.projection``), None in memory; a
   server starts it (``projector.start()``), other processes bring it up to date on read.
@@ -24,6 +26,7 @@ from typing import Any
 from ledger.answers import JSON
 from ledger.errors import LedgerError
 from ledger.export import Importer
+from ledger.preview import Preview
 from ledger.projection import open_projector
 from ledger.reads import LedgerReads
 from ledger.store import LedgerApplication
@@ -40,6 +43,8 @@ class ClaimsLedger:
         self.projector = open_projector(self.store)
         self.reads = LedgerReads(self.store, self.projector)
         self.writes = LedgerWrites(self.store, self.reads)
+        #: How a statement would move a claim's number, nothing written (``ledger.preview``).
+        self.preview = Preview(self.reads, self.writes)
         self.importer = Importer(self.store)
         # The read use cases, as they are.
         self.claim = self.reads.claim
