@@ -118,6 +118,12 @@ class ClaimListed(BaseModel):
     as_of: Instant
     known_at: Instant
     credibility: CredibilityGraded
+    last_change: Instant | None = Field(
+        description="the valid time the claim's answer (probability, band, status, grade) "
+        "last changed by as_of, as known at known_at; null while nothing said has moved it")
+    moved: float | None = Field(
+        default=None, description="with since: the probability at as_of minus the "
+        "probability at since (as known at known_at)", examples=[0.12])
 
 
 class Damage(BaseModel):
@@ -149,9 +155,12 @@ class ClaimDamaged(BaseModel):
 class ClaimsPublic(BaseModel):
     as_of: Instant
     known_at: Instant
+    since: Instant | None = Field(
+        default=None, description="the valid time each item's moved counts from (with since)")
     data: list[ClaimListed | ClaimDamaged] = Field(
-        description="the claims in registration order; a claim whose stored history is "
-        "damaged is listed as a ClaimDamaged (it has 'damaged' and no credibility)"
+        description="the claims in registration order, or in the order sort names; a claim "
+        "whose stored history is damaged is listed as a ClaimDamaged (it has 'damaged' and "
+        "no credibility)"
     )
     next_cursor: Cursor
 
