@@ -82,7 +82,9 @@ def recorder(request: Request, ledger: LedgerDep, claim_id: str) -> dict[str, An
     }
 
 
-def _cross_site(request: Request, form: Mapping[str, str]) -> bool:
+def cross_site(request: Request, form: Mapping[str, str]) -> bool:
+    """Whether a form post came from another site: an Origin naming another host, or no
+    token equal to this browser's ``ledger_form`` cookie."""
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.url.netloc:
         return True
@@ -139,7 +141,7 @@ async def record_statement(
     if principal is None:
         return problem(request, 403, "Not allowed",
                        "Recording a statement needs a writer's key: sign in with one.")
-    if _cross_site(request, form):
+    if cross_site(request, form):
         return problem(request, 403, "Not allowed",
                        "This form did not come from this site's own page: open the claim's "
                        "page again and send it from there.")
