@@ -545,6 +545,16 @@ class CredibilityTables:
         from the first). A keyset: the key of the claim at ``after`` is read at the same
         times, so a page starts where the one before ended whatever the key. None if no
         claim listed at these times is at ``after`` (a cursor of another listing)."""
+        direction = "DESC" if order.descending else "ASC"
+        if order.key == "registered":
+            # The key is the position itself: the keyset is a range of the claims' index,
+            # and the page is read down it (with since, the newest first, or not).
+            inner, params = self._ordered(as_of, known_at, filters, order, after)
+            cursor.execute(
+                self.sql(f"SELECT * FROM ({inner}) x ORDER BY x.position {direction} LIMIT ?"),
+                [*params, limit],
+            )
+            return list(cursor.fetchall())
         inner, params = self._ordered(as_of, known_at, filters, order)
         key = "x.sort_key" + (' COLLATE "C"' if order.key == "text" and self.placeholder != "?"
                               else "")
@@ -563,21 +573,25 @@ class CredibilityTables:
         cursor.execute(
             self.sql(
                 f"SELECT * FROM ({inner}) x {keyset}"
-                f"ORDER BY {key} {'DESC' if order.descending else 'ASC'}, x.position LIMIT ?"
+                f"ORDER BY {key} {direction}, x.position LIMIT ?"
             ),
             [*params, *keyset_params, limit],
         )
         return list(cursor.fetchall())
 
     def _ordered(
-        self, as_of: int, known_at: int, filters: Filters, order: Order
+        self, as_of: int, known_at: int, filters: Filters, order: Order, after: int = 0
     ) -> tuple[str, list[Any]]:
-        """Every claim registered by known_at passing ``filters``, with its answer at
+        """Every claim registered by known_at passing ``filters`` (and, given ``after``,
+        registered after it, or before it in descending order), with its answer at
         (as_of, known_at) (``i``), its answer at ``order.since`` (``s``) if given and
         ``moved``, and ``sort_key``: a query and its parameters."""
         where, params = self._filtered(filters, "i")
         where.insert(0, "c.recorded_at <= ?")
         params.insert(0, known_at)
+        if after:
+            where.insert(1, f"c.position {'<' if order.descending else '>'} ?")
+            params.insert(1, after)
         joins = [self._answer_join("i")]
         join_params = [END_OF_TIME, known_at, as_of, known_at, as_of, known_at, known_at]
         moved = ""

@@ -169,6 +169,10 @@ def test_preview_shows_the_move_and_records_nothing_then_record_commits(
     proposed = page.by_id("preview-proposed").text()
     assert "National Intelligence Service" in proposed and "this statement" in proposed
     assert not [n for n in page.walk() if n.attrs.get("id") == "record-refused"]
+    # The NIS's earlier assessment is now superseded by this one, and says so in words.
+    reasons = page.by_id("preview-reasons").text()
+    assert "superseded by this source's later statement (the one previewed)" in reasons
+    assert "proposed" not in reasons
     # Nothing written; the form comes back as typed, with its token.
     assert _events(desk) == before
     assert int(ledger.store.recorder.max_notification_id() or 0) == head

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -120,12 +121,15 @@ def _preview(ledger: LedgerDep, answer: dict[str, Any]) -> dict[str, Any]:
     sources = sources_named(ledger, [c["source"] for c in contributions if c["source"]],
                             instant(answer["as_of"]), known)
     names = EventNames(events, sources)
+    # The proposed statement, as a reason names it ("proposed of 2024-10-21"), in words.
+    event_id = re.escape(answer["event"]["event_id"])
+    proposed = re.compile(rf"\b{event_id}(?: of \d{{4}}-\d{{2}}-\d{{2}})?")
     return {
         **answer,
         "reasons": [
             {**c, "who": sources[c["source"]]["name"] if c["source"] in sources else c["source"],
              "proposed": c["event_id"] == answer["event"]["event_id"],
-             "why": names.linked(c["reason"])}
+             "why": names.linked(proposed.sub("(the one previewed)", c["reason"]))}
             for c in contributions
         ],
     }
