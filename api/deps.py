@@ -68,9 +68,12 @@ async def authorize(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, checked against the keys: reading needs reader, writing writer."""
+    """The caller, checked against the keys: reading needs reader, writing writer (a
+    ``ReadingRoute`` only reads, whatever its method)."""
     keys: KeyRing = request.app.state.keys
-    needed = Role.reader if request.method in ("GET", "HEAD", "OPTIONS") else Role.writer
+    reads = request.method in ("GET", "HEAD", "OPTIONS") or getattr(
+        request.state, "only_reads", False)
+    needed = Role.reader if reads else Role.writer
     principal = keys.authorize(credentials.credentials if credentials else None, needed)
     request.state.principal = principal.name
     request.state.caller = principal
@@ -116,6 +119,20 @@ class AuthenticatedRoute(APIRoute):
             return await handle(request)
 
         return authenticated_first
+
+
+class ReadingRoute(AuthenticatedRoute):
+    """A route that writes nothing whatever its method (a preview a body asks for): a
+    reader's key is enough."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def reading(request: Request) -> Response:
+            request.state.only_reads = True
+            return await handle(request)
+
+        return reading
 
 
 _TIME = "RFC 3339 timestamp with a zone, or a date (the end of that day, UTC); default now"

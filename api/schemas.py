@@ -118,6 +118,12 @@ class ClaimListed(BaseModel):
     as_of: Instant
     known_at: Instant
     credibility: CredibilityGraded
+    last_change: Instant | None = Field(
+        description="the valid time the claim's answer (probability, band, status, grade) "
+        "last changed by as_of, as known at known_at; null while nothing said has moved it")
+    moved: float | None = Field(
+        default=None, description="with since: the probability at as_of minus the "
+        "probability at since (as known at known_at)", examples=[0.12])
 
 
 class Damage(BaseModel):
@@ -149,9 +155,12 @@ class ClaimDamaged(BaseModel):
 class ClaimsPublic(BaseModel):
     as_of: Instant
     known_at: Instant
+    since: Instant | None = Field(
+        default=None, description="the valid time each item's moved counts from (with since)")
     data: list[ClaimListed | ClaimDamaged] = Field(
-        description="the claims in registration order; a claim whose stored history is "
-        "damaged is listed as a ClaimDamaged (it has 'damaged' and no credibility)"
+        description="the claims in registration order, or in the order sort names; a claim "
+        "whose stored history is damaged is listed as a ClaimDamaged (it has 'damaged' and "
+        "no credibility)"
     )
     next_cursor: Cursor
 
@@ -219,6 +228,32 @@ class AppendedEvent(BaseModel):
     recorded_at: Instant
     version: int = Field(description="the claim's version after the event; its new ETag",
                          examples=[6])
+
+
+class PreviewEvent(EventPublic):
+    """The proposed statement as an append would record it (``recorded_at``: as if now);
+    it has no position, being written nowhere."""
+
+    event_id: str = Field(description="always 'proposed'", examples=["proposed"])
+    position: int | None = Field(  # type: ignore[assignment]
+        default=None, description="none: the event is not written")
+
+
+class PreviewResult(BaseModel):
+    """How the claim's number would move if the body were appended now; nothing is written."""
+
+    claim_id: str = CLAIM_ID
+    as_of: Instant
+    known_at: Instant
+    version: int = Field(description="the claim's version now (a preview does not change it)",
+                         examples=[5])
+    before: CredibilityGraded = Field(description="the claim's credibility now")
+    after: CredibilityGraded = Field(description="its credibility with the statement added")
+    change: float = Field(description="after minus before, in probability", examples=[0.13])
+    event: PreviewEvent
+    credibility: Credibility = Field(
+        description="the credibility after, with every contribution (the proposed "
+        "statement's event_id is 'proposed')")
 
 
 class AppendAnswer(RootModel[AppendResult | AppendedEvent]):

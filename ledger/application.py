@@ -7,6 +7,9 @@
 - ``reads``: the read use cases (``ledger.reads``);
 - ``writes``: the write use cases (``ledger.writes``), whose answers say whether they
   were an idempotent replay (``Written``);
+- ``preview``: how an append would move a claim's number, nothing written
+  (``ledger.preview``);
+- ``saved_views``: each user's named views of the claims list (``ledger.saved_views``);
 - ``importer``: loading records of the export format (``ledger.export``);
 - ``projector``: the credibility projection (``ledger.projection``), None in memory; a
   server starts it (``projector.start()``), other processes bring it up to date on read.
@@ -24,8 +27,10 @@ from typing import Any
 from ledger.answers import JSON
 from ledger.errors import LedgerError
 from ledger.export import Importer
+from ledger.preview import Preview
 from ledger.projection import open_projector
 from ledger.reads import LedgerReads
+from ledger.saved_views import SavedViews
 from ledger.store import LedgerApplication
 from ledger.writes import LedgerWrites
 
@@ -40,6 +45,10 @@ class ClaimsLedger:
         self.projector = open_projector(self.store)
         self.reads = LedgerReads(self.store, self.projector)
         self.writes = LedgerWrites(self.store, self.reads)
+        #: How a statement would move a claim's number, nothing written (``ledger.preview``).
+        self.preview = Preview(self.reads, self.writes)
+        #: Each principal's saved views of the claims list (``ledger.saved_views``).
+        self.saved_views = SavedViews(self.store)
         self.importer = Importer(self.store)
         # The read use cases, as they are.
         self.claim = self.reads.claim

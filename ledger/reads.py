@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from ledger import models, replay
 from ledger.answers import JSON
@@ -30,7 +31,13 @@ from ledger.integrity import verify_chain
 from ledger.likelihood import ICD203_TERMS
 from ledger.models import ModelVersion
 from ledger.projection.projector import Projector
-from ledger.projection.tables import CredibilityTables, Filters
+from ledger.projection.tables import (
+    BEGINNING_OF_TIME,
+    SORT_KEYS,
+    CredibilityTables,
+    Filters,
+    Order,
+)
 from ledger.statements import STATUSES
 from ledger.store import END_OF_TIME, LedgerApplication, store_errors
 from ledger.times import format_instant, from_micros, now, to_micros
@@ -84,6 +91,47 @@ def _filters(
         min_probability=min_probability,
         max_probability=max_probability,
     )
+
+
+def _order(sort: str | None, since: datetime | None) -> Order:
+    """The order a list was asked for: ``sort`` a key of ``SORT_KEYS``, ``-`` first for
+    largest first; ``since`` the valid time ``moved`` counts from."""
+    key = (sort or "registered").removeprefix("-")
+    if key not in SORT_KEYS:
+        accepted = ", ".join(f"{k}, -{k}" for k in SORT_KEYS)
+        raise InvalidInput("sort", f"{sort!r} is not a sort key; use one of {accepted}")
+    if key == "moved" and since is None:
+        raise InvalidInput("sort", "moved needs since: the date the move is counted from")
+    return Order(key, bool(sort and sort.startswith("-")),
+                 None if since is None else to_micros(since))
+
+
+def _ordered(rows: list[tuple[int, JSON]], order: Order, after: int) -> list[tuple[int, JSON]]:
+    """The replayed rows in ``order`` (as the projection's ``sorted_page`` orders them;
+    damaged claims, with no answer, last), from the one after the claim at ``after``."""
+    keys: dict[str, Callable[[JSON], Any]] = {
+        "registered": lambda item: 0,
+        "text": lambda item: item["text"].lower(),
+        "probability": lambda item: item["credibility"]["probability"],
+        "status": lambda item: STATUSES.index(item["credibility"]["status"]),
+        "last_change": lambda item: item["_changed"],
+        "moved": lambda item: item["moved"],
+    }
+    key = keys[order.key]
+    sound = [row for row in rows if "damaged" not in row[1]]
+    damaged = [row for row in rows if "damaged" in row[1]]
+    sound.sort(key=lambda row: row[0])
+    if order.key == "registered":
+        sound.sort(key=lambda row: row[0], reverse=order.descending)
+    else:
+        sound.sort(key=lambda row: key(row[1]), reverse=order.descending)  # stable: ties keep
+    found = sound + damaged
+    if not after:
+        return found
+    at = next((i for i, (position, _) in enumerate(found) if position == after), None)
+    if at is None:
+        raise InvalidInput("cursor", "is not a cursor this service returned")
+    return found[at + 1:]
 
 
 def _passes(filters: Filters, credibility: JSON) -> bool:
@@ -158,7 +206,8 @@ def _contribution(c: Contribution) -> JSON:
 
 def _damaged(item: JSON, position: int, reason: str) -> JSON:
     """A list's item for a claim whose history is damaged: what it cannot vouch for goes."""
-    for field in ("text", "tags", "parties", "beneficiaries", "credibility"):
+    for field in ("text", "tags", "parties", "beneficiaries", "credibility", "last_change",
+                  "moved"):
         item.pop(field, None)
     item["damaged"] = {"position": position, "reason": reason}
     return item
@@ -389,31 +438,49 @@ class LedgerReads:
         min_probability: float | None = None,
         max_probability: float | None = None,
         model: str | None = None,
+        sort: str | None = None,
+        since: datetime | None = None,
     ) -> JSON:
-        """All claims at (``as_of``, ``known_at``), filtered, in registration order.
+        """All claims at (``as_of``, ``known_at``), filtered, in registration order or in
+        the order ``sort`` names.
 
         Each item is a claim with the summary of its credibility (probability, band,
-        status, grade, model); one claim's answer has the contributions. In the model
-        version the store serves (``models.PROJECTED`` unless ``rebuild --model`` switched
-        it), on SQLite and PostgreSQL, the page is an indexed query of the credibility
-        projection, which is first brought up to every event stored now (read your
-        writes); the in-memory store, and any other ``model``, replays every claim
-        instead (with the same answer in the served version).
+        status, grade, model) and ``last_change``: the valid time its answer (those four)
+        last changed by as_of, as known at known_at (None: nothing has changed it yet).
+        With ``since`` each item also has ``moved``: its probability at as_of minus its
+        probability at ``since``. ``sort``: one of ``SORT_KEYS`` (registered, text,
+        probability, status, last_change, moved), ``-`` first for largest first; ties in
+        registration order; ``moved`` needs ``since``. One claim's answer has the
+        contributions.
+
+        In the model version the store serves (``models.PROJECTED`` unless ``rebuild
+        --model`` switched it), on SQLite and PostgreSQL, the page is a query of the
+        credibility projection (indexed in registration order; another order sorts every
+        claim's answer in SQL), which is first brought up to every event stored now (read
+        your writes); the in-memory store, and any other ``model``, replays every claim
+        instead (with the same answer in the served version). The cursor is the position
+        of the page's last claim: the next page starts after that claim in the same order,
+        at the same times.
         """
         chosen = models.version(model)
         filters = _filters(status, band, tag, q, min_probability, max_probability)
+        order = _order(sort, since)
         as_of, known = _times(as_of, known_at)
         known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
-        rows = self._served_page(chosen, to_micros(as_of), known_us, filters, after, limit + 1)
+        rows = self._served_page(
+            chosen, to_micros(as_of), known_us, filters, after, limit + 1, order
+        )
         if rows is None:
-            rows = self._replayed(as_of, known, filters, after, limit + 1, chosen)
+            rows = self._replayed(as_of, known, filters, after, limit + 1, chosen, order)
         page = rows[:limit]
         self._flag_damaged(page)
         for _, item in page:
             item.update(as_of=format_instant(as_of), known_at=format_instant(known))
+        answer: JSON = {"as_of": format_instant(as_of), "known_at": format_instant(known)}
+        if since is not None:
+            answer["since"] = format_instant(since)
         return {
-            "as_of": format_instant(as_of),
-            "known_at": format_instant(known),
+            **answer,
             "data": [item for _, item in page],
             "next_cursor": str(page[-1][0]) if len(rows) > limit else None,
         }
@@ -442,6 +509,7 @@ class LedgerReads:
         filters: Filters,
         after: int,
         limit: int,
+        order: Order | None = None,
     ) -> list[tuple[int, JSON]] | None:
         """The page from the projection if ``chosen`` is the version served and the
         projection is up to date; None: replay it. The served version is looked up first
@@ -458,7 +526,9 @@ class LedgerReads:
             try:
                 if not projector.caught_up():
                     return None
-                return self._projected(as_of_us, known_us, filters, after, limit, tables)
+                return self._projected(
+                    as_of_us, known_us, filters, after, limit, tables, order
+                )
             except Exception:
                 if projector.view.tables is tables and not projector.follow_served():
                     raise  # not a switch: a failure of the store
@@ -472,34 +542,46 @@ class LedgerReads:
         after: int,
         limit: int,
         tables: CredibilityTables | None = None,
+        order: Order | None = None,
     ) -> list[tuple[int, JSON]]:
         """A page of the projection's ``tables`` (default: the served version's)."""
         assert self.projector is not None
         view = self.projector.view
         tables = tables or view.tables
         with view.reading() as cursor:
-            rows = tables.page(cursor, as_of_us, known_us, filters, after, limit)
-        return [
-            (
-                int(r["position"]),
-                {
-                    "id": r["claim_id"],
-                    "text": r["text"],
-                    "tags": json.loads(r["tags"]),
-                    "parties": json.loads(r["parties"]),
-                    "beneficiaries": json.loads(r["beneficiaries"]),
-                    "version": int(r["version"]),
-                    "credibility": {
-                        "probability": float(r["probability"]),
-                        "band": r["band"],
-                        "status": r["status"],
-                        "grade": int(r["grade"]),
-                        "model": tables.model,
-                    },
-                },
-            )
-            for r in rows
-        ]
+            if order is None or order == Order():
+                rows = tables.page(cursor, as_of_us, known_us, filters, after, limit)
+            else:
+                found = tables.sorted_page(
+                    cursor, as_of_us, known_us, filters, order, after, limit)
+                if found is None:
+                    raise InvalidInput("cursor", "is not a cursor this service returned")
+                rows = found
+        return [(int(r["position"]), self._listed(r, order, tables.model)) for r in rows]
+
+    def _listed(self, r: Any, order: Order | None, model: str) -> JSON:
+        """A projected row (of ``model``'s tables) as a list's item."""
+        changed = int(r["valid_from"])
+        item: JSON = {
+            "id": r["claim_id"],
+            "text": r["text"],
+            "tags": json.loads(r["tags"]),
+            "parties": json.loads(r["parties"]),
+            "beneficiaries": json.loads(r["beneficiaries"]),
+            "version": int(r["version"]),
+            "credibility": {
+                "probability": float(r["probability"]),
+                "band": r["band"],
+                "status": r["status"],
+                "grade": int(r["grade"]),
+                "model": model,
+            },
+            "last_change": None if changed <= BEGINNING_OF_TIME
+            else format_instant(from_micros(changed)),
+        }
+        if order is not None and order.since is not None:
+            item["moved"] = float(r["moved"]) + 0.0
+        return item
 
     def _replayed(
         self,
@@ -509,12 +591,17 @@ class LedgerReads:
         after: int,
         limit: int,
         model: ModelVersion | None = None,
+        order: Order | None = None,
     ) -> list[tuple[int, JSON]]:
+        """``list_claims`` by replaying each claim: in registration order, the page after
+        ``after``; in another ``order``, every claim's answer, sorted (``_ordered``)."""
         known_us = to_micros(known)
-        records = None if model is None else self.record_book(model, known)
+        model = model or models.version(None)
+        records = self.record_book(model, known)
+        sorting = order is not None and order != Order()
         found: list[tuple[int, JSON]] = []
-        for claim_id, position in self._streams("claim", known_us, after):
-            if len(found) == limit:
+        for claim_id, position in self._streams("claim", known_us, 0 if sorting else after):
+            if len(found) == limit and not sorting:
                 break
             try:
                 data = self.store.claim_as_known(claim_id, known_us)
@@ -534,8 +621,23 @@ class LedgerReads:
             del credibility["contributions"]
             del view["as_of"], view["known_at"]
             view.pop("alleged_at", None)  # as the projected list: read the claim for it
+            sources = self.store.sources_cited(data, known_us)
+            changed = replay.last_change(data, sources, as_of, known_us, model, records)
+            view["last_change"] = None if changed is None else format_instant(changed)
+            if order is not None and order.since is not None:
+                since = from_micros(order.since)
+                then = replay.credibility(data, sources, since, known_us, model, records)
+                view["moved"] = credibility["probability"] - then.probability + 0.0
+            if sorting:
+                view["_changed"] = BEGINNING_OF_TIME if changed is None else to_micros(changed)
             found.append((position, view))
-        return found
+        if not sorting:
+            return found
+        assert order is not None
+        page = _ordered(found, order, after)[:limit]
+        for _, item in page:
+            item.pop("_changed", None)
+        return page
 
     def models(self) -> JSON:
         """The credibility model versions the ledger answers with, the default and the

@@ -603,6 +603,26 @@ def timeline(
     return _steps(claim, sources, known_at, moments, model, records)
 
 
+def last_change(
+    claim: ClaimData,
+    sources: dict[str, SourceData],
+    as_of: datetime,
+    known_at: int,
+    model: ModelVersion,
+    records: Records | None = None,
+) -> datetime | None:
+    """When the claim's answer at ``as_of`` (probability, band, status and grade) last
+    changed, as known at ``known_at``: the start of the step holding ``as_of`` (equal steps
+    merged, as the projection's rows are); None while it is the first step (nothing said
+    has moved it yet)."""
+    state = ClaimEvaluator(model.strategy, claim.claim_id, claim.parties, claim.beneficiaries)
+    for rec in known(claim, known_at):
+        state.apply(rec.statement)
+    steps = state.steps(EPOCH, None, sources, known_at, _RecordsKnown(records, known_at))
+    starts = [moment for moment, _ in steps if moment <= as_of]
+    return starts[-1] if len(starts) > 1 else None
+
+
 class _RecordsKnown:
     """``Records`` as known at one time, as the projection's sweep asks for them."""
 

@@ -211,6 +211,16 @@ class LedgerWrites:
             self.batch_result,
         )
 
+    @store_errors
+    def proposed(
+        self, claim_id: str, data: Mapping[str, Any], actor: str, event_id: str
+    ) -> Statement:
+        """The statement an append of ``data`` would record on the claim, checked exactly as
+        ``append`` checks it (the same refusals), on a copy of the claim: nothing is saved
+        (``ledger.preview``)."""
+        claim = self.store.claim_for_update(claim_id)  # a copy: the cached claim is untouched
+        return self._add_statement(claim, data, actor, event_id, field_prefix="")
+
     def _add_statement(
         self,
         claim: Claim,
@@ -218,12 +228,12 @@ class LedgerWrites:
         actor: str,
         event_id: str | None,
         field_prefix: str,
-    ) -> None:
+    ) -> Statement:
         try:
             statement = inputs.statement(data, event_id=event_id or str(uuid4()), actor=actor)
             if statement.source is not None:
                 self.store.require_source(statement.source)
-            claim.record(statement)
+            return claim.record(statement)
         except InvalidInput as error:
             raise type(error)(field_prefix + error.field, error.reason) from None
         except SourceNotFound as error:

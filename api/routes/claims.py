@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -18,13 +19,41 @@ from api.deps import (
     LedgerDep,
     Limit,
     ModelQuery,
+    QueryTime,
     WriterDep,
     caller,
 )
 from api.http import etag, link_next
 from api.openapi_docs import PAGED, READ, WRITE, created, problems
 from api.schemas import ClaimPublic, ClaimsPublic
+from ledger.projection.tables import SORT_KEYS
 from ledger.statements import STATUSES
+from ledger.times import parse_time_option
+
+SORTS = [f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-")]
+Sort = Annotated[
+    Annotated[str, Published(enum=SORTS)] | None,
+    Query(description="the order of the list: a key (registered, text, probability, status, "
+                      "last_change, moved), '-' first for largest first; ties in registration "
+                      "order; moved needs since. Default registered. The cursor stays in this "
+                      "order (keep sort, as_of and known_at as the Link header does)",
+          examples=["-probability"]),
+]
+
+
+async def _moved_since(
+    since: Annotated[
+        QueryTime | None,
+        Query(description="valid time each claim's move is counted from: every item gains "
+                          "moved, its probability at as_of minus at since. "
+                          "RFC 3339 timestamp with a zone, or a date (the end of that day, UTC)",
+              examples=["2024-10-10"]),
+    ] = None,
+) -> datetime | None:
+    return parse_time_option("since", since)
+
+
+MovedSince = Annotated[datetime | None, Depends(_moved_since)]
 
 router = APIRouter(
     prefix="/claims", tags=["claims"], dependencies=[Depends(caller)], responses=READ,
@@ -49,7 +78,7 @@ def register_claim(
     return claim
 
 
-@router.get("", response_model=ClaimsPublic, responses=PAGED)
+@router.get("", response_model=ClaimsPublic, response_model_exclude_unset=True, responses=PAGED)
 def list_claims(
     request: Request,
     response: Response,
@@ -70,12 +99,14 @@ def list_claims(
     limit: Limit = 100,
     cursor: Cursor = None,
     model: ModelQuery = None,
+    sort: Sort = None,
+    since: MovedSince = None,
 ) -> dict[str, Any]:
-    """All claims at (as_of, known_at) with probability, band, status and grade; filterable."""
+    """All claims at (as_of, known_at) with credibility and last change; filtered, sorted."""
     page = ledger.list_claims(
         as_of=as_of, known_at=known_at, status=status, tag=tag, q=q, limit=limit,
         cursor=cursor, band=band, min_probability=min_probability,
-        max_probability=max_probability, model=model,
+        max_probability=max_probability, model=model, sort=sort, since=since,
     )
     link_next(request, response, page)
     return page

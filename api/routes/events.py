@@ -13,6 +13,7 @@ from api.deps import (
     AppenderDep,
     AsOf,
     AuthenticatedRoute,
+    Caller,
     ClaimId,
     Cursor,
     JsonBody,
@@ -20,6 +21,7 @@ from api.deps import (
     LedgerDep,
     Limit,
     MetricsDep,
+    ReadingRoute,
     WriterDep,
     caller,
 )
@@ -31,6 +33,7 @@ from api.schemas import (
     ClaimEventsPublic,
     EventPublic,
     LogPage,
+    PreviewResult,
 )
 from ledger.inputs import MAX_EVENT_ID
 from ledger.reads import MAX_POSITION
@@ -138,3 +141,33 @@ def global_log(
     page = ledger.log_page(cursor=cursor, limit=limit, after=after)
     link_next(request, response, page, replaces=("after",))
     return page
+
+
+# A preview writes nothing: a reader's key is enough, whatever the method.
+previews = APIRouter(tags=["events"], dependencies=[Depends(caller)], responses=READ,
+                     route_class=ReadingRoute)
+
+
+@previews.post(
+    "/claims/{claim_id}/events/preview", response_model=PreviewResult,
+    response_model_exclude_unset=True, dependencies=[JsonBody],
+    responses=problems(404, missing=("claim", "source")) | problems(413, 415),
+    description=(
+        "How the claim's number would move if this event were appended now: its credibility "
+        "now (`before`) and with the event added (`after`, with every contribution in "
+        "`credibility`; the proposed one's event_id is `proposed`), by the engine an append "
+        "answers with. The body is an append's, checked as an append checks it (the same 404 "
+        "and 422 refusals). Nothing is written: the log's head and the claim's version stay "
+        "as they are. A reader's key is enough."
+    ),
+)
+def preview_event(
+    claim_id: ClaimId,
+    body: Annotated[EventCreate, Body(openapi_examples=APPEND_EXAMPLES)],
+    ledger: LedgerDep, reader: Caller,
+) -> dict[str, Any]:
+    """How the claim's number would move if this event were appended now; writes nothing."""
+    return ledger.preview(claim_id, body.fields(), reader.name)
+
+
+router.include_router(previews)

@@ -76,6 +76,9 @@ def table_prefix(model: str) -> str:
         folded = f"m_{folded}"
     return f"{folded}_{zlib.crc32(model.encode()):08x}"
 
+#: The columns of a claim's answer that a LATERAL join of it (PostgreSQL) selects.
+ANSWER_COLUMNS = "valid_from, recorded_from, probability, band, status, grade"
+
 #: Bounds of valid and recording time, in microseconds.
 BEGINNING_OF_TIME = -(2**62)
 END_OF_TIME = 2**62
@@ -118,6 +121,22 @@ class Filters:
     max_probability: float | None = None
 
 
+#: What a page of claims may be ordered by (``Order.key``); ties go in registration order.
+SORT_KEYS = ("registered", "text", "probability", "status", "last_change", "moved")
+
+
+@dataclass(frozen=True)
+class Order:
+    """How a page of claims is ordered, and the date "moved" counts from.
+
+    ``key``: one of ``SORT_KEYS`` (``moved`` needs ``since``); ``descending``: largest
+    first (ties still in registration order); ``since``: a valid time (microseconds): each
+    row then has ``moved``, its probability at as_of minus its probability at ``since``.
+    """
+
+    key: str = "registered"
+    descending: bool = False
+    since: int | None = None
 
 
 def _box(row: str) -> str:
@@ -599,13 +618,13 @@ class CredibilityTables:
         else:
             # PostgreSQL plans a join on a correlated subquery as a filter over every row
             # of the table: LATERAL runs the answer once per claim, down the indexes.
-            answer = self._answer("valid_from, recorded_from, probability, band, status, grade")
+            answer = self._answer(ANSWER_COLUMNS)
             joined = f"JOIN LATERAL ({answer}) i ON true"
         answer_params = [END_OF_TIME, known_at, as_of, known_at, as_of, known_at, known_at]
         cursor.execute(
             self.sql(
                 "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
-                "c.beneficiaries, i.probability, i.band, i.status, i.grade, "
+                "c.beneficiaries, i.probability, i.band, i.status, i.grade, i.valid_from, "
                 # The claim's version as recorded by known_at (versions grow with time).
                 f"(SELECT l.originator_version FROM {self.log} l "
                 "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
@@ -616,6 +635,106 @@ class CredibilityTables:
             [known_at, *answer_params, *params, limit],
         )
         return list(cursor.fetchall())
+
+    def sorted_page(
+        self,
+        cursor: Any,
+        as_of: int,
+        known_at: int,
+        filters: Filters,
+        order: Order,
+        after: int,
+        limit: int,
+    ) -> list[Any] | None:
+        """``page`` in ``order``: the claims' answers at (as_of, known_at) (and at
+        ``order.since``, for ``moved``) ordered by the key, ties in registration order;
+        the claims after the one registered at log position ``after`` in that order (0:
+        from the first). A keyset: the key of the claim at ``after`` is read at the same
+        times, so a page starts where the one before ended whatever the key. None if no
+        claim listed at these times is at ``after`` (a cursor of another listing)."""
+        direction = "DESC" if order.descending else "ASC"
+        if order.key == "registered":
+            # The key is the position itself: the keyset is a range of the claims' index,
+            # and the page is read down it (with since, the newest first, or not).
+            inner, params = self._ordered(as_of, known_at, filters, order, after)
+            cursor.execute(
+                self.sql(f"SELECT * FROM ({inner}) x ORDER BY x.position {direction} LIMIT ?"),
+                [*params, limit],
+            )
+            return list(cursor.fetchall())
+        inner, params = self._ordered(as_of, known_at, filters, order)
+        key = "x.sort_key" + (' COLLATE "C"' if order.key == "text" and self.placeholder != "?"
+                              else "")
+        keyset, keyset_params = "", []
+        if after:
+            cursor.execute(
+                self.sql(f"SELECT x.sort_key FROM ({inner}) x WHERE x.position = ?"),
+                [*params, after],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            cmp = "<" if order.descending else ">"
+            keyset = f"WHERE ({key} {cmp} ? OR ({key} = ? AND x.position > ?)) "
+            keyset_params = [row["sort_key"], row["sort_key"], after]
+        cursor.execute(
+            self.sql(
+                f"SELECT * FROM ({inner}) x {keyset}"
+                f"ORDER BY {key} {direction}, x.position LIMIT ?"
+            ),
+            [*params, *keyset_params, limit],
+        )
+        return list(cursor.fetchall())
+
+    def _ordered(
+        self, as_of: int, known_at: int, filters: Filters, order: Order, after: int = 0
+    ) -> tuple[str, list[Any]]:
+        """Every claim registered by known_at passing ``filters`` (and, given ``after``,
+        registered after it, or before it in descending order), with its answer at
+        (as_of, known_at) (``i``), its answer at ``order.since`` (``s``) if given and
+        ``moved``, and ``sort_key``: a query and its parameters."""
+        where, params = self._filtered(filters, "i")
+        where.insert(0, "c.recorded_at <= ?")
+        params.insert(0, known_at)
+        if after:
+            where.insert(1, f"c.position {'<' if order.descending else '>'} ?")
+            params.insert(1, after)
+        joins = [self._answer_join("i")]
+        join_params = [END_OF_TIME, known_at, as_of, known_at, as_of, known_at, known_at]
+        moved = ""
+        if order.since is not None:
+            joins.append(self._answer_join("s"))
+            join_params += [END_OF_TIME, known_at, order.since, known_at, order.since,
+                            known_at, known_at]
+            moved = "i.probability - s.probability AS moved, "
+        ranks = " ".join(f"WHEN '{status}' THEN {n}" for n, status in enumerate(STATUSES))
+        keys = {
+            "registered": "c.position",
+            "text": "c.text_folded",
+            "probability": "i.probability",
+            "status": f"CASE i.status {ranks} END",
+            "last_change": "i.valid_from",
+            "moved": "i.probability - s.probability",
+        }
+        query = (
+            "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
+            "c.beneficiaries, i.probability, i.band, i.status, i.grade, i.valid_from, "
+            f"(SELECT l.originator_version FROM {self.log} l "
+            "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
+            "ORDER BY l.recorded_at DESC LIMIT 1) AS version, "
+            f"{moved}{keys[order.key]} AS sort_key "
+            f"FROM {self.claims} c {' '.join(joins)} WHERE {' AND '.join(where)}"
+        )
+        return query, [known_at, *join_params, *params]
+
+    def _answer_join(self, alias: str) -> str:
+        """A join of each claim (``c``) to its row at (as_of, known_at) as ``alias``
+        (parameters: those of ``_answer``)."""
+        if self.placeholder == "?":
+            key = self._answer("claim_id, valid_from, recorded_from")
+            return (f"JOIN {self.intervals} {alias} ON ({alias}.claim_id, {alias}.valid_from, "
+                    f"{alias}.recorded_from) = ({key})")
+        return f"JOIN LATERAL ({self._answer(ANSWER_COLUMNS)}) {alias} ON true"
 
     def _boxed_page(
         self, cursor: Any, as_of: int, known_at: int, filters: Filters, after: int, limit: int
@@ -640,7 +759,7 @@ class CredibilityTables:
         cursor.execute(
             self.sql(
                 "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
-                "c.beneficiaries, i.probability, i.band, i.status, i.grade, "
+                "c.beneficiaries, i.probability, i.band, i.status, i.grade, i.valid_from, "
                 f"(SELECT l.originator_version FROM {self.log} l "
                 "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
                 "ORDER BY l.recorded_at DESC LIMIT 1) AS version "
@@ -742,7 +861,7 @@ class CredibilityTables:
         more, more_params = self._filtered(filters, "i")
         cursor.execute(
             "SELECT c.claim_id, c.originator_id, c.position, c.text, c.tags, c.parties, "
-            "c.beneficiaries, i.probability, i.band, i.status, i.grade, "
+            "c.beneficiaries, i.probability, i.band, i.status, i.grade, i.valid_from, "
             f"(SELECT l.originator_version FROM {self.log} l "
             "WHERE l.originator_id = c.originator_id AND l.recorded_at <= ? "
             "ORDER BY l.recorded_at DESC LIMIT 1) AS version "

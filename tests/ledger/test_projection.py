@@ -25,7 +25,8 @@ from ledger import models
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
-from ledger.projection.tables import FORMAT, Filters
+from ledger.projection.tables import FORMAT, SORT_KEYS, Filters, Order
+from ledger.statements import STATUSES
 from ledger.times import format_instant, from_micros, to_micros
 
 from .helpers import ACTOR, say
@@ -189,6 +190,52 @@ def test_status_pages_of_one_or_two_claims_follow_the_replayed_list(
                     break
                 after = page[-1][0]
             assert paged == expected, (status, as_of, known_us, limit)
+
+
+def _key(item: dict[str, Any], key: str) -> Any:
+    """The sort key of a listed claim, read from what the list answers."""
+    return {
+        "text": lambda: item["text"].lower(),
+        "probability": lambda: item["credibility"]["probability"],
+        "status": lambda: STATUSES.index(item["credibility"]["status"]),
+        "last_change": lambda: item["last_change"] or "",
+        "moved": lambda: item["moved"],
+    }[key]()
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_sorted_pages_are_the_replayed_order_and_page_through_it(
+    projected: ClaimsLedger, seed: int
+) -> None:
+    """Sorted by any key, either way, with or without since: the projection's SQL gives
+    the replayed list's order (ties in registration order), and paged three at a time by
+    its cursors, the same list."""
+    times = random_ledger(projected, seed)
+    assert projected.projector is not None and projected.projector.caught_up()
+    rng = random.Random(seed)
+    for _ in range(10):
+        known = from_micros(rng.choice(times))
+        as_of = START + timedelta(days=rng.randrange(-1, 62), hours=rng.choice([0, 12]))
+        since = as_of - timedelta(days=rng.randrange(1, 40))
+        key = rng.choice(SORT_KEYS)
+        order = Order(key, rng.random() < 0.5, to_micros(since))
+        chosen = rng.choice([Filters(), Filters(tag="odd"), Filters(min_probability=0.3)])
+        full = projected.reads._projected(to_micros(as_of), to_micros(known), chosen, 0, 1000,
+                                          order)
+        assert full == projected.reads._replayed(as_of, known, chosen, 0, 1000, PROJECTED,
+                                                 order), (key, order, as_of, known)
+        if key != "registered":
+            keys = [_key(item, key) for _, item in full]
+            assert keys == sorted(keys, reverse=order.descending)
+        after, paged = 0, []
+        while True:
+            page = projected.reads._projected(to_micros(as_of), to_micros(known), chosen,
+                                              after, 3, order)
+            paged += page
+            if len(page) < 3:
+                break
+            after = page[-1][0]
+        assert paged == full, (key, order)
 
 
 @pytest.mark.parametrize("seed", [4])

@@ -335,7 +335,7 @@ def test_a_writer_records_a_statement_in_the_browser(
                     "occurred_at": "2024-10-18T09:00:00",
                     "summary": "The troops are training in eastern Russia."})
     browser.after_navigation(lambda: browser.evaluate(
-        "document.querySelector('#record-form button[type=submit]').click()"))
+        "document.getElementById('record-submit').click()"))
     error = browser.evaluate("document.getElementById('record-occurred_at-error').textContent")
     assert "zone" in error
     assert browser.evaluate("document.querySelector('#record-form [name=summary]').value") == \
@@ -348,7 +348,7 @@ def test_a_writer_records_a_statement_in_the_browser(
                      " f.value = ''; f.focus(); })()")
     browser.type_text("2024-10-18")
     browser.after_navigation(lambda: browser.evaluate(
-        "document.querySelector('#record-form button[type=submit]').click()"))
+        "document.getElementById('record-submit').click()"))
     after = api.get(f"/claims/{TROOPS}/events").json()["events"]
     assert len(after) == len(before) + 1
     new = after[-1]
@@ -379,4 +379,90 @@ def test_a_writer_records_a_statement_in_the_browser(
     latest = browser.evaluate("document.querySelector('li.log-event').dataset.eventId")
     assert latest == new["event_id"]
     _shot(browser, "14-log")
+    assert browser.console_errors() == []
+
+
+def _sign_in_as(browser: Browser, server: str, key: str, target: str) -> None:
+    browser.navigate(f"{server}/ui")
+    if browser.evaluate("document.querySelector('form.signout') !== null"):
+        browser.after_navigation(lambda: browser.evaluate(
+            "document.querySelector('form.signout button').click()"))
+    browser.navigate(f"{server}/ui/login?next={target}")
+    browser.evaluate("document.getElementById('key').focus()")
+    browser.type_text(key)
+    browser.after_navigation(lambda: browser.press("Enter"))
+    assert browser.evaluate("location.pathname") == target
+
+
+def test_a_preview_shows_the_move_writes_nothing_and_record_commits(
+    server: str, api: httpx.Client, browser: Browser
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _sign_in_as(browser, server, WRITER, f"/ui/claims/{TROOPS}")
+    before = api.get(f"/claims/{TROOPS}")
+    head = api.get("/events", params={"limit": 1000}).json()
+    statement = {"type": "assessed", "source": "kim-yong-hyun", "occurred_at": "2024-10-21",
+                 "likelihood": "almost certain",
+                 "summary": "Satellite images show the troops in Kursk."}
+    _fill(browser, statement)
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.getElementById('record-preview').click()"))
+    move = browser.evaluate("document.getElementById('preview-move').textContent")
+    expected = api.post(f"/claims/{TROOPS}/events/preview", json=statement).json()
+    was = round(expected["before"]["probability"] * 100)
+    will = round(expected["after"]["probability"] * 100)
+    assert " ".join(move.split()).startswith(f"Would move from {was}% to {will}% (")
+    proposed = browser.evaluate("document.getElementById('preview-proposed').textContent")
+    assert "Kim Yong-hyun" in proposed and "this statement" in proposed
+    # Nothing written: the claim's version and the log are as they were.
+    assert api.get(f"/claims/{TROOPS}").headers["etag"] == before.headers["etag"]
+    assert api.get("/events", params={"limit": 1000}).json() == head
+    # The form is kept as typed, selects included.
+    assert browser.evaluate("document.querySelector('#record-form [name=summary]').value") == \
+        statement["summary"]
+    assert browser.evaluate("document.querySelector('#record-form [name=source]').value") == \
+        "kim-yong-hyun"
+    _shot(browser, "15-preview")
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.getElementById('record-submit').click()"))
+    assert browser.evaluate("location.pathname") == f"/ui/claims/{TROOPS}"
+    after = api.get(f"/claims/{TROOPS}").json()
+    assert after["version"] == before.json()["version"] + 1
+    assert round(after["credibility"]["probability"] * 100) == will
+    _shot(browser, "16-recorded-after-preview")
+    assert browser.console_errors() == []
+
+
+def test_sort_by_a_column_then_save_and_reopen_the_view(
+    server: str, api: httpx.Client, browser: Browser
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _sign_in_as(browser, server, READER, "/ui")
+    # The Probability header sorts, highest first, as the API's sort does.
+    browser.after_navigation(lambda: browser.evaluate(
+        "Array.from(document.querySelectorAll('table.claims th a'))"
+        ".find(a => a.textContent.startsWith('Probability')).click()"))
+    assert "sort=-probability" in browser.evaluate("location.search")
+    shown = _rows(browser, "table.claims tr[data-claim-id]", "claim-id", "probability")
+    expected = api.get("/claims", params={"sort": "-probability", "limit": 50}).json()["data"]
+    assert [r["claim-id"] for r in shown] == [c["id"] for c in expected]
+    assert browser.evaluate(
+        "document.querySelector('th[aria-sort]').getAttribute('aria-sort')") == "descending"
+    _shot(browser, "17-sorted-by-probability")
+    # Saved under a name, then found on the list page and opened again.
+    address = browser.evaluate("location.search")
+    browser.evaluate("document.querySelector('#save-view [name=name]').focus()")
+    browser.type_text("Most likely first")
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.querySelector('#save-view button').click()"))
+    assert browser.evaluate("location.search") == address
+    browser.navigate(f"{server}/ui?sort=text")
+    views = _rows(browser, "#saved-views li", "view")
+    assert {"view": "Most likely first"} in views
+    _shot(browser, "18-saved-views")
+    browser.after_navigation(lambda: browser.evaluate(
+        "document.querySelector('#saved-views li[data-view=\"Most likely first\"] a').click()"))
+    assert browser.evaluate("location.search") == address
+    again = _rows(browser, "table.claims tr[data-claim-id]", "claim-id")
+    assert [r["claim-id"] for r in again] == [r["claim-id"] for r in shown]
     assert browser.console_errors() == []

@@ -9,6 +9,7 @@ API's. Runs on every backend (the claims list is the projection's on SQLite and 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -117,11 +118,39 @@ def test_sorting_and_paging(article: Article) -> None:
 
     first = article.page("/ui", per="25")
     assert [r["id"] for r in _claim_rows(first)] == [r["id"] for r in every[:25]]
-    assert "1 to 25 shown" in first.one(cls="count").text()
-    second = article.page("/ui", per="25", page="2")
+    assert "1 to 25 shown; more on the next page" in first.one(cls="count").text()
+    # The next page is the ledger's cursor, at the times the first page was read.
+    (onward,) = [a for a in first.one("nav", cls="pager").all("a") if a.attrs.get("rel") == "next"]
+    target = urlsplit(onward.attrs["href"])
+    shown = _times(first)
+    asked = dict(parse_qsl(target.query))
+    assert asked == {"per": "25", "as_of": shown["as_of"], "known_at": shown["known_at"],
+                     "since": asked["since"], "cursor": asked["cursor"], "start": "26"}
+    assert asked["cursor"] == article.api("/claims", limit=25, **shown)["next_cursor"]
+    second = article.page(target.path, **dict(parse_qsl(target.query)))
     assert [r["id"] for r in _claim_rows(second)] == [r["id"] for r in every[25:]]
-    pager = second.one("nav", cls="pager")
-    assert [a.attrs["href"] for a in pager.all("a")] == ["/ui?per=25&page=1"]
+    assert "26 to 33 shown" in second.one(cls="count").text()
+    # Back to the first page of the same list, at the same times; no next page.
+    (back,) = second.one("nav", cls="pager").all("a")
+    assert back.attrs["rel"] == "first"
+    assert dict(parse_qsl(urlsplit(back.attrs["href"]).query)) == {
+        k: v for k, v in asked.items() if k not in ("cursor", "start")}
+
+    # Each order is the ledger's, paged by its cursors: the pages make the whole list.
+    for order in ("-probability", "text", "-last_change", "moved"):
+        whole = _api_rows(article.api("/claims", sort=order, since="2024-10-09",
+                                      as_of=shown["as_of"], known_at=shown["known_at"],
+                                      limit=1000))
+        paged, page = [], article.page("/ui", sort=order, per="25", since="2024-10-09",
+                                       **shown)
+        while True:
+            paged += _claim_rows(page)
+            found = [a for a in page.all("a") if a.attrs.get("rel") == "next"]
+            if not found:
+                break
+            target = urlsplit(found[0].attrs["href"])
+            page = article.page(target.path, **dict(parse_qsl(target.query)))
+        assert paged == whole, order
 
     by_probability = _claim_rows(article.page("/ui", sort="-probability", per="100"))
     assert [r["probability"] for r in by_probability] == sorted(
@@ -137,9 +166,8 @@ def test_sorting_and_paging(article: Article) -> None:
                   if "aria-sort" in th.attrs)
     assert header.attrs["aria-sort"] == "descending" and "Probability" in header.text()
     assert header.one("a").attrs["href"] == "/ui?sort=probability"
-    # A page past the end shows the last; nonsense falls back to the defaults.
-    assert _claim_rows(article.page("/ui", per="25", page="9")) == _claim_rows(second)
-    assert _claim_rows(article.page("/ui", per="7", page="x", sort="bogus")) == every
+    # Nonsense falls back to the defaults.
+    assert _claim_rows(article.page("/ui", per="7", cursor="x", sort="bogus")) == every
 
 
 CLAIM_TIMES = [

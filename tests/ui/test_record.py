@@ -136,3 +136,71 @@ def test_a_form_from_another_site_writes_nothing(desk: TestClient) -> None:
                           headers={"Origin": "https://evil.example"})
     assert [a.status_code for a in (missing, wrong, elsewhere)] == [403, 403, 403]
     assert _events(desk) == before
+
+
+def test_preview_shows_the_move_and_records_nothing_then_record_commits(
+    desk: TestClient, ledger: ClaimsLedger
+) -> None:
+    _sign_in(desk, WRITER)
+    form = _form(desk)
+    buttons = [n for n in form.walk() if n.tag == "button"]
+    assert [(b.attrs.get("name"), b.attrs.get("value")) for b in buttons] == [
+        ("action", "preview"), ("action", "record")]
+    before = _events(desk)
+    head = int(ledger.store.recorder.max_notification_id() or 0)
+    claim = desk.get(f"/claims/{TROOPS}", headers={"Authorization": f"Bearer {READER}"}).json()
+    sent = {**_fields(form), "type": "assessed", "source": "kr-nis", "occurred_at": "2024-10-19",
+            "likelihood": "almost certain", "summary": "Satellite images show the troops.",
+            "action": "preview"}
+    answer = desk.post(f"/ui/claims/{TROOPS}/events", data=sent)
+    assert answer.status_code == 200, answer.text
+    page = parse(answer.text)
+    expected = desk.post(f"/claims/{TROOPS}/events/preview",
+                         headers={"Authorization": f"Bearer {READER}"},
+                         json={k: v for k, v in sent.items()
+                               if k in ("type", "source", "occurred_at", "likelihood",
+                                        "summary")}).json()
+    move = page.by_id("preview-move").text()
+    was = round(claim["credibility"]["probability"] * 100)
+    will = round(expected["after"]["probability"] * 100)
+    assert move.startswith(f"Would move from {was}% to {will}% (+"), move
+    assert f"{expected['before']['band']} → {expected['after']['band']}" in move or (
+        "(unchanged)" in move)
+    proposed = page.by_id("preview-proposed").text()
+    assert "National Intelligence Service" in proposed and "this statement" in proposed
+    assert not [n for n in page.walk() if n.attrs.get("id") == "record-refused"]
+    # The NIS's earlier assessment is now superseded by this one, and says so in words.
+    reasons = page.by_id("preview-reasons").text()
+    assert "superseded by this source's later statement (the one previewed)" in reasons
+    assert "proposed" not in reasons
+    # Nothing written; the form comes back as typed, with its token.
+    assert _events(desk) == before
+    assert int(ledger.store.recorder.max_notification_id() or 0) == head
+    again = _fields(page.by_id("record-form"))
+    assert again["summary"] == sent["summary"] and again["token"] == sent["token"]
+    chosen = {n.attrs["value"] for n in page.by_id("record-form").walk()
+              if n.tag == "option" and "selected" in n.attrs}
+    assert {"assessed", "kr-nis"} <= chosen
+    again.update(type="assessed", source="kr-nis")  # the selects, as the browser sends them
+    # Record commits what was previewed.
+    recorded = desk.post(f"/ui/claims/{TROOPS}/events", data={**again, "action": "record"},
+                         follow_redirects=False)
+    assert recorded.status_code == 303, recorded.text
+    assert len(_events(desk)) == len(before) + 1
+    now = desk.get(f"/claims/{TROOPS}", headers={"Authorization": f"Bearer {READER}"}).json()
+    assert round(now["credibility"]["probability"] * 100) == will
+
+
+def test_a_preview_of_a_bad_statement_shows_the_refusal_and_writes_nothing(
+    desk: TestClient,
+) -> None:
+    _sign_in(desk, WRITER)
+    before = _events(desk)
+    sent = {**_fields(_form(desk)), "type": "assessed", "source": "nobody",
+            "occurred_at": "2024-10-19", "likelihood": "likely", "action": "preview"}
+    answer = desk.post(f"/ui/claims/{TROOPS}/events", data=sent)
+    assert answer.status_code == 422
+    page = parse(answer.text)
+    assert "no source 'nobody'" in page.by_id("record-source-error").text()
+    assert not [n for n in page.walk() if n.attrs.get("id") == "preview"]
+    assert _events(desk) == before

@@ -33,7 +33,7 @@ from api.access import Principal, Role
 from api.bodies import EventCreate, SourceCreate
 from api.deps import LedgerDep, MetricsDep
 from api.routes.ui.base import page_router
-from api.routes.ui.forms import _cross_site, form_token, keep_token
+from api.routes.ui.forms import cross_site, form_token, keep_token
 from api.routes.ui.reading import all_claims
 from api.routes.ui.render import problem, render
 from api.routes.ui.session import viewer
@@ -122,7 +122,7 @@ async def propose(request: Request, ledger: LedgerDep) -> Response:
     form = _form(await request.body())
     if _writer(request) is None:
         return problem(request, 403, "Not allowed", NOT_A_WRITER)
-    if _cross_site(request, form):
+    if cross_site(request, form):
         return problem(request, 403, "Not allowed", CROSS_SITE)
     typed = {name: form.get(name, "").strip() for name in ("text", "date", "claim_id",
                                                           "reference")}
@@ -208,7 +208,7 @@ async def accept(request: Request, ledger: LedgerDep, metrics: MetricsDep) -> Re
     principal = _writer(request)
     if principal is None:
         return problem(request, 403, "Not allowed", NOT_A_WRITER)
-    if _cross_site(request, form):
+    if cross_site(request, form):
         return problem(request, 403, "Not allowed", CROSS_SITE)
     context = {name: form.get(name, "").strip() for name in ("claim_id", "reference", "date")}
     ledger.claim(context["claim_id"])  # an unknown claim: the 404 page

@@ -6,6 +6,11 @@
 shown beside the field it names (the API's problem details: title, detail, field), with
 what was typed kept; a success goes back to the claim's page, at the new event.
 
+The form's "Preview" button sends the same form with ``action=preview``: the statement is
+checked the same way and the ledger's preview (``ledger.preview``, ``POST
+/claims/{id}/events/preview``) answers how the number would move; the form comes back
+filled in, with that answer above it, and nothing is written. "Record" then appends it.
+
 Cross-site requests are refused: the form carries a token that must equal the
 ``ledger_form`` cookie (SameSite=Strict, HttpOnly, path ``/ui``), and a request whose
 ``Origin`` names another site is refused outright.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -28,7 +34,9 @@ from api.access import Role
 from api.bodies import EventCreate
 from api.deps import LedgerDep, MetricsDep
 from api.routes.ui.base import page_router
-from api.routes.ui.render import problem, render
+from api.routes.ui.describe import EventNames
+from api.routes.ui.reading import every_event, sources_named
+from api.routes.ui.render import instant, problem, render
 from api.routes.ui.session import viewer
 from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.likelihood import ICD203_TERMS
@@ -71,10 +79,13 @@ def recorder(request: Request, ledger: LedgerDep, claim_id: str) -> dict[str, An
         "terms": ICD203_TERMS,
         "typed": {},
         "errors": {},
+        "preview": None,
     }
 
 
-def _cross_site(request: Request, form: Mapping[str, str]) -> bool:
+def cross_site(request: Request, form: Mapping[str, str]) -> bool:
+    """Whether a form post came from another site: an Origin naming another host, or no
+    token equal to this browser's ``ledger_form`` cookie."""
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.url.netloc:
         return True
@@ -100,6 +111,30 @@ def _errors(error: ValidationError) -> dict[str, str]:
     return found
 
 
+def _preview(ledger: LedgerDep, answer: dict[str, Any]) -> dict[str, Any]:
+    """The ledger's preview as the form shows it: the move, and each contribution with its
+    source's name and its reason in words (events named, not numbered by id)."""
+    claim_id = answer["claim_id"]
+    known = instant(answer["known_at"])
+    events = every_event(ledger, claim_id, instant(answer["as_of"]), known)
+    contributions = answer["credibility"]["contributions"]
+    sources = sources_named(ledger, [c["source"] for c in contributions if c["source"]],
+                            instant(answer["as_of"]), known)
+    names = EventNames(events, sources)
+    # The proposed statement, as a reason names it ("proposed of 2024-10-21"), in words.
+    event_id = re.escape(answer["event"]["event_id"])
+    proposed = re.compile(rf"\b{event_id}(?: of \d{{4}}-\d{{2}}-\d{{2}})?")
+    return {
+        **answer,
+        "reasons": [
+            {**c, "who": sources[c["source"]]["name"] if c["source"] in sources else c["source"],
+             "proposed": c["event_id"] == answer["event"]["event_id"],
+             "why": names.linked(proposed.sub("(the one previewed)", c["reason"]))}
+            for c in contributions
+        ],
+    }
+
+
 @pages.post("/ui/claims/{claim_id}/events")
 async def record_statement(
     request: Request, claim_id: str, ledger: LedgerDep, metrics: MetricsDep
@@ -110,19 +145,25 @@ async def record_statement(
     if principal is None:
         return problem(request, 403, "Not allowed",
                        "Recording a statement needs a writer's key: sign in with one.")
-    if _cross_site(request, form):
+    if cross_site(request, form):
         return problem(request, 403, "Not allowed",
                        "This form did not come from this site's own page: open the claim's "
                        "page again and send it from there.")
     claim = ledger.claim(claim_id)  # an unknown claim: the 404 page
     values = {name: form.get(name, "").strip() for name in FIELDS}
+    previewing = form.get("action") == "preview"
     errors: dict[str, str] = {}
+    preview: dict[str, Any] | None = None
     if values["type"] not in RECORDED_TYPES:
         errors["type"] = f"type: one of {', '.join(RECORDED_TYPES)}"
     else:
         try:
             body = EventCreate(**_body(values))
-            written = ledger.writes.append(claim_id, body.fields(), principal.name)
+            if previewing:
+                preview = _preview(ledger, ledger.preview(claim_id, body.fields(),
+                                                          principal.name))
+            else:
+                written = ledger.writes.append(claim_id, body.fields(), principal.name)
         except ValidationError as error:
             errors = _errors(error)
         except InvalidInput as error:
@@ -134,15 +175,16 @@ async def record_statement(
         except LedgerError as error:
             errors["form"] = f"{error.title}: {error.detail}"
         else:
-            metrics.events_appended.inc()  # counted as the API's appends are
-            event_id = written.answer["event_id"]
-            return RedirectResponse(
-                f"/ui/claims/{quote(claim_id)}?recorded={event_id}#event-{event_id}",
-                status_code=303)
+            if not previewing:
+                metrics.events_appended.inc()  # counted as the API's appends are
+                event_id = written.answer["event_id"]
+                return RedirectResponse(
+                    f"/ui/claims/{quote(claim_id)}?recorded={event_id}#event-{event_id}",
+                    status_code=303)
     state = recorder(request, ledger, claim_id)
     assert state is not None  # the writer was checked above
-    state.update(typed=values, errors=errors)
+    state.update(typed=values, errors=errors, preview=preview)
     page: HTMLResponse = render(request, "record.html", {
         "title": f"Record a statement: {claim['text']}", "claim": claim, "recorder": state,
-    }, status=422)
+    }, status=200 if preview is not None else 422)
     return keep_token(request, page, state["token"])
