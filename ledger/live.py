@@ -318,10 +318,12 @@ class LogHub:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._subscription: Any = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         self.position = await asyncio.to_thread(self._head)
         self.changes.listen(self._woken)
         await asyncio.to_thread(self._listen)
@@ -334,6 +336,7 @@ class LogHub:
                 self._subscription.stop()
             self._subscription = None
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -382,7 +385,7 @@ class LogHub:
 
     async def _run(self) -> None:
         last_read = 0.0
-        while True:
+        while not self._stopping:
             spacing = max(self.gather, min(self.fan_out / self.share, HUB_SPACING_MAX))
             pause = last_read + spacing - time.monotonic()
             if pause > 0:
@@ -411,8 +414,12 @@ class LogHub:
                 await self._wait(self.poll)
 
     async def _wait(self, seconds: float) -> None:
+        # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` returns
+        # normally, dropping a cancellation, when the wake-up completes as the task is
+        # cancelled; ``stop`` then waited for ever for a reader that went on reading.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     def _taken(self, seconds: float) -> None:
         self.fan_out = seconds

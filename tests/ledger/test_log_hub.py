@@ -151,3 +151,24 @@ def test_a_subscriber_of_one_claim_is_handed_only_the_pages_that_hold_it(
             await hub.stop()
 
     asyncio.run(scenario())
+
+
+def test_the_reader_stops_whenever_it_is_told_even_as_a_poll_times_out(
+    ledger: ClaimsLedger,
+) -> None:
+    """``stop`` ends the reader at any moment of its poll. (A server's shutdown once
+    waited for ever: on Python 3.11 ``asyncio.wait_for`` returns normally, dropping the
+    cancellation, when the awaited wake-up completes as the task is cancelled; the reader
+    now waits with ``asyncio.timeout`` and checks a stop flag. That race is rare: this
+    stops the reader at many points, with a bound that fails the test rather than hang.)"""
+    _setup(ledger)
+
+    async def scenario() -> None:
+        for n in range(150):
+            hub = LogHub(ledger, Changes(ledger.store), _encode, poll=0.001, gather=0.0)
+            await hub.start()
+            await asyncio.sleep(0.001 * (n % 7))  # stop at many points of the poll
+            async with asyncio.timeout(30):  # a hang fails the test, not the suite
+                await hub.stop()
+
+    asyncio.run(scenario())
