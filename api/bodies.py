@@ -38,6 +38,7 @@ from ledger.inputs import (
     MAX_ITEMS,
     MAX_LIKELIHOOD_TERM,
     MAX_TEXT,
+    reference_problem,
     too_long,
     unicode_problem,
 )
@@ -84,6 +85,14 @@ def _unicode(value: str) -> str:
     # The ledger's rule (``ledger.inputs.unicode_problem``), checked here as well so that a
     # lone surrogate is refused in the words of the other shape errors, at its field.
     problem = unicode_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _reference(value: str) -> str:
+    # The ledger's rule for a report's address (``ledger.inputs.reference_problem``).
+    problem = reference_problem(value)
     if problem is not None:
         raise ValueError(problem)
     return value
@@ -151,9 +160,11 @@ Party = Annotated[
                           "upper-cased)"),
 ]
 EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode),
-                    Published(minLength=1, pattern=NOT_BLANK)]
-Url = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode),
-                Published(format="uri", pattern=r"^https?://[^\u0000]*$")]
+                    AfterValidator(_not_blank), Published(minLength=1, pattern=NOT_BLANK)]
+#: A report's address: http(s), as people paste it (an IRI: non-ASCII characters are taken
+#: as they are, so the published format is ``iri``, not ``uri``).
+Url = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode), AfterValidator(_reference),
+                Published(format="iri", pattern=r"^https?://[^\u0000]*$")]
 TIME_HELP = (
     "RFC 3339 timestamp with a zone ('2024-10-13T18:00:00Z'), or a date (00:00 UTC that day); "
     "a timestamp without a zone is refused, and so is one in the future"

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ledger.errors import InvalidInput, InvalidStatement, InvalidTime
 from ledger.likelihood import LikelihoodOutOfRange, UnknownLikelihoodTerm, parse_likelihood
@@ -409,10 +410,30 @@ def evidence(field: str, value: object) -> str:
     return value
 
 
+#: Whitespace and control characters (C0, DEL, C1), which no URL or IRI holds.
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def reference_problem(value: str) -> str | None:
+    """Why ``value`` is not a report's address (an http(s) URL or IRI with a host, without
+    spaces or control characters), or None."""
+    if not value.startswith(("http://", "https://")):
+        return "must be an http(s) URL of the report"
+    if _NOT_IN_URL.search(value):
+        return "must be an http(s) URL of the report, without spaces or control characters"
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:  # a malformed [IPv6] host
+        host = None
+    if not host:
+        return "must be an http(s) URL of the report, with a host"
+    return None
+
+
 def _reference(data: Mapping[str, Any]) -> str | None:
     reference = _text(data, "reference")
-    if reference is not None and not reference.startswith(("http://", "https://")):
-        raise InvalidInput("reference", "must be an http(s) URL of the report")
+    if reference is not None and (problem := reference_problem(reference)) is not None:
+        raise InvalidInput("reference", problem)
     return reference
 
 

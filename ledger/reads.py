@@ -527,7 +527,7 @@ class LedgerReads:
                 if not projector.caught_up():
                     return None
                 return self._projected(
-                    as_of_us, known_us, filters, after, limit, tables, order
+                    as_of_us, known_us, filters, after, limit, order, tables=tables
                 )
             except Exception:
                 if projector.view.tables is tables and not projector.follow_served():
@@ -541,8 +541,8 @@ class LedgerReads:
         filters: Filters,
         after: int,
         limit: int,
-        tables: CredibilityTables | None = None,
         order: Order | None = None,
+        tables: CredibilityTables | None = None,
     ) -> list[tuple[int, JSON]]:
         """A page of the projection's ``tables`` (default: the served version's)."""
         assert self.projector is not None

@@ -149,7 +149,7 @@ previews = APIRouter(tags=["events"], dependencies=[Depends(caller)], responses=
 
 
 @previews.post(
-    "/claims/{claim_id}/events/preview", response_model=PreviewResult,
+    "/claims/{claim_id}/preview", response_model=PreviewResult,
     response_model_exclude_unset=True, dependencies=[JsonBody],
     responses=problems(404, missing=("claim", "source")) | problems(413, 415),
     description=(

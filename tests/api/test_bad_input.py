@@ -290,3 +290,20 @@ def test_a_resolution_in_year_one_is_no_server_error(small: TestClient) -> None:
     for path in ("", "/audit", "/timeline"):
         answer = small.get(f"/claims/{TROOPS}{path}", params={"model": "credibility-v2"})
         assert answer.status_code == 200, (path, answer.text)
+
+
+@pytest.mark.parametrize("reference", [
+    "https://\u0013\u0081", "https://exa mple.org/x", "https:///no-host", "ftp://example.org",
+])
+def test_a_report_address_without_a_host_or_with_control_characters_is_refused(
+    reference: str, small: TestClient, ledger: ClaimsLedger
+) -> None:
+    """``reference`` is an http(s) URL or IRI with a host: the fuzzer found one made of
+    control characters accepted. An IRI with non-ASCII letters stays accepted."""
+    written = log_length(ledger)
+    for path in (EVENTS, f"/claims/{TROOPS}/preview"):
+        assert_problem(small.post(path, json={**DENIAL, "reference": reference}), 422,
+                       "reference")
+    assert log_length(ledger) == written
+    kept = small.post(EVENTS, json={**DENIAL, "reference": "https://exemple.fr/été"})
+    assert kept.status_code == 201, kept.text

@@ -48,7 +48,7 @@ def test_every_route_of_the_spec_table_is_there(spec: dict[str, Any]) -> None:
         ("POST", "/sources/{source_id}/ratings"), ("POST", "/claims"), ("GET", "/claims"),
         ("GET", "/claims/{claim_id}"), ("POST", "/claims/{claim_id}/events"),
         ("GET", "/claims/{claim_id}/events/{event_id}"),
-        ("POST", "/claims/{claim_id}/events/preview"),
+        ("POST", "/claims/{claim_id}/preview"),
         ("POST", "/events/batch"), ("GET", "/claims/{claim_id}/events"), ("POST", "/drafts"),
         ("GET", "/claims/{claim_id}/audit"), ("GET", "/claims/{claim_id}/timeline"),
         ("GET", "/claims/{claim_id}/timeline.svg"),

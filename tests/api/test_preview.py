@@ -1,4 +1,4 @@
-"""POST /claims/{id}/events/preview: how an append would move the number, nothing written."""
+"""POST /claims/{id}/preview: how an append would move the number, nothing written."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_preview_answers_what_the_append_then_answers_and_writes_nothing(
     article: TestClient, ledger: ClaimsLedger, body: dict[str, Any]
 ) -> None:
     head, etag, probability = _state(article, ledger)
-    answer = article.post(f"/claims/{TROOPS}/events/preview", json=body)
+    answer = article.post(f"/claims/{TROOPS}/preview", json=body)
     assert answer.status_code == 200, answer.text
     preview = answer.json()
     assert set(preview) == {"claim_id", "as_of", "known_at", "version", "before", "after",
@@ -72,7 +72,7 @@ def test_preview_refuses_what_the_append_refuses_the_same_way(
 ) -> None:
     head = log_length(ledger)
     previewed = assert_problem(
-        article.post(f"/claims/{TROOPS}/events/preview", json=body), status, field)
+        article.post(f"/claims/{TROOPS}/preview", json=body), status, field)
     assert log_length(ledger) == head
     appended = assert_problem(article.post(f"/claims/{TROOPS}/events", json=body), status, field)
     assert log_length(ledger) == head
@@ -81,7 +81,7 @@ def test_preview_refuses_what_the_append_refuses_the_same_way(
 
 
 def test_preview_of_an_unknown_claim_is_its_404(article: TestClient) -> None:
-    assert_problem(article.post("/claims/no-such-claim/events/preview", json=CONFIRMS), 404)
+    assert_problem(article.post("/claims/no-such-claim/preview", json=CONFIRMS), 404)
 
 
 def test_a_reader_may_preview_but_not_append() -> None:
@@ -96,12 +96,12 @@ def test_a_reader_may_preview_but_not_append() -> None:
         with TestClient(create_app(settings, ledger)) as client:
             reader = {"Authorization": "Bearer tok-reader-0123456789ab"}
             head = log_length(ledger)
-            answer = client.post(f"/claims/{TROOPS}/events/preview", json=CONFIRMS,
+            answer = client.post(f"/claims/{TROOPS}/preview", json=CONFIRMS,
                                  headers=reader)
             assert answer.status_code == 200, answer.text
             assert_problem(client.post(f"/claims/{TROOPS}/events", json=CONFIRMS,
                                        headers=reader), 403)
-            assert_problem(client.post(f"/claims/{TROOPS}/events/preview", json=CONFIRMS), 401)
+            assert_problem(client.post(f"/claims/{TROOPS}/preview", json=CONFIRMS), 401)
             assert log_length(ledger) == head
     finally:
         ledger.close()

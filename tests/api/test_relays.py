@@ -150,3 +150,16 @@ def test_the_schema_publishes_both_fields(article: TestClient) -> None:
     alleged = schemas["ClaimCreate"]["properties"]["alleged_at"]
     assert "alleged thing happened" in alleged["description"]
     assert "alleged_at" in schemas["ClaimPublic"]["properties"]
+
+
+def test_a_blank_relay_or_supersedes_is_refused_not_taken_as_left_out(
+    article: TestClient, ledger: ClaimsLedger
+) -> None:
+    """The schema publishes a non-blank event id: an append (or its preview) sent with
+    ``relays: ""`` is a 422 naming the field, as the fuzzer found the preview answering
+    200 and the append 201."""
+    written = log_length(ledger)
+    for path in (f"/claims/{TROOPS}/events", f"/claims/{TROOPS}/preview"):
+        for blank in ("", "   "):
+            assert_problem(article.post(path, json={**ECHO, "relays": blank}), 422, "relays")
+    assert log_length(ledger) == written

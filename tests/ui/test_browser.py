@@ -408,7 +408,7 @@ def test_a_preview_shows_the_move_writes_nothing_and_record_commits(
     browser.after_navigation(lambda: browser.evaluate(
         "document.getElementById('record-preview').click()"))
     move = browser.evaluate("document.getElementById('preview-move').textContent")
-    expected = api.post(f"/claims/{TROOPS}/events/preview", json=statement).json()
+    expected = api.post(f"/claims/{TROOPS}/preview", json=statement).json()
     was = round(expected["before"]["probability"] * 100)
     will = round(expected["after"]["probability"] * 100)
     assert " ".join(move.split()).startswith(f"Would move from {was}% to {will}% (")

@@ -155,7 +155,7 @@ def test_preview_shows_the_move_and_records_nothing_then_record_commits(
     answer = desk.post(f"/ui/claims/{TROOPS}/events", data=sent)
     assert answer.status_code == 200, answer.text
     page = parse(answer.text)
-    expected = desk.post(f"/claims/{TROOPS}/events/preview",
+    expected = desk.post(f"/claims/{TROOPS}/preview",
                          headers={"Authorization": f"Bearer {READER}"},
                          json={k: v for k, v in sent.items()
                                if k in ("type", "source", "occurred_at", "likelihood",

@@ -8,7 +8,7 @@ what was typed kept; a success goes back to the claim's page, at the new event.
 
 The form's "Preview" button sends the same form with ``action=preview``: the statement is
 checked the same way and the ledger's preview (``ledger.preview``, ``POST
-/claims/{id}/events/preview``) answers how the number would move; the form comes back
+/claims/{id}/preview``) answers how the number would move; the form comes back
 filled in, with that answer above it, and nothing is written. "Record" then appends it.
 
 Cross-site requests are refused: the form carries a token that must equal the
