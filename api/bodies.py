@@ -38,6 +38,7 @@ from ledger.inputs import (
     MAX_ITEMS,
     MAX_LIKELIHOOD_TERM,
     MAX_TEXT,
+    REFERENCE_PATTERN,
     reference_problem,
     too_long,
     unicode_problem,
@@ -161,10 +162,11 @@ Party = Annotated[
 ]
 EventId = Annotated[str, MaxLen(MAX_EVENT_ID), AfterValidator(_unicode),
                     AfterValidator(_not_blank), Published(minLength=1, pattern=NOT_BLANK)]
-#: A report's address: http(s), as people paste it (an IRI: non-ASCII characters are taken
-#: as they are, so the published format is ``iri``, not ``uri``).
+#: A report's address: http(s), as people paste it (non-ASCII letters are taken as they
+#: are, as in an IRI): the ledger's pattern (``ledger.inputs.REFERENCE_PATTERN``), published
+#: as it is checked, with no ``format`` whose checkers would judge it otherwise.
 Url = Annotated[str, MaxLen(MAX_TEXT), AfterValidator(_unicode), AfterValidator(_reference),
-                Published(format="iri", pattern=r"^https?://[^\u0000]*$")]
+                Published(pattern=REFERENCE_PATTERN)]
 TIME_HELP = (
     "RFC 3339 timestamp with a zone ('2024-10-13T18:00:00Z'), or a date (00:00 UTC that day); "
     "a timestamp without a zone is refused, and so is one in the future"
