@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -320,10 +321,15 @@ class LogHub:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._subscription: Any = None
+        # The hub's own reading thread: ``stop`` waits for a read under way to end, so the
+        # store is never closed under a query (a cancelled ``to_thread`` read goes on
+        # running; SQLite closed under it crashed the process).
+        self._reader: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-hub")
         self.position = await asyncio.to_thread(self._head)
         self.changes.listen(self._woken)
         await asyncio.to_thread(self._listen)
@@ -341,6 +347,9 @@ class LogHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._reader is not None:  # a read under way ends before the store may close
+            reader, self._reader = self._reader, None
+            await asyncio.to_thread(reader.shutdown, wait=True)
 
     def join(self, claim: str | None = None) -> Subscriber:
         """A new subscriber: every page the hub reads from now on is queued for it (with
@@ -393,7 +402,7 @@ class LogHub:
             self._wake.clear()
             last_read = time.monotonic()
             try:
-                page = await asyncio.to_thread(self.ledger.global_log, self.position, HUB_PAGE)
+                page = await self._read(self.position)
             except StoreUnavailable:  # it may come back: read again after a poll
                 await self._wait(self.poll)
                 continue
@@ -412,6 +421,11 @@ class LogHub:
                 self._hand_on(HubPage(events, int(page["next"]), self.encode))
             if len(events) < HUB_PAGE:
                 await self._wait(self.poll)
+
+    async def _read(self, after: int) -> JSON:
+        assert self._loop is not None and self._reader is not None
+        return await self._loop.run_in_executor(
+            self._reader, self.ledger.global_log, after, HUB_PAGE)
 
     async def _wait(self, seconds: float) -> None:
         # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` returns

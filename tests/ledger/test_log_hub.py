@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 from ledger.application import ClaimsLedger
@@ -170,5 +171,39 @@ def test_the_reader_stops_whenever_it_is_told_even_as_a_poll_times_out(
             await asyncio.sleep(0.001 * (n % 7))  # stop at many points of the poll
             async with asyncio.timeout(30):  # a hang fails the test, not the suite
                 await hub.stop()
+
+    asyncio.run(scenario())
+
+
+def test_stop_waits_for_a_read_under_way_before_the_store_may_close(
+    ledger: ClaimsLedger, monkeypatch: Any
+) -> None:
+    """A stopped hub's read still running in its thread when the store closed crashed the
+    process (SQLite closed under a query); ``stop`` returns only once that read ended."""
+    _setup(ledger)
+    reading, release = threading.Event(), threading.Event()
+    ended: list[bool] = []
+    read = ledger.global_log
+
+    def slow(after: int = 0, limit: int = 100, **kw: Any) -> Any:
+        reading.set()
+        release.wait(10)
+        page = read(after, limit, **kw)
+        ended.append(True)
+        return page
+
+    async def scenario() -> None:
+        hub = LogHub(ledger, Changes(ledger.store), _encode, poll=3600, gather=0.01)
+        await hub.start()
+        monkeypatch.setattr(ledger, "global_log", slow)
+        hub._woken()  # as a write wakes it: it reads
+        await asyncio.to_thread(reading.wait, 10)
+        assert reading.is_set() and not ended
+        stopping = asyncio.create_task(hub.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()  # the read is still under way: stop waits for it
+        release.set()
+        await asyncio.wait_for(stopping, 10)
+        assert ended == [True]
 
     asyncio.run(scenario())
