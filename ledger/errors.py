@@ -48,6 +48,9 @@ errors (``eventsourcing.persistence``, named after PEP 249's) into these::
     DatabaseError, PersistenceError    StoreFailed       any other failure of the store
     (any other subclass)
 
+A ``StoreFailed`` kind is ``StoreUnavailable`` instead when the store then answers no query
+at all (a connection cut mid-statement can surface as a ``ProgrammingError``).
+
 So the faces never import the library: a ``StoreUnavailable`` is HTTP 503 with
 ``Retry-After`` (exit code 4), a ``StoreFailed`` HTTP 500 whose detail is logged, not sent
 (exit code 1), a ``DamagedHistory`` HTTP 500 that says which claim or source and where

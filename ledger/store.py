@@ -71,7 +71,11 @@ def store_errors(method: F) -> F:
     - ``IntegrityError``: ``Conflict``; a write retries it (``ledger.idempotency``), so
       one that gets here is a race the retries lost, or an import's;
     - any other ``PersistenceError`` (``DataError``, ``ProgrammingError``,
-      ``NotSupportedError``, ``DatabaseError``): ``StoreFailed``, which a retry will not mend.
+      ``NotSupportedError``, ``DatabaseError``): ``StoreFailed``, which a retry will not mend;
+      unless the store (the use case's ``store``) no longer answers a query: then it is
+      ``StoreUnavailable``. A connection cut mid-statement can surface as one of these
+      (psycopg: "the last operation didn't produce records" when PostgreSQL stopped under
+      a ``LOCK TABLE``), and an outage is a 503 to retry, not a 500.
 
     The ledger's own errors pass through, so use cases may call each other.
     """
@@ -89,11 +93,30 @@ def store_errors(method: F) -> F:
                 "other writers kept changing the same records; retry the request"
             ) from None
         except PersistenceError as error:
+            if _unreachable(args[0] if args else None):
+                raise StoreUnavailable(
+                    f"the event store cannot be reached ({type(error).__name__}): {error}"
+                ) from None
             raise StoreFailed(
                 f"the event store refused the work ({type(error).__name__}): {error}"
             ) from error
 
     return cast(F, guarded)
+
+
+def _unreachable(owner: object) -> bool:
+    """Whether the store of a use case's owner (itself, or its ``store``) fails to answer
+    a query because it cannot be reached (False when there is no store to ask)."""
+    store = owner if isinstance(owner, LedgerApplication) else getattr(owner, "store", None)
+    if not isinstance(store, LedgerApplication):
+        return False
+    try:
+        store.ping()
+    except StoreUnavailable:
+        return True
+    except Exception:  # failing otherwise is not being out of reach
+        return False
+    return False
 
 
 #: Sources whose registration this process has seen (ids only, so many are kept).

@@ -151,3 +151,26 @@ def test_no_use_case_lets_a_library_error_out(
     with pytest.raises(LedgerError) as raised:
         USE_CASES[use_case](ledger)
     assert isinstance(raised.value, ours)
+
+
+def test_a_refusal_from_a_store_that_no_longer_answers_is_an_outage(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL stopped under a statement can surface as a ProgrammingError (psycopg:
+    "the last operation didn't produce records (command status: LOCK TABLE)"): when the
+    store then answers no query, the append is a 503 to retry, not a 500."""
+
+    def cut(*_args: object, **_kwargs: object) -> None:
+        raise ProgrammingError("the last operation didn't produce records")
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(ledger.store.recorder, "insert_events", cut)
+    monkeypatch.setattr(idempotency, "RETRY_BUDGET", 0.01)
+    with pytest.raises(StoreFailed):  # the store still answers: a real refusal
+        ledger.register_claim({"id": "c", "text": "A"}, ACTOR)
+    monkeypatch.setattr(ledger.store.recorder, "log_entries", down)
+    with pytest.raises(StoreUnavailable) as raised:  # it answers nothing: an outage
+        ledger.register_claim({"id": "c", "text": "A"}, ACTOR)
+    assert "ProgrammingError" in raised.value.detail
