@@ -41,12 +41,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from dateparser.date import DateDataParser
 
 from ledger.errors import InvalidInput
-from ledger.inputs import slug
+from ledger.inputs import reference_problem, slug
 from ledger.likelihood import ICD203_TERMS, SYNONYMS, parse_likelihood
 from ledger.statements import StatementType
 from ledger.times import now, parse_instant
@@ -931,18 +930,6 @@ def _fold_leads(proposals: list[Proposal]) -> list[Proposal]:
 
 # --- the use case -------------------------------------------------------------------------
 
-_URI = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
-
-
-def _is_url(value: str) -> bool:
-    if not _URI.fullmatch(value):
-        return False
-    try:
-        return bool(urlsplit(value).hostname)
-    except ValueError:  # a malformed [IPv6] host
-        return False
-
-
 def article_date(value: object) -> date:
     """The article's date: a date, or an RFC 3339 time (its calendar day as written), not
     in the future. A refusal names the field ``date``."""
@@ -967,9 +954,9 @@ def draft_article(
     if len(text) > MAX_ARTICLE:
         raise InvalidInput("text", f"is longer than {MAX_ARTICLE} characters: split it")
     day = article_date(published)
-    if reference is not None and not _is_url(reference):
-        raise InvalidInput("reference", "must be an http(s) URL of the article (RFC 3986: "
-                           "percent-encode spaces and other characters)")
+    problem = None if reference is None else reference_problem(reference)
+    if problem is not None:  # the statements' own rule: the batch would refuse it
+        raise InvalidInput("reference", problem)
     if claim_id is not None:
         ledger.claim(slug("claim_id", claim_id))  # NotFound: an unknown claim
     records: list[dict[str, Any]] = []
