@@ -42,8 +42,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from dateparser.date import DateDataParser
-
 from ledger.errors import InvalidInput
 from ledger.inputs import reference_problem, slug
 from ledger.likelihood import ICD203_TERMS, SYNONYMS, parse_likelihood
@@ -422,6 +420,8 @@ class _When:
 
 class _Dates:
     def __init__(self, published: date) -> None:
+        from dateparser.date import DateDataParser  # imported when used (~0.2 s)
+
         self.published = published
         self.parser = DateDataParser(languages=["en"], settings={
             "RELATIVE_BASE": datetime(published.year, published.month, published.day),

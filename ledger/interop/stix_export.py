@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import stix2
-
 from ledger.application import ClaimsLedger
 from ledger.interop import stix_terms as terms
 from ledger.statements import RULES
@@ -67,6 +65,7 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 def definitions() -> list[dict[str, Any]]:
     """The ledger's identity and its extension definition: the head of every export."""
+    import stix2  # imported when used: it takes half a second to import
     ledger = stix2.v21.Identity(
         id=terms.LEDGER_IDENTITY_ID, name=terms.LEDGER_IDENTITY_NAME, identity_class="system",
         description="An event-sourced, bitemporal ledger of claims and of what was said "
@@ -209,6 +208,7 @@ class StixExport:
         return self._statement(event)
 
     def _identity(self, event: dict[str, Any]) -> dict[str, Any]:
+        import stix2  # imported when used: it takes half a second to import
         source_id = event["source"]
         known = parse_instant("recorded_at", event["recorded_at"])
         source = self.ledger.get_source(source_id, known_at=known, as_of=END_OF_VALID_TIME)
@@ -236,6 +236,7 @@ class StixExport:
         return self._names[source_id]
 
     def _statement(self, event: dict[str, Any]) -> dict[str, Any]:
+        import stix2  # imported when used: it takes half a second to import
         if event["type"] in _SUPERSEDING:
             history = _ClaimHistory(
                 self.ledger, event["claim_id"], parse_instant("at", event["recorded_at"])
@@ -264,6 +265,7 @@ class StixExport:
         self, claim_id: str, position: int, events: list[dict[str, Any]]
     ) -> dict[str, Any] | None:
         """The claim's grouping, if ``position`` holds its latest statement."""
+        import stix2  # imported when used: it takes half a second to import
         if self.ledger.claim_events(claim_id, as_of=END_OF_VALID_TIME, limit=1,
                                     cursor=str(position))["events"]:
             return None  # a later page holds the claim's latest statement

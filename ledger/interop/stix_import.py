@@ -25,9 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-import stix2
-from stix2.exceptions import STIXError
-
 from ledger import inputs
 from ledger.answers import JSON
 from ledger.application import ClaimsLedger
@@ -123,6 +120,9 @@ class _Planner:
         return self.plan
 
     def _checked(self, obj: dict[str, Any]) -> bool:
+        import stix2  # imported when used: it takes half a second to import
+        from stix2.exceptions import STIXError
+
         try:
             stix2.parse(obj, allow_custom=True, version="2.1")
         except (STIXError, ValueError, TypeError, KeyError) as error:
