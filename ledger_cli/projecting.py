@@ -11,16 +11,21 @@ orphan never keeps the lock from the next server.
 Read-your-writes is unchanged: a list in a server waits, bounded, for the projection to
 reach the head of the log (``Projector.caught_up``), and projects itself if no projector
 holds the lock (while this process is starting, or being started again).
+
+The child is ``python -m ledger_cli.projecting PARENT_PID``, not a ``multiprocessing``
+spawn: a spawned child first imports its parent's ``__main__`` (the ``claims-ledger``
+script, so the whole CLI), which cost the projector about 18 MiB it never used.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 
 from ledger.bootstrap import open_ledger
@@ -72,13 +77,13 @@ class ProjectorProcess:
         self,
         env: Mapping[str, str],
         tell: Callable[[str], None],
-        target: Callable[[Mapping[str, str], int], None] = project,
+        command: Sequence[str] = (sys.executable, "-m", "ledger_cli.projecting"),
     ) -> None:
         self.env = dict(env)
         self.tell = tell
-        self.target = target
+        self.command = list(command)  # the parent's pid is added as the last argument
         self.starts = 0
-        self.process: multiprocessing.process.BaseProcess | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._mutex = threading.Lock()
         self._supervisor: threading.Thread | None = None
@@ -99,36 +104,39 @@ class ProjectorProcess:
         self._stopping.set()
         with self._mutex:
             process = self.process
-        if process is not None and process.is_alive():
+        if process is not None and process.poll() is None:
             process.terminate()
-            process.join(10)
-            if process.is_alive():  # pragma: no cover - only if its shutdown hangs
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - only if its shutdown hangs
                 process.kill()
-                process.join()
+                process.wait()
         if self._supervisor is not None:
             self._supervisor.join(10)
 
     def _supervise(self) -> None:
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter, not a fork
         failures = 0
         while not self._stopping.is_set():
             with self._mutex:
                 if self._stopping.is_set():
                     return
-                process = context.Process(
-                    target=self.target, args=(self.env, os.getpid()),
-                    name="claims-ledger-projector",
+                process = subprocess.Popen(  # its output goes where serve's goes
+                    [*self.command, str(os.getpid())], env={**os.environ, **self.env},
+                    stdin=subprocess.DEVNULL,
                 )
-                process.start()
                 self.process = process
                 self.starts += 1
-            process.join()
-            if self._stopping.is_set() or process.exitcode == 0:
+            process.wait()
+            if self._stopping.is_set() or process.returncode == 0:
                 return  # stopped by us, or cleanly by a signal of its own
             pause = RESTART_PAUSES[min(failures, len(RESTART_PAUSES) - 1)]
             failures += 1
             self.tell(
-                f"error: the credibility projector exited ({process.exitcode}); "
+                f"error: the credibility projector exited ({process.returncode}); "
                 f"starting it again in {pause:g} s"
             )
             self._stopping.wait(pause)
+
+
+if __name__ == "__main__":  # the child ``ProjectorProcess`` starts: PARENT_PID
+    project(os.environ, int(sys.argv[1]))
