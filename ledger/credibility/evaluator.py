@@ -479,10 +479,7 @@ class ClaimEvaluator:
         )
         changed: set[str] | None = None
         if self._end is not None and revisions[0] >= 0 and self._end_revisions is not None:
-            rated = sources.changed_since(self._end_revisions[0])  # type: ignore[attr-defined]
-            recorded = records.changed_since(self._end_revisions[1])
-            if rated is not None and recorded is not None:
-                changed = (rated | recorded) & self.positions.keys()
+            changed = self._changed_since(self._end_revisions, sources, records)  # type: ignore[arg-type]
         if self._end is None or changed is None:
             self._end, self._end_first = {}, {}
             dirty: Iterable[str] = list(self.positions)
@@ -495,6 +492,17 @@ class ClaimEvaluator:
         self._dirty = set()
         self._end_revisions = revisions
         return self._end, self._end_first
+
+    def _changed_since(
+        self, revisions: tuple[int, int], sources: SourceBook, records: TrackRecords
+    ) -> set[str] | None:
+        """The claim's speakers whose rating or track record changed since the books'
+        ``revisions`` (None: the books no longer know)."""
+        rated = sources.changed_since(revisions[0])
+        recorded = records.changed_since(revisions[1])
+        if rated is None or recorded is None:
+            return None
+        return (rated | recorded) & self.positions.keys()
 
     # -- checkpoints: the voices at a few valid times, for sweeps that start near one --
 
@@ -542,12 +550,11 @@ class ClaimEvaluator:
         if gap >= speakers:
             return None
         said = self._said_since(point.said, point.moment)
-        rated = sources.changed_since(point.revisions[0])
-        recorded = records.changed_since(point.revisions[1])
-        if said is None or rated is None or recorded is None:
+        changed = self._changed_since(point.revisions, sources, records)
+        if said is None or changed is None:
             del self._checkpoints[at]
             return None
-        stale = (said | rated | recorded) & self.positions.keys()
+        stale = changed | (said & self.positions.keys())
         if len(stale) + gap >= speakers:
             return None
         for speaker in stale:
