@@ -184,7 +184,8 @@ def test_the_view_stays_out_of_the_openapi_schema(open_client: TestClient) -> No
 
 
 def test_pages_keep_to_their_content_security_policy(open_client: TestClient) -> None:
-    for path in [*PAGES, "/", "/ui/claims/nope", "/ui/login"]:
+    for path in [*PAGES, "/", "/ui/claims/nope", "/ui/login", "/ui/register/source",
+                 "/ui/register/claim"]:
         answer = open_client.get(path)
         policy = answer.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "default-src 'none'" in policy

@@ -282,16 +282,17 @@ def test_the_web_view_in_a_browser(server: str, api: httpx.Client, browser: Brow
     assert browser.console_errors() == []
 
 
-def _fill(browser: Browser, values: dict[str, str]) -> None:
-    """Type into the record form's fields as a person would (each field focused, then keys)."""
+def _fill(browser: Browser, values: dict[str, str], form: str = "record-form") -> None:
+    """Type into a form's fields as a person would (each field focused, then keys)."""
     for name, value in values.items():
-        kind = browser.evaluate(f"document.querySelector('#record-form [name={name}]').tagName")
+        field = json.dumps(f"#{form} [name={name}]")
+        kind = browser.evaluate(f"document.querySelector({field}).tagName")
         if kind == "SELECT":
             browser.evaluate(f"""(() => {{
-                const s = document.querySelector('#record-form [name={name}]');
+                const s = document.querySelector({field});
                 s.focus(); s.value = {json.dumps(value)}; }})()""")
         else:
-            browser.evaluate(f"document.querySelector('#record-form [name={name}]').focus()")
+            browser.evaluate(f"document.querySelector({field}).focus()")
             browser.type_text(value)
 
 

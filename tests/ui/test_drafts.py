@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from api.main import create_app
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
+from ledger.errors import InvalidInput
 from ledger.examples import load_article
 from tests.api.conftest import log_length
 
@@ -187,3 +188,115 @@ def test_cross_site_posts_are_refused(desk: TestClient, ledger: ClaimsLedger) ->
                            headers={"Origin": "https://evil.example"})
     assert other_site.status_code == 403
     assert log_length(ledger) == before
+
+
+NEW_CLAIM = {"new_claim_id": "troops-crossed", "new_claim_text":
+             "North Korean troops have crossed into Ukraine"}
+
+
+def _review_new_claim(client: TestClient, **typed: str) -> Any:
+    """The paste form sent with a new claim described instead of a registered one."""
+    paste = _fields(parse(client.get("/ui/drafts").text).by_id("draft-form"))
+    return client.post("/ui/drafts", data={**paste, "text": ARTICLE, "date": "2024-10-14",
+                                           "reference": URL, **NEW_CLAIM, **typed})
+
+
+def _log_after(client: TestClient, position: int) -> list[dict[str, Any]]:
+    answer = client.get("/events", params={"after": position},
+                        headers={"Authorization": f"Bearer {READER}"})
+    return list(answer.json()["data"])
+
+
+def test_a_new_claim_is_registered_just_before_the_accepted_statements(
+    desk: TestClient, ledger: ClaimsLedger
+) -> None:
+    _sign_in(desk, WRITER)
+    head = log_length(ledger)
+    answer = _review_new_claim(desk)
+    assert answer.status_code == 200, answer.text
+    page = parse(answer.text)
+    assert page.one("h1").text() == NEW_CLAIM["new_claim_text"]
+    assert "troops-crossed" in page.by_id("draft-new-claim").text()
+    fields = _fields(page.by_id("review-form"))
+    assert fields["claim_id"] == "" and fields["rows"] == "3"
+    assert {k: fields[k] for k in NEW_CLAIM} == NEW_CLAIM
+    assert log_length(ledger) == head  # nothing written yet, not even the claim
+    accepted = desk.post("/ui/drafts/accept", data=fields, follow_redirects=False)
+    assert accepted.status_code == 303, accepted.text
+    written = _log_after(desk, head)
+    # The ticked new source, then the claim, then the statements in one batch.
+    assert [(e["type"], e.get("source") or e.get("claim_id")) for e in written] == [
+        ("source_registered", "maria-ortiz"), ("claim_registered", "troops-crossed"),
+        ("denied", "peskov"), ("assessed", "kr-nis"), ("asserted", "maria-ortiz")]
+    claim = ledger.claim("troops-crossed")
+    assert claim["text"] == NEW_CLAIM["new_claim_text"]
+    first = written[2]["event_id"]
+    assert accepted.headers["location"] == (
+        f"/ui/claims/troops-crossed?recorded={first}#event-{first}")
+    shown = parse(desk.get(accepted.headers["location"]).text)
+    assert shown.by_id(f"event-{first}")
+
+
+@pytest.mark.parametrize(("typed", "field", "words"), [
+    ({"claim_id": TROOPS}, "claim_id", "not both"),
+    ({"new_claim_id": TROOPS}, "new_claim_id", f"'{TROOPS}' is already registered"),
+    ({"new_claim_id": "Troops Crossed"}, "new_claim_id", "is not an id"),
+    ({"new_claim_text": ""}, "new_claim_text", "text: Field required"),
+], ids=["both", "taken-id", "bad-id", "no-text"])
+def test_a_refused_new_claim_is_shown_beside_its_field_and_nothing_is_written(
+    desk: TestClient, ledger: ClaimsLedger, typed: dict[str, str], field: str, words: str
+) -> None:
+    _sign_in(desk, WRITER)
+    head = log_length(ledger)
+    answer = _review_new_claim(desk, **typed)
+    assert answer.status_code == 422
+    page = parse(answer.text)
+    assert words in page.by_id(f"draft-{field}-error").text()
+    kept = _fields(page.by_id("draft-form"))
+    assert {k: kept[k] for k in ("new_claim_id", "new_claim_text")} == {
+        **NEW_CLAIM, **{k: v for k, v in typed.items() if k != "claim_id"}}
+    assert log_length(ledger) == head
+
+
+def test_a_new_claim_taken_meanwhile_is_refused_at_accept(
+    desk: TestClient, ledger: ClaimsLedger
+) -> None:
+    _sign_in(desk, WRITER)
+    fields = _fields(parse(_review_new_claim(desk).text).by_id("review-form"))
+    ledger.register_claim({"id": "troops-crossed", "text": "Someone else's"}, "other")
+    head = log_length(ledger)
+    answer = desk.post("/ui/drafts/accept", data=fields)
+    assert answer.status_code == 422
+    error = parse(answer.text).by_id("draft-new_claim_id-error").text()
+    assert "'troops-crossed' is already registered" in error
+    assert log_length(ledger) == head  # checked before anything, the source included
+
+
+def test_a_batch_refused_after_the_new_claim_says_what_stays_registered(
+    desk: TestClient, ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sign_in(desk, WRITER)
+    fields = _fields(parse(_review_new_claim(desk).text).by_id("review-form"))
+    head = log_length(ledger)
+
+    def refuse(items: Any, actor: str, key: str | None = None) -> Any:
+        raise InvalidInput("[0].quote", "refused for the test")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger.writes, "append_batch", refuse)
+        answer = desk.post("/ui/drafts/accept", data=fields)
+    assert answer.status_code == 422
+    page = parse(answer.text)
+    error = page.by_id("draft-quote-0-error").text()
+    assert "refused for the test" in error
+    assert ("No statement was written; registered, and staying registered: "
+            "source 'maria-ortiz', claim 'troops-crossed'.") in error
+    assert [e["type"] for e in _log_after(desk, head)] == [
+        "source_registered", "claim_registered"]
+    # The form now names the registered claim: sent again, it appends to it.
+    again = _fields(page.by_id("review-form"))
+    assert again["claim_id"] == "troops-crossed" and "new_claim_id" not in again
+    assert page.one("h1").text() == NEW_CLAIM["new_claim_text"]
+    retried = desk.post("/ui/drafts/accept", data=again, follow_redirects=False)
+    assert retried.status_code == 303, retried.text
+    assert [e["type"] for e in _log_after(desk, head + 2)] == ["denied", "assessed", "asserted"]

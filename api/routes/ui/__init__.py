@@ -8,8 +8,9 @@ answers for the templates (``api/templates``, Jinja2). Nothing here weighs evide
   ``/ui/sources`` and ``/ui/sources/{id}``; ``log``: ``/ui/log``; ``forms``: recording
   a statement from a claim's page (writer role), with its preview; ``drafts``:
   ``/ui/drafts``, statements drafted from an article, reviewed and appended in one batch
-  (writer role); ``views``: saved views of the list (``POST /ui/views``,
-  ``POST /ui/views/delete``);
+  (writer role); ``register``: ``/ui/register/source`` and ``/ui/register/claim``,
+  registering a source or a claim (writer role); ``views``: saved views of the list
+  (``POST /ui/views``, ``POST /ui/views/delete``);
 - ``chart``: the timeline's geometry; ``describe``: events in words; ``render``: templates
   and filters; ``reading``: whole answers from the paged reads;
 - ``session`` and ``auth``: who reads (a bearer key or a session) and signing in and out;
@@ -22,7 +23,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.routes.ui import auth, claim, claims, drafts, forms, log, sources, static, views
+from api.routes.ui import (
+    auth,
+    claim,
+    claims,
+    drafts,
+    forms,
+    log,
+    register,
+    sources,
+    static,
+    views,
+)
 from api.routes.ui.base import page_router
 from api.routes.ui.render import problem
 
@@ -38,5 +50,5 @@ def not_found(request: Request, rest: str) -> Response:
 
 # The catch-all comes last, so every page and asset is found before it.
 for part in (auth.router, static.router, claims.router, claims.pages, claim.pages, sources.pages,
-             forms.pages, drafts.pages, views.pages, log.pages, missing):
+             forms.pages, drafts.pages, register.pages, views.pages, log.pages, missing):
     router.include_router(part)

@@ -11,13 +11,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from api.access import Role
 from api.deps import LedgerDep
 from api.routes.ui import views
 from api.routes.ui.base import page_router
 from api.routes.ui.forms import keep_token
 from api.routes.ui.reading import every_event
 from api.routes.ui.render import Fields, Link, blank, instant, render
-from api.routes.ui.session import secured
+from api.routes.ui.session import secured, viewer
 from ledger.application import ClaimsLedger
 from ledger.projection.tables import SORT_KEYS
 from ledger.times import format_instant
@@ -128,5 +129,6 @@ def claims_page(
         "pinned": link(**pinned_times),
         "tags": sorted({t for c in shown for t in c.get("tags", [])}),
         "saved": saved,
+        "writer": viewer(request, Role.writer) is not None,  # offered "Register a claim"
     }, fields.status)
     return page if saved is None else keep_token(request, page, saved["token"])

@@ -2,17 +2,20 @@
 accept some, and append them in one batch. For a signed-in writer.
 
 - ``GET /ui/drafts[?claim=ID]``: the paste form (the article's text and date, the claim,
-  the article's URL).
+  the article's URL). The claim is a registered one, or a new one (its id and text),
+  checked as ``POST /claims`` checks it (``api.routes.ui.register``) and registered only
+  when the accepted statements are appended.
 - ``POST /ui/drafts``: the proposals of ``ledger.drafts`` (as ``POST /drafts`` answers
   them) as an editable form: source, type, likelihood, date, quote and note of each, and
   accept or reject. Nothing is written.
 - ``POST /ui/drafts/accept``: the accepted rows, each checked as the API checks a batch
   item (``api.bodies.EventCreate``); a row whose source is not registered is refused unless
   its proposed new source is ticked for registration, and ticked ones are registered first
-  (checked as ``POST /sources`` checks them). Then every accepted row is appended in one
-  batch, all or none (as ``POST /events/batch``), with the article's URL as its reference,
-  and the claim's page is shown at the first of them. Nothing is written while any row or
-  source is refused.
+  (checked as ``POST /sources`` checks them), then the new claim, if one was described.
+  Then every accepted row is appended in one batch, all or none (as ``POST
+  /events/batch``), with the article's URL as its reference, and the claim's page is shown
+  at the first of them. Nothing is written while any row, source or the new claim is
+  refused; a batch refused after that says which sources and claim stay registered.
 
 Cross-site requests are refused as the recording form refuses them (``api.routes.ui.forms``:
 the ``ledger_form`` token and the ``Origin`` check).
@@ -35,11 +38,12 @@ from api.deps import LedgerDep, MetricsDep
 from api.routes.ui.base import page_router
 from api.routes.ui.forms import cross_site, form_token, keep_token
 from api.routes.ui.reading import all_claims
+from api.routes.ui.register import CLAIM, checked
 from api.routes.ui.render import problem, render
 from api.routes.ui.session import viewer
 from ledger.application import ClaimsLedger
 from ledger.drafts import MAX_ARTICLE, draft_article
-from ledger.errors import InvalidInput, LedgerError
+from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.inputs import source_fields, statement
 from ledger.likelihood import ICD203_TERMS
 from ledger.reads import MAX_LIMIT
@@ -57,6 +61,9 @@ EVENT_FIELDS = ("type", "source", "occurred_at", "quote", "likelihood", "likelih
                 "note")
 NOT_A_WRITER = ("Drafting statements needs a writer's key: sign out and sign in with one. "
                 "Nothing was written.")
+#: The paste form's fields, and what the review form carries back of them.
+PASTE_FIELDS = ("text", "date", "claim_id", "reference", "new_claim_id", "new_claim_text")
+CONTEXT_FIELDS = ("claim_id", "reference", "date", "new_claim_id", "new_claim_text")
 CROSS_SITE = ("This form did not come from this site's own page: open the drafts page again "
               "and send it from there. Nothing was written.")
 
@@ -95,7 +102,11 @@ def _review(request: Request, ledger: ClaimsLedger, context: Mapping[str, Any],
             rows: list[dict[str, Any]], errors: Mapping[str, str], status: int = 200,
             ) -> Response:
     token = form_token(request)
-    claim = ledger.claim(context["claim_id"])
+    if context["claim_id"]:
+        claim = ledger.claim(context["claim_id"])
+    else:  # a new claim, registered when the statements are appended
+        claim = {"id": context["new_claim_id"], "text": context["new_claim_text"] or "A new claim",
+                 "new": True}
     page = render(request, "drafts.html", {
         "title": f"Review drafted statements: {claim['text']}", "step": "review",
         "token": token, "claim": claim, "context": context, "rows": rows, "errors": errors,
@@ -124,15 +135,21 @@ async def propose(request: Request, ledger: LedgerDep) -> Response:
         return problem(request, 403, "Not allowed", NOT_A_WRITER)
     if cross_site(request, form):
         return problem(request, 403, "Not allowed", CROSS_SITE)
-    typed = {name: form.get(name, "").strip() for name in ("text", "date", "claim_id",
-                                                          "reference")}
+    typed = {name: form.get(name, "").strip() for name in PASTE_FIELDS}
     errors: dict[str, str] = {}
-    if not typed["claim_id"]:
-        errors["claim_id"] = "claim: choose the claim the statements are about"
-    else:
+    new = typed["new_claim_id"] or typed["new_claim_text"]
+    if typed["claim_id"] and new:
+        errors["claim_id"] = ("claim: choose a registered claim or describe a new one below, "
+                              "not both")
+    elif not typed["claim_id"] and not new:
+        errors["claim_id"] = ("claim: choose the claim the statements are about, or describe "
+                              "a new one below")
+    elif new:
+        errors.update(_new_claim(ledger, typed)[1])
+    if not errors:
         try:
-            answer = draft_article(ledger, typed["text"], typed["date"], typed["claim_id"],
-                                   typed["reference"] or None)
+            answer = draft_article(ledger, typed["text"], typed["date"],
+                                   typed["claim_id"] or None, typed["reference"] or None)
         except InvalidInput as error:
             field = error.field if error.field in typed else "form"
             errors[field] = f"{error.title}: {error.detail}"
@@ -142,6 +159,24 @@ async def propose(request: Request, ledger: LedgerDep) -> Response:
         return _paste(request, ledger, typed, errors, status=422)
     rows = [_row(p) for p in answer["proposals"]]
     return _review(request, ledger, typed, rows, {})
+
+
+def _new_claim(ledger: ClaimsLedger, typed: Mapping[str, str]
+               ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The new claim described (its id and text) as ``POST /claims`` takes it, checked as
+    the registration form checks it, and its id not taken: the body, and what is wrong."""
+    body, found = checked(CLAIM, {"id": typed["new_claim_id"], "text": typed["new_claim_text"]})
+    errors = {f"new_claim_{'id' if name == 'id' else 'text'}": message
+              for name, message in found.items()}
+    if not errors and "id" in body:
+        try:
+            ledger.claim(body["id"])
+        except NotFound:
+            pass  # free
+        else:
+            errors["new_claim_id"] = (f"claim: {body['id']!r} is already registered: choose it "
+                                      "in the list above instead, or give another id")
+    return body, errors
 
 
 def _row(proposal: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,11 +245,16 @@ async def accept(request: Request, ledger: LedgerDep, metrics: MetricsDep) -> Re
         return problem(request, 403, "Not allowed", NOT_A_WRITER)
     if cross_site(request, form):
         return problem(request, 403, "Not allowed", CROSS_SITE)
-    context = {name: form.get(name, "").strip() for name in ("claim_id", "reference", "date")}
-    ledger.claim(context["claim_id"])  # an unknown claim: the 404 page
+    context = {name: form.get(name, "").strip() for name in CONTEXT_FIELDS}
+    errors: dict[str, str] = {}
+    new_claim: dict[str, Any] | None = None
+    if context["claim_id"]:
+        ledger.claim(context["claim_id"])  # an unknown claim: the 404 page
+    else:
+        new_claim, found = _new_claim(ledger, context)
+        errors.update(found)
     rows = _rows(form)
     chosen = [i for i, row in enumerate(rows) if row["decision"] == "accept"]
-    errors: dict[str, str] = {}
     if not chosen:
         errors["form"] = "Accept at least one proposal: nothing was written."
     known = {source_id for source_id, _ in _source_ids(ledger)}
@@ -254,21 +294,32 @@ async def accept(request: Request, ledger: LedgerDep, metrics: MetricsDep) -> Re
             errors[f"{error.field.split('.')[0]}-new-{i}"] = f"{error.title}: {error.detail}"
     if errors:
         return _review(request, ledger, context, rows, errors, status=422)
+    kept: list[str] = []  # what stays registered if a later write is refused
     try:
-        for fields in register.values():
+        for source_id, fields in register.items():
             ledger.writes.register_source(fields, principal.name)
+            kept.append(f"source {source_id!r}")
     except LedgerError as error:
-        errors["form"] = (f"{error.title}: {error.detail}. No statement was written"
-                          " (sources registered before this one stay registered).")
+        errors["form"] = f"{error.title}: {error.detail}. {_written(kept)}"
         return _review(request, ledger, context, rows, errors, status=422)
+    if new_claim is not None:
+        try:
+            claim_id = ledger.writes.register_claim(new_claim, principal.name).answer["id"]
+        except LedgerError as error:  # Conflict: registered since the form was checked
+            errors["new_claim_id" if isinstance(error, Conflict) else "form"] = (
+                f"{error.title}: {error.detail}. {_written(kept)}")
+            return _review(request, ledger, context, rows, errors, status=422)
+        kept.append(f"claim {claim_id!r}")
+        # From here on the claim is a registered one: a form shown again names it.
+        context.update(claim_id=claim_id, new_claim_id="", new_claim_text="")
     items = [{"claim_id": context["claim_id"], **body} for body in bodies]
     try:
         written = ledger.writes.append_batch(items, principal.name)
     except InvalidInput as error:
-        errors.update(_batch_error(error, chosen))
+        errors.update(_batch_error(error, chosen, _written(kept)))
         return _review(request, ledger, context, rows, errors, status=422)
     except LedgerError as error:
-        errors["form"] = f"{error.title}: {error.detail}. Nothing was written."
+        errors["form"] = f"{error.title}: {error.detail}. {_written(kept)}"
         return _review(request, ledger, context, rows, errors, status=422)
     metrics.events_appended.inc(written.answer["count"])
     first = written.answer["events"][0]["event_id"]
@@ -277,10 +328,17 @@ async def accept(request: Request, ledger: LedgerDep, metrics: MetricsDep) -> Re
         status_code=303)
 
 
-def _batch_error(error: InvalidInput, chosen: list[int]) -> dict[str, str]:
+def _written(kept: list[str]) -> str:
+    """What a refusal after some registrations says was written."""
+    if not kept:
+        return "Nothing was written."
+    return f"No statement was written; registered, and staying registered: {', '.join(kept)}."
+
+
+def _batch_error(error: InvalidInput, chosen: list[int], written: str) -> dict[str, str]:
     """The batch's refusal beside the row and field it names (``[2].likelihood``)."""
     where, _, field = error.field.partition(".")
-    message = f"{error.title}: {error.detail}. Nothing was written."
+    message = f"{error.title}: {error.detail}. {written}"
     with contextlib.suppress(ValueError, IndexError):
         row = chosen[int(where.strip("[]"))]
         name = field.split(".")[0]

@@ -10,10 +10,12 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from api.access import Role
 from api.deps import LedgerDep
 from api.routes.ui.base import page_router
 from api.routes.ui.reading import all_claims, every_event
 from api.routes.ui.render import Fields, Link, blank, instant, render
+from api.routes.ui.session import viewer
 from ledger.application import ClaimsLedger
 from ledger.reads import MAX_LIMIT
 
@@ -81,6 +83,7 @@ def sources_page(
         "pinned": Link("/ui/sources", {})(as_of=first["as_of"], known_at=first["known_at"]),
         "claim_link": lambda claim_id: Link(f"/ui/claims/{claim_id}", times)(),
         "source_link": lambda source_id: Link(f"/ui/sources/{source_id}", times)(),
+        "writer": viewer(request, Role.writer) is not None,  # offered "Register a source"
     }, fields.status)
 
 
