@@ -31,6 +31,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.answers import JSON
 from ledger.domain import Claim, Source, claim_uuid, source_uuid
+from ledger.persistence.backends import backend_of
 from ledger.persistence.chain import GENESIS, LogEntry, chain_link, uuid_hex
 from ledger.persistence.memory import POPOLedgerRecorder
 from ledger.persistence.sql import IndexReads
@@ -369,13 +370,12 @@ def snapshot_streams(store: LedgerApplication, page_size: int = 1000) -> Iterato
             ids = sorted(oid for oid, versions in recorder._stored_events_index.items() if versions)
         yield from (UUID(oid) for oid in ids)
         return
-    datastore = getattr(recorder, "datastore", None)
-    if datastore is None:
+    backend = backend_of(recorder)
+    if not backend.sql:
         return
-    if hasattr(datastore.pool, "db_name"):  # SQLite
-        table, mark = recorder.events_table_name, "?"
-    else:
-        table, mark = f"{datastore.schema}.{recorder.events_table_name}", "%s"
+    datastore = recorder.datastore
+    table = backend.qualified(datastore, recorder.events_table_name)
+    mark = backend.placeholder
     select = f"SELECT DISTINCT originator_id AS oid FROM {table}"
     after: Any = None
     while True:

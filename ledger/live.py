@@ -32,6 +32,7 @@ from typing import Any
 
 from ledger.application import ClaimsLedger
 from ledger.errors import LedgerError, StoreUnavailable
+from ledger.persistence.backends import backend_of
 from ledger.statements import STATEMENT_TYPES
 from ledger.store import LedgerApplication
 
@@ -375,8 +376,7 @@ class LogHub:
         """On PostgreSQL, wake on the library's LISTEN/NOTIFY subscription to the log (as
         the projector does); SQLite and memory cannot subscribe."""
         recorder = self.ledger.store.recorder
-        datastore = getattr(recorder, "datastore", None)
-        if datastore is None or hasattr(getattr(datastore, "pool", None), "db_name"):
+        if not backend_of(recorder).notifies:
             return
         try:
             subscription = recorder.subscribe(gt=self._head())

@@ -2,9 +2,10 @@
 
 On SQLite, a file lock (``flock``) on a file beside the store's file; on PostgreSQL, a
 session advisory lock on a connection of its own, keyed by the store's schema and the
-job's name. Either is released when the holder releases it, closes it, or dies (the file
-is closed, the session ends): another process that tries again then takes over. The
-in-memory store lives in one process: its lock is always had.
+job's name (each backend's ``try_lock``, ``ledger.persistence.backends``). Either is
+released when the holder releases it, closes it, or dies (the file is closed, the session
+ends): another process that tries again then takes over. The in-memory store lives in one
+process: its lock is always had.
 
 The projector holds ``credibility`` (``ledger.projection.projector``); the webhook
 dispatcher ``webhooks`` and the checkpoint schedule ``checkpoints``, so that under
@@ -14,13 +15,11 @@ dispatcher ``webhooks`` and the checkpoint schedule ``checkpoints``, so that und
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import threading
-import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from ledger.persistence.backends import backend_of
 from ledger.store import LedgerApplication
 
 
@@ -44,35 +43,13 @@ class StoreLock:
         with self._mutex:
             if self._held is not None:
                 return True
-            datastore = getattr(self.store.recorder, "datastore", None)
-            pool: Any = getattr(datastore, "pool", None)
-            if datastore is None or pool is None:  # the in-memory store: one process
-                self._held = True
-                return True
-            if hasattr(pool, "db_name"):  # SQLite
-                path = Path(str(pool.db_name) + self.file)
-                handle = path.open("a")
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    handle.close()
-                    return False
-                self._held = handle
-                return True
-            import psycopg
-
-            params = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
-            conn = psycopg.connect(autocommit=True, **params)
-            key = zlib.crc32(f"{datastore.schema}.{self.name}".encode()) - 2**31
-            try:
-                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            except Exception:
-                conn.close()
-                raise
-            if not row or not row[0]:
-                conn.close()
+            recorder = self.store.recorder
+            held = backend_of(recorder).try_lock(
+                getattr(recorder, "datastore", None), self.name, self.file
+            )
+            if held is False:
                 return False
-            self._held = conn
+            self._held = held
             return True
 
     def still_held(self) -> bool:

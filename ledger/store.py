@@ -45,6 +45,7 @@ from ledger.errors import (
     StoreUnavailable,
 )
 from ledger.groupcommit import GroupCommit
+from ledger.persistence.backends import backend_of
 from ledger.persistence.chain import (
     MISMATCH,
     UNCHAINED,
@@ -537,18 +538,15 @@ class LedgerApplication(Application[UUID]):
         snapshot at least half way to the version it needs. Snapshots are derived data.
         """
         recorder: Any = getattr(self.snapshots, "recorder", None)
-        datastore = getattr(recorder, "datastore", None)
-        if datastore is None:  # the in-memory store keeps them all
+        backend = backend_of(recorder)
+        if not backend.sql:  # the in-memory store keeps them all
             return
+        datastore = recorder.datastore
         interval = min(self.snapshotting_intervals.values())
         keep = [interval * 2**k for k in range(48)]
         marks = ", ".join(str(v) for v in keep)
-        oid: Any
-        if hasattr(datastore.pool, "db_name"):  # SQLite
-            table, mark, oid = recorder.events_table_name, "?", aggregate_id.hex
-        else:
-            table = f"{datastore.schema}.{recorder.events_table_name}"
-            mark, oid = "%s", aggregate_id
+        table = backend.qualified(datastore, recorder.events_table_name)
+        mark, oid = backend.placeholder, backend.uuid(aggregate_id)
         statement = (
             f"DELETE FROM {table} WHERE originator_id = {mark} AND originator_version < "
             f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = {mark}) "

@@ -33,9 +33,12 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -57,6 +60,7 @@ from psycopg.sql import SQL
 from psycopg_pool import PoolTimeout
 
 from ledger.errors import StoreUnavailable
+from ledger.persistence.backends import Lock
 from ledger.persistence.chain import stamp
 from ledger.persistence.sql import IndexReads, SqlIndex
 
@@ -255,3 +259,38 @@ class PostgresLedgerRecorder(IndexReads, PostgresApplicationRecorder):
     def reading(self) -> Iterator[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             yield curs
+
+
+@dataclass(frozen=True)
+class PostgresBackend:
+    """``ledger.persistence.backends.Backend`` for PostgreSQL: tables in the store's
+    schema, the log's LISTEN/NOTIFY, and a lock that is an advisory lock held by a session
+    of its own (so it is let go when the process, or its connection, dies)."""
+
+    name: str = "postgres"
+    sql: bool = True
+    placeholder: str = "%s"
+    notifies: bool = True
+
+    def qualified(self, datastore: Any, table: str) -> str:
+        return f"{datastore.schema}.{table}"
+
+    def uuid(self, value: UUID) -> Any:
+        return value
+
+    def try_lock(self, datastore: Any, name: str, file: str) -> Lock | bool:
+        params = {k: v for k, v in datastore.pool.kwargs.items() if k != "row_factory"}
+        conn = psycopg.connect(autocommit=True, **params)
+        key = zlib.crc32(f"{datastore.schema}.{name}".encode()) - 2**31
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        except Exception:
+            conn.close()
+            raise
+        if not row or not row[0]:
+            conn.close()
+            return False
+        return conn
+
+
+BACKEND = PostgresBackend()

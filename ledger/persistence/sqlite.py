@@ -6,13 +6,18 @@ Selected with ``PERSISTENCE_MODULE=eventsourcing.sqlite`` and
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from ledger.persistence.backends import Lock
 from ledger.persistence.sql import IndexReads, SqlIndex
 
 
@@ -42,3 +47,32 @@ class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
     def reading(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as cursor:
             yield cursor
+
+
+@dataclass(frozen=True)
+class SQLiteBackend:
+    """``ledger.persistence.backends.Backend`` for SQLite: one file, no schemas, no
+    notifications; a lock is an ``flock`` on a file beside the database's."""
+
+    name: str = "sqlite"
+    sql: bool = True
+    placeholder: str = "?"
+    notifies: bool = False
+
+    def qualified(self, datastore: Any, table: str) -> str:
+        return table
+
+    def uuid(self, value: UUID) -> Any:
+        return value.hex
+
+    def try_lock(self, datastore: Any, name: str, file: str) -> Lock | bool:
+        handle = Path(str(datastore.pool.db_name) + file).open("a")  # noqa: SIM115 - held open: the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        return handle
+
+
+BACKEND = SQLiteBackend()

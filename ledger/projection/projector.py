@@ -49,6 +49,7 @@ from ledger.credibility.values import Summary
 from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
 from ledger.locks import StoreLock
+from ledger.persistence.backends import backend_of
 from ledger.projection.state import ProjectedClaim
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
 from ledger.projection.views import CredibilityView
@@ -709,9 +710,7 @@ class Projector:
 
     def _listen(self) -> None:
         """On PostgreSQL, wake on the library's LISTEN/NOTIFY subscription to the log."""
-        if self._listener is not None or not hasattr(self.store.recorder, "datastore"):
-            return
-        if hasattr(getattr(self.store.recorder.datastore, "pool", None), "db_name"):
+        if self._listener is not None or not backend_of(self.store.recorder).notifies:
             return  # SQLite cannot subscribe: the poll and this process's writes wake us
         subscription = self.store.recorder.subscribe(gt=self.head())
         self._listener = subscription
