@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.application import ClaimsLedger
 from ledger.errors import LedgerError, StoreUnavailable
@@ -37,6 +37,7 @@ from ledger.statements import STATEMENT_TYPES
 from ledger.store import LedgerApplication
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 
 #: The ``type`` of every record of the global log: a claim's events and the registry's.
 LOG_TYPES = ("claim_registered", "source_registered", "source_rerated",
@@ -295,6 +296,18 @@ class Subscriber:
         return page
 
 
+async def in_thread(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a worker thread; cancelled, it waits for the thread's call
+    to end before the cancellation goes on (``asyncio.to_thread`` lets the call run on
+    unseen, so a server stopping could close the store under a subscriber's read)."""
+    call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        await asyncio.wait([call])
+        raise
+
+
 class LogHub:
     """The one reader of the global log in a server process; see the module's docstring.
 
@@ -331,9 +344,9 @@ class LogHub:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-hub")
-        self.position = await asyncio.to_thread(self._head)
+        self.position = await in_thread(self._head)
         self.changes.listen(self._woken)
-        await asyncio.to_thread(self._listen)
+        await in_thread(self._listen)
         self._task = asyncio.create_task(self._run(), name="log-hub")
 
     async def stop(self) -> None:
@@ -515,7 +528,7 @@ async def _read_up(
     again after the hub's poll."""
     while until is None or after < until:
         try:
-            page = await asyncio.to_thread(read, after)
+            page = await in_thread(read, after)
         except StoreUnavailable:
             await asyncio.sleep(hub.poll)
             continue

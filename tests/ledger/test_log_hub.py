@@ -6,6 +6,7 @@ duplicate; one too slow for its queue is cut loose and catches up by position.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from typing import Any
@@ -205,5 +206,42 @@ def test_stop_waits_for_a_read_under_way_before_the_store_may_close(
         release.set()
         await asyncio.wait_for(stopping, 10)
         assert ended == [True]
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_subscriber_ends_only_once_its_read_has_ended(ledger: ClaimsLedger) -> None:
+    """A subscriber cancelled (its client gone, the server stopping) while it catches up
+    from the log ends only once that read ended, so the store is never closed under it."""
+    _setup(ledger)
+    reading, release = threading.Event(), threading.Event()
+    ended: list[bool] = []
+
+    def slow_read(after: int) -> Any:
+        reading.set()
+        release.wait(10)
+        page = log_feed(ledger, after, LogFilter())
+        ended.append(True)
+        return page
+
+    async def scenario() -> None:
+        hub = LogHub(ledger, Changes(ledger.store), _encode, poll=3600, gather=0.01)
+        await hub.start()
+        try:
+            async def subscribe() -> None:
+                async for _ in follow(hub, 0, slow_read, LogFilter()):
+                    pass
+
+            task = asyncio.create_task(subscribe())
+            await asyncio.to_thread(reading.wait, 10)
+            task.cancel()
+            await asyncio.sleep(0.2)
+            assert not task.done()  # its read is still under way
+            release.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+            assert task.cancelled() and ended == [True]
+        finally:
+            await hub.stop()
 
     asyncio.run(scenario())
