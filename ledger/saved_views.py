@@ -86,6 +86,7 @@ class SavedViews:
     """Save, list and delete a principal's views of the claims list."""
 
     def __init__(self, store: LedgerApplication) -> None:
+        self.store = store  # asked whether it can be reached when a use case fails
         recorder = store.factory.aggregate_recorder("saved_views")  # made if it is not there
         self.repository: Repository[Any] = Repository(EventStore(store.mapper, recorder))
         self._lock = threading.Lock()

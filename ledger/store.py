@@ -73,7 +73,7 @@ def store_errors(method: F) -> F:
       one that gets here is a race the retries lost, or an import's;
     - any other ``PersistenceError`` (``DataError``, ``ProgrammingError``,
       ``NotSupportedError``, ``DatabaseError``): ``StoreFailed``, which a retry will not mend;
-      unless the store (the use case's ``store``) no longer answers a query: then it is
+      unless the use case's store no longer answers a query (``_unreachable``): then it is
       ``StoreUnavailable``. A connection cut mid-statement can surface as one of these
       (psycopg: "the last operation didn't produce records" when PostgreSQL stopped under
       a ``LOCK TABLE``), and an outage is a 503 to retry, not a 500.
@@ -106,18 +106,31 @@ def store_errors(method: F) -> F:
 
 
 def _unreachable(owner: object) -> bool:
-    """Whether the store of a use case's owner (itself, or its ``store``) fails to answer
-    a query because it cannot be reached (False when there is no store to ask)."""
-    store = owner if isinstance(owner, LedgerApplication) else getattr(owner, "store", None)
-    if not isinstance(store, LedgerApplication):
+    """Whether the store of a use case's owner (itself, its ``store``, its ledger's or its
+    reads') cannot be reached now: one query, not through a use case (a use case failing
+    would ask again), failing as an outage does. False when there is no store to ask."""
+    store = _store_of(owner)
+    if store is None:
         return False
     try:
-        store.ping()
-    except StoreUnavailable:
+        store.index.log_entries(0, 1)
+    except (OperationalError, InterfaceError, InternalError, StoreUnavailable):
         return True
     except Exception:  # failing otherwise is not being out of reach
         return False
     return False
+
+
+def _store_of(owner: object) -> LedgerApplication | None:
+    for candidate in (
+        owner,
+        getattr(owner, "store", None),
+        getattr(getattr(owner, "ledger", None), "store", None),
+        getattr(getattr(owner, "reads", None), "store", None),
+    ):
+        if isinstance(candidate, LedgerApplication):
+            return candidate
+    return None
 
 
 #: Sources whose registration this process has seen (ids only, so many are kept).

@@ -174,3 +174,46 @@ def test_a_refusal_from_a_store_that_no_longer_answers_is_an_outage(
     with pytest.raises(StoreUnavailable) as raised:  # it answers nothing: an outage
         ledger.register_claim({"id": "c", "text": "A"}, ACTOR)
     assert "ProgrammingError" in raised.value.detail
+
+
+def test_a_refusal_costs_one_probe_not_a_probe_per_probe(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that refuses every read (a table missing, no privilege): ``ping`` is a use
+    case too, and its own refusal must not ask the store again and again."""
+    calls: list[int] = []
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        calls.append(1)
+        raise ProgrammingError("permission denied for table stored_events_log")
+
+    monkeypatch.setattr(ledger.store.recorder, "log_entries", refused)
+    with pytest.raises(StoreFailed):
+        ledger.ping()
+    assert len(calls) == 2  # the read, then one probe
+
+
+def test_use_cases_of_other_owners_tell_an_outage_too(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saved views, the watches and the preview reach the store through an attribute
+    of their own: their refusals during an outage are 503s as well."""
+    from ledger.saved_views import SavedViews
+    from ledger.store import _store_of
+    from ledger.watchdesk import Watches
+
+    assert _store_of(SavedViews(ledger.store)) is ledger.store
+    assert _store_of(Watches(ledger)) is ledger.store
+    assert _store_of(ledger.preview) is ledger.store
+    assert _store_of(ledger.reads) is ledger.store
+    assert _store_of(object()) is None
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    views = SavedViews(ledger.store)
+    monkeypatch.setattr(ledger.store.recorder, "log_entries", down)
+    monkeypatch.setattr(views.repository, "get", lambda *a, **k: (_ for _ in ()).throw(
+        ProgrammingError("the last operation didn't produce records")))
+    with pytest.raises(StoreUnavailable):
+        views.list_views("ann")
