@@ -54,6 +54,9 @@ HUB_SHARE = 0.15
 #: ... but it reads at least this often under writes (a slow subscriber's socket can make a
 #: hand-off look long; it is cut loose once its queue is full).
 HUB_SPACING_MAX = 1.0
+#: How long stopping waits for a read under way (one stuck on a cut connection would hold
+#: the server's shutdown for as long as the network takes to give up).
+HUB_STOP_WAIT = 30.0
 #: The most records a subscriber's queue holds before the hub cuts it loose.
 QUEUE_LIMIT = 5000
 
@@ -304,7 +307,11 @@ async def in_thread(function: Callable[..., T], *args: Any) -> T:
     try:
         return await asyncio.shield(call)
     except asyncio.CancelledError:
-        await asyncio.wait([call])
+        # anyio's task groups (sse-starlette's) cancel again at every turn of the loop
+        # until the task ends: wait through each of those too.
+        while not call.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([call])
         raise
 
 
@@ -341,6 +348,8 @@ class LogHub:
         self._reader: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
+        if self._task is not None:  # started already
+            return
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-hub")
@@ -363,7 +372,11 @@ class LogHub:
             self._task = None
         if self._reader is not None:  # a read under way ends before the store may close
             reader, self._reader = self._reader, None
-            await asyncio.to_thread(reader.shutdown, wait=True)
+            ended = asyncio.ensure_future(asyncio.to_thread(reader.shutdown, wait=True))
+            done, _ = await asyncio.wait([ended], timeout=HUB_STOP_WAIT)
+            if not done:  # a read stuck on a cut connection: stop without it
+                log.warning("the log hub's read did not end within %g s; stopping without "
+                            "it", HUB_STOP_WAIT)
 
     def join(self, claim: str | None = None) -> Subscriber:
         """A new subscriber: every page the hub reads from now on is queued for it (with

@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from typing import Any
 
 from ledger.application import ClaimsLedger
-from ledger.live import Changes, LogFilter, LogHub, Message, follow, log_feed
+from ledger.live import Changes, LogFilter, LogHub, Message, follow, in_thread, log_feed
 
 from .helpers import claim, say, source
 
@@ -245,3 +246,61 @@ def test_a_cancelled_subscriber_ends_only_once_its_read_has_ended(ledger: Claims
             await hub.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_call_in_a_thread_ends_before_an_anyio_cancellation_goes_on() -> None:
+    """sse-starlette runs each stream in an anyio task group, which cancels again at every
+    turn of the loop until the task ends: ``in_thread`` still returns only once the
+    thread's call has ended."""
+    import anyio
+
+    ended: list[float] = []
+
+    def slow() -> None:
+        time.sleep(0.5)
+        ended.append(time.monotonic())
+
+    async def scenario() -> float:
+        async with anyio.create_task_group() as group:
+            group.start_soon(in_thread, slow)
+            await anyio.sleep(0.1)
+            group.cancel_scope.cancel()
+        return time.monotonic()
+
+    left = asyncio.run(scenario())
+    assert ended and ended[0] <= left  # the group was left after the call ended
+
+
+def test_stop_waits_a_bounded_time_and_start_twice_starts_once(
+    ledger: ClaimsLedger, monkeypatch: Any, caplog: Any
+) -> None:
+    """A read stuck (a cut connection) holds a stop only ``HUB_STOP_WAIT`` seconds, said in
+    the log; a second ``start`` leaves the one reader there is."""
+    import ledger.live as live
+
+    _setup(ledger)
+    monkeypatch.setattr(live, "HUB_STOP_WAIT", 0.2)
+    reading, release = threading.Event(), threading.Event()
+    read = ledger.global_log
+
+    def stuck(after: int = 0, limit: int = 100, **kw: Any) -> Any:
+        reading.set()
+        release.wait(10)
+        return read(after, limit, **kw)
+
+    async def scenario() -> None:
+        hub = LogHub(ledger, Changes(ledger.store), _encode, poll=3600, gather=0.01)
+        await hub.start()
+        task = hub._task
+        await hub.start()
+        assert hub._task is task  # one reader
+        monkeypatch.setattr(ledger, "global_log", stuck)
+        hub._woken()
+        await asyncio.to_thread(reading.wait, 10)
+        began = time.monotonic()
+        await hub.stop()
+        assert time.monotonic() - began < 5
+        release.set()
+
+    asyncio.run(scenario())
+    assert "did not end within 0.2 s" in caplog.text
