@@ -77,7 +77,9 @@ class ProjectorProcess:
         self,
         env: Mapping[str, str],
         tell: Callable[[str], None],
-        command: Sequence[str] = (sys.executable, "-m", "ledger_cli.projecting"),
+        # -P: the working directory is not put first on the child's import path (an
+        # ``api/`` or ``json.py`` where serve was started would shadow the installed ones).
+        command: Sequence[str] = (sys.executable, "-P", "-m", "ledger_cli.projecting"),
     ) -> None:
         self.env = dict(env)
         self.tell = tell
@@ -120,20 +122,25 @@ class ProjectorProcess:
             with self._mutex:
                 if self._stopping.is_set():
                     return
-                process = subprocess.Popen(  # its output goes where serve's goes
-                    [*self.command, str(os.getpid())], env={**os.environ, **self.env},
-                    stdin=subprocess.DEVNULL,
-                )
-                self.process = process
-                self.starts += 1
-            process.wait()
-            if self._stopping.is_set() or process.returncode == 0:
-                return  # stopped by us, or cleanly by a signal of its own
+                try:
+                    process = subprocess.Popen(  # its output goes where serve's goes
+                        [*self.command, str(os.getpid())], env={**os.environ, **self.env},
+                        stdin=subprocess.DEVNULL,
+                    )
+                except OSError as error:  # no process could be started (out of them?)
+                    process, why = None, f"could not start ({error})"
+                else:
+                    self.process = process
+                    self.starts += 1
+            if process is not None:
+                process.wait()
+                if self._stopping.is_set() or process.returncode == 0:
+                    return  # stopped by us, or cleanly by a signal of its own
+                why = f"exited ({process.returncode})"
             pause = RESTART_PAUSES[min(failures, len(RESTART_PAUSES) - 1)]
             failures += 1
             self.tell(
-                f"error: the credibility projector exited ({process.returncode}); "
-                f"starting it again in {pause:g} s"
+                f"error: the credibility projector {why}; starting it again in {pause:g} s"
             )
             self._stopping.wait(pause)
 

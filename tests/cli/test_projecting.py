@@ -79,3 +79,13 @@ def test_an_orphaned_projector_stops_and_frees_the_lock(
     assert child.exitcode == 0
     assert lock_is_free(ledger)
 
+
+
+def test_a_projector_that_cannot_be_started_is_said_and_tried_again() -> None:
+    told: list[str] = []
+    with ProjectorProcess({}, told.append, command=["/nonexistent/python"]) as running:
+        wait_until(lambda: len(told) >= 2, "two tries said")
+    assert running.starts == 0 and running.process is None
+    assert told[0].startswith("error: the credibility projector could not start (")
+    assert told[0].endswith("starting it again in 0.5 s")
+    assert told[1].endswith("starting it again in 1 s")
