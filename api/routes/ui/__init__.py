@@ -48,7 +48,9 @@ def not_found(request: Request, rest: str) -> Response:
     return problem(request, 404, "Not found", f"There is no page at {request.url.path}.")
 
 
-# The catch-all comes last, so every page and asset is found before it.
-for part in (auth.router, static.router, claims.router, claims.pages, claim.pages, sources.pages,
-             forms.pages, drafts.pages, register.pages, views.pages, log.pages, missing):
+#: The routers of the pages, in the order they are tried: the catch-all comes last, so
+#: every page and asset is found before it.
+PARTS = (auth.router, static.router, claims.router, claims.pages, claim.pages, sources.pages,
+         forms.pages, drafts.pages, register.pages, views.pages, log.pages, missing)
+for part in PARTS:
     router.include_router(part)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.access import KeyRing, NotAllowed, NotAuthenticated, Role
 from api.routes.ui.base import safe_next, sign_in
+from api.routes.ui.forms import PostedForm
 from api.routes.ui.session import COOKIE, COOKIE_MAX_AGE, secured, sessions
 
 router = APIRouter(include_in_schema=False)
@@ -23,9 +22,8 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/ui/login")
-async def login(request: Request) -> Response:
+def login(request: Request, form: PostedForm) -> Response:
     """Check the key typed in and open a session for it (the ``ledger_session`` cookie)."""
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     target = safe_next(form.get("next"))
     keys: KeyRing = request.app.state.keys
     if keys.open:

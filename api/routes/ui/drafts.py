@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
@@ -36,14 +36,14 @@ from api.access import Principal, Role
 from api.bodies import EventCreate, SourceCreate
 from api.deps import LedgerDep, MetricsDep
 from api.routes.ui.base import page_router
-from api.routes.ui.forms import cross_site, form_token, keep_token
+from api.routes.ui.forms import PostedForm, cross_site, form_token, keep_token
 from api.routes.ui.reading import all_claims
 from api.routes.ui.register import CLAIM, checked
 from api.routes.ui.render import problem, render
 from api.routes.ui.session import viewer
 from ledger.application import ClaimsLedger
 from ledger.drafts import MAX_ARTICLE, draft_article
-from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
+from ledger.errors import AlreadyExists, InvalidInput, LedgerError, NotFound
 from ledger.inputs import source_fields, statement
 from ledger.likelihood import ICD203_TERMS
 from ledger.reads import MAX_LIMIT
@@ -66,10 +66,6 @@ PASTE_FIELDS = ("text", "date", "claim_id", "reference", "new_claim_id", "new_cl
 CONTEXT_FIELDS = ("claim_id", "reference", "date", "new_claim_id", "new_claim_text")
 CROSS_SITE = ("This form did not come from this site's own page: open the drafts page again "
               "and send it from there. Nothing was written.")
-
-
-def _form(body: bytes) -> dict[str, str]:
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def _claims(ledger: ClaimsLedger) -> list[tuple[str, str]]:
@@ -128,9 +124,8 @@ def drafts_page(request: Request, ledger: LedgerDep, claim: str | None = None) -
 
 
 @pages.post("/ui/drafts")
-async def propose(request: Request, ledger: LedgerDep) -> Response:
+def propose(request: Request, ledger: LedgerDep, form: PostedForm) -> Response:
     """The article's proposals as an editable form; nothing written."""
-    form = _form(await request.body())
     if _writer(request) is None:
         return problem(request, 403, "Not allowed", NOT_A_WRITER)
     if cross_site(request, form):
@@ -237,9 +232,10 @@ def _shape_errors(error: ValidationError, prefix: str) -> dict[str, str]:
 
 
 @pages.post("/ui/drafts/accept")
-async def accept(request: Request, ledger: LedgerDep, metrics: MetricsDep) -> Response:
+def accept(
+    request: Request, ledger: LedgerDep, metrics: MetricsDep, form: PostedForm
+) -> Response:
     """Register the ticked new sources, then append every accepted row in one batch."""
-    form = _form(await request.body())
     principal = _writer(request)
     if principal is None:
         return problem(request, 403, "Not allowed", NOT_A_WRITER)
@@ -305,8 +301,8 @@ async def accept(request: Request, ledger: LedgerDep, metrics: MetricsDep) -> Re
     if new_claim is not None:
         try:
             claim_id = ledger.writes.register_claim(new_claim, principal.name).answer["id"]
-        except LedgerError as error:  # Conflict: registered since the form was checked
-            errors["new_claim_id" if isinstance(error, Conflict) else "form"] = (
+        except LedgerError as error:  # AlreadyExists: registered since the form was checked
+            errors["new_claim_id" if isinstance(error, AlreadyExists) else "form"] = (
                 f"{error.title}: {error.detail}. {_written(kept)}")
             return _review(request, ledger, context, rows, errors, status=422)
         kept.append(f"claim {claim_id!r}")

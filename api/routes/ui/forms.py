@@ -23,10 +23,10 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -83,6 +83,18 @@ def recorder(request: Request, ledger: LedgerDep, claim_id: str) -> dict[str, An
     }
 
 
+async def posted_form(request: Request) -> dict[str, str]:
+    """The fields a page's form posted (blank ones kept as ""), read on the event loop, so
+    the handler that takes them can be a plain function: FastAPI runs it in a worker thread,
+    and the ledger's writes (their retries, a store's timeouts) never hold the loop."""
+    body = (await request.body()).decode("utf-8", "replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+#: A page handler's posted form (``posted_form``).
+PostedForm = Annotated[dict[str, str], Depends(posted_form)]
+
+
 def cross_site(request: Request, form: Mapping[str, str]) -> bool:
     """Whether a form post came from another site: an Origin naming another host, or no
     token equal to this browser's ``ledger_form`` cookie."""
@@ -136,11 +148,10 @@ def _preview(ledger: LedgerDep, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 @pages.post("/ui/claims/{claim_id}/events")
-async def record_statement(
-    request: Request, claim_id: str, ledger: LedgerDep, metrics: MetricsDep
+def record_statement(
+    request: Request, claim_id: str, ledger: LedgerDep, metrics: MetricsDep, form: PostedForm
 ) -> Response:
     """Append the form's statement to the claim (writer role), or show what to mend."""
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     principal = viewer(request, Role.writer)
     if principal is None:
         return problem(request, 403, "Not allowed",

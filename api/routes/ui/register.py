@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
@@ -37,12 +37,12 @@ from api.access import Role
 from api.bodies import Body, ClaimCreate, SourceCreate
 from api.deps import LedgerDep
 from api.routes.ui.base import page_router
-from api.routes.ui.forms import cross_site, form_token, keep_token
+from api.routes.ui.forms import PostedForm, cross_site, form_token, keep_token
 from api.routes.ui.render import ADMIRALTY, problem, render
 from api.routes.ui.session import viewer
 from ledger import inputs
 from ledger.application import ClaimsLedger
-from ledger.errors import Conflict, InvalidInput, LedgerError
+from ledger.errors import AlreadyExists, InvalidInput, LedgerError
 from ledger.statements import RELIABILITY_GRADES
 
 pages = page_router()
@@ -189,12 +189,11 @@ def registration_form(request: Request, noun: str) -> Response:
 
 
 @pages.post("/ui/register/{noun}")
-async def register(request: Request, noun: str, ledger: LedgerDep) -> Response:
+def register(request: Request, noun: str, ledger: LedgerDep, form: PostedForm) -> Response:
     """Register what the form describes (writer role), or show what to mend."""
     kind = KINDS.get(noun)
     if kind is None:
         return problem(request, 404, "Not found", f"There is no page at {request.url.path}.")
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     principal = viewer(request, Role.writer)
     if principal is None:
         return _refused(request, kind)
@@ -209,7 +208,7 @@ async def register(request: Request, noun: str, ledger: LedgerDep) -> Response:
             answer = kind.write(ledger, body, principal.name)
         except InvalidInput as error:
             errors[_named(kind, error.field)] = f"{error.title}: {error.detail}"
-        except Conflict as error:  # the id is taken
+        except AlreadyExists as error:  # the id is taken
             errors["id"] = f"{error.title}: {error.detail}; choose another id"
         except LedgerError as error:
             errors["form"] = f"{error.title}: {error.detail}"

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.routes.ui.base import page_router
-from api.routes.ui.forms import cross_site, form_token
+from api.routes.ui.forms import PostedForm, cross_site, form_token
 from api.routes.ui.render import Link, problem
 from api.routes.ui.session import viewer
 from ledger.errors import InvalidInput, NotFound
@@ -49,21 +48,20 @@ def shelf(request: Request, query: Mapping[str, str | None]) -> dict[str, Any] |
     }
 
 
-async def _form(request: Request) -> tuple[dict[str, str], Response | None]:
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+def _refused(request: Request, form: Mapping[str, str]) -> Response | None:
     if cross_site(request, form):
-        return form, problem(request, 403, "Not allowed",
-                             "This form did not come from this site's own page: open the list "
-                             "again and send it from there.")
-    return form, None
+        return problem(request, 403, "Not allowed",
+                       "This form did not come from this site's own page: open the list "
+                       "again and send it from there.")
+    return None
 
 
 @pages.post("/ui/views")
-async def save_view(request: Request) -> Response:
+def save_view(request: Request, form: PostedForm) -> Response:
     """Save the list's parameters under a name, for the signed-in principal."""
     principal = viewer(request)
     assert principal is not None  # the page route signs in first
-    form, refused = await _form(request)
+    refused = _refused(request, form)
     if refused is not None:
         return refused
     query = {name: form[name] for name in VIEW_FIELDS if form.get(name)}
@@ -75,11 +73,11 @@ async def save_view(request: Request) -> Response:
 
 
 @pages.post("/ui/views/delete")
-async def delete_view(request: Request) -> Response:
+def delete_view(request: Request, form: PostedForm) -> Response:
     """Delete one of the signed-in principal's views."""
     principal = viewer(request)
     assert principal is not None
-    form, refused = await _form(request)
+    refused = _refused(request, form)
     if refused is not None:
         return refused
     try:
