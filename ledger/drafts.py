@@ -43,7 +43,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import InvalidInput
-from ledger.inputs import reference_problem, slug
+from ledger.inputs import check_reference, slug
 from ledger.likelihood import ICD203_TERMS, SYNONYMS, parse_likelihood
 from ledger.statements import StatementType
 from ledger.times import now, parse_instant
@@ -954,9 +954,7 @@ def draft_article(
     if len(text) > MAX_ARTICLE:
         raise InvalidInput("text", f"is longer than {MAX_ARTICLE} characters: split it")
     day = article_date(published)
-    problem = None if reference is None else reference_problem(reference)
-    if problem is not None:  # the statements' own rule: the batch would refuse it
-        raise InvalidInput("reference", problem)
+    reference = check_reference(reference)  # the statements' own rule: a batch would refuse it
     if claim_id is not None:
         ledger.claim(slug("claim_id", claim_id))  # NotFound: an unknown claim
     records: list[dict[str, Any]] = []

@@ -430,6 +430,12 @@ def reference_problem(value: str) -> str | None:
     return None
 
 
+def check_reference(value: object) -> str | None:
+    """A statement's ``reference`` as the ledger takes it (length, characters, address),
+    trimmed, or None; ``InvalidInput`` naming ``reference`` otherwise."""
+    return _reference({"reference": value})
+
+
 def _reference(data: Mapping[str, Any]) -> str | None:
     reference = _text(data, "reference")
     if reference is not None and (problem := reference_problem(reference)) is not None:

@@ -31,3 +31,12 @@ def test_an_address_an_append_takes_is_taken(ledger: ClaimsLedger) -> None:
     for reference in ("https://example.org/a?b=c#d", "http://例え.jp/記事", "https://h:8080"):
         assert reference_problem(reference) is None
         draft_article(ledger, TEXT, "2024-10-14", reference=reference)
+
+
+def test_a_reference_too_long_for_a_statement_is_refused_by_the_draft(
+    ledger: ClaimsLedger,
+) -> None:
+    long = "https://example.org/" + "a" * 20_001
+    with pytest.raises(InvalidInput) as raised:
+        draft_article(ledger, TEXT, "2024-10-14", reference=long)
+    assert raised.value.field == "reference"
