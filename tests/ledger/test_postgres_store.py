@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from ledger.bootstrap import open_ledger
-from ledger.config import Settings
+from ledger.config import KEEPALIVES, Settings
 from ledger.errors import StoreUnavailable
 from tests.conftest import POSTGRES_URL
 
@@ -76,12 +76,24 @@ def test_the_statement_timeout_setting_reaches_each_connection(postgres_store: s
             assert conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] == "7s"
     finally:
         ledger.close()
-    assert settings(postgres_store).libpq_params() == {"connect_timeout": "5"}
-    given = settings(f"{postgres_store}&connect_timeout=2&options=-c%20work_mem%3D8MB",
-                     postgres_statement_timeout=3)
+    assert settings(postgres_store).libpq_params() == {"connect_timeout": "5", **KEEPALIVES}
+    given = settings(f"{postgres_store}&connect_timeout=2&options=-c%20work_mem%3D8MB"
+                     "&keepalives_idle=60", postgres_statement_timeout=3)
     assert given.libpq_params() == {
-        "connect_timeout": "2", "options": "-c work_mem=8MB -c statement_timeout=3s"
+        **KEEPALIVES, "connect_timeout": "2", "keepalives_idle": "60",
+        "options": "-c work_mem=8MB -c statement_timeout=3s",
     }
+
+
+def test_connections_send_tcp_keepalives(postgres_store: str) -> None:
+    """A connection cut by the network (no reset) is found dead in about a minute."""
+    ledger = open_ledger(settings(postgres_store))
+    try:
+        with ledger.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            used = conn.info.get_parameters()
+        assert {k: used.get(k) for k in KEEPALIVES} == KEEPALIVES
+    finally:
+        ledger.close()
 
 
 def test_processes_opening_a_new_schema_at_once_all_start(postgres_store: str) -> None:
