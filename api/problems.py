@@ -178,6 +178,11 @@ KINDS: dict[str, Kind] = {k.slug: k for k in (
          "may be stamped (5 s). Nothing was written.",
          "Retry after the Retry-After header's seconds; the operator sets the clock right, "
          "or, if it is right, finds the moved log time with claims-ledger verify."),
+    Kind("Projection being built", 503,
+         "Lists of this ledger are answered from its credibility projection, which has "
+         "projected nothing yet (the store was loaded and not rebuilt, or is being rebuilt). "
+         "Nothing was written; one claim's routes answer now.",
+         "Retry after the Retry-After header's seconds, or run claims-ledger rebuild."),
     Kind("Event store unavailable", 503,
          "The event store cannot be reached or cannot do the work now (down, locked, "
          "timed out). Nothing was written.",

@@ -152,6 +152,15 @@ class ClaimDamaged(BaseModel):
     damaged: Damage
 
 
+class Behind(BaseModel):
+    """Where a list was answered from, when its projection was behind the log."""
+
+    position: int = Field(description="the last event the projection had projected; the "
+                          "page is the ledger as known when it was recorded", examples=[4120])
+    head: int = Field(description="the log's last position when the list was asked for",
+                      examples=[4180])
+
+
 class ClaimsPublic(BaseModel):
     as_of: Instant
     known_at: Instant
@@ -163,6 +172,11 @@ class ClaimsPublic(BaseModel):
         "no credibility)"
     )
     next_cursor: Cursor
+    behind: Behind | None = Field(
+        default=None, description="present only when the credibility projection had not "
+        "reached the events known_at asked for within two seconds: the page is then the "
+        "ledger as it knew it at the projection's position, and known_at says when that was"
+    )
 
 
 class EventPublic(BaseModel):

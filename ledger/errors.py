@@ -143,6 +143,15 @@ class ClockBehind(StoreUnavailable):
     title = "Clock behind the log"
 
 
+class ProjectionBehind(StoreUnavailable):
+    """A list of a large ledger was asked for while its credibility projection has projected
+    nothing yet (a store loaded but never rebuilt, or a projection being built): answering
+    it would replay every claim. One claim's routes answer; lists do once the projection
+    has projected the first page of the log."""
+
+    title = "Projection being built"
+
+
 class StoreFailed(LedgerError):
     """The event store refused the work for a reason a retry will not mend (a missing
     table, a value it cannot hold, a feature it lacks): the deployment's fault or the

@@ -24,6 +24,7 @@ from ledger.errors import (
     DamagedHistory,
     EventNotFound,
     InvalidInput,
+    ProjectionBehind,
     SourceNotFound,
 )
 from ledger.export import export_record
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_POSITION = 10**18  # positions are 64-bit integers in every store
+#: A list is replayed claim by claim, rather than answered from a projection that is behind,
+#: only in a ledger of at most this many events (a replay costs the whole ledger).
+REPLAYED_AT_MOST = 20_000
 
 
 def _limit(limit: int) -> int:
@@ -467,11 +471,16 @@ class LedgerReads:
         order = _order(sort, since)
         as_of, known = _times(as_of, known_at)
         known_us, limit, after = to_micros(known), _limit(limit), _cursor(cursor)
-        rows = self._served_page(
+        served = self._served_page(
             chosen, to_micros(as_of), known_us, filters, after, limit + 1, order
         )
-        if rows is None:
+        behind: JSON | None = None
+        if served is None:
             rows = self._replayed(as_of, known, filters, after, limit + 1, chosen, order)
+        else:
+            rows, reach = served
+            if reach is not None:  # answered as the ledger knew it when the projection was
+                known, behind = from_micros(reach[1]), {"position": reach[0], "head": reach[2]}
         page = rows[:limit]
         self._flag_damaged(page)
         for _, item in page:
@@ -479,6 +488,8 @@ class LedgerReads:
         answer: JSON = {"as_of": format_instant(as_of), "known_at": format_instant(known)}
         if since is not None:
             answer["since"] = format_instant(since)
+        if behind is not None:
+            answer["behind"] = behind
         return {
             **answer,
             "data": [item for _, item in page],
@@ -510,11 +521,21 @@ class LedgerReads:
         after: int,
         limit: int,
         order: Order | None = None,
-    ) -> list[tuple[int, JSON]] | None:
-        """The page from the projection if ``chosen`` is the version served and the
-        projection is up to date; None: replay it. The served version is looked up first
-        (``rebuild --model`` may have switched it); a read that loses its tables to a
-        switch under it looks again."""
+    ) -> tuple[list[tuple[int, JSON]], tuple[int, int, int] | None] | None:
+        """The page from the projection if ``chosen`` is the version served, with None, or,
+        where the projection is behind what ``known_us`` asks for, the (position, its
+        recording time, the log's head) the page was answered at; None: replay it.
+
+        A ``known_us`` the projection has reached is answered at once. Otherwise the
+        projection is first brought up to the head (read your writes), waiting at most
+        ``Projector.caught_up``'s bound; a projection still behind then answers the page as
+        the ledger knew it at the position it has reached (the caller says so), unless
+        the ledger is small enough to replay (``REPLAYED_AT_MOST`` events): replaying a
+        large ledger for a list costs time and memory that grow with it. A large ledger
+        whose projection has reached nothing yet is ``ProjectionBehind``.
+
+        The served version is looked up first (``rebuild --model`` may have switched it);
+        a read that loses its tables to a switch under it looks again."""
         projector = self.projector
         if projector is None:
             return None
@@ -524,15 +545,44 @@ class LedgerReads:
             if chosen.name != tables.model:
                 return None
             try:
-                if not projector.caught_up():
-                    return None
-                return self._projected(
-                    as_of_us, known_us, filters, after, limit, order, tables=tables
+                reach = self._reached(known_us)
+                if reach is not None and projector.caught_up():
+                    reach = None
+                if reach is not None:
+                    head = projector.head()
+                    if head <= REPLAYED_AT_MOST:
+                        return None
+                    reach = self._reached(known_us, head)  # where it has got to meanwhile
+                    if reach is not None and reach[0] == 0:
+                        raise ProjectionBehind(
+                            f"the credibility projection has projected none of the log's "
+                            f"{head} events yet; lists are answered from it once it has "
+                            "(one claim's routes answer now)")
+                known = known_us if reach is None else min(known_us, reach[1])
+                rows = self._projected(
+                    as_of_us, known, filters, after, limit, order, tables=tables
                 )
+                return rows, reach
+            except ProjectionBehind:
+                raise
             except Exception:
                 if projector.view.tables is tables and not projector.follow_served():
                     raise  # not a switch: a failure of the store
         return None
+
+    def _reached(self, known_us: int, head: int | None = None) -> tuple[int, int, int] | None:
+        """None if the projection has projected every event recorded by ``known_us``;
+        otherwise (its position, that event's recording time, the log's head)."""
+        assert self.projector is not None
+        reached = self.projector.view.position()
+        if reached > 0 and not self.store.log_reaches(reached):  # the log was cut short
+            return (0, 0, head or self.projector.head())
+        recorded = self.store.entry(reached).recorded_at if reached > 0 else 0
+        # Recording times strictly increase: every event recorded by then is in.
+        if reached > 0 and known_us <= recorded:
+            return None
+        head = self.projector.head() if head is None else head
+        return None if reached >= head else (reached, recorded, head)
 
     def _projected(
         self,

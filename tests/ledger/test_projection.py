@@ -566,3 +566,75 @@ def test_a_source_is_interested_by_any_of_its_affiliations_or_its_id_in_lists_to
     listed = {c["id"]: c["credibility"] for c in projected.list_claims()["data"]}
     for cid in ("affair", "fraud"):
         assert listed[cid]["probability"] == projected.claim(cid)["credibility"]["probability"]
+
+
+def test_a_list_the_projection_is_behind_on_answers_as_known_where_it_reached(
+    sql_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large ledger's list is not replayed claim by claim while its projector lags: it is
+    the projection's page as the ledger knew it at the projection's position, saying so."""
+    from api.schemas import ClaimsPublic
+    from ledger import reads
+
+    writer = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    holder = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        assert writer.projector is not None and holder.projector is not None
+        writer.register_source({"id": "s", "name": "S", "reliability": "A"}, ACTOR)
+        writer.register_claim({"id": "c", "text": "C"}, ACTOR)
+        first = say(writer, "c", "asserted", "s", day(1))
+        assert writer.list_claims()["data"][0]["credibility"]["probability"] == (
+            first["credibility"]["probability"])  # no projector running: it caught up itself
+        # Another process holds the projector's lock and does not project.
+        assert holder.projector.lock.acquire()
+        second = say(writer, "c", "denied", "s", day(2))
+        assert second["credibility"]["probability"] != first["credibility"]["probability"]
+
+        # A small ledger is still replayed: read your writes.
+        listed = writer.list_claims()
+        assert "behind" not in listed
+        assert listed["data"][0]["credibility"]["probability"] == (
+            second["credibility"]["probability"])
+
+        monkeypatch.setattr(reads, "REPLAYED_AT_MOST", 0)  # as if it were a large one
+        listed = writer.list_claims()
+        assert listed["known_at"] == first["recorded_at"]
+        assert listed["behind"] == {"position": first["position"], "head": second["position"]}
+        item = listed["data"][0]
+        assert item["known_at"] == first["recorded_at"]
+        assert item["credibility"]["probability"] == first["credibility"]["probability"]
+        assert ClaimsPublic.model_validate(listed).behind is not None
+
+        # A known_at the projection has reached is its answer, not "behind".
+        asked = writer.list_claims(known_at=from_micros(to_micros_of(first["recorded_at"])))
+        assert "behind" not in asked
+        assert asked["known_at"] == first["recorded_at"]
+    finally:
+        holder.close()
+        writer.close()
+
+
+def test_a_large_ledger_whose_projection_has_reached_nothing_refuses_a_list(
+    sql_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger import reads
+    from ledger.errors import ProjectionBehind
+
+    holder = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    writer = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        assert holder.projector is not None and holder.projector.lock.acquire()
+        writer.register_source({"id": "s", "name": "S", "reliability": "A"}, ACTOR)
+        writer.register_claim({"id": "c", "text": "C"}, ACTOR)
+        say(writer, "c", "asserted", "s", day(1))
+        monkeypatch.setattr(reads, "REPLAYED_AT_MOST", 0)
+        with pytest.raises(ProjectionBehind, match="none of the log's 3 events"):
+            writer.list_claims()
+        assert writer.claim("c")["credibility"]["probability"] > 0.5  # one claim answers
+    finally:
+        writer.close()
+        holder.close()
+
+
+def to_micros_of(instant: str) -> int:
+    return to_micros(datetime.fromisoformat(instant))
