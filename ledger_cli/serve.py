@@ -22,17 +22,21 @@ and the request log (``api.logs``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import logging
 import os
+import signal
 import socket
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.server import HANDLED_SIGNALS
 
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
@@ -86,6 +90,17 @@ def serve(
     Without configuration it uses an embedded SQLite file and, on the first run, loads
     the example data. Without API keys it listens on localhost only.
     """
+    try:
+        _serve(ctx, host, port, workers, demo)
+    except Signalled as signalled:
+        # As uvicorn would have done once it stopped, but after the projector has stopped.
+        for caught in reversed(signalled.signals):
+            signal.raise_signal(caught)
+
+
+def _serve(
+    ctx: typer.Context, host: str | None, port: int | None, workers: int, demo: bool | None
+) -> None:
     settings = load_settings(ctx, host=host, port=port)
     if workers > 1 and settings.backend == "memory":
         fail(EXIT_BAD_INPUT, "--workers: processes cannot share the memory store")
@@ -145,6 +160,15 @@ class WorkerConfig(uvicorn.Config):
         super().load()
 
 
+class Signalled(Exception):
+    """The server stopped on these signals (SIGTERM, SIGINT), to be raised again once
+    ``serve`` has stopped what it started beside the server (its projector)."""
+
+    def __init__(self, signals: list[int]) -> None:
+        super().__init__(f"stopped by signals {signals}")
+        self.signals = signals
+
+
 class FrozenStartServer(uvicorn.Server):
     """uvicorn's server that, once started, sets what startup made aside from the garbage
     collector (``gc.freeze``): the app, its schemas, the modules, the opened store.
@@ -160,6 +184,21 @@ class FrozenStartServer(uvicorn.Server):
             gc.collect()
             gc.freeze()
 
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's, but keeping the signals that stopped it rather than raising them
+        again on its way out, which would end ``serve`` before it stopped its projector
+        (``_serve_here`` hands them on)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
 
 def _serve_here(app: object, options: Mapping[str, Any]) -> bool:
     """Serve in this process; whether the server started."""
@@ -168,6 +207,8 @@ def _serve_here(app: object, options: Mapping[str, Any]) -> bool:
         server.run()
     except SystemExit:  # uvicorn's way of saying that startup failed
         return False
+    if server._captured_signals:
+        raise Signalled(list(server._captured_signals))
     return server.started
 
 

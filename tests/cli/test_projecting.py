@@ -89,3 +89,60 @@ def test_a_projector_that_cannot_be_started_is_said_and_tried_again() -> None:
     assert told[0].startswith("error: the credibility projector could not start (")
     assert told[0].endswith("starting it again in 0.5 s")
     assert told[1].endswith("starting it again in 1 s")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listed:
+            found += [int(child) for child in listed.read().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_serve_stopped_by_sigterm_stops_its_projector_before_it_ends(sqlite_store: str) -> None:
+    """uvicorn raises the signal that stopped it again once it has shut down; serve holds it
+    until its projector process has stopped, then ends by it as uvicorn would."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CLAIMS_LEDGER_LOG_FORMAT": "text", "CLAIMS_LEDGER_API_KEYS": ""}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ledger_cli", "--store", sqlite_store, "serve",
+         "--port", str(port), "--no-demo"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        def ready() -> bool:
+            assert server.poll() is None, server.communicate()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_until(ready, "the server ready")
+        wait_until(lambda: len(_children(server.pid)) == 1, "the projector process started")
+        (projector,) = _children(server.pid)
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert server.returncode == -signal.SIGTERM, stderr  # ended by the signal, as uvicorn would
+    text = stderr.decode()
+    assert "serve is gone" not in text, text  # not left to notice it was orphaned
+    assert not _alive(projector)
