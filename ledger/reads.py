@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,9 @@ MAX_POSITION = 10**18  # positions are 64-bit integers in every store
 #: A list is replayed claim by claim, rather than answered from a projection that is behind,
 #: only in a ledger of at most this many events (a replay costs the whole ledger).
 REPLAYED_AT_MOST = 20_000
+#: Record books (every resolved claim's stances, for a version that learns) kept between
+#: reads (the oldest goes first): a book is built again when the records change.
+BOOKS_KEPT = 2
 
 
 def _limit(limit: int) -> int:
@@ -233,6 +237,9 @@ class LedgerReads:
     def __init__(self, store: LedgerApplication, projector: Projector | None = None) -> None:
         self.store = store
         self.projector = projector
+        #: The latest record books built, by (model, ``records_revision``).
+        self._books: dict[tuple[str, int], replay.LedgerRecords] = {}
+        self._books_lock = threading.Lock()
 
     @store_errors
     def claim(
@@ -261,9 +268,21 @@ class LedgerReads:
         if not model.learns:
             return None
         known_us = to_micros(known)
-        return replay.LedgerRecords(
-            resolved_claims(self.store, known_us), model.strategy.record_weight
-        )
+        # Kept for the next reads that see the same records (nothing a resolved claim
+        # adds to them recorded in between): building it reads every resolved claim.
+        key = (model.name, self.store.records_revision(known_us))
+        with self._books_lock:
+            book = self._books.get(key)
+        if book is None:
+            book = replay.LedgerRecords(
+                resolved_claims(self.store, known_us), model.strategy.record_weight,
+                self.store.records_revision,
+            )
+            with self._books_lock:
+                self._books[key] = book
+                while len(self._books) > BOOKS_KEPT:
+                    del self._books[next(iter(self._books))]
+        return book
 
     def claim_view(
         self,

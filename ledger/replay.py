@@ -179,6 +179,11 @@ def _resize(budget_of: Callable[[str], int]) -> None:
 on_configure(_resize)
 
 
+#: Records a ``LedgerRecords`` keeps once worked out (by source, moment and revision).
+RECORDS_KEPT = 50_000
+_UNKNOWN = object()
+
+
 class LedgerRecords:
     """The sources' track records at any (moment, known_at) up to the known_at the claims
     were read at: only resolutions in scope there count (valid time by the moment, a
@@ -188,12 +193,23 @@ class LedgerRecords:
     ``claims`` are every claim as known at that time; only those with a resolution
     recorded matter. What each adds to the records over valid time is worked out once per
     version of it (``_ENTRIES``), so a walk through many times of one claim (an audit, a
-    timeline), or many reads, read the other claims' records once per change.
+    timeline), or many reads, read the other claims' records once per change. A record is
+    worked out for the source asked about, from that source's entries alone (indexed by
+    source once per known_at), so reading a claim costs its speakers' records, not every
+    resolved claim's stances at each of its moments.
     """
 
-    def __init__(self, claims: Iterable[ClaimData], weight: StanceWeight) -> None:
+    def __init__(
+        self,
+        claims: Iterable[ClaimData],
+        weight: StanceWeight,
+        revision: Callable[[int], int] | None = None,
+    ) -> None:
         #: How much a stance counts in a record (the learning version's own rule).
         self.weight = weight
+        #: Which known_at see the same records (``LedgerApplication.records_revision``):
+        #: what is worked out for one is kept for the others (default: each its own).
+        self.revision = revision or (lambda known_at: known_at)
         self.claims: list[ClaimData] = []
         #: Each claim's recording times and when its first resolution was recorded.
         self._times: list[tuple[list[int], int]] = []
@@ -202,20 +218,21 @@ class LedgerRecords:
             if resolving is not None:
                 self.claims.append(claim)
                 self._times.append((recorded, resolving))
-        self._records: dict[tuple[datetime, int], dict[str, TrackRecord]] = {}
+        #: Every claim's entries by source, as known at a known_at.
+        self._by_source: dict[int, dict[str, list[RecordEntry]]] = {}
+        self._records: dict[tuple[str, datetime, int], object] = {}
 
     def stances(self, as_of: datetime, known_at: int) -> list[ResolvedStance]:
         """Every source's stance on each claim resolved by ``as_of`` as known at ``known_at``."""
         return [
-            stance
+            entry.stance
             for i, claim in enumerate(self.claims)
-            for stance in self._stances_of(i, claim, as_of, known_at)
+            for entry in self._entries_of(i, claim, known_at)
+            if entry.in_force(as_of)
         ]
 
-    def _stances_of(
-        self, i: int, claim: ClaimData, as_of: datetime, known_at: int
-    ) -> list[ResolvedStance]:
-        """One claim's stances: what it adds to the records over valid time
+    def _entries_of(self, i: int, claim: ClaimData, known_at: int) -> list[RecordEntry]:
+        """What one claim adds to the records over valid time as known at ``known_at``
         (``record_entries``), worked out once per version of it known."""
         recorded, resolving = self._times[i]
         if known_at < resolving:  # no resolution of it known yet
@@ -230,16 +247,60 @@ class LedgerRecords:
         if entries is None:
             entries = record_entries(corrected_statements(claim, known_at))
             _ENTRIES.put(key, entries)
-        # What ``resolved_stances(evidence(claim, as_of, known_at))`` finds (a property test
-        # of ``record_entries`` holds them equal).
-        return [entry.stance for entry in entries if entry.in_force(as_of)]
+        # Those in force at a moment are what ``resolved_stances(evidence(claim, moment,
+        # known_at))`` finds (a property test of ``record_entries`` holds them equal).
+        return entries
 
-    def __call__(self, moment: datetime, known_at: int) -> dict[str, TrackRecord]:
-        found = self._records.get((moment, known_at))
-        if found is None:
-            found = track_records(self.stances(moment, known_at), moment, self.weight)
-            self._records[(moment, known_at)] = found
+    def record(self, source: str, moment: datetime, known_at: int) -> TrackRecord | None:
+        """The source's record at ``moment`` as known at ``known_at`` (None: no stance
+        counts): what ``track_records`` of every stance then gives this source."""
+        revision = self.revision(known_at)
+        key = (source, moment, revision)
+        known = self._records.get(key, _UNKNOWN)  # one look: another thread may clear them
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
+        by_source = self._by_source.get(revision)
+        if by_source is None:
+            by_source = {}
+            for i, claim in enumerate(self.claims):
+                for entry in self._entries_of(i, claim, known_at):
+                    by_source.setdefault(entry.stance.source, []).append(entry)
+            self._by_source[revision] = by_source
+        stances = [
+            entry.stance for entry in by_source.get(source, ()) if entry.in_force(moment)
+        ]
+        found = track_records(stances, moment, self.weight).get(source)
+        if len(self._records) >= RECORDS_KEPT:
+            self._records.clear()
+        self._records[key] = found
         return found
+
+    def __call__(self, moment: datetime, known_at: int) -> Mapping[str, TrackRecord]:
+        return _RecordsAt(self, moment, known_at)
+
+
+class _RecordsAt(Mapping[str, TrackRecord]):
+    """The sources' records at (``moment``, ``known_at``), each worked out when asked for
+    (``LedgerRecords.record``); iterating them works out every source's."""
+
+    def __init__(self, book: LedgerRecords, moment: datetime, known_at: int) -> None:
+        self.book, self.moment, self.known_at = book, moment, known_at
+
+    def __getitem__(self, source: str) -> TrackRecord:
+        found = self.book.record(source, self.moment, self.known_at)
+        if found is None:
+            raise KeyError(source)
+        return found
+
+    def _all(self) -> dict[str, TrackRecord]:
+        book = self.book
+        return track_records(book.stances(self.moment, self.known_at), self.moment, book.weight)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def event_view(claim_id: str, rec: RecordedStatement) -> JSON:

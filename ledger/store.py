@@ -13,6 +13,7 @@ Library errors stop here: connection failures become ``StoreUnavailable`` (``sto
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import threading
@@ -206,6 +207,11 @@ class LedgerApplication(Application[UUID]):
         # as the log stood at position ``_resolutions_head``.
         self._resolutions: dict[str, int] = {}
         self._resolutions_head = 0
+        #: The recording times at which what resolved claims add to the sources' records
+        #: may have changed (a resolution, or any later event of a resolved claim), in log
+        #: order, and the resolved claims' streams (``records_revision``).
+        self._record_changes: list[int] = []
+        self._resolved_streams: dict[str, int] = {}
         self._resolutions_lock = threading.Lock()
         # Streams whose stored events were checked against the chain, up to a version
         # (``trust``); what this process writes extends what it trusts.
@@ -647,10 +653,31 @@ class LedgerApplication(Application[UUID]):
         name the damage.
         """
         with self._resolutions_lock:
-            while entries := self.index.log_entries(self._resolutions_head, 1000):
-                self._note_resolutions(entries)
-                self._resolutions_head = entries[-1].position
+            self._read_resolutions()
             return [cid for cid, at in self._resolutions.items() if at <= known_at_us]
+
+    @store_errors
+    def records_revision(self, known_at_us: int) -> int:
+        """When, by ``known_at_us``, what the resolved claims add to the sources' track
+        records last changed: the recording time of the latest resolution or event of a
+        claim already resolved (0: none). Two known_at with the same revision see the
+        same records, so what was worked out of them for one holds for the other."""
+        with self._resolutions_lock:
+            self._read_resolutions()
+            changes = self._record_changes
+            at = bisect.bisect_right(changes, known_at_us)
+            return changes[at - 1] if at else 0
+
+    def _read_resolutions(self) -> None:
+        """Read the log written since last time for resolutions and record changes."""
+        while entries := self.index.log_entries(self._resolutions_head, 1000):
+            self._note_resolutions(entries)
+            streams = self._resolved_streams
+            for entry in entries:
+                resolved_at = streams.get(entry.originator_id)
+                if resolved_at is not None and entry.recorded_at >= resolved_at:
+                    self._record_changes.append(entry.recorded_at)
+            self._resolutions_head = entries[-1].position
 
     def _note_resolutions(self, entries: Sequence[LogEntry]) -> None:
         recorded_at = {entry.position: entry.recorded_at for entry in entries}
@@ -672,7 +699,9 @@ class LedgerApplication(Application[UUID]):
             )
             when = recorded_at.get(stored.id)
             if kind == "resolved" and when is not None and record.get("claim_id"):
-                self._resolutions.setdefault(str(record["claim_id"]), when)
+                claim_id = str(record["claim_id"])
+                self._resolutions.setdefault(claim_id, when)
+                self._resolved_streams.setdefault(claim_uuid(claim_id).hex, when)
 
     def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""

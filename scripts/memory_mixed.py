@@ -5,7 +5,9 @@ process as ``serve`` runs it) and sends, for ``--seconds``, a random mix of the 
 people make: one claim at a random (as_of, known_at), the hottest claim, list pages (first
 page, a status filter, a text filter), a claim's audit, and appends (with ``Prefer:
 return=minimal``). Then prints the peak resident set (VmHWM) of the server and of every
-process under it (the projector, workers), and their sum: the memory the service took.
+process under it (the projector, workers), and their sum: the memory the service took;
+each kind of request's median and slowest time, and how many list pages were answered
+from a projection behind the log (``behind``).
 
     .venv/bin/python scripts/memory_mixed.py --store sqlite:////tmp/ledger.sqlite3 \\
         --seconds 120 --cache-mb 64
@@ -21,6 +23,7 @@ import argparse
 import json
 import random
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -91,7 +94,9 @@ def main() -> None:
         "quote": "reported movement of units near the crossing " * 4,
     }).encode()
     counts: dict[str, int] = {}
+    latencies: dict[str, list[float]] = {}
     errors = 0
+    behind = 0  # list pages answered from a projection behind the log
     with tempfile.TemporaryDirectory() as workdir, ledger_server(
         args.store, Path(workdir), **env
     ) as server:
@@ -126,7 +131,10 @@ def main() -> None:
                     response.read()
                     status = response.status
                 else:
-                    status, _, _ = client.timed_get(kinds[kind]())
+                    status, took, answer = client.timed_get(kinds[kind]())
+                    latencies.setdefault(kind, []).append(took)
+                    if kind.startswith("list") and status == 200 and b'"behind"' in answer:
+                        behind += 1
             except OSError:
                 errors += 1
                 client.reconnect()
@@ -143,6 +151,10 @@ def main() -> None:
         "cache_mb": args.cache_mb,
         "requests": counts,
         "errors": errors,
+        "lists_behind": behind,
+        "median_ms": {kind: round(1000 * statistics.median(took), 1)
+                      for kind, took in sorted(latencies.items())},
+        "max_ms": {kind: round(1000 * max(took), 1) for kind, took in sorted(latencies.items())},
         "peak_rss_mib": {str(pid): round(kib / 1024, 1) for pid, kib in peaks.items()},
         "peak_rss_mib_sum": round(sum(peaks.values()) / 1024, 1),
     }, indent=2))

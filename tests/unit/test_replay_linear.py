@@ -512,3 +512,35 @@ def test_a_claim_of_thousands_of_events_gets_its_audit_and_timeline() -> None:
     assert first["entries"] == trail[:100] and first["next_cursor"] == str(trail[99]["position"])
     last = ledger.audit("long", limit=1000, cursor=str(trail[-2]["position"]))
     assert last["entries"] == trail[-1:] and last["next_cursor"] is None
+
+
+def test_a_sources_record_from_its_own_entries_is_its_record_among_every_source() -> None:
+    """``LedgerRecords`` works a record out from the asked source's entries alone: the same
+    record ``track_records`` gives that source over every stance, at every moment a
+    statement was made and at several known_at, and the mapping lists the same sources."""
+    from ledger.credibility.records import track_records
+
+    ledger = open_ledger(Settings(store="memory", _env_file=None))  # type: ignore[call-arg]
+    try:
+        load(ledger, 150)
+        ledger.import_batch(evaluation.calibration_records(), "evaluate")
+        model, moment = VERSIONS[V2], datetime.now(UTC)
+        book = ledger.reads.record_book(model, moment)
+        assert book is not None and book.claims
+        known_ats = sorted({r.recorded_at for c in book.claims for r in c.records})
+        moments = sorted({r.statement.at for c in book.claims for r in c.records})
+        rng = random.Random(7)
+        sources = sorted({r.statement.speaker for c in book.claims for r in c.records}
+                         | {"nobody"})
+        checked = 0
+        for known in [*rng.sample(known_ats, 4), to_micros(moment)]:
+            for at in rng.sample(moments, 25):
+                every = track_records(book.stances(at, known), at, book.weight)
+                found = book(at, known)
+                assert dict(found) == every
+                for source in sources:
+                    assert found.get(source) == every.get(source)
+                    checked += every.get(source) is not None
+        assert checked > 100  # records were there to compare, not only absences
+    finally:
+        ledger.close()
