@@ -221,6 +221,7 @@ class LedgerRecords:
         #: Every claim's entries by source, as known at a known_at.
         self._by_source: dict[int, dict[str, list[RecordEntry]]] = {}
         self._records: dict[tuple[str, datetime, int], object] = {}
+        self._revisions: dict[int, int] = {}  # by known_at
 
     def stances(self, as_of: datetime, known_at: int) -> list[ResolvedStance]:
         """Every source's stance on each claim resolved by ``as_of`` as known at ``known_at``."""
@@ -254,7 +255,11 @@ class LedgerRecords:
     def record(self, source: str, moment: datetime, known_at: int) -> TrackRecord | None:
         """The source's record at ``moment`` as known at ``known_at`` (None: no stance
         counts): what ``track_records`` of every stance then gives this source."""
-        revision = self.revision(known_at)
+        revision = self._revisions.get(known_at)
+        if revision is None:
+            if len(self._revisions) >= RECORDS_KEPT:
+                self._revisions.clear()
+            revision = self._revisions[known_at] = self.revision(known_at)
         key = (source, moment, revision)
         known = self._records.get(key, _UNKNOWN)  # one look: another thread may clear them
         if known is not _UNKNOWN:
