@@ -389,3 +389,22 @@ def test_the_audit_trail_pages_as_the_ledger_does(
                                     if p.startswith("audit_after=")]
     assert seen == [e["position"] for e in whole["entries"]]
     assert len(seen) == 5
+
+
+def test_the_claims_page_says_when_its_list_is_behind_the_log(
+    article: Article, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list answered from a projection that had not caught up is said on the page, with
+    the times it was answered at (the list's own known_at)."""
+    ledger = article.ledger
+    real = ledger.list_claims
+
+    def behind(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = real(*args, **kwargs)
+        return {**answer, "behind": {"position": 10, "head": 13}}
+
+    monkeypatch.setattr(ledger, "list_claims", behind)
+    notice = article.page("/ui").by_id("behind")
+    assert "3 newer events in the log are not in it yet" in " ".join(notice.text().split())
+    monkeypatch.setattr(ledger, "list_claims", real)
+    assert not [n for n in article.page("/ui").walk() if n.attrs.get("id") == "behind"]

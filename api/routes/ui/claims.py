@@ -110,6 +110,8 @@ def claims_page(
     page = render(request, "claims.html", {
         "title": "Claims",
         "answer": answer,
+        # The projection was behind the log when the times were fixed (said on the page).
+        "behind": fixed.get("behind"),
         "claims": shown,
         "events": _events(ledger, shown, answer["as_of"], answer["known_at"]),
         "since": format_instant(since_at),
