@@ -263,13 +263,15 @@ class CredibilityProjection(Projection[Any]):
             if at > e.occurred_at
         ]
         until = min(later, default=None)
+        # What is queued is written first, so nothing this event queues is written before
+        # the event's position is (loading a claim below writes what is queued, and
+        # finds nothing). The claims are loaded one at a time, so those in memory stay
+        # within their bound however many the source cites.
         self.flush()
         with self.view.reading() as cursor:
             citing = self.view.tables.citing(cursor, e.source_id)
-        # Loaded first: loading a claim may write what is queued, which must not hold half
-        # of this event's changes.
-        for state in [self._claim(claim_id) for claim_id in citing]:
-            self._restate(state, e.occurred_at, until)
+        for claim_id in citing:
+            self._restate(self._claim(claim_id), e.occurred_at, until)
         self.tracking = tracking
 
     # -- the sources' track records (a projected version that learns from them) ----------
@@ -306,29 +308,42 @@ class CredibilityProjection(Projection[Any]):
         source's record when it was made): each claim once, over the union of its stretches
         of valid time (two restatements in one event would make two rows of one valid
         and one recording time)."""
+        # What is queued is written first, so nothing this event queues is written before
+        # the event's position is (loading a claim below writes what is queued, and
+        # finds nothing).
         self.flush()
         with self.view.reading() as cursor:
             citing = sorted(
                 {c for source_id in rerecorded for c in self.view.tables.citing(cursor, source_id)}
             )
-        stretches: dict[str, tuple[datetime, datetime | None]] = {}
-        if moved is not None:
-            stretches[state.claim_id] = moved
-        # Loaded first: loading a claim may write what is queued, which must not hold half
-        # of this event's changes. Not this event's own claim: a copy loaded from the store
-        # would not have the statement yet (if loading the others drops it from memory,
-        # the next event on it loads it again, with the statement).
-        states = {c: self._claim(c) for c in citing if c != state.claim_id}
-        states[state.claim_id] = state
-        for claim_id in citing:
+
+        def stretch(
+            claim: ProjectedClaim, known: tuple[datetime, datetime | None] | None
+        ) -> tuple[datetime, datetime | None] | None:
             for source_id, since in rerecorded.items():
-                spoke = states[claim_id].spoke_since(source_id, since)
-                if spoke is None:
-                    continue
-                known = stretches.get(claim_id)
-                stretches[claim_id] = (spoke if known is None else min(known[0], spoke), None)
-        for claim_id, (since, until) in stretches.items():
-            self._restate(states[claim_id], since, until)
+                spoke = claim.spoke_since(source_id, since)
+                if spoke is not None:
+                    known = (spoke if known is None else min(known[0], spoke), None)
+            return known
+
+        # This event's own claim first if the event moved it, else in its place among the
+        # others; never loaded again (a copy loaded from the store would not have the
+        # statement yet: if loading the others drops it from memory, the next event on it
+        # loads it again, with the statement). The others are loaded one at a time, so
+        # the claims in memory stay within their bound however many a source cites.
+        own = state.claim_id
+        if moved is not None:
+            found = stretch(state, moved) if own in citing else moved
+            self._restate(state, *found)  # type: ignore[misc]
+        for claim_id in citing:
+            if claim_id == own:
+                if moved is None and (found := stretch(state, None)) is not None:
+                    self._restate(state, *found)
+                continue
+            claim = self._claim(claim_id)
+            found = stretch(claim, None)
+            if found is not None:
+                self._restate(claim, *found)
 
     # -- state in memory ----------------------------------------------------------------
 

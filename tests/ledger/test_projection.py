@@ -638,3 +638,55 @@ def test_a_large_ledger_whose_projection_has_reached_nothing_refuses_a_list(
 
 def to_micros_of(instant: str) -> int:
     return to_micros(datetime.fromisoformat(instant))
+
+
+def test_a_source_citing_many_claims_restates_them_within_the_claims_kept(
+    projected: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-rating, or a resolution that changes a source's track record, restates every
+    claim the source spoke on: they are loaded one at a time, so no more claims are alive
+    at once than the projector keeps (here two, and the one being restated), and the tables
+    are those a rebuild with room for all of them gives."""
+    import gc
+    import weakref
+
+    from ledger.projection import projector as module
+
+    projector = projected.projector
+    assert projector is not None
+    projected.register_source({"id": "s", "name": "S", "reliability": "C"}, ACTOR)
+    projected.register_source({"id": "judge", "name": "J", "reliability": "A"}, ACTOR)
+    projected.register_claim({"id": "early", "text": "Early"}, ACTOR)
+    say(projected, "early", "asserted", "s", "2020-01-01")
+    for n in range(8):
+        projected.register_claim({"id": f"c{n}", "text": f"C {n}"}, ACTOR)
+        say(projected, f"c{n}", "asserted", "s", f"2021-0{1 + n % 8}-0{1 + n % 7}")
+    assert projector.caught_up()
+
+    monkeypatch.setattr(module, "CLAIMS_IN_MEMORY", 2)
+    projector.projection.forget()
+    alive: list[weakref.ref[Any]] = []
+    peak = [0]
+    load = module.CredibilityProjection._claim
+
+    def counted(self: Any, claim_id: str) -> Any:
+        found = load(self, claim_id)
+        alive.append(weakref.ref(found))
+        gc.collect()
+        peak[0] = max(peak[0], len({id(o) for r in alive if (o := r()) is not None}))
+        return found
+
+    monkeypatch.setattr(module.CredibilityProjection, "_claim", counted)
+    # The resolution changes s's record from 2020-06 on: the claims s spoke on after it move.
+    say(projected, "early", "resolved", "judge", "2020-06-01", outcome="confirmed", basis="x")
+    assert projector.caught_up()
+    assert 0 < peak[0] <= 3
+    peak[0] = 0
+    projected.rerate_source("s", {"reliability": "A", "occurred_at": "2020-01-01"}, ACTOR)
+    assert projector.caught_up()
+    assert 0 < peak[0] <= 3
+
+    kept = tables(projected)
+    monkeypatch.setattr(module, "CLAIMS_IN_MEMORY", 5000)
+    projector.rebuild()
+    assert tables(projected) == kept
