@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 
+from ledger import caching
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 
@@ -39,7 +40,24 @@ RESTART_PAUSES = (0.5, 1.0, 2.0, 5.0)
 #: How often the child checks that ``serve`` is still its parent.
 ORPHAN_CHECK = 0.2
 
+#: The projector's process serves no reads: its caches get this part of each process's
+#: budget (``CLAIMS_LEDGER_CACHE_MB``), shared as below, most of it for the claims it keeps
+#: between events (the reads' caches would only hold a second copy of what it reloads).
+PROJECTOR_BUDGET = 0.5
+PROJECTOR_SHARES = {
+    "projector": 0.60, "claims": 0.10, "streams": 0.10, "trusted": 0.10, "sources": 0.05,
+    "records": 0.02, "written": 0.02, "aggregates": 0.01,
+}
+
 log = logging.getLogger("claims_ledger.projector")
+
+
+def projector_settings(settings: Settings) -> Settings:
+    """The settings the projector's process opens the store with, its caches shared as a
+    projector needs them (``PROJECTOR_SHARES`` of ``PROJECTOR_BUDGET`` of the budget)."""
+    caching.SHARES.update(PROJECTOR_SHARES)
+    budget = max(1, round(settings.cache_mb * PROJECTOR_BUDGET))
+    return settings.model_copy(update={"cache_mb": budget})
 
 
 def project(env: Mapping[str, str], parent: int) -> None:
@@ -53,7 +71,7 @@ def project(env: Mapping[str, str], parent: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches serve, which stops us
-    ledger = open_ledger(settings)
+    ledger = open_ledger(projector_settings(settings))
     try:
         projector = ledger.projector
         if projector is None:

@@ -9,6 +9,8 @@ import signal
 import time
 from collections.abc import Callable
 
+import pytest
+
 from ledger.application import ClaimsLedger
 from ledger_cli.projecting import ProjectorProcess, project
 
@@ -146,3 +148,27 @@ def test_serve_stopped_by_sigterm_stops_its_projector_before_it_ends(sqlite_stor
     text = stderr.decode()
     assert "serve is gone" not in text, text  # not left to notice it was orphaned
     assert not _alive(projector)
+
+
+def test_the_projectors_process_keeps_its_caches_for_the_claims_it_projects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Half of a process's cache budget, most of it for the claims the projector keeps
+    between events: every share is named, and they sum to the whole."""
+    from ledger import caching
+    from ledger.config import Settings
+    from ledger_cli import projecting
+
+    monkeypatch.setattr(caching, "SHARES", dict(caching.SHARES))
+    assert set(projecting.PROJECTOR_SHARES) == set(caching.SHARES)
+    assert abs(sum(projecting.PROJECTOR_SHARES.values()) - 1) < 1e-9
+    settings = projecting.projector_settings(
+        Settings(store="memory", cache_mb=64, _env_file=None)  # type: ignore[call-arg]
+    )
+    assert settings.cache_mb == 32
+    caching.configure(settings.cache_mb)
+    try:
+        assert caching.budget("projector") == int(32 * 1024 * 1024 * 0.6)
+        assert caching.budget("claims") == int(32 * 1024 * 1024 * 0.1)
+    finally:
+        caching.configure(caching.DEFAULT_CACHE_MB)
