@@ -181,6 +181,8 @@ on_configure(_resize)
 
 #: Records a ``LedgerRecords`` keeps once worked out (by source, moment and revision).
 RECORDS_KEPT = 50_000
+#: Indexes by source (one per records revision) a ``LedgerRecords`` keeps.
+INDEXES_KEPT = 8
 _UNKNOWN = object()
 
 
@@ -266,6 +268,8 @@ class LedgerRecords:
             return known  # type: ignore[return-value]
         by_source = self._by_source.get(revision)
         if by_source is None:
+            if len(self._by_source) >= INDEXES_KEPT:  # a kept book walked through many
+                self._by_source.clear()  # known_at (audits) must not grow without bound
             by_source = {}
             for i, claim in enumerate(self.claims):
                 for entry in self._entries_of(i, claim, known_at):

@@ -54,7 +54,8 @@ log = logging.getLogger("claims_ledger.projector")
 
 def projector_settings(settings: Settings) -> Settings:
     """The settings the projector's process opens the store with, its caches shared as a
-    projector needs them (``PROJECTOR_SHARES`` of ``PROJECTOR_BUDGET`` of the budget)."""
+    projector needs them (``PROJECTOR_SHARES`` of ``PROJECTOR_BUDGET`` of the budget).
+    Sets this process's ``caching.SHARES``: call it only in the projector's process."""
     caching.SHARES.update(PROJECTOR_SHARES)
     budget = max(1, round(settings.cache_mb * PROJECTOR_BUDGET))
     return settings.model_copy(update={"cache_mb": budget})

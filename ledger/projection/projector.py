@@ -333,8 +333,9 @@ class CredibilityProjection(Projection[Any]):
         # the claims in memory stay within their bound however many a source cites.
         own = state.claim_id
         if moved is not None:
-            found = stretch(state, moved) if own in citing else moved
-            self._restate(state, *found)  # type: ignore[misc]
+            merged = stretch(state, moved) if own in citing else moved
+            assert merged is not None  # it starts from ``moved``
+            self._restate(state, *merged)
         for claim_id in citing:
             if claim_id == own:
                 if moved is None and (found := stretch(state, None)) is not None:

@@ -87,3 +87,28 @@ def test_a_read_with_a_kept_book_answers_as_one_with_a_new_book(ledger: ClaimsLe
     assert fresh["credibility"] == kept["credibility"]
     reasons = " ".join(c["reason"] for c in kept["credibility"]["contributions"])
     assert "record" in reasons  # the record was weighed, and is the same either way
+
+
+def test_a_kept_book_walked_through_many_known_at_keeps_few_indexes(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit asks a kept book at each event's recording time: its indexes by source
+    stay bounded, and a record worked out again is the same."""
+    from ledger import replay
+
+    monkeypatch.setattr(replay, "INDEXES_KEPT", 2)
+    source(ledger, "a", reliability="C")
+    source(ledger, "b", reliability="C")
+    claim(ledger, "done")
+    stamps = [say(ledger, "done", "asserted", "a", "2020-01-01")["recorded_at"]]
+    stamps.append(say(ledger, "done", "resolved", "b", "2020-02-01", outcome="confirmed",
+                      basis="found")["recorded_at"])
+    for day in range(2, 7):
+        stamps.append(say(ledger, "done", "denied", "a", f"2020-01-0{day}")["recorded_at"])
+    kept = book(ledger)
+    moment = datetime(2021, 1, 1, tzinfo=UTC)
+    first = [kept(moment, to_micros(datetime.fromisoformat(s))).get("a") for s in stamps]
+    assert len(kept._by_source) <= 2  # type: ignore[attr-defined]
+    kept._records.clear()  # type: ignore[attr-defined]
+    again = [kept(moment, to_micros(datetime.fromisoformat(s))).get("a") for s in stamps]
+    assert again == first and first[1] is not None
