@@ -174,7 +174,8 @@ class ClaimsPublic(BaseModel):
     next_cursor: Cursor
     behind: Behind | None = Field(
         default=None, description="present only when the credibility projection had not "
-        "reached the events known_at asked for within two seconds: the page is then the "
+        "reached the events known_at asked for within two seconds (or, by its pace, would "
+        "not): the page is then the "
         "ledger as it knew it at the projection's position, and known_at says when that was"
     )
 

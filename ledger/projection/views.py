@@ -176,19 +176,47 @@ class ViewMixin:
         return self.max_tracking_id(self.tables.tracked) or 0
 
     def wait_for(self, position: int, timeout: float) -> bool:
-        """Wait until ``position`` is projected; False if ``timeout`` seconds pass first.
+        """Wait until ``position`` is projected; False if ``timeout`` seconds pass first, or
+        as soon as the projection's pace says it will not get there in time.
 
         The library's ``TrackingRecorder.wait`` sleeps 0.1 s and more between polls; a read
         that waits for its own write should wait milliseconds, so this polls from 2 ms up.
+        After ``PACE_AFTER`` seconds (time for a projector to wake and take the first
+        events) a wait whose projection has not moved, or moves too slowly to cover what
+        is left before the deadline, ends at once: a projector far behind a large ledger
+        would otherwise hold every list for the whole ``timeout``.
         """
-        deadline, pause = time.monotonic() + timeout, 0.002
-        while self.position() < position:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        return waited_for(self.position, position, timeout)
+
+
+#: Seconds a read waits for the projection before judging from its pace whether it can
+#: reach the position asked for in time.
+PACE_AFTER = 0.5
+
+
+def waited_for(
+    now_at: Callable[[], int], position: int, timeout: float, pace_after: float = PACE_AFTER
+) -> bool:
+    """Poll ``now_at()`` until it reaches ``position``: True if it does; False if
+    ``timeout`` seconds pass first, or if after ``pace_after`` seconds its pace since the
+    wait began (none, or too slow for what is left) cannot reach ``position`` in time."""
+    start = time.monotonic()
+    deadline, pause = start + timeout, 0.002
+    first = reached = now_at()
+    while reached < position:
+        now = time.monotonic()
+        remaining = deadline - now
+        if remaining <= 0:
+            return False
+        elapsed = now - start
+        if elapsed >= pace_after:
+            pace = (reached - first) / elapsed  # positions a second
+            if pace <= 0 or (position - reached) / pace > remaining:
                 return False
-            time.sleep(min(pause, remaining))
-            pause = min(pause * 2, 0.05)
-        return True
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.05)
+        reached = now_at()
+    return True
 
 
 class SQLiteCredibilityView(ViewMixin, SQLiteTrackingRecorder):
