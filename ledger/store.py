@@ -141,6 +141,7 @@ SOURCES_KEPT = 10_000
 #: measured with ``tracemalloc``; see ``ledger.caching``).
 ROW_BYTES = 150
 TRUSTED_BYTES = 120
+COMPLETE_BYTES = 120
 
 
 def _claim_bytes(data: ClaimData) -> int:
@@ -200,6 +201,11 @@ class LedgerApplication(Application[UUID]):
         self._sources_registered: set[str] = set()
         # Each stream's log rows read or written here.
         self._streams: Bounded[UUID, StreamLog] = Bounded(budget("streams"), _stream_bytes)
+        # For some of them, a log position up to which what is kept is known to be all
+        # there is (``stream_logs``): only rows after it need be asked for.
+        self._streams_complete: Bounded[UUID, int] = Bounded(
+            budget("streams") // 8, lambda _: COMPLETE_BYTES
+        )
         # Each claim as read at its latest version seen, so a read at that version or an
         # earlier one is a slice of it.
         self._claims_seen: Bounded[UUID, ClaimData] = Bounded(budget("claims"), _claim_bytes)
@@ -819,16 +825,50 @@ class LedgerApplication(Application[UUID]):
 
     def sources_cited(self, claim: ClaimData, known_at_us: int) -> dict[str, SourceData]:
         cited = sorted({r.statement.speaker for r in claim.records})
-        # One query for every cited source's log, rather than two per source.
-        streams: dict[str, dict[int, LogEntry]] = {source_uuid(sid).hex: {} for sid in cited}
-        for entry in self.index.entries_for_many([source_uuid(sid) for sid in cited]):
-            streams[entry.originator_id][entry.originator_version] = entry
+        logs = self.stream_logs([source_uuid(sid) for sid in cited])
         found = {}
         for sid in cited:
-            data = self.source_as_known(sid, known_at_us, streams[source_uuid(sid).hex])
+            data = self.source_as_known(sid, known_at_us, logs[source_uuid(sid)])
             if data is not None:
                 found[sid] = data
         return found
+
+    def stream_logs(self, uids: Sequence[UUID]) -> dict[UUID, Mapping[int, LogEntry]]:
+        """Many streams' log rows by version, in one query for all of them.
+
+        Streams kept here and known complete up to a log position are asked only for the
+        rows after it (the least such position among them): a claim's read asks for each
+        cited source's log, and sources change seldom. Positions are assigned in commit
+        order, so every row at or below the log's head, read first, is in the answer.
+        """
+        head = int(self.recorder.max_notification_id() or 0)
+        with self._versions_lock:
+            kept = {uid: self._streams.get(uid) for uid in uids}
+            complete = {uid: self._streams_complete.get(uid) for uid in uids}
+        known = {u for u in uids if kept[u] is not None and complete[u] is not None}
+        rows = self.index.entries_for_many([u for u in uids if u not in known])
+        if known:
+            since = min(complete[u] or 0 for u in known)
+            if since < head:
+                rows += self.index.entries_for_many(sorted(known), after_position=since)
+        by_stream: dict[str, list[LogEntry]] = {}
+        for entry in rows:
+            by_stream.setdefault(entry.originator_id, []).append(entry)
+        logs: dict[UUID, Mapping[int, LogEntry]] = {}
+        for uid in uids:
+            log: Mapping[int, LogEntry] | None = kept[uid]
+            newer = [e for e in by_stream.get(uid.hex, []) if e.originator_version > len(log or ())]
+            if newer:
+                log = self._extend(uid, newer)
+            if log is None and newer:
+                # Versions missing from the log (it was tampered with): as it is, not kept.
+                logs[uid] = {e.originator_version: e for e in self.index.entries_for(uid)}
+                continue
+            logs[uid] = log if log is not None else {}
+            if log is not None:
+                with self._versions_lock:
+                    self._streams_complete.put(uid, head)
+        return logs
 
 
 def _version_at(entries: Mapping[int, LogEntry], known_at_us: int) -> int | None:

@@ -162,7 +162,12 @@ class LedgerIndex(Protocol):
     def entries_for(self, originator_id: UUID, after_version: int = 0) -> list[LogEntry]:
         """The stream's log rows in version order, those after ``after_version``."""
         ...
-    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]: ...
+    def entries_for_many(
+        self, originator_ids: Sequence[UUID], after_position: int = 0
+    ) -> list[LogEntry]:
+        """The streams' log rows at positions after ``after_position``, by stream and
+        version."""
+        ...
     def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
     def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
         """The stream's log rows after ``after_version``, each with its predecessor's hash."""

@@ -90,9 +90,14 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
                 if e.originator_version > after_version
             ]
 
-    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+    def entries_for_many(
+        self, originator_ids: Sequence[UUID], after_position: int = 0
+    ) -> list[LogEntry]:
         with self._database_lock:
-            return [e for oid in originator_ids for e in self.by_stream.get(uuid_hex(oid), [])]
+            return [
+                e for oid in originator_ids for e in self.by_stream.get(uuid_hex(oid), [])
+                if e.position > after_position
+            ]
 
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self._database_lock:

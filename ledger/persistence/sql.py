@@ -247,17 +247,21 @@ class SqlIndex:
         )
         return [_entry(row) for row in cursor.fetchall()]
 
-    def entries_for_many(self, cursor: Any, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+    def entries_for_many(
+        self, cursor: Any, originator_ids: Sequence[UUID], after_position: int = 0
+    ) -> list[LogEntry]:
+        """The streams' log rows at positions after ``after_position``, by stream and
+        version."""
         if not originator_ids:
             return []
         marks = ", ".join("?" for _ in originator_ids)
         cursor.execute(
             self.sql(
                 "SELECT position, originator_id, originator_version, recorded_at, hash "
-                f"FROM {self.log} WHERE originator_id IN ({marks}) "
+                f"FROM {self.log} WHERE originator_id IN ({marks}) AND position > ? "
                 "ORDER BY originator_id, originator_version"
             ),
-            [uuid_hex(oid) for oid in originator_ids],
+            [*(uuid_hex(oid) for oid in originator_ids), after_position],
         )
         return [_entry(row) for row in cursor.fetchall()]
 
@@ -420,9 +424,11 @@ class IndexReads(ABC):
         with self.reading() as cursor:
             return self.index.entries_for(cursor, originator_id, after_version)
 
-    def entries_for_many(self, originator_ids: Sequence[UUID]) -> list[LogEntry]:
+    def entries_for_many(
+        self, originator_ids: Sequence[UUID], after_position: int = 0
+    ) -> list[LogEntry]:
         with self.reading() as cursor:
-            return self.index.entries_for_many(cursor, originator_ids)
+            return self.index.entries_for_many(cursor, originator_ids, after_position)
 
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
