@@ -55,7 +55,7 @@ def test_a_source_rerated_by_another_process_is_read_with_its_new_rating(
 def test_the_logs_kept_are_the_whole_logs_whoever_writes(
     two: tuple[ClaimsLedger, ClaimsLedger],
 ) -> None:
-    first, second = two
+    first = two[0]
     for sid in SOURCES:
         source(first, sid)
     claim(first, "c1")
