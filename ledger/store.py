@@ -32,6 +32,7 @@ from eventsourcing.persistence import (
     InternalError,
     OperationalError,
     PersistenceError,
+    StoredEvent,
 )
 
 from ledger.caching import AggregateCache, Bounded, budget, text_bytes
@@ -675,7 +676,26 @@ class LedgerApplication(Application[UUID]):
             return changes[at - 1] if at else 0
 
     def _read_resolutions(self) -> None:
-        """Read the log written since last time for resolutions and record changes."""
+        """Read the log written since last time for resolutions and record changes.
+
+        Where events are stored as plain JSON in SQL, the database finds the events whose
+        bytes hold ``"resolved"`` and the rows of the resolved claims' streams, so only
+        those come to Python (a million-event log: seconds, not a pass over every row);
+        otherwise the log is read page by page."""
+        if self.mapper.compressor is None and self.mapper.cipher is None:
+            head = self.index.log_head()
+            after = self._resolutions_head
+            found = self.index.holding(after, head, "StatementRecorded", b'"resolved"') if (
+                head > after) else []
+            if found is not None:
+                for _position, recorded_at, stored in found:
+                    self._note_resolution(stored, recorded_at)
+                streams = self._resolved_streams
+                for entry in self.index.stream_rows_between(list(streams), after, head):
+                    if entry.recorded_at >= streams[entry.originator_id]:
+                        self._record_changes.append(entry.recorded_at)
+                self._resolutions_head = max(after, head)
+                return
         while entries := self.index.log_entries(self._resolutions_head, 1000):
             self._note_resolutions(entries)
             streams = self._resolved_streams
@@ -695,19 +715,25 @@ class LedgerApplication(Application[UUID]):
                 plain and b'"resolved"' not in stored.state
             ):
                 continue
-            try:
-                event = self.mapper.to_domain_event(stored)
-            except Exception:  # damaged: its claim's reads say so
-                continue
-            record = cast(Claim.StatementRecorded, event).record
-            kind = record.get("corrected_type") if record.get("type") == "corrected" else (
-                record.get("type")
-            )
             when = recorded_at.get(stored.id)
-            if kind == "resolved" and when is not None and record.get("claim_id"):
-                claim_id = str(record["claim_id"])
-                self._resolutions.setdefault(claim_id, when)
-                self._resolved_streams.setdefault(claim_uuid(claim_id).hex, when)
+            if when is not None:
+                self._note_resolution(stored, when)
+
+    def _note_resolution(self, stored: StoredEvent, recorded_at: int) -> None:
+        """Note the claim resolved if ``stored`` (a statement recorded at ``recorded_at``)
+        resolves it, itself or as corrected."""
+        try:
+            event = self.mapper.to_domain_event(stored)
+        except Exception:  # damaged: its claim's reads say so
+            return
+        record = cast(Claim.StatementRecorded, event).record
+        kind = record.get("corrected_type") if record.get("type") == "corrected" else (
+            record.get("type")
+        )
+        if kind == "resolved" and record.get("claim_id"):
+            claim_id = str(record["claim_id"])
+            self._resolutions.setdefault(claim_id, recorded_at)
+            self._resolved_streams.setdefault(claim_uuid(claim_id).hex, recorded_at)
 
     def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""

@@ -169,6 +169,22 @@ class LedgerIndex(Protocol):
         version."""
         ...
     def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
+    def log_head(self) -> int:
+        """The last position of the log (0: empty)."""
+        ...
+    def holding(
+        self, after: int, upto: int, topic_suffix: str, needle: bytes
+    ) -> list[tuple[int, int, StoredEvent]] | None:
+        """(position, recording time, stored event) of the events after ``after`` up to
+        ``upto`` whose topic ends with ``topic_suffix`` and whose stored bytes hold
+        ``needle``, in log order; None where the backend cannot search stored bytes."""
+        ...
+    def stream_rows_between(
+        self, originator_ids: Sequence[str], after: int, upto: int
+    ) -> list[LogEntry]:
+        """The log rows of the streams (hex ids) after ``after`` up to ``upto``, in log
+        order."""
+        ...
     def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
         """The stream's log rows after ``after_version``, each with its predecessor's hash."""
         ...

@@ -103,6 +103,25 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             return [e for e in self.log if e.position > after][:limit]
 
+    def log_head(self) -> int:
+        with self._database_lock:
+            return self.log[-1].position if self.log else 0
+
+    def holding(
+        self, after: int, upto: int, topic_suffix: str, needle: bytes
+    ) -> list[tuple[int, int, StoredEvent]] | None:
+        """None: the events in memory are read as they are (``log_entries``)."""
+        return None
+
+    def stream_rows_between(
+        self, originator_ids: Sequence[str], after: int, upto: int
+    ) -> list[LogEntry]:
+        wanted = set(originator_ids)
+        with self._database_lock:
+            return [
+                e for e in self.log if after < e.position <= upto and e.originator_id in wanted
+            ]
+
     def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
         # Positions here are 1, 2, 3...: the row before position p is ``log[p - 2]``.
         with self._database_lock:

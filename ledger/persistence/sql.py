@@ -265,6 +265,67 @@ class SqlIndex:
         )
         return [_entry(row) for row in cursor.fetchall()]
 
+    def log_head(self, cursor: Any) -> int:
+        """The last position of the log (0: empty)."""
+        cursor.execute(f"SELECT MAX(position) AS head FROM {self.log}")
+        row = cursor.fetchone()
+        return int(row["head"] or 0) if row is not None else 0
+
+    def holding(
+        self, cursor: Any, after: int, upto: int, topic_suffix: str, needle: bytes
+    ) -> list[tuple[int, int, StoredEvent]]:
+        """The events at positions after ``after`` up to ``upto`` whose topic ends with
+        ``topic_suffix`` and whose stored bytes hold ``needle``, each as (position, its
+        recording time, the stored event), in log order: the database scans the bytes,
+        so only the events sought come to Python."""
+        sqlite = self.placeholder == "?"
+        number = "e.rowid" if sqlite else "e.notification_id"
+        contains = "instr(e.state, ?) > 0" if sqlite else "position(? in e.state) > 0"
+        cursor.execute(
+            self.sql(
+                "SELECT l.position, l.recorded_at, e.originator_id, e.originator_version, "
+                f"e.topic, e.state FROM {self.events} e JOIN {self.log} l "
+                f"ON l.position = {number} WHERE {number} > ? AND {number} <= ? "
+                f"AND e.topic LIKE ? AND {contains} ORDER BY {number}"
+            ),
+            (after, upto, f"%{topic_suffix}", needle),
+        )
+        return [
+            (
+                int(row["position"]),
+                int(row["recorded_at"]),
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=int(row["originator_version"]),
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                ),
+            )
+            for row in cursor.fetchall()
+        ]
+
+    def stream_rows_between(
+        self, cursor: Any, originator_ids: Sequence[str], after: int, upto: int
+    ) -> list[LogEntry]:
+        """The log rows of the streams (hex ids) at positions after ``after`` up to
+        ``upto``, in log order."""
+        found: list[LogEntry] = []
+        ids = list(originator_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor.execute(
+                self.sql(
+                    "SELECT position, originator_id, originator_version, recorded_at, hash "
+                    f"FROM {self.log} WHERE originator_id IN ({marks}) AND position > ? "
+                    "AND position <= ?"
+                ),
+                [*chunk, after, upto],
+            )
+            found += [_entry(row) for row in cursor.fetchall()]
+        found.sort(key=lambda e: e.position)
+        return found
+
     def log_entries(self, cursor: Any, after: int, limit: int) -> list[LogEntry]:
         cursor.execute(
             self.sql(
@@ -433,6 +494,22 @@ class IndexReads(ABC):
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
             return self.index.log_entries(cursor, after, limit)
+
+    def log_head(self) -> int:
+        with self.reading() as cursor:
+            return self.index.log_head(cursor)
+
+    def holding(
+        self, after: int, upto: int, topic_suffix: str, needle: bytes
+    ) -> list[tuple[int, int, StoredEvent]] | None:
+        with self.reading() as cursor:
+            return self.index.holding(cursor, after, upto, topic_suffix, needle)
+
+    def stream_rows_between(
+        self, originator_ids: Sequence[str], after: int, upto: int
+    ) -> list[LogEntry]:
+        with self.reading() as cursor:
+            return self.index.stream_rows_between(cursor, originator_ids, after, upto)
 
     def chained_rows(self, originator_id: UUID, after_version: int = 0) -> list[ChainedRow]:
         with self.reading() as cursor:

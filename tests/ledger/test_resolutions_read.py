@@ -1,0 +1,100 @@
+"""Which claims are resolved, and when the sources' records changed, read from the log.
+
+On SQL stores holding plain JSON the database finds the events whose bytes hold
+``"resolved"`` and the resolved streams' rows (``LedgerApplication._read_resolutions``);
+otherwise the log is read page by page. Both must find the same: the claims resolved (by a
+resolution, or by a correction that makes one), in the order of their first, when each was,
+and every recording time at which what resolved claims add to the records changed. Each
+case is read in one go and in steps, as a process reads what was written since it last
+looked.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger.store import LedgerApplication
+
+from .helpers import ACTOR, claim, say, source
+
+
+def _found(store: LedgerApplication) -> tuple[Any, ...]:
+    store.resolved_claims(2**62)
+    return (list(store._resolutions.items()), list(store._resolved_streams.items()),
+            list(store._record_changes), store._resolutions_head)
+
+
+def _paged(store: LedgerApplication, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    with monkeypatch.context() as patch:
+        patch.setattr(store.index, "holding", lambda *args: None)
+        return _found(store)
+
+
+@pytest.fixture
+def opened(sql_store: str) -> Iterator[list[ClaimsLedger]]:
+    """A ledger that writes, and two more processes on its store that read."""
+    settings = Settings(store=sql_store, _env_file=None)  # type: ignore[call-arg]
+    ledgers = [open_ledger(settings) for _ in range(3)]
+    try:
+        yield ledgers
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
+def _write(ledger: ClaimsLedger, rng: random.Random, steps: int, claims: list[str]) -> None:
+    said: dict[str, list[dict[str, Any]]] = {cid: [] for cid in claims}
+    for step in range(steps):
+        cid = rng.choice(claims)
+        day = f"2024-{1 + step % 12:02d}-{1 + step % 28:02d}"
+        roll = rng.random()
+        if roll < 0.15:
+            answer = say(ledger, cid, "resolved", "judge", day,
+                         outcome=rng.choice(["confirmed", "refuted"]), basis="found")
+        elif roll < 0.25 and said[cid]:
+            # A correction that makes a statement a resolution, or a resolution a denial.
+            target = rng.choice(said[cid])
+            body: dict[str, Any] = {"type": "corrected", "supersedes": target["event_id"]}
+            if rng.random() < 0.5:
+                body |= {"corrected_type": "resolved", "outcome": "refuted", "basis": "found"}
+            else:
+                body |= {"corrected_type": "denied", "summary": "it was a denial"}
+            ledger.append(cid, body, ACTOR)
+            continue  # a correction is not itself corrected
+        else:
+            answer = say(ledger, cid, rng.choice(["asserted", "denied"]),
+                         rng.choice(["a", "b", "c"]), day, summary=f"step {step}")
+        said[cid].append(answer)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_database_finds_what_reading_every_page_finds(
+    opened: list[ClaimsLedger],
+    sql_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+) -> None:
+    writer, fast, paged = opened
+    rng = random.Random(seed)
+    for sid in ("a", "b", "c", "judge"):
+        source(writer, sid)
+    claims = [f"c{i}" for i in range(5)]
+    for cid in claims:
+        claim(writer, cid)
+    for _ in range(4):  # in steps: each read takes only what was written since
+        _write(writer, rng, 25, claims)
+        assert _found(fast.store) == _paged(paged.store, monkeypatch)
+    whole = open_ledger(Settings(store=sql_store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        assert _found(whole.store) == _found(fast.store)
+    finally:
+        whole.close()
+    assert fast.store._resolutions  # the case resolved some claims
+    assert fast.store._record_changes
