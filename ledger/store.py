@@ -685,8 +685,9 @@ class LedgerApplication(Application[UUID]):
         if self.mapper.compressor is None and self.mapper.cipher is None:
             head = self.index.log_head()
             after = self._resolutions_head
-            found = self.index.holding(after, head, "StatementRecorded", b'"resolved"') if (
-                head > after) else []
+            if head <= after:
+                return
+            found = self.index.holding(after, head, "StatementRecorded", b'"resolved"')
             if found is not None:
                 for _position, recorded_at, stored in found:
                     self._note_resolution(stored, recorded_at)

@@ -28,6 +28,10 @@ from ledger.persistence.chain import (
     uuid_hex,
 )
 
+#: The longest stretch of the log ``stream_rows_between`` reads whole rather than stream by
+#: stream.
+SIFTED_AT_MOST = 10_000
+
 
 class SqlIndex:
     """The side tables in portable SQL; ``?`` placeholders are rewritten for psycopg."""
@@ -308,7 +312,21 @@ class SqlIndex:
         self, cursor: Any, originator_ids: Sequence[str], after: int, upto: int
     ) -> list[LogEntry]:
         """The log rows of the streams (hex ids) at positions after ``after`` up to
-        ``upto``, in log order."""
+        ``upto``, in log order.
+
+        A short stretch of the log is read whole and sifted here (an index on the streams
+        would read every row they ever had); a long one is asked for stream by stream."""
+        if upto - after <= SIFTED_AT_MOST:
+            wanted = set(originator_ids)
+            cursor.execute(
+                self.sql(
+                    "SELECT position, originator_id, originator_version, recorded_at, hash "
+                    f"FROM {self.log} WHERE position > ? AND position <= ? ORDER BY position"
+                ),
+                (after, upto),
+            )
+            rows = (_entry(row) for row in cursor.fetchall())
+            return [e for e in rows if e.originator_id in wanted]
         found: list[LogEntry] = []
         ids = list(originator_ids)
         for start in range(0, len(ids), 500):

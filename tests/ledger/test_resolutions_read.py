@@ -20,6 +20,7 @@ import pytest
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import open_ledger
 from ledger.config import Settings
+from ledger.persistence import sql
 from ledger.store import LedgerApplication
 
 from .helpers import ACTOR, claim, say, source
@@ -75,12 +76,15 @@ def _write(ledger: ClaimsLedger, rng: random.Random, steps: int, claims: list[st
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("sifted_at_most", [0, sql.SIFTED_AT_MOST], ids=["by-stream", "sifted"])
 def test_the_database_finds_what_reading_every_page_finds(
     opened: list[ClaimsLedger],
     sql_store: str,
     monkeypatch: pytest.MonkeyPatch,
     seed: int,
+    sifted_at_most: int,
 ) -> None:
+    monkeypatch.setattr(sql, "SIFTED_AT_MOST", sifted_at_most)  # each way of asking
     writer, fast, paged = opened
     rng = random.Random(seed)
     for sid in ("a", "b", "c", "judge"):
