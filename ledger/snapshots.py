@@ -228,13 +228,27 @@ class CheckedSnapshots(EventStore[UUID]):
             upper = min(s.originator_version for s in batch) - 1
         return iter(found[:limit] if limit is not None else found)
 
-    def _checked(self, stored: StoredEvent) -> Any | None:
-        """The snapshot, decoded, if it matches its events; else None (logged once)."""
+    def latest(self, originator_id: UUID, version: int | None = None) -> StoredEvent | None:
+        """The stream's latest stored snapshot (at ``version`` or before), unchecked."""
+        found = self.recorder.select_events(originator_id, lte=version, desc=True, limit=1)
+        return found[0] if found else None
+
+    def check(self, stored: StoredEvent, aggregate: Any) -> bool:
+        """Judge the snapshot against ``aggregate``, folded from its checked events to the
+        snapshot's version, unless it was judged before: whether it is trusted (a refusal
+        is counted and logged once, as reads do)."""
+        return self._checked(stored, aggregate) is not None
+
+    def _checked(self, stored: StoredEvent, folded: Any = None) -> Any | None:
+        """The snapshot, decoded, if it matches its events; else None (logged once).
+        ``folded``: the aggregate at the snapshot's version, if the caller has it."""
         key = digest(stored)
         judged = self._judged.get(key)
         if judged is None:
             oid = UUID(str(stored.originator_id))
-            aggregate = self._rebuild(oid, stored.originator_version)
+            aggregate = (
+                folded if folded is not None else self._rebuild(oid, stored.originator_version)
+            )
             snapshot, reason = judged_snapshot(self.app, stored, aggregate)
             judged = reason is None
             if reason is not None:

@@ -21,6 +21,7 @@ from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -58,7 +59,7 @@ from ledger.persistence.chain import (
     uuid_hex,
 )
 from ledger.replay import ClaimData, RecordedStatement
-from ledger.snapshots import guard_snapshots
+from ledger.snapshots import CheckedSnapshots, guard_snapshots
 from ledger.statements import Statement
 from ledger.times import note_recorded
 
@@ -267,13 +268,25 @@ class LedgerApplication(Application[UUID]):
         ``subject`` (``claim 'x'``; by default the stream) and the position ``verify``
         reports, instead of the library's error. The stream's stored events are checked
         against the chain first (``trust``), so bytes that do not hash to it are never
-        served as the aggregate.
+        served as the aggregate. A stream checked here for the first time was read whole
+        for that; the aggregate is then folded from those events (at ``version``), not
+        read again from a snapshot, whose own check would read them once more.
         """
-        self.trust(aggregate_id, subject)
+        checked = self.trust(aggregate_id, subject)
         try:
-            found: Any = self.repository.get(
-                aggregate_id, version=version, projector_func=_project, deepcopy_from_cache=copy
-            )
+            found: Any = None
+            if checked:
+                found = self._folded(aggregate_id, checked, version)
+                cache = self.repository.cache
+                if found is not None and version is None and cache is not None:
+                    cache.put(aggregate_id, found)  # as the library's get would
+                    if copy and self.repository.deepcopy_from_cache:
+                        found = deepcopy(found)
+            if found is None:
+                found = self.repository.get(
+                    aggregate_id, version=version, projector_func=_project,
+                    deepcopy_from_cache=copy,
+                )
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"the event store cannot be reached: {error}") from None
         except PersistenceError:
@@ -285,6 +298,24 @@ class LedgerApplication(Application[UUID]):
             self._raise_damage(aggregate_id, subject, None)
         return found
 
+    def _folded(self, aggregate_id: UUID, checked: list[StoredEvent], version: int | None) -> Any:
+        """The aggregate folded from its ``checked`` stored events (to ``version``); the
+        latest snapshot a read would use is judged against it on the way, so a snapshot
+        that does not match is named (and never used) as when reads take it."""
+        snapshots = self.snapshots
+        latest = snapshots.latest(aggregate_id, version) if isinstance(
+            snapshots, CheckedSnapshots) else None
+        aggregate: Any = None
+        for stored in checked:
+            if version is not None and stored.originator_version > version:
+                break
+            event: Any = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregate)
+            if latest is not None and stored.originator_version == latest.originator_version:
+                assert isinstance(snapshots, CheckedSnapshots)
+                snapshots.check(latest, aggregate)
+        return aggregate
+
     def _raise_damage(self, aggregate_id: UUID, subject: str | None, error: Any) -> None:
         found = self.damage(aggregate_id)
         if found is not None:
@@ -293,9 +324,10 @@ class LedgerApplication(Application[UUID]):
                 subject or f"the stream {aggregate_id.hex}", position, reason
             ) from error
 
-    def trust(self, aggregate_id: UUID, subject: str | None = None) -> None:
+    def trust(self, aggregate_id: UUID, subject: str | None = None) -> list[StoredEvent]:
         """Raise ``DamagedHistory`` unless every stored event of the stream hashes to its log
-        row, and every log row of it has its event (``stream_problem``).
+        row, and every log row of it has its event (``stream_problem``). Returns the stored
+        events checked if that was the whole stream (its first check here), else ``[]``.
 
         Checked once per process and version: later calls check only the events stored
         since, unless the store saw a row of the stream deleted or changed (``touched``),
@@ -310,7 +342,7 @@ class LedgerApplication(Application[UUID]):
         # read after its event is never missing; events stored since are read below.
         stored = list(self.recorder.select_events(aggregate_id, gt=trusted))
         if not stored and trusted:
-            return
+            return []
         rows = self.index.chained_rows(aggregate_id, trusted)
         last = stored[-1].originator_version if stored else trusted
         if rows and rows[-1].entry.originator_version > last:
@@ -326,6 +358,7 @@ class LedgerApplication(Application[UUID]):
                                  problem.reason)
         if stored and not touched:
             self._trust(aggregate_id, trusted, stored[-1].originator_version)
+        return stored if trusted == 0 else []
 
     def _trust(self, aggregate_id: UUID, after: int, version: int) -> None:
         """Note the stream trusted up to ``version``, if it was up to ``after``."""
