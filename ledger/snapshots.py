@@ -233,11 +233,12 @@ class CheckedSnapshots(EventStore[UUID]):
         found = self.recorder.select_events(originator_id, lte=version, desc=True, limit=1)
         return found[0] if found else None
 
-    def check(self, stored: StoredEvent, aggregate: Any) -> bool:
+    def check(self, stored: StoredEvent, aggregate: Any) -> None:
         """Judge the snapshot against ``aggregate``, folded from its checked events to the
-        snapshot's version, unless it was judged before: whether it is trusted (a refusal
-        is counted and logged once, as reads do)."""
-        return self._checked(stored, aggregate) is not None
+        snapshot's version, unless it was judged before (a refusal is counted and logged
+        once, as reads do)."""
+        if self._judged.get(digest(stored)) is None:
+            self._checked(stored, aggregate)
 
     def _checked(self, stored: StoredEvent, folded: Any = None) -> Any | None:
         """The snapshot, decoded, if it matches its events; else None (logged once).

@@ -302,17 +302,18 @@ class LedgerApplication(Application[UUID]):
         """The aggregate folded from its ``checked`` stored events (to ``version``); the
         latest snapshot a read would use is judged against it on the way, so a snapshot
         that does not match is named (and never used) as when reads take it."""
-        snapshots = self.snapshots
-        latest = snapshots.latest(aggregate_id, version) if isinstance(
-            snapshots, CheckedSnapshots) else None
+        snapshots = self.snapshots if isinstance(self.snapshots, CheckedSnapshots) else None
+        latest = snapshots.latest(aggregate_id, version) if snapshots is not None else None
         aggregate: Any = None
         for stored in checked:
             if version is not None and stored.originator_version > version:
                 break
             event: Any = self.mapper.to_domain_event(stored)
             aggregate = event.mutate(aggregate)
-            if latest is not None and stored.originator_version == latest.originator_version:
-                assert isinstance(snapshots, CheckedSnapshots)
+            if (
+                snapshots is not None and latest is not None
+                and stored.originator_version == latest.originator_version
+            ):
                 snapshots.check(latest, aggregate)
         return aggregate
 
@@ -716,7 +717,7 @@ class LedgerApplication(Application[UUID]):
         those come to Python (a million-event log: seconds, not a pass over every row);
         otherwise the log is read page by page."""
         if self.mapper.compressor is None and self.mapper.cipher is None:
-            head = self.index.log_head()
+            head = int(self.recorder.max_notification_id() or 0)  # positions are its ids
             after = self._resolutions_head
             if head <= after:
                 return
@@ -728,7 +729,7 @@ class LedgerApplication(Application[UUID]):
                 for entry in self.index.stream_rows_between(list(streams), after, head):
                     if entry.recorded_at >= streams[entry.originator_id]:
                         self._record_changes.append(entry.recorded_at)
-                self._resolutions_head = max(after, head)
+                self._resolutions_head = head
                 return
         while entries := self.index.log_entries(self._resolutions_head, 1000):
             self._note_resolutions(entries)

@@ -169,9 +169,6 @@ class LedgerIndex(Protocol):
         version."""
         ...
     def log_entries(self, after: int, limit: int) -> list[LogEntry]: ...
-    def log_head(self) -> int:
-        """The last position of the log (0: empty)."""
-        ...
     def holding(
         self, after: int, upto: int, topic_suffix: str, needle: bytes
     ) -> list[tuple[int, int, StoredEvent]] | None:

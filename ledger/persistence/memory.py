@@ -103,10 +103,6 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             return [e for e in self.log if e.position > after][:limit]
 
-    def log_head(self) -> int:
-        with self._database_lock:
-            return self.log[-1].position if self.log else 0
-
     def holding(
         self, after: int, upto: int, topic_suffix: str, needle: bytes
     ) -> list[tuple[int, int, StoredEvent]] | None:

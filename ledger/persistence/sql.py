@@ -269,12 +269,6 @@ class SqlIndex:
         )
         return [_entry(row) for row in cursor.fetchall()]
 
-    def log_head(self, cursor: Any) -> int:
-        """The last position of the log (0: empty)."""
-        cursor.execute(f"SELECT MAX(position) AS head FROM {self.log}")
-        row = cursor.fetchone()
-        return int(row["head"] or 0) if row is not None else 0
-
     def holding(
         self, cursor: Any, after: int, upto: int, topic_suffix: str, needle: bytes
     ) -> list[tuple[int, int, StoredEvent]]:
@@ -512,10 +506,6 @@ class IndexReads(ABC):
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
             return self.index.log_entries(cursor, after, limit)
-
-    def log_head(self) -> int:
-        with self.reading() as cursor:
-            return self.index.log_head(cursor)
 
     def holding(
         self, after: int, upto: int, topic_suffix: str, needle: bytes
