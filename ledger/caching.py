@@ -56,6 +56,11 @@ def configure(cache_mb: int) -> None:
             listener(budget)
 
 
+def configured_mb() -> int:
+    """The process's memory budget for caches (MiB), as ``configure`` set it."""
+    return _budget_mb
+
+
 def on_configure(listener: Callable[[Callable[[str], int]], None]) -> None:
     """Call ``listener`` with ``budget`` whenever the budget changes."""
     _listeners.append(listener)

@@ -4,6 +4,7 @@ switch to it when done."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger.models import VERSIONS
+from ledger.projection.projector import PARALLEL_FROM
 from ledger_cli.session import EXIT_BAD_INPUT, EXIT_FAILED, fail, open_ledger, say
 
 #: Statements a rebuild keeps in memory by default (about 1.5 GB at most).
@@ -35,6 +37,19 @@ def rebuild(
             "(each page of rows commits with its position).",
         ),
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes projecting a part of the claims each (the same rows as one): "
+            "the machine's cores by default. A log of fewer than "
+            f"{PARALLEL_FROM:,} events to project, or one whose status index is already "
+            "kept row by row, is projected in one process.",
+            show_default=False,
+        ),
+    ] = 0,
     model: Annotated[
         str | None,
         typer.Option(
@@ -93,7 +108,10 @@ def rebuild(
                 bar.update(task, advance=count, rate=rate)
 
             try:
-                done = projector.rebuild(progress=advance, hold=hold, resume=resume, model=model)
+                done = projector.rebuild(
+                    progress=advance, hold=hold, resume=resume, model=model,
+                    jobs=jobs or os.cpu_count() or 1,
+                )
             except RuntimeError as error:
                 fail(EXIT_FAILED, str(error))
         seconds = time.perf_counter() - started

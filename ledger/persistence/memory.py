@@ -39,6 +39,8 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         self.log: list[LogEntry] = []
         self.by_stream: dict[str, list[LogEntry]] = {}
         self.streams: dict[tuple[str, str], tuple[int, int]] = {}
+        #: (kind, public id) -> the stream's originator id (hex).
+        self.stream_of: dict[tuple[str, str], str] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
 
     def _update_table(
@@ -70,6 +72,7 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
         for kind, public, oid in kwargs.get("streams", ()):
             first = self.by_stream[uuid_hex(oid)][0]
             self.streams[(kind, public)] = (first.position, first.recorded_at)
+            self.stream_of[(kind, public)] = uuid_hex(oid)
         for key, digest, i, j in keys:
             self.idempotency[key] = IdempotencyRecord(key, digest, positions[i], positions[j])
         return positions
@@ -142,6 +145,15 @@ class POPOLedgerRecorder(POPOApplicationRecorder):
     def last_recorded_at(self) -> int:
         with self._database_lock:
             return self.log[-1].recorded_at if self.log else 0
+
+    def claim_sizes(self, after: int, upto: int) -> list[tuple[str, int]]:
+        with self._database_lock:
+            sizes = (
+                (public, sum(1 for e in self.by_stream.get(oid, ()) if after < e.position <= upto))
+                for (kind, public), oid in self.stream_of.items()
+                if kind == "claim"
+            )
+            return sorted((public, n) for public, n in sizes if n)
 
     def stream_ids(self, kind: str, known_at: int, after: int, limit: int) -> list[tuple[str, int]]:
         with self._database_lock:

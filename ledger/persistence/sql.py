@@ -396,6 +396,19 @@ class SqlIndex:
         row = cursor.fetchone()
         return 0 if row is None else int(row["recorded_at"])
 
+    def claim_sizes(self, cursor: Any, after: int, upto: int) -> list[tuple[str, int]]:
+        """Each claim's events at log positions in (``after``, ``upto``], by claim id."""
+        cursor.execute(
+            self.sql(
+                f"SELECT s.public_id AS claim_id, count(*) AS n FROM {self.log} l "
+                f"JOIN {self.streams} s ON s.originator_id = l.originator_id "
+                "WHERE s.kind = 'claim' AND l.position > ? AND l.position <= ? "
+                "GROUP BY s.public_id ORDER BY s.public_id"
+            ),
+            (after, upto),
+        )
+        return [(row["claim_id"], int(row["n"])) for row in cursor.fetchall()]
+
     def stream_ids(
         self, cursor: Any, kind: str, known_at: int, after: int, limit: int
     ) -> list[tuple[str, int]]:
@@ -506,6 +519,10 @@ class IndexReads(ABC):
     def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         with self.reading() as cursor:
             return self.index.log_entries(cursor, after, limit)
+
+    def claim_sizes(self, after: int, upto: int) -> list[tuple[str, int]]:
+        with self.reading() as cursor:
+            return self.index.claim_sizes(cursor, after, upto)
 
     def holding(
         self, after: int, upto: int, topic_suffix: str, needle: bytes

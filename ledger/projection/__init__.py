@@ -4,7 +4,9 @@
   function of valid time (pure);
 - ``tables``: the projection's tables and queries, in portable SQL;
 - ``views``: the library tracking recorders that hold the tables on each backend;
-- ``projector``: the ``eventsourcing`` ``Projection`` and the runner that follows the log.
+- ``projection``: the ``eventsourcing`` ``Projection`` (events to changes of the tables);
+- ``projector``: the runner that follows the log, and rebuilds;
+- ``parallel``: a rebuild in several processes, each projecting a part of the claims.
 
 ``open_projector(store)`` gives the store's projector, or None for the in-memory store
 (whose reads replay).
@@ -12,27 +14,11 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from eventsourcing.sqlite import SQLiteFactory
-
 from ledger.projection.projector import Projector
-from ledger.projection.views import CredibilityView
+from ledger.projection.views import open_view
 from ledger.store import LedgerApplication
 
 
 def open_projector(store: LedgerApplication) -> Projector | None:
-    factory: Any = store.factory
-    if isinstance(factory, SQLiteFactory):
-        from ledger.projection.views import SQLiteCredibilityView
-
-        return Projector(
-            store, cast(CredibilityView, factory.tracking_recorder(SQLiteCredibilityView))
-        )
-    if any(c.__module__ == "eventsourcing.postgres" for c in type(factory).__mro__):
-        from ledger.projection.views import postgres_view_class
-
-        return Projector(
-            store, cast(CredibilityView, factory.tracking_recorder(postgres_view_class()))
-        )
-    return None
+    view = open_view(store)
+    return None if view is None else Projector(store, view)

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
@@ -281,3 +281,16 @@ def postgres_view_class() -> type:
             )
 
     return PostgresCredibilityView
+
+
+def open_view(store: Any) -> CredibilityView | None:
+    """The credibility view of ``store`` (a ``LedgerApplication``), made with its library
+    factory: None for the in-memory store, whose reads replay."""
+    from eventsourcing.sqlite import SQLiteFactory
+
+    factory: Any = store.factory
+    if isinstance(factory, SQLiteFactory):
+        return cast(CredibilityView, factory.tracking_recorder(SQLiteCredibilityView))
+    if any(c.__module__ == "eventsourcing.postgres" for c in type(factory).__mro__):
+        return cast(CredibilityView, factory.tracking_recorder(postgres_view_class()))
+    return None

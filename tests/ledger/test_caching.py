@@ -137,7 +137,7 @@ def test_reads_with_a_tiny_budget_answer_as_with_a_large_one(settings: Settings)
 
 
 def test_the_live_projector_keeps_as_many_statements_as_its_share_of_the_budget() -> None:
-    from ledger.projection import projector
+    from ledger.projection import projection as projector
 
     before = caching._budget_mb
     try:

@@ -370,7 +370,7 @@ def test_claims_dropped_from_memory_and_reloaded_project_the_same(
     """With room for two claims (or 30 statements), states and their current rows are
     reloaded from the store mid-page, re-ratings included: the tables equal those projected
     with room for all."""
-    from ledger.projection import projector as module
+    from ledger.projection import projection as module
 
     random_ledger(projected, 5)
     assert projected.projector is not None and projected.projector.caught_up()
@@ -650,7 +650,7 @@ def test_a_source_citing_many_claims_restates_them_within_the_claims_kept(
     import gc
     import weakref
 
-    from ledger.projection import projector as module
+    from ledger.projection import projection as module
 
     projector = projected.projector
     assert projector is not None
