@@ -38,7 +38,7 @@ def rebuild(
         ),
     ] = False,
     jobs: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--jobs",
             "-j",
@@ -49,7 +49,7 @@ def rebuild(
             "kept row by row, is projected in one process.",
             show_default=False,
         ),
-    ] = 0,
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
