@@ -70,7 +70,9 @@ def rebuild(
     where a killed one stopped. With --model, another version's tables are built beside
     the served ones while a server goes on serving them; when they reach the head of the
     log that version is served (lists in it read its tables, the server's projector
-    follows it) and the other's tables are dropped, in one transaction.
+    follows it) and the other's tables are dropped, in one transaction. With --jobs N
+    (default: the machine's cores), N processes project a part of the claims each and
+    this one writes their rows: the same rows as one process.
     """
     if model is not None and model not in VERSIONS:
         fail(EXIT_BAD_INPUT, f"--model: {model!r} is not one of {', '.join(VERSIONS)}")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import bisect
 import http.client
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -576,7 +577,8 @@ def run_rebuild(plan: Plan, store: str, events: int) -> JSON:
     said = (done.stderr or done.stdout or "").strip().splitlines()
     if done.returncode != 0:
         raise BenchError(f"claims-ledger rebuild exited {done.returncode}: {' '.join(said[-1:])}")
-    return {"method": "claims-ledger rebuild (a process of its own, start-up included)",
+    return {"method": "claims-ledger rebuild (a process of its own, start-up included; "
+                      f"--jobs as the machine's cores: {os.cpu_count()})",
             "count": events, "seconds": round(elapsed, 3),
             "throughput": round(events / elapsed, 1), "said": said[-1] if said else None}
 
