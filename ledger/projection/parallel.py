@@ -38,7 +38,7 @@ from ledger.domain import Claim
 from ledger.errors import DamagedHistory
 from ledger.projection.projection import RID_BITS, CredibilityProjection, Event, read_events
 from ledger.projection.state import ProjectedClaim
-from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
+from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval, Replaced
 from ledger.projection.views import CredibilityView, open_view
 from ledger.statements import Statement, StatementType
 from ledger.store import LedgerApplication
@@ -287,11 +287,13 @@ def work(plan: Plan, part: int, out: Any) -> None:
 
 def write_page(tables: Any, cursor: Any, changes: list[tuple[Any, ...]]) -> None:
     """Write the merged changes of the parts for one page, in one process's order, each
-    new row with the id one process gives it."""
+    new row with the id one process gives it (``CredibilityTables.replace_all``: a row
+    made and ended within the page is written once)."""
     for change in changes:
         if change[0] == "cite":
             tables.cite(cursor, change[1], change[2])
     made = sorted((c for c in changes if c[0] != "cite"), key=lambda c: (c[1], c[2]))
+    rows: list[Replaced] = []
     position, rid, end = -1, 0, 0
     for change in made:
         if change[1] != position:
@@ -299,20 +301,19 @@ def write_page(tables: Any, cursor: Any, changes: list[tuple[Any, ...]]) -> None
             rid, end = position << RID_BITS, (position + 1) << RID_BITS
         if change[0] == "claim":
             _, _, _, row, tags, value, recorded_at, registered = change
-            first = Interval(*value, rid=rid)  # type: ignore[misc]
-            rid += 1
             tables.add_claim(cursor, row, tags)
-            tables.replace(cursor, row[0], [], [first], recorded_at, registered)
+            first = Interval(*value, rid=rid)  # type: ignore[misc]
+            rows.append((row[0], [], [first], recorded_at, registered))
+            rid += 1
             continue
         _, _, _, claim_id, ended, new, recorded_at, registered = change
-        rows = [Interval(*value, rid=rid + i) for i, value in enumerate(new)]  # type: ignore[misc]
-        rid += len(rows)
+        started = [Interval(*value, rid=rid + i) for i, value in enumerate(new)]  # type: ignore[misc]
+        rid += len(started)
         if rid > end:
             raise RuntimeError(f"an event made more than {1 << RID_BITS} rows")
-        tables.replace(
-            cursor, claim_id, [Interval(*value) for value in ended], rows, recorded_at,
-            registered,
-        )
+        rows.append((claim_id, [Interval(*value) for value in ended], started, recorded_at,
+                     registered))
+    tables.replace_all(cursor, rows)
 
 
 def project(

@@ -41,7 +41,7 @@ from ledger.credibility.values import Summary
 from ledger.domain import Claim, Source
 from ledger.errors import DamagedHistory
 from ledger.projection.state import ProjectedClaim
-from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval
+from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval, Replaced
 from ledger.projection.views import CredibilityView
 from ledger.statements import Statement
 from ledger.store import LedgerApplication
@@ -110,6 +110,8 @@ class CredibilityProjection(Projection[Any]):
         strategy = self.model.strategy
         self.records = RecordBook(strategy.record_weight) if strategy.learns else None
         self.pending: list[Change] = []
+        #: The rows each queued change ends and starts (``CredibilityTables.replace_all``).
+        self.replaced: list[Replaced] = []
         self.tracking: Tracking | None = None
         self.recorded_at = 0  # of the event being processed
         self._rids = 0  # the next row id of the event being processed
@@ -123,16 +125,18 @@ class CredibilityProjection(Projection[Any]):
         if self.records is not None:
             self.records.clear()
         self.pending.clear()
+        self.replaced.clear()
         self.tracking = None
 
     def flush(self) -> None:
         if self.tracking is None:
             return
-        changes, tracking = list(self.pending), self.tracking
+        changes, replaced, tracking = list(self.pending), list(self.replaced), self.tracking
 
         def apply(cursor: Any) -> None:
             for change in changes:
                 change(cursor)
+            self.view.tables.replace_all(cursor, replaced)
 
         try:
             self.view.write(apply, tracking)
@@ -140,6 +144,7 @@ class CredibilityProjection(Projection[Any]):
             self.forget()
             raise
         self.pending.clear()
+        self.replaced.clear()
         self.tracking = None
 
     def process(self, event: Event) -> None:
@@ -394,13 +399,8 @@ class CredibilityProjection(Projection[Any]):
         self, row: tuple[Any, ...], tags: list[str], first: Interval, recorded_at: int,
         position: int,
     ) -> None:
-        claim_id = row[0]
-
-        def change(cursor: Any) -> None:
-            self.view.tables.add_claim(cursor, row, tags)
-            self.view.tables.replace(cursor, claim_id, [], [first], recorded_at, position)
-
-        self.pending.append(change)
+        self.pending.append(lambda cursor: self.view.tables.add_claim(cursor, row, tags))
+        self.replaced.append((row[0], [], [first], recorded_at, position))
 
     def _queue_cite(self, source_id: str, claim_id: str) -> None:
         self.pending.append(lambda cursor: self.view.tables.cite(cursor, source_id, claim_id))
@@ -416,11 +416,7 @@ class CredibilityProjection(Projection[Any]):
     ) -> None:
         """End ``ended`` rows of the claim and start ``new`` ones at ``recorded_at``.
         ``leading``: the event's own claim, restated before the others it moves."""
-        self.pending.append(
-            lambda cursor: self.view.tables.replace(
-                cursor, claim_id, ended, new, recorded_at, position
-            )
-        )
+        self.replaced.append((claim_id, ended, new, recorded_at, position))
 
     def _source(self, source_id: str) -> SourceData:
         source = self.sources.get(source_id)

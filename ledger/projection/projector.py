@@ -35,6 +35,9 @@ PAGE = 1000
 #: Events to project from which a rebuild asked for several jobs uses them (starting a
 #: worker process costs about a second).
 PARALLEL_FROM = 20_000
+#: A parallel rebuild writes this many of one process's pages in each transaction (a row
+#: made and ended within one is written once: ``CredibilityTables.replace_all``).
+PARALLEL_PAGES = 5
 #: How long the runner gathers new events before projecting them, unless a reader waits.
 GATHER = 0.05
 
@@ -239,7 +242,9 @@ class Projector:
             with self.view.reading() as cursor:
                 if self.view.tables.points_ready(cursor):
                     return 0  # kept up to date row by row: one process (it needs row ids)
-            return parallel.project(self.store, self.view, jobs, head, PAGE, progress, hold)
+            return parallel.project(
+                self.store, self.view, jobs, head, PAGE * PARALLEL_PAGES, progress, hold
+            )
 
     # -- the background runner -------------------------------------------------------------
 

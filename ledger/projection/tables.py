@@ -98,6 +98,11 @@ class Interval:
     rid: int = field(default=0, compare=False)
 
 
+#: A claim's rows ended and started by one event: (claim id, rows ended, rows started,
+#: recording time, the claim's position in the log).
+Replaced = tuple[str, Sequence[Interval], Sequence[Interval], int, int]
+
+
 @functools.cache
 def rtree_available() -> bool:
     """Whether this Python's SQLite has the R*Tree module (Debian's and python.org's do)."""
@@ -467,6 +472,54 @@ class CredibilityTables:
             )
         if self.indexed:
             self._replace_points(cursor, old, new, recorded_at, position)
+
+    def replace_all(self, cursor: Any, changes: Sequence[Replaced]) -> None:
+        """``replace`` of each (claim id, rows ended, rows started, recording time, claim's
+        position) in turn. While ``points`` is not kept up to date (a rebuild, until
+        ``fill_points``) they are written as two statements: a row both started and ended
+        among these changes is inserted once, ended; the rows ended that were there before
+        are ended first, then every new row inserted: the same rows as one by one."""
+        if self._maintained is None:
+            self._maintained = self.points_ready(cursor)
+        if self._maintained:
+            for claim_id, old, new, recorded_at, position in changes:
+                self.replace(cursor, claim_id, old, new, recorded_at, position)
+            return
+        made: list[list[Any]] = []
+        current: dict[tuple[str, int], list[Any]] = {}  # made here, still current
+        ended: list[tuple[int, str, int, int]] = []
+        for claim_id, old, new, recorded_at, _ in changes:
+            for gone in old:
+                row = current.pop((claim_id, gone.valid_to), None)
+                if row is None:
+                    ended.append((recorded_at, claim_id, END_OF_TIME, gone.valid_to))
+                else:
+                    row[4] = recorded_at
+            for interval in new:
+                row = [
+                    claim_id, interval.valid_from, interval.valid_to, recorded_at, END_OF_TIME,
+                    interval.probability, interval.band, interval.status, interval.grade,
+                    interval.rid,
+                ]
+                made.append(row)
+                current[(claim_id, interval.valid_to)] = row
+        if ended:
+            cursor.executemany(
+                self.sql(
+                    f"UPDATE {self.intervals} SET recorded_to = ? WHERE claim_id = ? "
+                    "AND recorded_to = ? AND valid_to = ?"
+                ),
+                ended,
+            )
+        if made:
+            cursor.executemany(
+                self.sql(
+                    f"INSERT INTO {self.intervals} (claim_id, valid_from, valid_to, "
+                    "recorded_from, recorded_to, probability, band, status, grade, rid) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                [tuple(row) for row in made],
+            )
 
     def _replace_points(
         self,
