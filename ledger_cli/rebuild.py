@@ -118,9 +118,11 @@ def rebuild(
                 fail(EXIT_FAILED, str(error))
         seconds = time.perf_counter() - started
         rate = done / seconds if seconds > 0 else 0.0
+        processes = projector.rebuilt_in
         say(
             f"rebuilt the credibility projection: {done} events in {seconds:.1f} s "
-            f"({rate:,.0f} events/s)"
+            f"({rate:,.0f} events/s"
+            + (f", {processes} processes)" if processes > 1 else ")")
         )
         if beside:
             say(f"serving {model} from its projection now (was {served}; its tables dropped)")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
+import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping
@@ -278,7 +279,7 @@ def work(plan: Plan, part: int, out: Any) -> None:
             after = page[-1].position
             out.put(("page", after, len(page), projection.changes))
             projection.changes = []
-        out.put(("done", after, 0, []))
+        out.put(("done", after, 0, [], time.process_time()))
     except BaseException:
         out.put(("error", traceback.format_exc()))
     finally:
@@ -359,6 +360,8 @@ def project(
             pages = [_receive(q, w) for q, w in zip(queues, workers, strict=True)]
             kinds = {page[0] for page in pages}
             if kinds == {"done"}:
+                log.info("rebuild: %d events in %d processes, CPU seconds by part: %s", done,
+                         jobs, ", ".join(f"{page[4]:.1f}" for page in pages))
                 return done
             ends = {page[1] for page in pages}
             if kinds != {"page"} or len(ends) != 1:

@@ -70,6 +70,8 @@ class Projector:
         self._thread: threading.Thread | None = None
         self._listener: Any = None
         self._owned: ProjectorLock | None = None  # the lock the runner holds
+        #: How many processes the last rebuild here projected in (1: this one alone).
+        self.rebuilt_in = 1
         store.on_saved.append(self.wake.set)
 
     # -- following the log ---------------------------------------------------------------
@@ -179,7 +181,9 @@ class Projector:
         transaction: a server follows the switch (``follow_served``).
         ``jobs``: worker processes projecting a part of the claims each
         (``ledger.projection.parallel``; the same rows), when the log holds at least
-        ``PARALLEL_FROM`` events to project; ``hold`` is shared among them.
+        ``PARALLEL_FROM`` events to project; ``hold`` is shared among them. They are
+        started with ``spawn``, so a script that calls this with ``jobs`` > 1 must do so
+        under ``if __name__ == "__main__":`` (as for any ``multiprocessing`` use).
         """
         self.follow_served()
         if model is None or model == self.model.name:
@@ -193,6 +197,7 @@ class Projector:
             done = builder._rebuild(progress, hold, resume=True, serve=True, jobs=jobs)
         finally:
             self.store.on_saved.remove(builder.wake.set)
+            self.rebuilt_in = builder.rebuilt_in
         self.follow_served()
         return done
 
@@ -233,6 +238,7 @@ class Projector:
     ) -> int:
         """Project up to the head in ``jobs`` processes if that is worth it; returns how
         many events (``catch_up`` does the rest: the events stored meanwhile, the R-tree)."""
+        self.rebuilt_in = 1
         if jobs < 2:
             return 0
         with self._mutex:
@@ -242,9 +248,11 @@ class Projector:
             with self.view.reading() as cursor:
                 if self.view.tables.points_ready(cursor):
                     return 0  # kept up to date row by row: one process (it needs row ids)
-            return parallel.project(
+            done = parallel.project(
                 self.store, self.view, jobs, head, PAGE * PARALLEL_PAGES, progress, hold
             )
+            self.rebuilt_in = jobs
+            return done
 
     # -- the background runner -------------------------------------------------------------
 

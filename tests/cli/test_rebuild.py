@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from ledger_cli.bench import synthetic
 
 from .helpers import ARTICLE, Invoke
 
@@ -77,3 +84,42 @@ def test_rebuild_model_switches_the_served_version(invoke: Invoke, persistent_st
     refused = invoke("--store", persistent_store, "rebuild", "--model", "credibility-v0")
     assert refused.exit_code == 2
     assert "'credibility-v0' is not one of credibility-v1, credibility-v2" in refused.stderr
+
+
+def test_rebuild_in_several_processes_from_the_command(tmp_path: Path) -> None:
+    """``python -m ledger_cli rebuild --jobs 2`` in a process of its own (its workers are
+    spawned: fresh interpreters that open the store themselves) on a ledger large enough to
+    be shared out: the same tables as in one process."""
+    from ledger.projection.projector import PARALLEL_FROM
+
+    ndjson = tmp_path / "synthetic.ndjson"
+    synthetic.generate(ndjson, PARALLEL_FROM, seed=4)
+    store = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ledger_cli", "--store", store, *args],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_LEDGER_")},
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    cli("load", str(ndjson))
+    said = cli("rebuild", "--jobs", "1")
+    assert f"{PARALLEL_FROM} events" in said and "processes" not in said
+    one = _tables(tmp_path / "ledger.sqlite3")
+    said = cli("rebuild", "--jobs", "2")
+    assert f"{PARALLEL_FROM} events" in said and "2 processes" in said
+    assert _tables(tmp_path / "ledger.sqlite3") == one
+
+
+def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(path) as db:
+        names = [row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'credibility_v%'"
+            " AND name NOT LIKE '%\\_node' ESCAPE '\\' AND name NOT LIKE '%\\_rowid' ESCAPE '\\'"
+            " AND name NOT LIKE '%\\_parent' ESCAPE '\\'"
+        )]
+        assert any(name.endswith("_intervals") for name in names)
+        return {name: sorted(db.execute(f"SELECT * FROM {name}").fetchall()) for name in names}
