@@ -454,3 +454,23 @@ def test_relays_and_alleged_at_survive_export_and_load(
         assert events[-1]["relays"] == "first-report"
     again = invoke("--store", sqlite_store, "load", str(anew))
     assert "5 records already in the store skipped" in again.stderr
+
+
+def test_a_line_that_spells_a_character_the_ledger_cannot_keep_is_refused_by_its_line(
+    invoke: Invoke, sqlite_store: str, open_ledger: OpenLedger
+) -> None:
+    """However a string spells it (a JSON escape, in a key or a value), while a backslash
+    before ``u`` that is not an escape is text like any other."""
+    for bad in (r'"text": "a\u0000b"', r'"te\ud800xt": "x"', r'"tags": ["\uDFFF"]'):
+        line = json.dumps(CLAIM)[:-1] + ", " + bad + "}"
+        result = invoke("--store", sqlite_store, "load", "-", input=ndjson(SOURCE) + line + "\n")
+        assert result.exit_code == 2, result.output
+        # The reader's refusal, before any field's own check.
+        assert result.stderr.startswith(
+            ("error: line 2: holds a NUL", "error: line 2: is not valid Unicode")
+        ), result.stderr
+    assert log_size(open_ledger, sqlite_store) == 0
+    fine = json.dumps({**CLAIM, "text": "a \\u0000 b"})  # a backslash, then "u0000"
+    result = invoke("--store", sqlite_store, "load", "-", input=ndjson(SOURCE) + fine + "\n")
+    assert result.exit_code == 0, result.output
+    assert open_ledger(sqlite_store).claim("nk-troops")["text"] == "a \\u0000 b"
