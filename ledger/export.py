@@ -330,7 +330,9 @@ class Importer:
                 raise InvalidInput("claim_id", "is required: the claim the event is about")
             if cid not in claims:
                 claims[cid] = self._claim(cid)
-            statement = inputs.statement({"type": kind, **body}, event_id=event_id, actor=who)
+            statement = inputs.statement(
+                {"type": kind, **body}, event_id=event_id, actor=who, claim_id=cid
+            )
             speaker = statement.source
             if speaker is not None and speaker not in sources and speaker not in self.known_sources:
                 self.store.require_source(speaker)  # once per batch
