@@ -582,15 +582,22 @@ class LedgerApplication(Application[UUID]):
         super().take_snapshot(aggregate_id, version, projector_func)
         self.prune_snapshots(aggregate_id)
 
-    def snapshot(self, aggregate: Any) -> None:
-        """Snapshot an aggregate held in memory as saved, without loading it again."""
+    def snapshot(self, *aggregates: Any) -> None:
+        """Snapshot aggregates held in memory as saved, without loading them again: one
+        write for them all, then their older snapshots pruned in one transaction."""
         assert self.snapshots is not None
-        snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
-        self.snapshots.put([snapshot_class.take(aggregate)])
-        self.prune_snapshots(aggregate.id)
+        if not aggregates:
+            return
+        taken = []
+        for aggregate in aggregates:
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            taken.append(snapshot_class.take(aggregate))
+        self.snapshots.put(taken)
+        self.prune_snapshots(*(aggregate.id for aggregate in aggregates))
 
-    def prune_snapshots(self, aggregate_id: UUID) -> None:
-        """Keep an aggregate's latest snapshot and those at interval x 2^k; delete the rest.
+    def prune_snapshots(self, *aggregate_ids: UUID) -> None:
+        """Keep each aggregate's latest snapshot and those at interval x 2^k; delete the rest
+        (one transaction for all of them).
 
         A snapshot holds the whole aggregate, so keeping one every ``interval`` events
         would make a long claim's snapshots grow with the square of its length; these
@@ -606,14 +613,16 @@ class LedgerApplication(Application[UUID]):
         keep = [interval * 2**k for k in range(48)]
         marks = ", ".join(str(v) for v in keep)
         table = backend.qualified(datastore, recorder.events_table_name)
-        mark, oid = backend.placeholder, backend.uuid(aggregate_id)
+        mark = backend.placeholder
         statement = (
             f"DELETE FROM {table} WHERE originator_id = {mark} AND originator_version < "
             f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = {mark}) "
             f"AND originator_version NOT IN ({marks})"
         )
         with datastore.transaction(commit=True) as cursor:
-            cursor.execute(statement, (oid, oid))
+            for aggregate_id in aggregate_ids:
+                oid = backend.uuid(aggregate_id)
+                cursor.execute(statement, (oid, oid))
 
     def snapshot_crossed(
         self,
