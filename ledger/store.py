@@ -551,26 +551,32 @@ class LedgerApplication(Application[UUID]):
         idempotency: list[tuple[str, str, int, int]],
     ) -> list[int]:
         written: list[LogEntry] = []  # the SQL recorders' log rows (``SqlIndex.record``)
-        # Straight to the event store: the library's save() would test each object against
+        # Straight to the recorder: the library's save() would test each object against
         # its event Protocol (a runtime-checkable isinstance, ~13 us an event on Python
         # 3.11, the most of any one step of a bulk load) only to find that these are all
-        # events, and with no aggregates given, saving them is exactly this put.
-        recordings = self.events.put(
-            events, streams=streams, idempotency=idempotency, written=written
+        # events, and with no aggregates given, saving them is the event store's put:
+        # each event through the mapper, then the recorder's insert, whose positions are
+        # all that is kept of the recordings put makes of them.
+        stored = [self.mapper.to_stored_event(event) for event in events]
+        ids = self.recorder.insert_events(
+            stored, streams=streams, idempotency=idempotency, written=written
         )
+        positions = list(ids or ())
+        assert len(positions) == len(stored) or not positions
         if written:
             note_recorded(written[-1].recorded_at)  # "now" never falls behind a write
         with self._versions_lock:
             for entry in written:
                 self._written.put(entry.position, entry)
-        by_stream: dict[UUID, list[LogEntry]] = {}
+        by_stream: dict[str, list[LogEntry]] = {}
         for entry in written:
-            by_stream.setdefault(UUID(entry.originator_id), []).append(entry)
-        for aggregate_id, rows in by_stream.items():
+            by_stream.setdefault(entry.originator_id, []).append(entry)
+        for oid, rows in by_stream.items():
+            aggregate_id = UUID(oid)
             self._extend(aggregate_id, rows, only_after=True)
             # Its own writes hash to the chain by construction.
             self._trust(aggregate_id, rows[0].originator_version - 1, rows[-1].originator_version)
-        return [r.notification.id for r in recordings]
+        return positions
 
     def take_snapshot(
         self,
