@@ -76,7 +76,7 @@ def _plain(text: str) -> bool:
     the rule and holds no ``\\u`` escape. Its other escapes give only the quote,
     backslash, slash and the controls \\b \\f \\n \\r \\t, which the rule allows;
     so every decoded character is one the rule already passed. One scan of the line
-    instead of a call per string (most of reading a large load's file)."""
+    instead of a call per string (half of reading a large load's file)."""
     return "\\u" not in text and unicode_problem(text) is None
 
 
