@@ -196,16 +196,17 @@ class Claim(Aggregate):
         A correction that leaves out ``source`` or ``occurred_at`` keeps the values the
         corrected event has so far, so the stored correction is a complete record.
         """
+        changes: dict[str, Any] = {}
         if statement.type == StatementType.CORRECTED:
             target = self.find(statement.supersedes or "")
             if target is not None:
                 current = self.current(target)
-                statement = replace(
-                    statement,
-                    source=statement.source or current.source,
-                    occurred_at=statement.occurred_at or current.occurred_at,
-                )
-        statement = replace(statement, claim_id=self.claim_id)
+                changes["source"] = statement.source or current.source
+                changes["occurred_at"] = statement.occurred_at or current.occurred_at
+        if statement.claim_id != self.claim_id:
+            changes["claim_id"] = self.claim_id
+        if changes:  # a copy only when something changes (a bulk load gives the claim's id)
+            statement = replace(statement, **changes)
         if self.find(statement.event_id) is not None:
             raise InvalidStatement("event_id", f"event {statement.event_id!r} is already recorded")
         self.check_statement(statement)

@@ -118,6 +118,8 @@ class Importer:
     #: server's defaults; ``claims-ledger load --hold`` keeps more.
     HELD = 5000
     RECORDS_HELD = 300_000
+    #: At the end of a load, the records of the claims whose snapshots are written together.
+    SNAPSHOT_GROUP = 20_000
 
     def __init__(self, store: LedgerApplication) -> None:
         self.store = store
@@ -214,8 +216,15 @@ class Importer:
     def finish(self) -> None:
         """Take the snapshots owed, at each claim's latest version: the end of a load."""
         while self.owed:
-            _, claim = self.owed.popitem()
-            self.store.snapshot(claim)
+            # Written together, a group of claims at a time (a transaction each, not two
+            # a claim); groups bound what is encoded at once.
+            group: list[Claim] = []
+            records = 0
+            while self.owed and records < self.SNAPSHOT_GROUP:
+                _, claim = self.owed.popitem()
+                group.append(claim)
+                records += len(claim.records)
+            self.store.snapshot(*group)
 
     def _restorable(self, records: Sequence[Mapping[str, Any]]) -> int | None:
         """The store's head, if ``records`` are a backup that continues the log from it."""
@@ -330,7 +339,9 @@ class Importer:
                 raise InvalidInput("claim_id", "is required: the claim the event is about")
             if cid not in claims:
                 claims[cid] = self._claim(cid)
-            statement = inputs.statement({"type": kind, **body}, event_id=event_id, actor=who)
+            statement = inputs.statement(
+                {"type": kind, **body}, event_id=event_id, actor=who, claim_id=cid
+            )
             speaker = statement.source
             if speaker is not None and speaker not in sources and speaker not in self.known_sources:
                 self.store.require_source(speaker)  # once per batch

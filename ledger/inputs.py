@@ -334,18 +334,32 @@ def occurred_at(value: object, *, at: datetime | None = None) -> datetime:
     return moment
 
 
+#: The fields a statement of each type may carry.
+_ALLOWED: dict[str, frozenset[str]] = {
+    kind: COMMON_FIELDS | rule.fields for kind, rule in RULES.items()
+}
+
+
 def statement(
-    data: Mapping[str, Any], *, event_id: str, actor: str, at: datetime | None = None
+    data: Mapping[str, Any],
+    *,
+    event_id: str,
+    actor: str,
+    at: datetime | None = None,
+    claim_id: str | None = None,
 ) -> Statement:
-    """Turn one event as sent into the statement the claim stores, or raise ``InvalidInput``."""
+    """Turn one event as sent into the statement the claim stores, or raise ``InvalidInput``.
+
+    ``claim_id``: the claim it is for, if known (``Claim.record`` sets it otherwise)."""
     kind = data.get("type")
     if kind not in STATEMENT_TYPES:
         raise InvalidInput(
             "type", f"{shown(kind)} is not an event type; use one of {', '.join(STATEMENT_TYPES)}"
         )
-    rule = RULES[StatementType(kind)]
-    allowed = COMMON_FIELDS | rule.fields
-    _reject_unknown(data, set(allowed), f"{a_or_an(kind)} {kind} event")
+    rule = RULES[kind]  # a StatementType is the str it names
+    allowed = _ALLOWED[kind]
+    if not data.keys() <= allowed:
+        _reject_unknown(data, set(allowed), f"{a_or_an(kind)} {kind} event")
     correcting = kind == StatementType.CORRECTED
     said: dict[str, Any] = {
         name: _text(data, name)
@@ -392,7 +406,7 @@ def statement(
             raise InvalidStatement(
                 "supersedes", "a correction must give at least one corrected field"
             )
-    result = Statement(event_id=event_id, type=kind, actor=actor, **said)
+    result = Statement(event_id=event_id, type=kind, actor=actor, claim_id=claim_id, **said)
     problem = result.incomplete()
     if problem is not None:
         raise InvalidStatement(*problem)

@@ -209,23 +209,27 @@ class Statement:
 
         ``what`` names the statement in the reason (default: "a <type> event").
         """
-        kind, what = self.type, what or f"{a_or_an(self.type)} {self.type} event"
+        kind = self.type
         if kind in (StatementType.ASSERTED, StatementType.DENIED):
             if not (self.quote or self.summary):
-                return "quote", f"{what} needs a quote or a summary"
+                return "quote", f"{self._named(what)} needs a quote or a summary"
         elif kind == StatementType.ASSESSED:
             likelihood = self.likelihood
             if not isinstance(likelihood, float) or not 0.0 < likelihood < 1.0:
                 return (
                     "likelihood",
-                    f"{what} needs a likelihood: a probability in (0,1) or an ICD 203 term",
+                    f"{self._named(what)} needs a likelihood: a probability in (0,1) or an "
+                    "ICD 203 term",
                 )
         elif kind == StatementType.RESOLVED:
             if self.outcome not in OUTCOMES:
-                return "outcome", f"{what} needs an outcome: {' or '.join(OUTCOMES)}"
+                return "outcome", f"{self._named(what)} needs an outcome: {' or '.join(OUTCOMES)}"
             if not self.basis:
-                return "basis", f"{what} needs the basis of the ground truth"
+                return "basis", f"{self._named(what)} needs the basis of the ground truth"
         return None
+
+    def _named(self, what: str | None) -> str:
+        return what or f"{a_or_an(self.type)} {self.type} event"
 
 
 def a_or_an(word: str) -> str:

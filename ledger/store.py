@@ -551,26 +551,32 @@ class LedgerApplication(Application[UUID]):
         idempotency: list[tuple[str, str, int, int]],
     ) -> list[int]:
         written: list[LogEntry] = []  # the SQL recorders' log rows (``SqlIndex.record``)
-        # Straight to the event store: the library's save() would test each object against
+        # Straight to the recorder: the library's save() would test each object against
         # its event Protocol (a runtime-checkable isinstance, ~13 us an event on Python
         # 3.11, the most of any one step of a bulk load) only to find that these are all
-        # events, and with no aggregates given, saving them is exactly this put.
-        recordings = self.events.put(
-            events, streams=streams, idempotency=idempotency, written=written
+        # events, and with no aggregates given, saving them is the event store's put:
+        # each event through the mapper, then the recorder's insert, whose positions are
+        # all that is kept of the recordings put makes of them.
+        stored = [self.mapper.to_stored_event(event) for event in events]
+        ids = self.recorder.insert_events(
+            stored, streams=streams, idempotency=idempotency, written=written
         )
+        positions = list(ids or ())
+        assert len(positions) == len(stored) or not positions
         if written:
             note_recorded(written[-1].recorded_at)  # "now" never falls behind a write
         with self._versions_lock:
             for entry in written:
                 self._written.put(entry.position, entry)
-        by_stream: dict[UUID, list[LogEntry]] = {}
+        by_stream: dict[str, list[LogEntry]] = {}
         for entry in written:
-            by_stream.setdefault(UUID(entry.originator_id), []).append(entry)
-        for aggregate_id, rows in by_stream.items():
+            by_stream.setdefault(entry.originator_id, []).append(entry)
+        for oid, rows in by_stream.items():
+            aggregate_id = UUID(oid)
             self._extend(aggregate_id, rows, only_after=True)
             # Its own writes hash to the chain by construction.
             self._trust(aggregate_id, rows[0].originator_version - 1, rows[-1].originator_version)
-        return [r.notification.id for r in recordings]
+        return positions
 
     def take_snapshot(
         self,
@@ -582,15 +588,22 @@ class LedgerApplication(Application[UUID]):
         super().take_snapshot(aggregate_id, version, projector_func)
         self.prune_snapshots(aggregate_id)
 
-    def snapshot(self, aggregate: Any) -> None:
-        """Snapshot an aggregate held in memory as saved, without loading it again."""
+    def snapshot(self, *aggregates: Any) -> None:
+        """Snapshot aggregates held in memory as saved, without loading them again: one
+        write for them all, then their older snapshots pruned in one transaction."""
         assert self.snapshots is not None
-        snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
-        self.snapshots.put([snapshot_class.take(aggregate)])
-        self.prune_snapshots(aggregate.id)
+        if not aggregates:
+            return
+        taken = []
+        for aggregate in aggregates:
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            taken.append(snapshot_class.take(aggregate))
+        self.snapshots.put(taken)
+        self.prune_snapshots(*(aggregate.id for aggregate in aggregates))
 
-    def prune_snapshots(self, aggregate_id: UUID) -> None:
-        """Keep an aggregate's latest snapshot and those at interval x 2^k; delete the rest.
+    def prune_snapshots(self, *aggregate_ids: UUID) -> None:
+        """Keep each aggregate's latest snapshot and those at interval x 2^k; delete the rest
+        (one transaction for all of them).
 
         A snapshot holds the whole aggregate, so keeping one every ``interval`` events
         would make a long claim's snapshots grow with the square of its length; these
@@ -606,14 +619,16 @@ class LedgerApplication(Application[UUID]):
         keep = [interval * 2**k for k in range(48)]
         marks = ", ".join(str(v) for v in keep)
         table = backend.qualified(datastore, recorder.events_table_name)
-        mark, oid = backend.placeholder, backend.uuid(aggregate_id)
+        mark = backend.placeholder
         statement = (
             f"DELETE FROM {table} WHERE originator_id = {mark} AND originator_version < "
             f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = {mark}) "
             f"AND originator_version NOT IN ({marks})"
         )
         with datastore.transaction(commit=True) as cursor:
-            cursor.execute(statement, (oid, oid))
+            for aggregate_id in aggregate_ids:
+                oid = backend.uuid(aggregate_id)
+                cursor.execute(statement, (oid, oid))
 
     def snapshot_crossed(
         self,

@@ -230,7 +230,9 @@ class LedgerWrites:
         field_prefix: str,
     ) -> Statement:
         try:
-            statement = inputs.statement(data, event_id=event_id or str(uuid4()), actor=actor)
+            statement = inputs.statement(
+                data, event_id=event_id or str(uuid4()), actor=actor, claim_id=claim.claim_id
+            )
             if statement.source is not None:
                 self.store.require_source(statement.source)
             return claim.record(statement)

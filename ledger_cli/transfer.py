@@ -12,6 +12,7 @@ be run again; a stored event with that id but other content is a conflict naming
 from __future__ import annotations
 
 import dataclasses
+import gc
 import getpass
 import io
 import json
@@ -127,7 +128,7 @@ def load(
     # The input first: a file that cannot be read must not leave a new, empty store behind.
     with reported_errors(), _input(file) as (stream, total), open_ledger(ctx) as ledger:
         loader = _BatchLoader(ledger, who, hold)
-        with import_progress(total, batch_size) as advance:
+        with import_progress(total, batch_size) as advance, fewer_collections():
             try:
                 for batch in batches(read_records(stream), batch_size):
                     loader.write(batch)
@@ -143,6 +144,25 @@ def load(
             say(f"{created} was new and holds nothing: removed")
         raise typer.Exit(failed)
     say(loader.summary(file))
+
+
+#: Allocations between the garbage collector's youngest collections during a load.
+LOAD_GC_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect garbage less often while a load runs: its claims are held across batches
+    (``Importer``), long-lived objects that every older-generation collection walks again;
+    raising CPython's default thresholds (700, 10, 10) to these cut a 100,000-event
+    load's CPU by about 6%. Cyclic garbage is still collected, only later; the
+    thresholds are set back when the load ends."""
+    first, second, third = gc.get_threshold()
+    gc.set_threshold(max(first, LOAD_GC_THRESHOLD), max(second, 50), max(third, 1000))
+    try:
+        yield
+    finally:
+        gc.set_threshold(first, second, third)
 
 
 def _remove_sqlite(path: Path) -> None:

@@ -36,11 +36,51 @@ class SQLiteLedgerRecorder(IndexReads, SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # The library's insert comes first: it takes SQLite's write lock, so the tail
+        # The events' insert comes first: it takes SQLite's write lock, so the tail
         # read below cannot be overtaken by another writer.
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        assert positions is not None
+        positions = self._insert_rows(c, stored_events)
         self.index.record(c, stored_events, positions, kwargs)
+        return positions
+
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The library's insert of the events (each row's rowid is its position, as there),
+        in one ``executemany`` after the first row rather than a statement per row.
+
+        SQLite gives a row without a rowid one more than the table's largest, except once
+        the largest is 2**63 - 1; so, holding the write lock, the rows get consecutive
+        rowids from the first's, and the table's largest is then the last's. That is
+        checked; if it does not hold, each row's rowid is looked up."""
+        rows = [
+            (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        if not rows:
+            return []
+        c.execute(self.insert_events_statement, rows[0])
+        first = int(c.lastrowid)
+        if len(rows) == 1:
+            return [first]
+        c.executemany(self.insert_events_statement, rows[1:])
+        c.execute(
+            f"SELECT last_insert_rowid() AS last, MAX(rowid) AS top FROM {self.events_table_name}"
+        )
+        found = c.fetchone()
+        last = first + len(rows) - 1
+        if found["last"] == found["top"] == last and last < 2**63 - 1:
+            return list(range(first, last + 1))
+        positions = [first]
+        for row in rows[1:]:
+            c.execute(
+                f"SELECT rowid FROM {self.events_table_name} WHERE originator_id = ? "
+                "AND originator_version = ?",
+                row[:2],
+            )
+            positions.append(int(c.fetchone()[0]))
         return positions
 
     @contextmanager

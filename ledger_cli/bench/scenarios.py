@@ -71,7 +71,7 @@ from ledger_cli.bench.servers import (
 )
 from ledger_cli.records import batches, read_records
 from ledger_cli.session import say
-from ledger_cli.transfer import _BatchLoader
+from ledger_cli.transfer import _BatchLoader, fewer_collections
 
 LOAD_BATCH = 500  # claims-ledger load's default --batch-size
 STATUS_FILTER = "contested"
@@ -262,7 +262,7 @@ def load_file(store: str, path: Path, made: synthetic.SyntheticLedger) -> tuple[
     latencies: list[float] = []
     sizes: list[int] = []
     checkpoints: list[tuple[int, datetime]] = []
-    with opened(store) as ledger, path.open(encoding="utf-8") as stream:
+    with opened(store) as ledger, path.open(encoding="utf-8") as stream, fewer_collections():
         loader = _BatchLoader(ledger, "bench")
         started = time.perf_counter()
         for batch in batches(read_records(stream), LOAD_BATCH):
