@@ -21,6 +21,7 @@ fork) and open the store themselves from the application's environment.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import queue
@@ -257,7 +258,8 @@ def work(plan: Plan, part: int, out: Any) -> None:
         caching.configure(plan.cache_mb)
         store = LedgerApplication(plan.env, snapshot_interval=plan.snapshot_interval)
     except BaseException:
-        out.put(("error", traceback.format_exc()))
+        with contextlib.suppress(SystemExit):
+            _send(out, ("error", traceback.format_exc()))
         return
     try:
         view = open_view(store)
@@ -277,13 +279,29 @@ def work(plan: Plan, part: int, out: Any) -> None:
             for event in page:
                 projection.process(event)
             after = page[-1].position
-            out.put(("page", after, len(page), projection.changes))
+            _send(out, ("page", after, len(page), projection.changes))
             projection.changes = []
-        out.put(("done", after, 0, [], time.process_time()))
+        _send(out, ("done", after, 0, [], time.process_time()))
     except BaseException:
-        out.put(("error", traceback.format_exc()))
+        with contextlib.suppress(SystemExit):  # unless the parent is gone
+            _send(out, ("error", traceback.format_exc()))
     finally:
         store.close()
+
+
+def _send(out: Any, message: tuple[Any, ...]) -> None:
+    """Put ``message`` for the parent, waiting while its queue is full. If the parent is
+    gone (killed, it could not stop its workers), stop: nobody would write the rows."""
+    parent = multiprocessing.parent_process()
+    while True:
+        if parent is not None and not parent.is_alive():
+            out.cancel_join_thread()  # what is queued has no reader
+            raise SystemExit("the rebuilding process is gone")
+        try:
+            out.put(message, timeout=POLL)
+            return
+        except queue.Full:
+            continue
 
 
 def write_page(tables: Any, cursor: Any, changes: list[tuple[Any, ...]]) -> None:

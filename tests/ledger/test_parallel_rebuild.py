@@ -10,12 +10,19 @@ claims dropped from the workers' memory and reloaded, and resumed half way.
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.application import ClaimsLedger
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
 from ledger.projection import parallel
 from ledger.projection import projector as runner
 
@@ -125,3 +132,76 @@ def _given(*messages: tuple[Any, ...]) -> Any:
             return found.get(timeout=0.01)
 
     return Source()
+
+
+CHILD = """
+import sys, time
+from ledger.bootstrap import open_ledger
+from ledger.config import Settings
+from ledger.projection import parallel
+from ledger.projection import projector as runner
+
+runner.PARALLEL_FROM, runner.PAGE = 1, 5
+write_page = parallel.write_page
+
+def slowly(*args):  # the parent writes slowly: its workers wait on their queues
+    time.sleep(0.2)
+    write_page(*args)
+
+parallel.write_page = slowly
+if __name__ == "__main__":
+    ledger = open_ledger(Settings(store=sys.argv[1], _env_file=None))
+    ledger.projector.rebuild(jobs=2)
+"""
+
+
+def test_workers_stop_when_the_rebuilding_process_is_killed(tmp_path: Path) -> None:
+    """A worker whose parent was killed (it could not stop its workers) stops too: nobody
+    would write its rows."""
+    store = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    ledger = open_ledger(Settings(store=store, _env_file=None))  # type: ignore[call-arg]
+    try:
+        random_ledger(ledger, 3, events=220)
+    finally:
+        ledger.close()
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    parent = subprocess.Popen([sys.executable, str(script), store], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = _children(parent.pid)
+        assert len(workers) >= 2, "the rebuild did not start its workers"
+        time.sleep(1.0)  # they have sent what their queues hold, and wait
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_running(pid) for pid in workers)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            if fields.get("PPid", "").strip() == str(pid) and "python" in fields.get("Name", ""):
+                found.append(int(status.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a worker whose parent died is reaped by init)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in state
