@@ -37,11 +37,11 @@ from eventsourcing.persistence import Tracking
 from ledger import caching
 from ledger.credibility.registry import VERSIONS
 from ledger.domain import Claim
-from ledger.errors import DamagedHistory
 from ledger.projection.projection import RID_BITS, CredibilityProjection, Event, read_events
 from ledger.projection.state import ProjectedClaim
 from ledger.projection.tables import BEGINNING_OF_TIME, END_OF_TIME, Interval, Replaced
 from ledger.projection.views import CredibilityView, open_view
+from ledger.replay import ClaimData
 from ledger.statements import Statement, StatementType
 from ledger.store import LedgerApplication
 
@@ -174,32 +174,18 @@ class PartProjection(CredibilityProjection):
         if shadow is None:
             if not _may_resolve(statement):
                 return  # adds nothing to the records before its first resolution
-            shadow = self.shadows[claim_id] = self._shadow(claim_id)
+            shadow = self.shadows[claim_id] = self._loaded(claim_id)
         shadow.apply(statement)
         rerecorded = self._rerecord(shadow)
         if rerecorded:
             # Its own rows are its part's; this part restates its own claims.
             self._restate_citing(rerecorded, shadow, None)
 
-    def _shadow(self, claim_id: str) -> ProjectedClaim:
-        """Another part's claim as known just before the event being processed."""
-        data = self.store.claim_as_known(claim_id, self.recorded_at - 1)
-        shadow = ProjectedClaim(
-            self.model.strategy, data.claim_id, data.parties, data.beneficiaries
-        )
-        for recorded in data.records:
-            shadow.apply(recorded.statement)
-        return shadow
-
-    def _load_records(self) -> None:
-        """The records, and (a resumed rebuild) the other parts' claims resolved before."""
-        super()._load_records()
-        for claim_id in self.store.resolved_claims(self.recorded_at - 1):
-            if not self.owns(claim_id) and claim_id not in self.shadows:
-                try:
-                    self.shadows[claim_id] = self._shadow(claim_id)
-                except DamagedHistory:  # left out of the records, as above
-                    continue
+    def _resolved_before(self, data: ClaimData) -> None:
+        """Another part's claim resolved before a resumed rebuild's first event is followed
+        from there (its later statements change the records)."""
+        if not self.owns(data.claim_id):
+            self.shadows[data.claim_id] = self._loaded(data.claim_id, data)
 
     def _rows_of(self, claim_id: str) -> tuple[list[Interval], int]:
         kept = self.kept.pop(claim_id, None)

@@ -285,7 +285,11 @@ class CredibilityProjection(Projection[Any]):
                             claim_id, damaged.detail)
                 continue
             self.records.update(claim_id, replay.corrected_statements(data, known))
+            self._resolved_before(data)
         self.records.loaded = True
+
+    def _resolved_before(self, data: replay.ClaimData) -> None:
+        """A claim resolved before the first event projected here, as read for the records."""
 
     def _rerecord(self, state: ProjectedClaim) -> dict[str, datetime]:
         """Take what the claim now adds to its sources' records; answer the sources whose
@@ -356,17 +360,21 @@ class CredibilityProjection(Projection[Any]):
         if state is not None:
             self.claims.move_to_end(claim_id)
             return state
-        # As the log stood just before this event (recording times strictly increase).
-        data = self.store.claim_as_known(claim_id, self.recorded_at - 1)
-        state = ProjectedClaim(
-            self.model.strategy, data.claim_id, data.parties, data.beneficiaries
-        )
-        for recorded in data.records:
-            state.apply(recorded.statement)
+        state = self._loaded(claim_id)
         for source_id in state.cited():
             self._source(source_id)
         state.rows, state.position = self._rows_of(claim_id)
         self._remember(state)
+        return state
+
+    def _loaded(self, claim_id: str, data: replay.ClaimData | None = None) -> ProjectedClaim:
+        """The claim's state from the store (or ``data`` read from it), as the log stood just
+        before the event being processed (recording times strictly increase)."""
+        if data is None:
+            data = self.store.claim_as_known(claim_id, self.recorded_at - 1)
+        state = ProjectedClaim(self.model.strategy, data.claim_id, data.parties, data.beneficiaries)
+        for recorded in data.records:
+            state.apply(recorded.statement)
         return state
 
     # -- where the projection's changes go, and what it reads back (``parallel`` projects
