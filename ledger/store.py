@@ -215,6 +215,10 @@ class LedgerApplication(Application[UUID]):
         # as the log stood at position ``_resolutions_head``.
         self._resolutions: dict[str, int] = {}
         self._resolutions_head = 0
+        # Every event recorded by then (microseconds) is read for them: a log position
+        # after ``_resolutions_head`` was recorded later (recording times increase along
+        # the log), so a ``known_at`` up to it needs nothing more read.
+        self._resolutions_time = 0
         #: The recording times at which what resolved claims add to the sources' records
         #: may have changed (a resolution, or any later event of a resolved claim), in log
         #: order, and the resolved claims' streams (``records_revision``).
@@ -568,6 +572,7 @@ class LedgerApplication(Application[UUID]):
         with self._versions_lock:
             for entry in written:
                 self._written.put(entry.position, entry)
+        self._note_written(stored, written)
         by_stream: dict[str, list[LogEntry]] = {}
         for entry in written:
             by_stream.setdefault(entry.originator_id, []).append(entry)
@@ -719,7 +724,8 @@ class LedgerApplication(Application[UUID]):
         claim already resolved (0: none). Two known_at with the same revision see the
         same records, so what was worked out of them for one holds for the other."""
         with self._resolutions_lock:
-            self._read_resolutions()
+            if known_at_us > self._resolutions_time:
+                self._read_resolutions()
             changes = self._record_changes
             at = bisect.bisect_right(changes, known_at_us)
             return changes[at - 1] if at else 0
@@ -748,12 +754,36 @@ class LedgerApplication(Application[UUID]):
                 return
         while entries := self.index.log_entries(self._resolutions_head, 1000):
             self._note_resolutions(entries)
-            streams = self._resolved_streams
-            for entry in entries:
-                resolved_at = streams.get(entry.originator_id)
-                if resolved_at is not None and entry.recorded_at >= resolved_at:
-                    self._record_changes.append(entry.recorded_at)
-            self._resolutions_head = entries[-1].position
+            self._note_record_changes(entries)
+
+    def _note_written(self, stored: Sequence[StoredEvent], written: Sequence[LogEntry]) -> None:
+        """Read this process's write for resolutions, as ``_read_resolutions`` would, if it
+        follows the position read up to (else another writer's events lie between: the next
+        read asks the database). Then a read as known at the write's time (an append's
+        answer) asks the database nothing."""
+        if not written or len(written) != len(stored):
+            return
+        plain = self.mapper.compressor is None and self.mapper.cipher is None
+        with self._resolutions_lock:
+            if written[0].position != self._resolutions_head + 1:
+                return
+            for event, entry in zip(stored, written, strict=True):
+                if event.topic.endswith("StatementRecorded") and (
+                    not plain or b'"resolved"' in event.state
+                ):
+                    self._note_resolution(event, entry.recorded_at)
+            self._note_record_changes(written)
+
+    def _note_record_changes(self, entries: Sequence[LogEntry]) -> None:
+        """After the resolutions among ``entries`` (the log's next rows) are noted: the
+        times their resolved claims' events change the records; the rows are then read."""
+        streams = self._resolved_streams
+        for entry in entries:
+            resolved_at = streams.get(entry.originator_id)
+            if resolved_at is not None and entry.recorded_at >= resolved_at:
+                self._record_changes.append(entry.recorded_at)
+        self._resolutions_head = entries[-1].position
+        self._resolutions_time = entries[-1].recorded_at
 
     def _note_resolutions(self, entries: Sequence[LogEntry]) -> None:
         recorded_at = {entry.position: entry.recorded_at for entry in entries}

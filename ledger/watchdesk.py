@@ -148,10 +148,11 @@ class Watches:
         return [self._load(watch_id) for watch_id in self._book().watch_ids]
 
     @store_errors
-    def scan(self) -> int:
-        """Record the notifications the log owes to active watches; how many were new."""
+    def scan(self, listed: list[Watch] | None = None) -> int:
+        """Record the notifications the log owes to active watches; how many were new.
+        ``listed``: the watches as just read (else they are read here)."""
         owed = 0
-        for watch in self.watches():
+        for watch in self.watches() if listed is None else listed:
             if watch.status == "active":
                 owed += self._scan_one(watch)
         return owed
@@ -326,9 +327,11 @@ def _delivery_view(delivery: JSON) -> JSON:
         "last_attempt_at", "next_attempt_at", "created_at")}
 
 
-def pending(watches: Watches) -> Iterator[tuple[Watch, JSON]]:
-    """The deliveries still owed by webhook, of the watches that are active."""
-    for watch in watches.watches():
+def pending(watches: Watches, listed: list[Watch] | None = None
+            ) -> Iterator[tuple[Watch, JSON]]:
+    """The deliveries still owed by webhook, of the watches that are active (``listed``:
+    the watches as just read, else they are read here)."""
+    for watch in watches.watches() if listed is None else listed:
         if watch.status != "active" or not watch.url:
             continue
         for delivery in sorted(watch.deliveries.values(), key=lambda d: d["position"]):

@@ -35,8 +35,11 @@ from ledger.live import Changes
 from ledger.locks import StoreLock
 from ledger.times import format_instant, now, parse_instant
 from ledger.watchdesk import JSON, Watches, pending
+from ledger.watches import Watch
 
 log = logging.getLogger(__name__)
+#: The dispatcher runs at most this often (seconds): a burst of writes wakes it once.
+GATHER = 0.05
 USER_AGENT = "claims-ledger-webhooks/1"
 
 
@@ -91,11 +94,12 @@ def notification_body(delivery: JSON) -> JSON:
         "event", "reason")}
 
 
-def deliver_due(watches: Watches, policy: Policy) -> int:
-    """Try every delivery that is due; how many were tried."""
+def deliver_due(watches: Watches, policy: Policy, listed: list[Watch] | None = None) -> int:
+    """Try every delivery that is due; how many were tried. ``listed``: the watches as
+    just read (else they are read here)."""
     tried = 0
     moment = now()
-    for watch, delivery in list(pending(watches)):
+    for watch, delivery in list(pending(watches, listed)):
         if parse_instant("next_attempt_at", delivery["next_attempt_at"]) > moment:
             continue
         assert watch.url is not None
@@ -118,16 +122,19 @@ def deliver_due(watches: Watches, policy: Policy) -> int:
 
 class Dispatcher:
     """Scans the log for what watches owe and delivers it, in a thread, until ``stop``:
-    woken by this process's writes, else every ``poll`` seconds.
+    woken by this process's writes, else every ``poll`` seconds. The writes of a burst
+    wake it once: it runs at most once every ``gather`` seconds (each run reads the
+    watches once, then scans the log from where each left off), so appends under load do
+    not each pay for a scan.
 
     With a ``lock`` (``ledger.locks.StoreLock``), only while this process holds it: one
     dispatcher per store however many server processes share it; the others try to take
     the lock at every poll, so one of them takes over when the holder dies."""
 
     def __init__(self, watches: Watches, changes: Changes, policy: Policy, poll: float = 1.0,
-                 lock: StoreLock | None = None) -> None:
+                 lock: StoreLock | None = None, gather: float = GATHER) -> None:
         self.watches, self.changes, self.policy, self.poll = watches, changes, policy, poll
-        self.lock = lock
+        self.lock, self.gather = lock, gather
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -161,12 +168,17 @@ class Dispatcher:
     def _run(self) -> None:
         while not self.stopping.is_set():
             self.wake.clear()
+            started = time.monotonic()
             try:
                 if self.mine():
-                    self.watches.scan()
-                    deliver_due(self.watches, self.policy)
+                    listed = self.watches.watches()
+                    owed = self.watches.scan(listed)
+                    # What the scan owed is in the watches as read again, not as listed.
+                    deliver_due(self.watches, self.policy, None if owed else listed)
             except LedgerError as error:  # the store may be down: try again after a poll
                 log.warning("watches: %s; trying again", error.detail)
             except Exception as error:  # taking the lock failed (PostgreSQL is down)
                 log.warning("watches: %s; trying again", error)
+            # The writes made while it ran (or in the rest of ``gather``) wake it once.
+            self.stopping.wait(max(0.0, self.gather - (time.monotonic() - started)))
             self.wake.wait(self.poll)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from ledger.bootstrap import open_ledger
 from ledger.config import Settings
 from ledger.persistence import sql
 from ledger.store import LedgerApplication
+from ledger.times import parse_instant
 
 from .helpers import ACTOR, claim, say, source
 
@@ -75,6 +77,15 @@ def _write(ledger: ClaimsLedger, rng: random.Random, steps: int, claims: list[st
         said[cid].append(answer)
 
 
+def _sources_and_claims(writer: ClaimsLedger) -> list[str]:
+    for sid in ("a", "b", "c", "judge"):
+        source(writer, sid)
+    claims = [f"c{i}" for i in range(5)]
+    for cid in claims:
+        claim(writer, cid)
+    return claims
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("sifted_at_most", [0, sql.SIFTED_AT_MOST], ids=["by-stream", "sifted"])
 def test_the_database_finds_what_reading_every_page_finds(
@@ -87,11 +98,7 @@ def test_the_database_finds_what_reading_every_page_finds(
     monkeypatch.setattr(sql, "SIFTED_AT_MOST", sifted_at_most)  # each way of asking
     writer, fast, paged = opened
     rng = random.Random(seed)
-    for sid in ("a", "b", "c", "judge"):
-        source(writer, sid)
-    claims = [f"c{i}" for i in range(5)]
-    for cid in claims:
-        claim(writer, cid)
+    claims = _sources_and_claims(writer)
     for _ in range(4):  # in steps: each read takes only what was written since
         _write(writer, rng, 25, claims)
         assert _found(fast.store) == _paged(paged.store, monkeypatch)
@@ -102,3 +109,56 @@ def test_the_database_finds_what_reading_every_page_finds(
         whole.close()
     assert fast.store._resolutions  # the case resolved some claims
     assert fast.store._record_changes
+
+
+def _held(store: LedgerApplication) -> tuple[Any, ...]:
+    """What a process holds of the resolutions now, without reading the log again."""
+    return (list(store._resolutions.items()), list(store._resolved_streams.items()),
+            list(store._record_changes), store._resolutions_head)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_writer_notes_its_own_writes_as_a_reader_finds_them(
+    opened: list[ClaimsLedger], seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolutions a process notes from what it writes (``_note_written``), without
+    reading the log back, are what another process reads from the log."""
+    writer, reader, _ = opened
+    rng = random.Random(seed)
+    claims = _sources_and_claims(writer)
+    for _ in range(3):
+        _write(writer, rng, 25, claims)
+        assert _held(writer.store) == _found(reader.store)
+    assert writer.store._resolutions and writer.store._record_changes
+    # As known at its last write, it asks the database nothing (an append's answer).
+    last = writer.store.entry(writer.store._resolutions_head).recorded_at
+
+    def asked() -> int:
+        raise AssertionError("the log's head was asked for")
+
+    monkeypatch.setattr(writer.store.recorder, "max_notification_id", asked)
+    assert writer.store.records_revision(last) == writer.store._record_changes[-1]
+    with pytest.raises(AssertionError, match="head was asked"):
+        writer.store.records_revision(last + 1)
+
+
+def test_an_append_answers_with_another_processes_resolution(opened: list[ClaimsLedger]) -> None:
+    """A process whose last write does not follow what it read (another process wrote
+    between) reads the log for the resolutions before answering an append: a source's
+    record includes the claim another process resolved."""
+    first, second, fresh = opened
+    for sid in ("s", "judge"):
+        source(first, sid)
+    for cid in ("x", "y", "z"):
+        claim(first, cid)
+    say(first, "z", "asserted", "s", "2024-01-01")  # the first process has read its writes
+    say(second, "x", "asserted", "s", "2024-01-02")
+    say(second, "x", "resolved", "judge", "2024-02-01", outcome="refuted", basis="found")
+    answer = say(first, "y", "asserted", "s", "2024-03-01")
+    known = parse_instant("known_at", answer["known_at"])
+    as_of = parse_instant("as_of", answer["as_of"])
+    read = fresh.claim("y", as_of=as_of, known_at=known)["credibility"]
+    assert answer["credibility"] == read
+    # The refuted claim counted: the same statement weighs less than with no record.
+    before = fresh.claim("z", as_of=datetime(2024, 3, 2, tzinfo=UTC), known_at=known)["credibility"]
+    assert read["probability"] < before["probability"]

@@ -186,3 +186,49 @@ def test_a_re_rating_fires_the_watches_of_the_claims_its_source_spoke_on(
     # A re-rating that moves no band owes nothing.
     watched.rerate_source("nis", {"reliability": "E", "occurred_at": "2024-10-02"}, "ana")
     assert watches.scan() == 0
+
+
+def test_a_burst_of_writes_wakes_the_dispatcher_once_and_nothing_is_missed(
+    watched: ClaimsLedger,
+) -> None:
+    """``Dispatcher`` scans at most once every ``gather`` seconds however many writes wake
+    it; what the burst's last write owes is still owed."""
+    import itertools
+    import threading
+    import time
+
+    from ledger.live import Changes
+    from ledger.webhooks import Dispatcher
+
+    watches = Watches(watched, allow_private=True)
+    watch = watches.create({"condition": THRESHOLD, "scope": {"claim": "troops"}}, "test")
+    runs: list[float] = []
+    scan = watches.scan
+
+    def counted(listed: object = None) -> int:
+        runs.append(time.monotonic())
+        return scan(listed)  # type: ignore[arg-type]
+
+    watches.scan = counted  # type: ignore[method-assign]
+    changes = Changes(watched.store)
+    dispatcher = Dispatcher(watches, changes, Policy(), poll=30.0, gather=0.5)
+    dispatcher.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not runs and time.monotonic() < deadline:  # its first run, at start
+            time.sleep(0.01)
+        for i in range(20):  # a burst: each write wakes it
+            say(watched, "arms", "asserted", "zelensky", f"2024-10-{1 + i:02d}")
+        say(watched, "troops", "assessed", "nis", "2024-10-25", likelihood="almost certain")
+        done = threading.Event()
+        while not done.is_set() and time.monotonic() < deadline + 5:
+            owed = watches.deliveries(watch["id"])["data"]
+            if owed:
+                done.set()
+            time.sleep(0.05)
+        assert done.is_set(), "the burst's last write was not scanned"
+    finally:
+        dispatcher.stop()
+    # 21 writes within about a second: a run for the first wake, then at most one per 0.5 s.
+    assert len(runs) <= 5, runs
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(runs)), runs
