@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -329,16 +328,3 @@ async def _json_body(request: Request) -> None:
 
 #: For ``dependencies=[JsonBody]``: a body of any type but JSON is refused with 415.
 JsonBody = Depends(_json_body)
-
-
-async def single_query_values(request: Request) -> None:
-    """Every query parameter is given once: each is one value in the schema, and taking one
-    of two silently (``?tag=a&tag=b``) would answer another question than the one asked."""
-    repeated = sorted({key for key, _ in request.query_params.multi_items()
-                       if len(request.query_params.getlist(key)) > 1})
-    if repeated:
-        raise RequestValidationError([
-            {"type": "value_error", "loc": ("query", key), "input": None,
-             "msg": "is given more than once; give it once"}
-            for key in repeated
-        ])

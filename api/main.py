@@ -21,12 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from api import errors, examples
 from api.access import KeyRing, parse_api_keys
 from api.bodies import BatchEventCreate
-from api.deps import single_query_values
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet, RequestContext
 from api.problems import MEDIA_TYPE
-from api.query import known_query_parameters, plus_in_times
+from api.query import query_checks
 from api.routes import (
     checkpoints,
     claimreview,
@@ -164,8 +163,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
         # /docs is api.routes.reference's: Swagger UI from the package, not from a CDN.
         docs_url=None, redoc_url=None,
-        dependencies=[Depends(known_query_parameters), Depends(single_query_values),
-                      Depends(plus_in_times)],
+        dependencies=[Depends(query_checks)],
     )
     app.state.settings = settings
     app.state.ledger = ledger

@@ -4,7 +4,7 @@ Bodies refuse unknown fields; the query refuses unknown parameters the same way,
 ignored is a silent mistake (``?as-of=2024-10-12``, the CLI's spelling, would answer today's
 values). The refusal names the parameter and, where one is close, the one meant
 (``difflib``). A time whose zone's ``+`` came unencoded (a space, in a URL's query) gets a
-hint to write ``%2B``. Wired as app-wide dependencies by ``api.main``.
+hint to write ``%2B``. Wired as one app-wide dependency (``query_checks``) by ``api.main``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def suggestion(name: str, accepted: frozenset[str]) -> str | None:
     return close[0] if close else None
 
 
-async def known_query_parameters(request: Request) -> None:
+def known_query_parameters(request: Request) -> None:
     """Every query parameter is one the route declares."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
@@ -72,7 +72,7 @@ async def known_query_parameters(request: Request) -> None:
     raise RequestValidationError(errors)
 
 
-async def plus_in_times(request: Request) -> None:
+def plus_in_times(request: Request) -> None:
     """A time parameter whose zone's ``+`` arrived as a space is told to write ``%2B``."""
     for name in TIME_PARAMETERS:
         value = request.query_params.get(name)
@@ -84,3 +84,28 @@ async def plus_in_times(request: Request) -> None:
                 f"{value!r} has a space before its zone's offset: a '+' in a URL's query "
                 f"means a space, so write it as %2B ({name}={fixed})",
             )
+
+
+def single_query_values(request: Request) -> None:
+    """Every query parameter is given once: each is one value in the schema, and taking one
+    of two silently (``?tag=a&tag=b``) would answer another question than the one asked."""
+    repeated = sorted({key for key, _ in request.query_params.multi_items()
+                       if len(request.query_params.getlist(key)) > 1})
+    if repeated:
+        raise RequestValidationError([
+            {"type": "value_error", "loc": ("query", key), "input": None,
+             "msg": "is given more than once; give it once"}
+            for key in repeated
+        ])
+
+
+async def query_checks(request: Request) -> None:
+    """The app-wide dependency (``api.main``): the query's parameters are the route's
+    (``known_query_parameters``), each given once (``single_query_values``), and a time's
+    ``+`` came encoded (``plus_in_times``). A request without a query (an append) is
+    checked for nothing more."""
+    if not request.scope.get("query_string"):
+        return
+    known_query_parameters(request)
+    single_query_values(request)
+    plus_in_times(request)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from api.schemas import AppendAnswer
 from ledger.application import ClaimsLedger
 
 from .conftest import assert_problem, log_length
@@ -32,6 +34,29 @@ def test_append_answers_position_version_and_credibility(
     assert stored["event_id"] == result["event_id"]
     assert stored["actor"] == "local"  # the principal, never a field of the body
     assert stored["quote"] == "another hoax" and "summary" not in stored
+
+
+@pytest.mark.parametrize("prefer", [None, "return=minimal"])
+def test_an_appends_answer_is_its_published_model_field_for_field(
+    article: TestClient, prefer: str | None
+) -> None:
+    """The answer is serialized once, without the response model: it must be what the
+    model (``AppendAnswer``, the OpenAPI schema) would have made of it, nothing more or
+    less, for every kind of statement and contribution."""
+    headers = {"Prefer": prefer} if prefer else {}
+    bodies: list[dict[str, Any]] = [
+        HOAX,
+        {"type": "assessed", "source": "kr-nis", "occurred_at": "2024-10-18",
+         "likelihood": "highly likely", "confidence": "moderate", "evidence": "intercepted-communication"},
+        {"type": "asserted", "source": "zelensky", "occurred_at": "2024-10-19",
+         "summary": "again", "reference": "https://example.org/r", "note": "n"},
+    ]
+    for body in bodies:
+        answer = article.post(f"/claims/{TROOPS}/events", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+        sent = answer.json()
+        assert AppendAnswer.model_validate(sent).model_dump(mode="json") == sent
+        assert ("credibility" in sent) is (prefer is None)
 
 
 MINIMAL = {"Prefer": "return=minimal"}
