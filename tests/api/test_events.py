@@ -47,7 +47,8 @@ def test_an_appends_answer_is_its_published_model_field_for_field(
     bodies: list[dict[str, Any]] = [
         HOAX,
         {"type": "assessed", "source": "kr-nis", "occurred_at": "2024-10-18",
-         "likelihood": "highly likely", "confidence": "moderate", "evidence": "intercepted-communication"},
+         "likelihood": "highly likely", "confidence": "moderate",
+         "evidence": "intercepted-communication"},
         {"type": "asserted", "source": "zelensky", "occurred_at": "2024-10-19",
          "summary": "again", "reference": "https://example.org/r", "note": "n"},
     ]

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+from api.schemas import ClaimPublic, ClaimsPublic
 from ledger.application import ClaimsLedger
 from ledger.times import format_instant, now, parse_instant
 
@@ -65,6 +67,27 @@ def test_every_read_answers_the_ledgers_dict(
     }
     params = {n: texts[n] for n in names} | ({"limit": 1000} if name == "log" else {})
     assert article.get(path, params=params).json() == read(ledger, {n: at[n] for n in names})
+
+
+#: Routes that answer the ledger's dict serialized once, without their response model: the
+#: dict must be what the model would make of it (the OpenAPI schema), nothing more or less.
+SERIALIZED_ONCE: dict[str, type[BaseModel]] = {"claim": ClaimPublic, "claims": ClaimsPublic}
+
+
+@pytest.mark.parametrize("name", SERIALIZED_ONCE)
+@pytest.mark.parametrize("as_of", ["2024-10-13", AS_OF])
+def test_a_read_serialized_once_is_its_models_answer(
+    name: str, as_of: str, article: TestClient, ledger: ClaimsLedger
+) -> None:
+    path, _, read = READS[name]
+    at = {"as_of": parse_instant("as_of", as_of, bare_date="end"), "known_at": now()}
+    answer = read(ledger, at)
+    model = SERIALIZED_ONCE[name]
+    assert model.model_validate(answer).model_dump(mode="json", exclude_unset=True) == answer
+    served = article.get(path, params={"as_of": as_of})
+    assert served.status_code == 200 and served.json()["as_of"] == answer["as_of"]
+    if name == "claim":
+        assert served.headers["etag"] == f'"{answer["version"]}"'
 
 
 def test_a_claim_takes_and_shows_its_beneficiaries(
