@@ -13,7 +13,6 @@ Library errors stop here: connection failures become ``StoreUnavailable`` (``sto
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import functools
 import threading
@@ -59,6 +58,7 @@ from ledger.persistence.chain import (
     uuid_hex,
 )
 from ledger.replay import ClaimData, RecordedStatement
+from ledger.resolutions import Resolutions
 from ledger.snapshots import CheckedSnapshots, guard_snapshots
 from ledger.statements import Statement
 from ledger.times import note_recorded
@@ -211,20 +211,9 @@ class LedgerApplication(Application[UUID]):
         # Each claim as read at its latest version seen, so a read at that version or an
         # earlier one is a slice of it.
         self._claims_seen: Bounded[UUID, ClaimData] = Bounded(budget("claims"), _claim_bytes)
-        # The claims with a resolution recorded, with when the first was (microseconds),
-        # as the log stood at position ``_resolutions_head``.
-        self._resolutions: dict[str, int] = {}
-        self._resolutions_head = 0
-        # Every event recorded by then (microseconds) is read for them: a log position
-        # after ``_resolutions_head`` was recorded later (recording times increase along
-        # the log), so a ``known_at`` up to it needs nothing more read.
-        self._resolutions_time = 0
-        #: The recording times at which what resolved claims add to the sources' records
-        #: may have changed (a resolution, or any later event of a resolved claim), in log
-        #: order, and the resolved claims' streams (``records_revision``).
-        self._record_changes: list[int] = []
-        self._resolved_streams: dict[str, int] = {}
-        self._resolutions_lock = threading.Lock()
+        #: The claims resolved, and when the sources' track records changed, read from the
+        #: log once and then from what is written since (``ledger.resolutions``).
+        self.resolutions = Resolutions(self)
         # Streams whose stored events were checked against the chain, up to a version
         # (``trust``); what this process writes extends what it trusts.
         self._trusted: Bounded[UUID, int] = Bounded(
@@ -572,7 +561,7 @@ class LedgerApplication(Application[UUID]):
         with self._versions_lock:
             for entry in written:
                 self._written.put(entry.position, entry)
-        self._note_written(stored, written)
+        self.resolutions.note_written(stored, written)
         by_stream: dict[str, list[LogEntry]] = {}
         for entry in written:
             by_stream.setdefault(entry.originator_id, []).append(entry)
@@ -704,116 +693,14 @@ class LedgerApplication(Application[UUID]):
 
     @store_errors
     def resolved_claims(self, known_at_us: int) -> list[str]:
-        """The claims with a resolution recorded by ``known_at_us``: a ``resolved``
-        statement, or a correction that makes one (in log order of the first).
-
-        What a model that learns from the sources' records reads, instead of every claim.
-        The log is read once per process, then only what was written since; only events
-        whose stored bytes hold ``"resolved"`` are decoded (when they are stored as plain
-        JSON). An event that cannot be read is left to the reads of its own claim, which
-        name the damage.
-        """
-        with self._resolutions_lock:
-            self._read_resolutions()
-            return [cid for cid, at in self._resolutions.items() if at <= known_at_us]
+        """The claims with a resolution recorded by ``known_at_us`` (``Resolutions.claims``)."""
+        return self.resolutions.claims(known_at_us)
 
     @store_errors
     def records_revision(self, known_at_us: int) -> int:
-        """When, by ``known_at_us``, what the resolved claims add to the sources' track
-        records last changed: the recording time of the latest resolution or event of a
-        claim already resolved (0: none). Two known_at with the same revision see the
-        same records, so what was worked out of them for one holds for the other."""
-        with self._resolutions_lock:
-            if known_at_us > self._resolutions_time:
-                self._read_resolutions()
-            changes = self._record_changes
-            at = bisect.bisect_right(changes, known_at_us)
-            return changes[at - 1] if at else 0
-
-    def _read_resolutions(self) -> None:
-        """Read the log written since last time for resolutions and record changes.
-
-        Where events are stored as plain JSON in SQL, the database finds the events whose
-        bytes hold ``"resolved"`` and the rows of the resolved claims' streams, so only
-        those come to Python (a million-event log: seconds, not a pass over every row);
-        otherwise the log is read page by page."""
-        if self.mapper.compressor is None and self.mapper.cipher is None:
-            head = int(self.recorder.max_notification_id() or 0)  # positions are its ids
-            after = self._resolutions_head
-            if head <= after:
-                return
-            found = self.index.holding(after, head, "StatementRecorded", b'"resolved"')
-            if found is not None:
-                for _position, recorded_at, stored in found:
-                    self._note_resolution(stored, recorded_at)
-                streams = self._resolved_streams
-                for entry in self.index.stream_rows_between(list(streams), after, head):
-                    if entry.recorded_at >= streams[entry.originator_id]:
-                        self._record_changes.append(entry.recorded_at)
-                self._resolutions_head = head
-                return
-        while entries := self.index.log_entries(self._resolutions_head, 1000):
-            self._note_resolutions(entries)
-            self._note_record_changes(entries)
-
-    def _note_written(self, stored: Sequence[StoredEvent], written: Sequence[LogEntry]) -> None:
-        """Read this process's write for resolutions, as ``_read_resolutions`` would, if it
-        follows the position read up to (else another writer's events lie between: the next
-        read asks the database). Then a read as known at the write's time (an append's
-        answer) asks the database nothing."""
-        if not written or len(written) != len(stored):
-            return
-        plain = self.mapper.compressor is None and self.mapper.cipher is None
-        with self._resolutions_lock:
-            if written[0].position != self._resolutions_head + 1:
-                return
-            for event, entry in zip(stored, written, strict=True):
-                if event.topic.endswith("StatementRecorded") and (
-                    not plain or b'"resolved"' in event.state
-                ):
-                    self._note_resolution(event, entry.recorded_at)
-            self._note_record_changes(written)
-
-    def _note_record_changes(self, entries: Sequence[LogEntry]) -> None:
-        """After the resolutions among ``entries`` (the log's next rows) are noted: the
-        times their resolved claims' events change the records; the rows are then read."""
-        streams = self._resolved_streams
-        for entry in entries:
-            resolved_at = streams.get(entry.originator_id)
-            if resolved_at is not None and entry.recorded_at >= resolved_at:
-                self._record_changes.append(entry.recorded_at)
-        self._resolutions_head = entries[-1].position
-        self._resolutions_time = entries[-1].recorded_at
-
-    def _note_resolutions(self, entries: Sequence[LogEntry]) -> None:
-        recorded_at = {entry.position: entry.recorded_at for entry in entries}
-        plain = self.mapper.compressor is None and self.mapper.cipher is None
-        for stored in self.recorder.select_notifications(
-            start=entries[0].position, limit=len(entries), stop=entries[-1].position
-        ):
-            if not stored.topic.endswith("StatementRecorded") or (
-                plain and b'"resolved"' not in stored.state
-            ):
-                continue
-            when = recorded_at.get(stored.id)
-            if when is not None:
-                self._note_resolution(stored, when)
-
-    def _note_resolution(self, stored: StoredEvent, recorded_at: int) -> None:
-        """Note the claim resolved if ``stored`` (a statement recorded at ``recorded_at``)
-        resolves it, itself or as corrected."""
-        try:
-            event = self.mapper.to_domain_event(stored)
-        except Exception:  # damaged: its claim's reads say so
-            return
-        record = cast(Claim.StatementRecorded, event).record
-        kind = record.get("corrected_type") if record.get("type") == "corrected" else (
-            record.get("type")
-        )
-        if kind == "resolved" and record.get("claim_id"):
-            claim_id = str(record["claim_id"])
-            self._resolutions.setdefault(claim_id, recorded_at)
-            self._resolved_streams.setdefault(claim_uuid(claim_id).hex, recorded_at)
+        """When, by ``known_at_us``, the sources' track records last changed
+        (``Resolutions.revision``)."""
+        return self.resolutions.revision(known_at_us)
 
     def claim_as_known(self, claim_id: str, known_at_us: int) -> ClaimData:
         """The claim as recorded by ``known_at``, each record with its position and time."""

@@ -1,7 +1,7 @@
 """Which claims are resolved, and when the sources' records changed, read from the log.
 
 On SQL stores holding plain JSON the database finds the events whose bytes hold
-``"resolved"`` and the resolved streams' rows (``LedgerApplication._read_resolutions``);
+``"resolved"`` and the resolved streams' rows (``ledger.resolutions.Resolutions``);
 otherwise the log is read page by page. Both must find the same: the claims resolved (by a
 resolution, or by a correction that makes one), in the order of their first, when each was,
 and every recording time at which what resolved claims add to the records changed. Each
@@ -30,8 +30,9 @@ from .helpers import ACTOR, claim, say, source
 
 def _found(store: LedgerApplication) -> tuple[Any, ...]:
     store.resolved_claims(2**62)
-    return (list(store._resolutions.items()), list(store._resolved_streams.items()),
-            list(store._record_changes), store._resolutions_head)
+    known = store.resolutions
+    return (list(known.resolved.items()), list(known.streams.items()), list(known.changes),
+            known.head)
 
 
 def _paged(store: LedgerApplication, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
@@ -107,21 +108,22 @@ def test_the_database_finds_what_reading_every_page_finds(
         assert _found(whole.store) == _found(fast.store)
     finally:
         whole.close()
-    assert fast.store._resolutions  # the case resolved some claims
-    assert fast.store._record_changes
+    assert fast.store.resolutions.resolved  # the case resolved some claims
+    assert fast.store.resolutions.changes
 
 
 def _held(store: LedgerApplication) -> tuple[Any, ...]:
     """What a process holds of the resolutions now, without reading the log again."""
-    return (list(store._resolutions.items()), list(store._resolved_streams.items()),
-            list(store._record_changes), store._resolutions_head)
+    known = store.resolutions
+    return (list(known.resolved.items()), list(known.streams.items()), list(known.changes),
+            known.head)
 
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_a_writer_notes_its_own_writes_as_a_reader_finds_them(
     opened: list[ClaimsLedger], seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The resolutions a process notes from what it writes (``_note_written``), without
+    """The resolutions a process notes from what it writes (``Resolutions.note_written``), without
     reading the log back, are what another process reads from the log."""
     writer, reader, _ = opened
     rng = random.Random(seed)
@@ -129,15 +131,15 @@ def test_a_writer_notes_its_own_writes_as_a_reader_finds_them(
     for _ in range(3):
         _write(writer, rng, 25, claims)
         assert _held(writer.store) == _found(reader.store)
-    assert writer.store._resolutions and writer.store._record_changes
+    assert writer.store.resolutions.resolved and writer.store.resolutions.changes
     # As known at its last write, it asks the database nothing (an append's answer).
-    last = writer.store.entry(writer.store._resolutions_head).recorded_at
+    last = writer.store.entry(writer.store.resolutions.head).recorded_at
 
     def asked() -> int:
         raise AssertionError("the log's head was asked for")
 
     monkeypatch.setattr(writer.store.recorder, "max_notification_id", asked)
-    assert writer.store.records_revision(last) == writer.store._record_changes[-1]
+    assert writer.store.records_revision(last) == writer.store.resolutions.changes[-1]
     with pytest.raises(AssertionError, match="head was asked"):
         writer.store.records_revision(last + 1)
 
