@@ -203,6 +203,10 @@ class LedgerApplication(Application[UUID]):
         self._sources_registered: set[str] = set()
         # Each stream's log rows read or written here.
         self._streams: Bounded[UUID, StreamLog] = Bounded(budget("streams"), _stream_bytes)
+        # The log positions this process wrote last, one after the other, and which
+        # streams they wrote (``OwnTail``): a read as known by then of a stream none of
+        # them wrote asks the database nothing.
+        self._tail = OwnTail()
         # For some of them, a log position up to which what is kept is known to be all
         # there is (``stream_logs``): only rows after it need be asked for.
         self._streams_complete: Bounded[UUID, int] = Bounded(
@@ -561,6 +565,8 @@ class LedgerApplication(Application[UUID]):
         with self._versions_lock:
             for entry in written:
                 self._written.put(entry.position, entry)
+            if written:
+                self._tail.note(written)
         self.resolutions.note_written(stored, written)
         by_stream: dict[str, list[LogEntry]] = {}
         for entry in written:
@@ -818,7 +824,7 @@ class LedgerApplication(Application[UUID]):
 
     def sources_cited(self, claim: ClaimData, known_at_us: int) -> dict[str, SourceData]:
         cited = sorted({r.statement.speaker for r in claim.records})
-        logs = self.stream_logs([source_uuid(sid) for sid in cited])
+        logs = self.stream_logs([source_uuid(sid) for sid in cited], known_at_us)
         found = {}
         for sid in cited:
             data = self.source_as_known(sid, known_at_us, logs[source_uuid(sid)])
@@ -826,18 +832,31 @@ class LedgerApplication(Application[UUID]):
                 found[sid] = data
         return found
 
-    def stream_logs(self, uids: Sequence[UUID]) -> dict[UUID, Mapping[int, LogEntry]]:
+    def stream_logs(
+        self, uids: Sequence[UUID], known_at_us: int | None = None
+    ) -> dict[UUID, Mapping[int, LogEntry]]:
         """Many streams' log rows by version, in one query for all of them.
 
         Streams kept here and known complete up to a log position are asked only for the
         rows after it (the least such position among them): a claim's read asks for each
         cited source's log, and sources change seldom. Positions are assigned in commit
         order, so every row at or below the log's head, read first, is in the answer.
+
+        With ``known_at_us`` (the rows that matter are those recorded by then), streams
+        known complete up to where this process's own writes began, which none of those
+        writes touched, are answered as kept when ``known_at_us`` is no later than the last
+        of those writes (an append's answer): nothing is asked of the database.
         """
-        head = int(self.recorder.max_notification_id() or 0)
         with self._versions_lock:
             kept = {uid: self._streams.get(uid) for uid in uids}
             complete = {uid: self._streams_complete.get(uid) for uid in uids}
+            settled = known_at_us is not None and bool(uids) and all(
+                kept[u] is not None and self._tail.settles(u, complete[u], known_at_us)
+                for u in uids
+            )
+        if settled:
+            return {u: cast(Mapping[int, LogEntry], kept[u]) for u in uids}
+        head = int(self.recorder.max_notification_id() or 0)
         known = {u for u in uids if kept[u] is not None and complete[u] is not None}
         rows = self.index.entries_for_many([u for u in uids if u not in known])
         if known:
@@ -870,6 +889,40 @@ def _version_at(entries: Mapping[int, LogEntry], known_at_us: int) -> int | None
         return entries.version_at(known_at_us)
     versions = [v for v, e in entries.items() if e.recorded_at <= known_at_us]
     return max(versions) if versions else None
+
+
+class OwnTail:
+    """The log's positions after ``start`` up to ``end``: all written by this process;
+    ``streams`` holds the last of those positions in each stream written (UUID hex), and
+    ``end`` was recorded at ``time`` (microseconds). Used under the store's lock."""
+
+    #: Streams remembered at most; past it the tail starts again (it only forgets).
+    MAX_STREAMS = 4096
+
+    def __init__(self) -> None:
+        self.start, self.end, self.time = 0, -1, 0
+        self.streams: dict[str, int] = {}
+
+    def note(self, written: Sequence[LogEntry]) -> None:
+        """This process wrote ``written`` (consecutive positions): the tail grows if they
+        follow its end, else starts again (another process wrote between)."""
+        first, last = written[0], written[-1]
+        if first.position != self.end + 1 or len(self.streams) > self.MAX_STREAMS:
+            self.start = first.position - 1
+            self.streams = {}
+        for entry in written:
+            self.streams[entry.originator_id] = entry.position
+        self.end, self.time = last.position, last.recorded_at
+
+    def settles(self, uid: UUID, complete: int | None, known_at_us: int) -> bool:
+        """Whether a stream kept complete up to position ``complete`` is complete as known
+        at ``known_at_us``: every later position up to ``end`` is this process's and none
+        of them the stream's, and every position after ``end`` was recorded after
+        ``known_at_us`` (recording times increase along the log)."""
+        return (
+            complete is not None and complete >= self.start and known_at_us <= self.time
+            and self.streams.get(uid.hex, -1) <= complete
+        )
 
 
 class StreamLog(Mapping[int, LogEntry]):

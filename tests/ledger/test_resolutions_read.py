@@ -12,7 +12,6 @@ looked.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,18 +38,6 @@ def _paged(store: LedgerApplication, monkeypatch: pytest.MonkeyPatch) -> tuple[A
     with monkeypatch.context() as patch:
         patch.setattr(store.index, "holding", lambda *args: None)
         return _found(store)
-
-
-@pytest.fixture
-def opened(sql_store: str) -> Iterator[list[ClaimsLedger]]:
-    """A ledger that writes, and two more processes on its store that read."""
-    settings = Settings(store=sql_store, _env_file=None)  # type: ignore[call-arg]
-    ledgers = [open_ledger(settings) for _ in range(3)]
-    try:
-        yield ledgers
-    finally:
-        for ledger in ledgers:
-            ledger.close()
 
 
 def _write(ledger: ClaimsLedger, rng: random.Random, steps: int, claims: list[str]) -> None:
