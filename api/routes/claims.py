@@ -111,8 +111,7 @@ def list_claims(
     link_next(request, response, page)
     # The ledger's answer in the contract's shape (ClaimsPublic; tests hold it to the
     # model field for field): serialized once, not validated again.
-    return json_answer(page, 200, {k: v for k, v in response.headers.items()
-                                   if k != "content-length"})
+    return json_answer(page, 200, response.headers)
 
 
 @router.get(
