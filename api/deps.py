@@ -24,6 +24,7 @@ from api.access import KeyRing, Principal, Role
 from api.bodies import SLUG_PATTERN, TIME_MAX_LENGTH, TIME_PATTERN, Published
 from api.errors import UnsupportedMediaType
 from api.metrics import Metrics
+from api.turns import Turns
 from ledger.application import ClaimsLedger
 from ledger.config import Settings
 from ledger.errors import InvalidInput
@@ -55,9 +56,16 @@ async def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def _turns(request: Request) -> Turns:
+    turns: Turns = request.app.state.turns
+    return turns
+
+
 LedgerDep = Annotated[ClaimsLedger, Depends(_ledger)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+#: Where a route that writes runs its write: in turn (``api.turns``).
+TurnsDep = Annotated[Turns, Depends(_turns)]
 
 _BEARER = "An API key from CLAIMS_LEDGER_API_KEYS; none needed when no keys are configured"
 _bearer = HTTPBearer(auto_error=False, description=_BEARER)

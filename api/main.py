@@ -43,6 +43,7 @@ from api.routes import (
     ui,
     watches,
 )
+from api.turns import Turns
 from ledger.application import ClaimsLedger
 from ledger.bootstrap import DISTRIBUTION, open_ledger
 from ledger.checkpointing import CheckpointSchedule
@@ -169,6 +170,7 @@ def create_app(
     app.state.ledger = ledger
     app.state.keys = keys
     app.state.metrics = metrics
+    app.state.turns = Turns(settings.write_concurrency)
     errors.install(app)
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.max_body_bytes, max_batch_bytes=settings.max_batch_bytes,

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
         "(408 after that, nothing written)",
     )
     snapshot_interval: int = Field(default=100, ge=2)
+    write_concurrency: int = Field(
+        default=8, ge=1, le=1024, description="requests of one server process that write at "
+        "once; the others wait for a turn in the order they came (reads do not wait)",
+    )
     cache_mb: int = Field(
         default=64, ge=1, le=1 << 20,
         description="MiB the caches of each process may hold together (ledger.caching)",

@@ -20,6 +20,7 @@ from api.deps import (
     Limit,
     ModelQuery,
     QueryTime,
+    TurnsDep,
     WriterDep,
     caller,
 )
@@ -67,12 +68,12 @@ router = APIRouter(
     responses=WRITE | problems(409)
     | created("the claim's URL", "/claims/nk-troops-for-russia"),
 )
-def register_claim(
+async def register_claim(
     body: Annotated[ClaimCreate, Body(openapi_examples=examples.CLAIMS)],
-    ledger: LedgerDep, writer: WriterDep, response: Response,
+    ledger: LedgerDep, writer: WriterDep, response: Response, turns: TurnsDep,
 ) -> dict[str, Any]:
     """Register a claim; answers 201 with its Location and its credibility with no events."""
-    claim = ledger.register_claim(body.fields(), writer.actor, key=writer.key)
+    claim = await turns.run(ledger.register_claim, body.fields(), writer.actor, key=writer.key)
     response.headers["Location"] = f"/claims/{claim['id']}"
     response.headers["ETag"] = etag(claim["version"])
     return claim

@@ -22,6 +22,7 @@ from api.deps import (
     Limit,
     MetricsDep,
     ReadingRoute,
+    TurnsDep,
     WriterDep,
     caller,
 )
@@ -51,13 +52,14 @@ APPEND_EXAMPLES = {**examples.EVENTS, "retracted": examples.RETRACTION}
         "the event's URL (GET it for the event as recorded)",
         "/claims/nk-troops-for-russia/events/2c5d6ec8-3eee-4068-80d9-9371bc37dd78"),
 )
-def append_event(
+async def append_event(
     claim_id: ClaimId,
     body: Annotated[EventCreate, Body(openapi_examples=APPEND_EXAMPLES)],
-    ledger: LedgerDep, writer: AppenderDep, metrics: MetricsDep,
+    ledger: LedgerDep, writer: AppenderDep, metrics: MetricsDep, turns: TurnsDep,
 ) -> Any:
     """Append one event to a claim; answers its position and the credibility after it."""
-    written = ledger.writes.append(
+    written = await turns.run(
+        ledger.writes.append,
         claim_id, body.fields(), writer.actor, expected_version=writer.expected_version,
         key=writer.key, minimal=writer.minimal,
     )
@@ -79,12 +81,12 @@ def append_event(
     openapi_extra=request_body_openapi(),
     responses=WRITE | RACED | problems(404, missing=("claim", "source")),
 )
-def append_batch(
+async def append_batch(
     items: Annotated[list[dict[str, Any]], Depends(batch_items)],
-    ledger: LedgerDep, writer: WriterDep, metrics: MetricsDep,
+    ledger: LedgerDep, writer: WriterDep, metrics: MetricsDep, turns: TurnsDep,
 ) -> dict[str, Any]:
     """Append many events, each with its claim_id, in one transaction: all of them or none."""
-    written = ledger.writes.append_batch(items, writer.actor, key=writer.key)
+    written = await turns.run(ledger.writes.append_batch, items, writer.actor, key=writer.key)
     if not written.replayed:
         metrics.events_appended.inc(written.answer["count"])
     return written.answer

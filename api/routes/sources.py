@@ -17,6 +17,7 @@ from api.deps import (
     LedgerDep,
     Limit,
     SourceId,
+    TurnsDep,
     WriterDep,
     caller,
 )
@@ -34,12 +35,12 @@ router = APIRouter(
     "", status_code=201, response_model=SourcePublic, dependencies=[JsonBody],
     responses=WRITE | problems(409) | created("the source's URL", "/sources/peskov"),
 )
-def register_source(
+async def register_source(
     body: Annotated[SourceCreate, Body(openapi_examples=examples.SOURCES)],
-    ledger: LedgerDep, writer: WriterDep, response: Response,
+    ledger: LedgerDep, writer: WriterDep, response: Response, turns: TurnsDep,
 ) -> dict[str, Any]:
     """Register a source with its Admiralty reliability (A-F; F, cannot be judged, by default)."""
-    source = ledger.register_source(body.fields(), writer.actor, key=writer.key)
+    source = await turns.run(ledger.register_source, body.fields(), writer.actor, key=writer.key)
     response.headers["Location"] = f"/sources/{source['id']}"
     return source
 
@@ -68,10 +69,12 @@ def read_source(
     "/{source_id}/ratings", status_code=201, response_model=SourcePublic,
     dependencies=[JsonBody], responses=WRITE | RACED | problems(404, missing=("source",)),
 )
-def rerate_source(
+async def rerate_source(
     source_id: SourceId,
     body: Annotated[RatingCreate, Body(openapi_examples=examples.RATINGS)],
-    ledger: LedgerDep, writer: WriterDep,
+    ledger: LedgerDep, writer: WriterDep, turns: TurnsDep,
 ) -> dict[str, Any]:
     """Re-rate a source from a date on; views before that date keep the old rating."""
-    return ledger.rerate_source(source_id, body.fields(), writer.actor, key=writer.key)
+    return await turns.run(
+        ledger.rerate_source, source_id, body.fields(), writer.actor, key=writer.key
+    )

@@ -139,6 +139,7 @@ def test_unknown_store_scheme_names_the_option(invoke: Invoke) -> None:
         ("CLAIMS_LEDGER_STORE", "ftp://nowhere"),
         ("CLAIMS_LEDGER_PORT", "eighty"),
         ("CLAIMS_LEDGER_MAX_BODY_BYTES", "12"),
+        ("CLAIMS_LEDGER_WRITE_CONCURRENCY", "0"),
     ],
 )
 def test_bad_environment_names_the_variable(
