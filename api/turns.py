@@ -2,11 +2,11 @@
 wait for a turn in the order they came (``CLAIMS_LEDGER_WRITE_CONCURRENCY``).
 
 A write holds the interpreter most of its time, so more writes at once than a few only
-share it more finely: under 64 connections each append then waited on the others'
-threads for the interpreter and for a database connection, and a few waited seconds
-(the slowest 1.2 s where the median was 0.3 s). In turns, a write that starts runs with
-few others, and the wait is a queue that keeps the order of arrival: the same
-throughput, a tail a third as long (docs/performance.md). Reads do not take turns.
+share it more finely: under 64 connections each append waited on up to 40 threads for
+the interpreter and for a database connection, and a few waited seconds where the median
+was 0.3 s. In turns, a write that starts runs with few others, and the wait is a queue
+that keeps the order of arrival: the same throughput, a p99 under half as long
+(docs/performance.md). Reads do not take turns.
 """
 
 from __future__ import annotations
