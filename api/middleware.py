@@ -174,9 +174,9 @@ class BodyLimit:
             return
         limit = self.limit_for(scope)
         try:
-            body = await asyncio.wait_for(
-                self._read(scope, receive, limit), timeout=self.body_read_seconds
-            )
+            # A deadline on this task (no task of its own, as wait_for would make a request)
+            async with asyncio.timeout(self.body_read_seconds):
+                body = await self._read(scope, receive, limit)
         except BodyTooLarge as error:
             await self._refuse(scope, send, error)
             return
