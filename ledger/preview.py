@@ -52,7 +52,10 @@ class Preview:
         # After every statement of the claim in the log's order (law 3's tie at one moment).
         last = max((r.position for r in claim.records), default=0)
         added = RecordedStatement(replace(statement, position=last + 1), known_us)
-        proposed = replace(claim, version=claim.version + 1, records=[*claim.records, added])
+        # Not the stream's records: nothing worked out of them is shared with the claim's.
+        proposed = replace(
+            claim, version=claim.version + 1, records=[*claim.records, added], derived={}
+        )
         after = self.reads.claim_view(proposed, as_of, known)
         was, will = before["credibility"], after["credibility"]
         return {

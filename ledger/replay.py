@@ -72,6 +72,18 @@ class ClaimData:
     beneficiaries: list[str] = field(default_factory=list)
     records: list[RecordedStatement] = field(default_factory=list)
     alleged_at: datetime | None = None  # when the alleged thing happened, if given
+    #: What reads work out of the records (``weighable``), by how many records are known
+    #: and the last one's event: shared by the copies a store hands out of one claim read
+    #: (``dataclasses.replace`` passes it on), whose first records are the same events, as
+    #: a stream's first versions never change (a copy with other records, as a preview
+    #: makes, gets a ``derived`` of its own).
+    derived: dict[tuple[int, str | None], list[Statement]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+
+#: Record counts a claim keeps ``weighable`` for: a read as known now, and a few earlier.
+DERIVED_KEPT = 4
 
 
 def known(claim: ClaimData, known_at: int) -> list[RecordedStatement]:
@@ -83,11 +95,17 @@ def corrected_statements(claim: ClaimData, known_at: int) -> list[Statement]:
     return with_corrections(r.statement for r in known(claim, known_at))
 
 
-def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement]:
-    items = []
-    for statement in corrected_statements(claim, known_at):
-        if statement.at > as_of:
-            continue
+def weighable(claim: ClaimData, known_at: int) -> list[Statement]:
+    """``corrected_statements`` less those the model cannot weigh (logged), worked out once
+    for the same known records and kept on the claim (``derived``): a long claim read again
+    is not corrected again. The list is shared: callers do not change it."""
+    records = known(claim, known_at)
+    key = (len(records), records[-1].statement.event_id if records else None)
+    found = claim.derived.get(key)
+    if found is not None:
+        return found
+    found = []
+    for statement in with_corrections(r.statement for r in records):
         problem = unweighable(statement)
         if problem:
             # The write side refuses such records; one that got in anyway (an older bug, a
@@ -99,8 +117,17 @@ def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement
                 problem,
             )
             continue
-        items.append(statement)
-    return items
+        found.append(statement)
+    if len(claim.derived) >= DERIVED_KEPT:
+        claim.derived.clear()
+    claim.derived[key] = found
+    return found
+
+
+def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement]:
+    """The statements that count at (``as_of``, ``known_at``): ``weighable`` ones made by
+    ``as_of``."""
+    return [statement for statement in weighable(claim, known_at) if statement.at <= as_of]
 
 
 #: The sources' track records as they stood at a moment of valid time as known at
