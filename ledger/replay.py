@@ -25,6 +25,7 @@ from ledger.caching import Bounded, budget, on_configure
 from ledger.credibility.evaluator import ClaimEvaluator
 from ledger.credibility.records import StanceWeight, record_entries, track_records
 from ledger.credibility.registry import ModelVersion
+from ledger.credibility.selection import Canonical
 from ledger.credibility.sources import EPOCH, Recorded, SourceData
 from ledger.credibility.values import (
     Credibility,
@@ -77,13 +78,29 @@ class ClaimData:
     #: (``dataclasses.replace`` passes it on), whose first records are the same events, as
     #: a stream's first versions never change (a copy with other records, as a preview
     #: makes, gets a ``derived`` of its own).
-    derived: dict[tuple[int, str | None], list[Statement]] = field(
+    derived: dict[tuple[int, str | None], Weighable] = field(
         default_factory=dict, compare=False, repr=False
     )
 
 
 #: Record counts a claim keeps ``weighable`` for: a read as known now, and a few earlier.
 DERIVED_KEPT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Weighable:
+    """A claim's weighable statements as known at some time: in recording order, and (when
+    no event id repeats) in the engine's canonical order with their valid times."""
+
+    recorded: list[Statement]
+    canonical: Canonical | None
+    times: list[datetime]
+
+    def made_by(self, as_of: datetime) -> list[Statement]:
+        """Those made by ``as_of``: canonical (a prefix of it) where it is known."""
+        if self.canonical is None:
+            return [statement for statement in self.recorded if statement.at <= as_of]
+        return Canonical(self.canonical[: bisect.bisect_right(self.times, as_of)])
 
 
 def known(claim: ClaimData, known_at: int) -> list[RecordedStatement]:
@@ -96,14 +113,19 @@ def corrected_statements(claim: ClaimData, known_at: int) -> list[Statement]:
 
 
 def weighable(claim: ClaimData, known_at: int) -> list[Statement]:
-    """``corrected_statements`` less those the model cannot weigh (logged), worked out once
-    for the same known records and kept on the claim (``derived``): a long claim read again
-    is not corrected again. The list is shared: callers do not change it."""
+    """``corrected_statements`` less those the model cannot weigh (logged), in recording
+    order, worked out once for the same known records and kept on the claim (``derived``):
+    a long claim read again is not corrected again. The list is shared: callers do not
+    change it."""
+    return _weighable(claim, known_at).recorded
+
+
+def _weighable(claim: ClaimData, known_at: int) -> Weighable:
     records = known(claim, known_at)
     key = (len(records), records[-1].statement.event_id if records else None)
-    found = claim.derived.get(key)
-    if found is not None:
-        return found
+    kept = claim.derived.get(key)
+    if kept is not None:
+        return kept
     found = []
     for statement in with_corrections(r.statement for r in records):
         problem = unweighable(statement)
@@ -118,15 +140,20 @@ def weighable(claim: ClaimData, known_at: int) -> list[Statement]:
             )
             continue
         found.append(statement)
+    ordered = sorted(found, key=key_of)
+    unique = len({statement.event_id for statement in ordered}) == len(ordered)
+    kept = Weighable(
+        found, Canonical(ordered) if unique else None, [statement.at for statement in ordered]
+    )
     if len(claim.derived) >= DERIVED_KEPT:
         claim.derived.clear()
-    claim.derived[key] = found
-    return found
+    claim.derived[key] = kept
+    return kept
 
 
 def evidence(claim: ClaimData, as_of: datetime, known_at: int) -> list[Statement]:
     """The statements that count at (``as_of``, ``known_at``): ``weighable`` ones made by
-    ``as_of``."""
+    ``as_of``, in recording order."""
     return [statement for statement in weighable(claim, known_at) if statement.at <= as_of]
 
 
@@ -146,7 +173,7 @@ def credibility(
     """The claim's credibility at (``as_of``, ``known_at``) by ``model``; ``records`` gives
     a learning model the track records as they stood at each statement's time, as known
     at ``known_at``."""
-    items = evidence(claim, as_of, known_at)
+    items = _weighable(claim, known_at).made_by(as_of)  # the model's order, made once
     standings = {
         sid: sources[sid].standing(as_of, known_at)
         for sid in {e.speaker for e in items}

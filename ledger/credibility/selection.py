@@ -24,8 +24,16 @@ from ledger.statements import STANCE_TYPES, Statement, StatementType
 _STANCES = frozenset(STANCE_TYPES)
 
 
+class Canonical(list[Statement]):
+    """Statements already as ``canonical`` makes them (each weighable, in valid-time order,
+    no event id twice): ``canonical`` takes them as they are. A reader that keeps a
+    claim's statements in this order (``replay.weighable``) makes it once, not per read."""
+
+
 def canonical(evidence: Iterable[Statement]) -> list[Statement]:
     """The evidence checked and in valid-time order (ties: the later recorded is later)."""
+    if isinstance(evidence, Canonical):
+        return evidence
     evidence = list(evidence)
     for item in evidence:
         problem = unweighable(item)

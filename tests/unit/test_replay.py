@@ -11,7 +11,14 @@ import pytest
 from ledger.application import ClaimsLedger
 from ledger.credibility import VERSIONS
 from ledger.examples import load_article
-from ledger.replay import DERIVED_KEPT, ClaimData, RecordedStatement, credibility, weighable
+from ledger.replay import (
+    DERIVED_KEPT,
+    ClaimData,
+    RecordedStatement,
+    credibility,
+    evidence,
+    weighable,
+)
 from ledger.statements import Statement
 
 WHEN = datetime(2024, 10, 13, tzinfo=UTC)
@@ -96,3 +103,23 @@ def test_a_preview_leaves_nothing_in_the_claims_reads(
     down = ledger.preview(claim, denial, "t")  # the same proposed event id, other content
     assert up["after"]["probability"] > before["probability"] > down["after"]["probability"]
     assert ledger.claim(claim)["credibility"] == before
+
+
+def test_the_kept_canonical_order_answers_as_the_model_orders_the_evidence_itself() -> None:
+    days = [datetime(2024, 10, d, tzinfo=UTC) for d in (13, 11, 15, 11, 20, 12)]
+    kinds = ["asserted", "denied", "assessed", "asserted", "denied", "asserted"]
+    rows = []
+    for n, (day, kind) in enumerate(zip(days, kinds, strict=True)):
+        fields: dict[str, object] = {"likelihood": 0.8} if kind == "assessed" else {"summary": "x"}
+        body = {"event_id": f"e{n}", "type": kind, "source": f"s{n % 4}", "occurred_at": day,
+                "actor": "t", **fields}
+        rows.append(RecordedStatement(Statement.from_payload(body, position=n + 2), n + 1))
+    claim = _claim(*rows)
+    model = VERSIONS["credibility-v1"]
+    for as_of in [datetime(2024, 10, d, tzinfo=UTC) for d in (10, 11, 12, 14, 16, 21)]:
+        kept = credibility(claim, {}, as_of, 100, model)  # the kept canonical prefix
+        items = evidence(claim, as_of, 100)  # recording order: the model sorts them
+        assert kept == model.assess(items, {}, claim.parties, claim.beneficiaries)
+        assert [c.event_id for c in kept.contributions] == sorted(
+            (i.event_id for i in items), key=lambda e: next(
+                (i.at, i.position) for i in items if i.event_id == e))
