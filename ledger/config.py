@@ -270,7 +270,7 @@ class Settings(BaseSettings):
             )
         elif self.backend == "sqlite":
             env.update(
-                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                PERSISTENCE_MODULE="ledger.persistence.sqlite:SQLiteLedgerFactory",
                 SQLITE_DBNAME=str(self.sqlite_path()),
                 SQLITE_LOCK_TIMEOUT="10",
                 APPLICATION_RECORDER_TOPIC="ledger.persistence.sqlite:SQLiteLedgerRecorder",

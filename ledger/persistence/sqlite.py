@@ -1,12 +1,14 @@
 """The SQLite ledger recorder: the library's recorder plus the ledger's side tables.
 
-Selected with ``PERSISTENCE_MODULE=eventsourcing.sqlite`` and
+Selected with ``PERSISTENCE_MODULE=ledger.persistence.sqlite:SQLiteLedgerFactory`` (the
+library's factory, its connections keeping their prepared statements) and
 ``APPLICATION_RECORDER_TOPIC=ledger.persistence.sqlite:SQLiteLedgerRecorder``.
 """
 
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,8 +16,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.persistence import InterfaceError, StoredEvent
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment
 
 from ledger.persistence.backends import Lock
 from ledger.persistence.sql import IndexReads, SqlIndex
@@ -116,3 +126,58 @@ class SQLiteBackend:
 
 
 BACKEND = SQLiteBackend()
+
+
+#: Prepared statements each connection keeps (``sqlite3``'s own default).
+STATEMENT_CACHE = 128
+
+
+class StatementCachingPool(SQLiteConnectionPool):
+    """The library's pool, each connection keeping its prepared statements.
+
+    The library connects with ``cached_statements=True``, which ``sqlite3`` reads as a
+    cache of one statement (``True == 1``): every query but the last one was prepared
+    again each time (an append makes some twenty; about a fifth of its time in process,
+    docs/performance.md). Connections are otherwise made as the library makes them.
+    """
+
+    @classmethod
+    def replacing(cls, pool: SQLiteConnectionPool) -> StatementCachingPool:
+        """A pool like ``pool`` (which has made no connection yet)."""
+        return cls(
+            db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
+            max_age=pool.max_age, pre_ping=pool.pre_ping,
+        )
+
+    def _create_connection(self) -> SQLiteConnection:
+        try:
+            c = sqlite3.connect(
+                database=self.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit: the library's transactions say BEGIN
+                cached_statements=STATEMENT_CACHE,
+                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            cursor = c.cursor()
+            cursor.execute("PRAGMA journal_mode;")
+            if cursor.fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL;")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
+class SQLiteLedgerFactory(SQLiteFactory):
+    """The library's SQLite factory, its datastore's pool a ``StatementCachingPool``."""
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        self.datastore.pool = StatementCachingPool.replacing(pool)
+        pool.close()
