@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, cast
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -99,10 +99,9 @@ class Resolutions:
             if found is not None:
                 for _position, recorded_at, stored in found:
                     self._note_resolution(stored, recorded_at)
-                streams = self.streams
-                for entry in self.store.index.stream_rows_between(list(streams), after, head):
-                    if entry.recorded_at >= streams[entry.originator_id]:
-                        self.changes.append(entry.recorded_at)
+                self._note_changes(
+                    self.store.index.stream_rows_between(list(self.streams), after, head)
+                )
                 self.head = head
                 return
         while entries := self.store.index.log_entries(self.head, 1000):
@@ -130,13 +129,18 @@ class Resolutions:
     def _note_record_changes(self, entries: Sequence[LogEntry]) -> None:
         """After the resolutions among ``entries`` (the log's next rows) are noted: the
         times their resolved claims' events change the records; the rows are then read."""
+        self._note_changes(entries)
+        self.head = entries[-1].position
+        self.time = entries[-1].recorded_at
+
+    def _note_changes(self, entries: Iterable[LogEntry]) -> None:
+        """The times at which ``entries`` (log rows, in log order) of resolved claims
+        change the records: each at or after its claim's first resolution."""
         streams = self.streams
         for entry in entries:
             resolved_at = streams.get(entry.originator_id)
             if resolved_at is not None and entry.recorded_at >= resolved_at:
                 self.changes.append(entry.recorded_at)
-        self.head = entries[-1].position
-        self.time = entries[-1].recorded_at
 
     def _note_resolutions(self, entries: Sequence[LogEntry]) -> None:
         recorded_at = {entry.position: entry.recorded_at for entry in entries}
